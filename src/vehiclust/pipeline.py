@@ -1,0 +1,239 @@
+"""`pipeline.run(config)`: load → validate → prepare → cluster → outliers → map → describe
+→ compare → report, returning one :class:`~vehiclust.results.RunResults`.
+
+Each stage is one function below that calls its subpackage; the stage functions are the only
+place where stages meet, so a newcomer can read the whole job top to bottom here.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import vehiclust
+from vehiclust import _progress
+from vehiclust.config import RunConfig
+from vehiclust.exceptions import InputError
+from vehiclust.results import DescriptorRun, RunResults
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PreparedSet:
+    """One descriptor set (or mix) ready for clustering."""
+
+    name: str
+    X: np.ndarray  # (n_valid, d) float32, prepared (normalised, reduced)
+    valid: np.ndarray  # (n_rows,) bool: rows that entered fitting
+    preparation: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunContext:
+    """State passed between stages."""
+
+    config: RunConfig
+    seeds: dict[str, int]
+    samples: pd.DataFrame  # path, resolved (absolute image path or ""), label columns
+    validation: pd.DataFrame
+    prepared: dict[str, PreparedSet] = field(default_factory=dict)
+    runs: dict[str, DescriptorRun] = field(default_factory=dict)
+    case: Any = None  # vehiclust.io.Case: descriptor arrays (memory-mapped) + samples
+    validity: Any = None  # vehiclust.prepare.Validation: valid rows, kept columns, findings
+    image_checks: pd.DataFrame | None = None
+    comparison: pd.DataFrame | None = None
+    agreement: pd.DataFrame | None = None
+    attribute_alignment: pd.DataFrame | None = None
+    best: str = ""
+    best_reason: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    results: RunResults | None = None
+
+
+STAGES = ("load", "prepare", "mix", "cluster", "image_checks", "outliers", "maps", "describe", "compare", "report")
+
+
+def stage_seeds(seed: int) -> dict[str, int]:
+    """One user seed → an independent, recorded seed per stage."""
+    children = np.random.SeedSequence(seed).spawn(len(STAGES))
+    return {name: int(child.generate_state(1)[0]) for name, child in zip(STAGES, children)}
+
+
+def run(config: RunConfig) -> RunResults:
+    """Run the whole job and write the outputs into ``config.out``."""
+    _progress.ENABLED = config.progress
+    if not config.descriptors:
+        raise InputError("At least one descriptor set is needed: --descriptors NAME=PATH.")
+    if config.paths is None:
+        raise InputError("The paths file is needed: --paths images_paths.csv.")
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = _stage_load(config)
+    for stage in (_stage_prepare, _stage_mix, _stage_cluster, _stage_image_checks, _stage_outliers,
+                  _stage_maps, _stage_describe, _stage_compare, _stage_report):
+        name = stage.__name__.removeprefix("_stage_")
+        start = time.perf_counter()
+        stage(ctx)
+        ctx.timings[name] = round(time.perf_counter() - start, 3)
+        log.info("stage %s done in %.1f s", name, ctx.timings[name])
+    assert ctx.results is not None
+    return ctx.results
+
+
+# ---- load + validate --------------------------------------------------------------------
+def _stage_load(config: RunConfig) -> RunContext:
+    from vehiclust.io import load_case
+    from vehiclust.prepare import validate_descriptors
+
+    start = time.perf_counter()
+    case = load_case(
+        descriptors=config.descriptors,
+        paths=config.paths,
+        images=config.images,
+        labels=config.labels,
+        trust_pickle=config.trust_pickle,
+        cache_dir=config.cache_path / "descriptors",
+    )
+    validation = validate_descriptors(case.descriptors, case.samples)
+    ctx = RunContext(
+        config=config,
+        seeds=stage_seeds(config.seed),
+        samples=case.samples,
+        validation=validation.findings,
+        case=case,
+        validity=validation,
+    )
+    ctx.timings["load"] = round(time.perf_counter() - start, 3)
+    return ctx
+
+
+# ---- prepare ----------------------------------------------------------------------------
+def _stage_prepare(ctx: RunContext) -> None:
+    from vehiclust.prepare import DescriptorPreparer
+
+    cfg = ctx.config
+    for name, raw in ctx.case.descriptors.items():
+        valid = ctx.validity.valid_rows[name]
+        keep_cols = ctx.validity.kept_columns[name]
+        prep = DescriptorPreparer(
+            l2_normalize=cfg.l2_normalize,
+            n_components=cfg.pca_components,
+            whiten=cfg.whiten,
+            columns=keep_cols,
+            random_state=ctx.seeds["prepare"],
+        )
+        X = prep.fit_transform(raw, rows=valid)
+        ctx.prepared[name] = PreparedSet(name=name, X=X, valid=valid, preparation=prep.summary())
+
+
+# ---- mixes (compare issue) --------------------------------------------------------------
+def _stage_mix(ctx: RunContext) -> None:
+    if not ctx.config.mixes:
+        return
+    from vehiclust.compare import build_mixes
+
+    for mixed in build_mixes(ctx.prepared, ctx.config.mixes, weights=ctx.config.mix_weights,
+                             random_state=ctx.seeds["mix"]):
+        ctx.prepared[mixed.name] = mixed
+
+
+# ---- cluster (clustering-engine issue) --------------------------------------------------
+def _stage_cluster(ctx: RunContext) -> None:
+    from vehiclust.cluster import ClusterSelector
+
+    cfg = ctx.config
+    n = len(ctx.samples)
+    for name, ps in ctx.prepared.items():
+        selector = ClusterSelector(
+            families=cfg.families,
+            k_min=cfg.k_min,
+            k_max=cfg.k_max,
+            random_state=ctx.seeds["cluster"],
+            progress=cfg.progress,
+        )
+        selector.fit(ps.X)
+        labels = np.full(n, -1, dtype=np.int64)
+        labels[ps.valid] = selector.labels_
+        ctx.runs[name] = DescriptorRun(
+            name=name,
+            labels=labels,
+            selection=selector.selection_,
+            chosen=selector.best_,
+            preparation=ps.preparation,
+        )
+        ctx.runs[name].selector = selector
+
+
+# ---- image checks (outliers issue) ------------------------------------------------------
+def _stage_image_checks(ctx: RunContext) -> None:
+    """Per-image quality checks; only when an images root is given."""
+    if ctx.config.images is None:
+        return
+
+
+# ---- outliers (outliers issue) ----------------------------------------------------------
+def _stage_outliers(ctx: RunContext) -> None:
+    """Per-row outlier table for each descriptor set; invalid rows are always outliers."""
+    for name, run_ in ctx.runs.items():
+        valid = ctx.prepared[name].valid
+        invalid = ~valid
+        reasons = np.where(invalid, "invalid_descriptor", "")
+        run_.outliers = pd.DataFrame(
+            {
+                "is_outlier": invalid,
+                "outlier_score": invalid.astype(float),
+                "outlier_reasons": reasons,
+            }
+        )
+
+
+# ---- maps (maps-and-words issue) --------------------------------------------------------
+def _stage_maps(ctx: RunContext) -> None:
+    return
+
+
+# ---- describe (maps-and-words issue) ----------------------------------------------------
+def _stage_describe(ctx: RunContext) -> None:
+    return
+
+
+# ---- compare + choose the best (compare issue) ------------------------------------------
+def _stage_compare(ctx: RunContext) -> None:
+    ctx.best = next(iter(ctx.runs))
+    ctx.best_reason = "only the first descriptor set is compared so far"
+
+
+# ---- report -----------------------------------------------------------------------------
+def _stage_report(ctx: RunContext) -> None:
+    cfg = ctx.config
+    results = RunResults(
+        samples=ctx.samples.drop(columns=["resolved"], errors="ignore"),
+        validation=ctx.validation,
+        descriptors=ctx.runs,
+        best=ctx.best,
+        best_reason=ctx.best_reason,
+        image_checks=ctx.image_checks,
+        comparison=ctx.comparison,
+        agreement=ctx.agreement,
+        attribute_alignment=ctx.attribute_alignment,
+        metadata={
+            "vehiclust_version": vehiclust.__version__,
+            "python": platform.python_version(),
+            "seed": cfg.seed,
+            "stage_seeds": ctx.seeds,
+            "config": cfg.to_dict(),
+            "n_rows": int(len(ctx.samples)),
+            "timings_s": ctx.timings,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        },
+    )
+    results.save(cfg.out)
+    ctx.results = results
