@@ -1,0 +1,3 @@
+from vehiclust.cli import app
+
+app(prog_name="vehiclust")

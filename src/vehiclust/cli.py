@@ -1,0 +1,174 @@
+"""The `vehiclust` command line: a thin layer over the library.
+
+Every command catches the project's own errors, prints one line and exits non-zero; a
+traceback appears only with -v.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+from rich.console import Console
+
+from vehiclust import __version__, _progress
+from vehiclust.exceptions import VehiclustError
+
+app = typer.Typer(
+    name="vehiclust",
+    help="Cluster vehicle images by their deep descriptors, find outliers, draw maps, describe clusters.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+out = Console()
+_state: dict[str, Any] = {"verbose": 0}
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"vehiclust {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output; -vv for debug and tracebacks."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors; no progress bars."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    """vehiclust: cluster vehicle images by their descriptors."""
+    _state["verbose"] = verbose
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+    _progress.ENABLED = not quiet and sys.stderr.isatty()
+    logging.captureWarnings(True)
+
+
+def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a VehiclustError (or Ctrl-C) into one line on stderr and a non-zero exit."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except VehiclustError as exc:
+            if _state["verbose"]:
+                raise
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+            raise typer.Exit(code=2) from None
+        except KeyboardInterrupt:
+            err.print("interrupted; finished stages are cached, run again to resume.")
+            raise typer.Exit(code=130) from None
+
+    return wrapper
+
+
+def _named(items: list[str] | None) -> dict[str, Path]:
+    from vehiclust.io import parse_named_paths
+
+    return parse_named_paths(items or [])
+
+
+@app.command()
+@friendly_errors
+def run(
+    descriptors: Optional[list[str]] = typer.Option(None, "--descriptors", "-d", help="NAME=PATH of a descriptor file (repeat for several sets)."),
+    paths: Optional[Path] = typer.Option(None, "--paths", "-p", help="images_paths.csv (column 'paths' or 'path'), row i = descriptor row i."),
+    images: Optional[Path] = typer.Option(None, "--images", help="Images root; enables image checks, galleries and evidence from pixels."),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="CSV with 'path' + attribute columns; reported only, never used to fit."),
+    heads: Optional[list[str]] = typer.Option(None, "--heads", help="NAME=CSV of model head probabilities per path (evidence for descriptions)."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder [default: vehiclust-output]."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed [default: 0]."),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML file with the same settings (command-line options win)."),
+    families: Optional[str] = typer.Option(None, "--families", help="Comma-separated algorithm families, e.g. kmeans,gmm,ward,hdbscan,dbscan."),
+    k_min: Optional[int] = typer.Option(None, "--k-min", help="Smallest number of clusters tried [default: 2]."),
+    k_max: Optional[int] = typer.Option(None, "--k-max", help="Largest number of clusters tried [default: 40]."),
+    pca: Optional[float] = typer.Option(None, "--pca", help="PCA dimensions (>= 1) or explained-variance share (< 1) [default: 64]."),
+    mix: Optional[list[str]] = typer.Option(None, "--mix", help="Mixed descriptor set, e.g. osnet+vehicle-attributes, or 'all' (repeatable)."),
+    mix_weight: Optional[list[str]] = typer.Option(None, "--mix-weight", help="NAME=WEIGHT of a block in mixes [default: equal]."),
+    contamination: Optional[float] = typer.Option(None, "--contamination", help="Force this outlier share instead of the data-driven threshold."),
+    map_method: Optional[str] = typer.Option(None, "--map-method", help="umap, tsne or pca [default: umap]."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="local or dask [default: local]."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (with --engine dask); default a LocalCluster."),
+    trust_pickle: bool = typer.Option(False, "--trust-pickle", help="Unpickle descriptor files without the safety allow-list."),
+    force: bool = typer.Option(False, "--force", help="Recompute every stage instead of reusing cached results."),
+    no_notebook: bool = typer.Option(False, "--no-notebook", help="Skip writing the executed analysis notebook."),
+    no_html: bool = typer.Option(False, "--no-html", help="Skip writing report.html."),
+) -> None:
+    """Load → validate → prepare → cluster → outliers → map → describe → compare → report."""
+    from vehiclust.config import RunConfig
+    from vehiclust.exceptions import InputError
+    from vehiclust.pipeline import run as run_pipeline
+
+    overrides: dict[str, Any] = {
+        "paths": paths, "images": images, "labels": labels, "out": out_dir, "seed": seed,
+        "k_min": k_min, "k_max": k_max, "contamination": contamination, "map_method": map_method,
+        "engine": engine, "scheduler": scheduler,
+    }
+    if descriptors:
+        overrides["descriptors"] = _named(descriptors)
+    if heads:
+        overrides["heads"] = _named(heads)
+    if families:
+        overrides["families"] = tuple(f.strip() for f in families.split(",") if f.strip())
+    if pca is not None:
+        overrides["pca_components"] = int(pca) if pca >= 1 else float(pca)
+    if mix:
+        overrides["mixes"] = list(mix)
+    if mix_weight:
+        weights = {}
+        for item in mix_weight:
+            name, _, value = item.partition("=")
+            try:
+                weights[name] = float(value)
+            except ValueError:
+                raise InputError(f"--mix-weight expects NAME=NUMBER, got '{item}'.") from None
+        overrides["mix_weights"] = weights
+    flags = {"trust_pickle": trust_pickle or None, "force": force or None,
+             "notebook": False if no_notebook else None, "html": False if no_html else None,
+             "progress": _progress.ENABLED}
+    overrides.update(flags)
+    if config is not None:
+        cfg = RunConfig.from_toml(config, **overrides)
+    else:
+        cfg = RunConfig(**{k: v for k, v in overrides.items() if v is not None})
+    results = run_pipeline(cfg)
+    best = results.descriptors[results.best]
+    n_clusters = len({int(c) for c in best.labels if c >= 0})
+    n_out = int(best.outliers["is_outlier"].sum()) if best.outliers is not None else 0
+    out.print(f"{results.n_rows:,} rows; best: [bold]{results.best}[/] with {n_clusters} clusters, {n_out:,} outliers.")
+    out.print(f"Outputs in {Path(cfg.out).resolve()}: clusters.csv, selection.csv" + (", report.html" if (Path(cfg.out) / "report.html").exists() else "") + (", analysis.ipynb" if (Path(cfg.out) / "analysis.ipynb").exists() else ""))
+
+
+@app.command()
+@friendly_errors
+def validate(
+    descriptors: list[str] = typer.Option(..., "--descriptors", "-d", help="NAME=PATH of a descriptor file (repeat for several sets)."),
+    paths: Path = typer.Option(..., "--paths", "-p", help="images_paths.csv."),
+    images: Optional[Path] = typer.Option(None, "--images", help="Images root, to check that paths stay inside it."),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="Labels CSV to join on path."),
+    out_file: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the findings to this CSV."),
+    trust_pickle: bool = typer.Option(False, "--trust-pickle", help="Unpickle without the safety allow-list."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Where pickles are converted to .npy [default: none, read in memory]."),
+) -> None:
+    """Check descriptor files and paths; print (and optionally write) the findings."""
+    from vehiclust.io import load_case
+    from vehiclust.io.atomic import atomic_write_csv
+    from vehiclust.prepare import validate_descriptors
+
+    case = load_case(_named(descriptors), paths, images=images, labels=labels, trust_pickle=trust_pickle, cache_dir=cache_dir)
+    result = validate_descriptors(case.descriptors, case.samples, progress=_progress.ENABLED)
+    for name, arr in case.descriptors.items():
+        out.print(f"{name}: {arr.shape[0]:,} rows x {arr.shape[1]} columns, {int(result.valid_rows[name].sum()):,} valid rows, {len(result.kept_columns[name])} columns kept")
+    if result.findings.empty:
+        out.print("No problems found.")
+    for row in result.findings.itertuples():
+        out.print(f"[{row.severity}] {row.descriptor}: {row.detail}", highlight=False, markup=False)
+    if out_file is not None:
+        atomic_write_csv(result.findings, out_file)

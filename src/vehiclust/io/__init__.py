@@ -1,0 +1,18 @@
+"""Reading the case: descriptor files, image paths, labels; atomic writing of outputs."""
+
+from vehiclust.io.case import Case, load_case, parse_named_paths
+from vehiclust.io.descriptors import content_key, load_descriptors
+from vehiclust.io.labels import read_labels
+from vehiclust.io.paths import normalise_path, read_paths, resolve_under_root
+
+__all__ = [
+    "Case",
+    "content_key",
+    "load_case",
+    "load_descriptors",
+    "normalise_path",
+    "parse_named_paths",
+    "read_labels",
+    "read_paths",
+    "resolve_under_root",
+]
