@@ -68,9 +68,9 @@ def _check_matrix(arr: object, source: Path) -> np.ndarray:
     return arr
 
 
-def _to_float32(arr: np.ndarray, source: Path) -> np.ndarray:
+def _to_float32(arr: np.ndarray, source: Path, note_cast: bool = True) -> np.ndarray:
     if arr.dtype != np.float32:
-        if arr.dtype == np.float64:
+        if arr.dtype == np.float64 and note_cast:
             warnings.warn(f"{source}: float64 descriptors cast to float32.", stacklevel=3)
         return arr.astype(np.float32)
     return arr
@@ -148,7 +148,7 @@ def load_descriptors(
             frame = pd.read_csv(path)
         except pd.errors.EmptyDataError:
             raise InputError(f"Descriptor file {path} holds no data.") from None
-        return _to_float32(_check_matrix(frame, path), path)
+        return _to_float32(_check_matrix(frame, path), path, note_cast=False)  # text has no dtype
     # .h5 / .hdf5
     import h5py
 
