@@ -1,0 +1,71 @@
+"""Compare descriptor sets, mix them, build a consensus and pick the best for clusters.csv.
+
+Public API:
+
+* :func:`build_mixes` / :class:`DescriptorMixer`: weighted mixes with equal-variance blocks;
+* :func:`consensus_embedding`: spectral embedding of the co-association of several clusterings;
+* :class:`Candidate`, :func:`compare_candidates`: the comparison table, scored the same way;
+* :func:`choose_best`, :func:`rank_candidates`: the documented, label-free selection rule;
+* :func:`agreement_matrices`, :func:`neighbourhood_overlap`, :func:`attribute_alignment`,
+  :func:`gather_attributes`: how candidates relate to each other and to attributes;
+* :func:`compare_run`: everything above for one pipeline run, figures included.
+"""
+
+from vehiclust.compare._agreement import (
+    agreement_matrices,
+    attribute_alignment,
+    correlation_ratio,
+    label_scores,
+    neighbourhood_overlap,
+)
+from vehiclust.compare._compare import Candidate, common_space, compare_candidates
+from vehiclust.compare._consensus import CONSENSUS, coassociation_onehot, consensus_embedding
+from vehiclust.compare._evidence import gather_attributes, head_attributes, label_columns, pixel_attributes
+from vehiclust.compare._metrics import (
+    common_silhouette,
+    cosine_silhouette,
+    estimator_refit,
+    kmeans_refit,
+    sphere_davies_bouldin,
+    stability,
+)
+from vehiclust.compare._mix import DescriptorMixer, build_mixes, mix_name, parse_mix_spec
+from vehiclust.compare._plots import contingency, plot_contingency, plot_matrix
+from vehiclust.compare._report import CompareOutput, compare_run
+from vehiclust.compare._select import SELECTION_SCORES, choose_best, rank_candidates
+
+__all__ = [
+    "CONSENSUS",
+    "SELECTION_SCORES",
+    "Candidate",
+    "CompareOutput",
+    "DescriptorMixer",
+    "agreement_matrices",
+    "attribute_alignment",
+    "build_mixes",
+    "choose_best",
+    "coassociation_onehot",
+    "common_silhouette",
+    "common_space",
+    "compare_candidates",
+    "compare_run",
+    "consensus_embedding",
+    "contingency",
+    "correlation_ratio",
+    "cosine_silhouette",
+    "estimator_refit",
+    "gather_attributes",
+    "head_attributes",
+    "kmeans_refit",
+    "label_columns",
+    "label_scores",
+    "mix_name",
+    "neighbourhood_overlap",
+    "parse_mix_spec",
+    "pixel_attributes",
+    "plot_contingency",
+    "plot_matrix",
+    "rank_candidates",
+    "sphere_davies_bouldin",
+    "stability",
+]

@@ -1,0 +1,147 @@
+"""The comparison table: one row per descriptor set, mix and consensus, scored the same way."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import check_random_state
+
+from vehiclust import _progress
+from vehiclust.compare._agreement import label_scores
+from vehiclust.compare._metrics import (
+    Refit,
+    common_silhouette,
+    cosine_silhouette,
+    sphere_davies_bouldin,
+    stability,
+)
+from vehiclust.compare._mix import DescriptorMixer
+from vehiclust.compare._select import rank_candidates
+from vehiclust.exceptions import InputError
+
+log = logging.getLogger(__name__)
+
+KINDS = ("single", "mix", "consensus")
+
+
+@dataclass
+class Candidate:
+    """One clustering to compare: its space, its labels and how to refit it."""
+
+    name: str
+    X: np.ndarray  # (n_valid, d): the rows of `valid`, in the space the clustering was fitted in
+    valid: np.ndarray  # (n_rows,) bool
+    labels: np.ndarray  # (n_rows,) int, -1 = unassigned (noise or invalid row)
+    kind: str = "single"  # "single", "mix" or "consensus"
+    refit: Refit | None = None  # (X_subsample, k) -> labels; None = k-means with k
+    outliers: np.ndarray | None = None  # (n_rows,) bool
+    chosen: dict[str, Any] = field(default_factory=dict)
+
+
+def _configuration(chosen: Mapping[str, Any]) -> str:
+    skip = {"descriptor", "silhouette", "davies_bouldin", "calinski_harabasz", "score", "rank", "chosen"}
+    parts = []
+    for k, v in chosen.items():
+        if k in skip or v is None or (isinstance(v, float) and not np.isfinite(v)):
+            continue
+        if isinstance(v, float):
+            v = f"{v:.4g}"
+        parts.append(f"{k}={v}")
+    return ", ".join(parts)
+
+
+def _check(c: Candidate) -> None:
+    valid = np.asarray(c.valid, bool)
+    if c.kind not in KINDS:
+        raise InputError(f"Candidate {c.name!r} has kind {c.kind!r}; allowed: {list(KINDS)}.")
+    if len(c.labels) != len(valid):
+        raise InputError(f"Candidate {c.name!r} has {len(c.labels)} labels for {len(valid)} rows.")
+    if np.asarray(c.X).shape[0] != valid.sum():
+        raise InputError(f"Candidate {c.name!r}: X has {np.asarray(c.X).shape[0]} rows but {int(valid.sum())} rows are valid.")
+
+
+def common_space(candidates: Sequence[Candidate], n_components: int | None = 64,
+                 random_state: Any = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """The shared yardstick: the equal-weight mix of all single sets, on rows valid in all.
+
+    With one single set, its own space; with none, None.
+    """
+    singles = [c for c in candidates if c.kind == "single"]
+    if not singles:
+        return None
+    if len(singles) == 1:
+        return singles[0].X, np.asarray(singles[0].valid, bool)
+    valid = np.logical_and.reduce([np.asarray(c.valid, bool) for c in singles])
+    if valid.sum() < 3:
+        return None
+    blocks = [np.asarray(c.X)[(np.cumsum(np.asarray(c.valid, bool)) - 1)[valid]] for c in singles]
+    X = DescriptorMixer(n_components=n_components, random_state=random_state).fit_transform(blocks)
+    return X, valid
+
+
+def compare_candidates(candidates: Sequence[Candidate], truth: pd.DataFrame | None = None, *,
+                       common: tuple[np.ndarray, np.ndarray] | None = None, sample_size: int = 3000,
+                       n_resamples: int = 5, random_state: Any = None, progress: bool | None = None) -> pd.DataFrame:
+    """One row per candidate: configuration, size, internal scores, selection rank, label scores.
+
+    Every candidate is scored on row samples drawn with the same seed, with the functions of
+    :mod:`vehiclust.compare._metrics`. ``silhouette_common`` is measured in ``common``
+    (``(X, valid)``; default :func:`common_space` of the single sets). A consensus candidate's
+    own space is built from the clusterings themselves and would flatter it, so its
+    ``silhouette`` and ``davies_bouldin`` are measured in the common space too. ``truth`` (one column per label, one row per input row)
+    only adds ``nmi_<label>`` / ``ari_<label>`` columns, which the selection rule ignores.
+    """
+    if not candidates:
+        raise InputError("compare_candidates needs at least one candidate.")
+    names = [c.name for c in candidates]
+    if len(set(names)) != len(names):
+        raise InputError(f"Candidate names must be unique; got {names}.")
+    for c in candidates:
+        _check(c)
+    seed = int(check_random_state(random_state).randint(2**31 - 1))
+    if common is None:
+        common = common_space(candidates, random_state=seed)
+    rows = []
+    disable = None if progress is None else not progress
+    for c in _progress.track(candidates, "comparing descriptor sets", disable=disable):
+        valid = np.asarray(c.valid, bool)
+        labels = np.asarray(c.labels, dtype=np.int64)
+        lab_valid = labels[valid]
+        assigned = lab_valid >= 0
+        n_clusters = int(len(np.unique(lab_valid[assigned])))
+        if c.kind == "consensus" and common is not None:
+            own_X, own_lab = common[0], labels[np.asarray(common[1], bool)]
+        else:
+            own_X, own_lab = c.X, lab_valid
+        row: dict[str, Any] = {
+            "descriptor": c.name,
+            "kind": c.kind,
+            "configuration": _configuration(c.chosen),
+            "n_clusters": n_clusters,
+            "n_valid": int(valid.sum()),
+            "coverage": float((labels >= 0).mean()) if len(labels) else float("nan"),
+            "noise_share": float(1 - assigned.mean()) if assigned.size else float("nan"),
+            "outlier_share": float(np.mean(c.outliers)) if c.outliers is not None else float((labels < 0).mean()),
+            "silhouette": cosine_silhouette(own_X, own_lab, sample_size=sample_size, random_state=seed),
+            "davies_bouldin": sphere_davies_bouldin(own_X, own_lab, sample_size=sample_size, random_state=seed),
+            "silhouette_common": (common_silhouette(labels, {"common": common}, sample_size=sample_size,
+                                                    random_state=seed) if common is not None else float("nan")),
+            "stability": stability(c.X, lab_valid, c.refit, n_resamples=n_resamples,
+                                   sample_size=sample_size, random_state=seed),
+        }
+        if truth is not None:
+            for col in truth.columns:
+                row[f"nmi_{col}"], row[f"ari_{col}"] = label_scores(labels, truth[col])
+        rows.append(row)
+        log.info("compared %s: %d clusters, silhouette %.3f, stability %.3f", c.name, n_clusters,
+                 row["silhouette"], row["stability"])
+    table = pd.DataFrame(rows)
+    ranked = rank_candidates(table)
+    table.insert(table.columns.get_loc("stability") + 1, "eligible", ranked["eligible"].to_numpy())
+    table.insert(table.columns.get_loc("eligible") + 1, "selection_rank", ranked["selection_rank"].to_numpy())
+    return table

@@ -1,0 +1,170 @@
+"""Per-row attributes to align clusterings with: true labels, model heads, pixel statistics.
+
+Attributes are measured evidence, used only to describe what each descriptor set's clusters
+follow (colour? type? lighting?). Column names say where each comes from:
+``label:<column>`` (user labels), ``head:<name>:<group>`` (argmax of a probability group of a
+model head table, e.g. colour or type), ``head:<name>:<column>`` (other numeric head outputs),
+``pixels:brightness`` / ``pixels:saturation`` (measured on a row sample, NaN elsewhere).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import check_random_state
+
+from vehiclust import _progress
+from vehiclust.compare._agreement import CATEGORICAL, CONTINUOUS
+from vehiclust.exceptions import InputError
+
+log = logging.getLogger(__name__)
+
+RESERVED = ("path", "resolved")
+_SPLIT = re.compile(r"[_:./]")
+
+
+def label_columns(samples: pd.DataFrame) -> pd.DataFrame:
+    """The user's label columns (everything but ``path``/``resolved``), as strings with NaN."""
+    cols = [c for c in samples.columns if c not in RESERVED]
+    out = samples[cols].copy()
+    for c in cols:
+        s = out[c]
+        out[c] = s.where(s.notna() & (s.astype(str).str.len() > 0)).astype(object)
+        out[c] = out[c].map(lambda v: v if pd.isna(v) else str(v))
+    return out
+
+
+def _align(table: pd.DataFrame, samples: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Rows of ``table`` in the order of ``samples``: by ``path`` when present, else by row."""
+    if "path" in table.columns and "path" in samples.columns:
+        norm = table["path"].astype(str).str.replace("\\", "/", regex=False)
+        target = samples["path"].astype(str).str.replace("\\", "/", regex=False)
+        lookup = pd.Series(np.arange(len(table)), index=norm.to_numpy())
+        lookup = lookup[~lookup.index.duplicated()]
+        pos = lookup.reindex(target.to_numpy())
+        if pos.notna().mean() >= 0.5:
+            out = table.drop(columns="path").iloc[pos.fillna(0).astype(int).to_numpy()].reset_index(drop=True)
+            out.loc[pos.isna().to_numpy(), :] = np.nan
+            return out
+        if len(table) != len(samples):
+            raise InputError(f"Head table {source} matches only {pos.notna().mean():.0%} of the paths and has {len(table)} rows for {len(samples)} images.")
+        return table.drop(columns="path").reset_index(drop=True)
+    if len(table) != len(samples):
+        raise InputError(f"Head table {source} has {len(table)} rows but the paths file has {len(samples)}; add a 'path' column or keep the row order.")
+    return table.reset_index(drop=True)
+
+
+def head_attributes(name: str, table: pd.DataFrame, samples: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Attributes from one head table: probability groups → argmax class, other numbers kept."""
+    table = _align(table, samples, name)
+    out: dict[str, Any] = {}
+    kinds: dict[str, str] = {}
+    numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]
+    text = [c for c in table.columns if c not in numeric]
+    groups: dict[str, list[str]] = {}
+    for c in numeric:
+        parts = _SPLIT.split(str(c), maxsplit=1)
+        if len(parts) == 2 and parts[1]:
+            groups.setdefault(parts[0], []).append(c)
+    used: set[str] = set()
+    for prefix, cols in groups.items():
+        if len(cols) < 2:
+            continue
+        P = table[cols].to_numpy(float)
+        ok = np.all(np.isfinite(P), axis=1)
+        sums = P[ok].sum(axis=1)
+        if not ok.any() or np.any(P[ok] < -1e-6) or np.median(np.abs(sums - 1)) > 0.05:
+            continue
+        classes = np.array([_SPLIT.split(str(c), maxsplit=1)[1] for c in cols], dtype=object)
+        arg = np.full(len(table), np.nan, dtype=object)
+        arg[ok] = classes[np.argmax(P[ok], axis=1)]
+        key = f"head:{name}:{prefix}"
+        out[key] = arg
+        kinds[key] = CATEGORICAL
+        used.update(cols)
+        used.update(c for c in text if str(c).lower() == prefix.lower())
+    for c in text:
+        if c in used:
+            continue
+        key = f"head:{name}:{c}"
+        s = table[c]
+        out[key] = s.where(s.notna()).astype(object).to_numpy()
+        kinds[key] = CATEGORICAL
+    for c in numeric:
+        if c in used:
+            continue
+        key = f"head:{name}:{c}"
+        out[key] = table[c].to_numpy(float)
+        kinds[key] = CONTINUOUS
+    return pd.DataFrame(out), kinds
+
+
+def pixel_attributes(resolved: pd.Series, sample_size: int = 1000, random_state: Any = None,
+                     progress: bool | None = None) -> pd.DataFrame:
+    """Mean brightness and saturation (0-1) of a random sample of readable images; NaN elsewhere."""
+    from PIL import Image
+
+    paths = resolved.fillna("").astype(str).to_numpy()
+    have = np.flatnonzero(np.char.str_len(paths.astype(str)) > 0)
+    rng = check_random_state(random_state)
+    if len(have) > sample_size:
+        have = np.sort(rng.choice(have, sample_size, replace=False))
+    bright = np.full(len(paths), np.nan)
+    sat = np.full(len(paths), np.nan)
+    disable = None if progress is None else not progress
+    for i in _progress.track(have, "measuring pixels", disable=disable):
+        try:
+            with Image.open(paths[i]) as im:
+                im.draft("RGB", (64, 64))
+                hsv = np.asarray(im.convert("RGB").resize((48, 48)).convert("HSV"), dtype=np.float32) / 255.0
+        except (OSError, ValueError) as exc:
+            log.debug("pixel statistics skipped for %s: %s", paths[i], exc)
+            continue
+        bright[i] = float(hsv[..., 2].mean())
+        sat[i] = float(hsv[..., 1].mean())
+    return pd.DataFrame({"pixels:brightness": bright, "pixels:saturation": sat})
+
+
+def gather_attributes(samples: pd.DataFrame, heads: Mapping[str, str | Path] | None = None,
+                      image_checks: pd.DataFrame | None = None, measure_pixels: bool = True,
+                      pixel_sample: int = 1000, random_state: Any = None,
+                      progress: bool | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """All attributes available for a run, one row per input row, and each one's kind."""
+    frames: list[pd.DataFrame] = []
+    kinds: dict[str, str] = {}
+    labels = label_columns(samples)
+    if not labels.empty and len(labels.columns):
+        labels = labels.add_prefix("label:")
+        frames.append(labels.reset_index(drop=True))
+        kinds.update({c: CATEGORICAL for c in labels.columns})
+    for name, path in (heads or {}).items():
+        try:
+            table = pd.read_csv(path)
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise InputError(f"Head table {name}={path} cannot be read: {exc}") from None
+        frame, k = head_attributes(name, table, samples)
+        frames.append(frame)
+        kinds.update(k)
+    have_pixels = False
+    if image_checks is not None and len(image_checks) == len(samples):
+        for c in image_checks.columns:
+            if any(w in str(c).lower() for w in ("bright", "dark", "saturation", "contrast", "blur", "sharp")) \
+                    and pd.api.types.is_numeric_dtype(image_checks[c]):
+                key = f"checks:{c}"
+                frames.append(pd.DataFrame({key: image_checks[c].to_numpy(float)}))
+                kinds[key] = CONTINUOUS
+                have_pixels = have_pixels or "bright" in str(c).lower()
+    if measure_pixels and not have_pixels and "resolved" in samples.columns:
+        px = pixel_attributes(samples["resolved"], pixel_sample, random_state, progress)
+        if px.notna().any().any():
+            frames.append(px)
+            kinds.update({c: CONTINUOUS for c in px.columns})
+    if not frames:
+        return pd.DataFrame(index=range(len(samples))), {}
+    return pd.concat(frames, axis=1), kinds

@@ -1,0 +1,117 @@
+"""Everything the compare stage produces for one run: tables, the best choice, figures."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import check_random_state
+
+from vehiclust.compare._agreement import agreement_matrices, attribute_alignment, neighbourhood_overlap
+from vehiclust.compare._compare import Candidate, compare_candidates
+from vehiclust.compare._consensus import CONSENSUS, consensus_embedding
+from vehiclust.compare._evidence import gather_attributes, label_columns
+from vehiclust.compare._plots import plot_contingency, plot_matrix
+from vehiclust.compare._select import choose_best
+from vehiclust.io.atomic import atomic_write_csv
+
+log = logging.getLogger(__name__)
+
+# (X) -> (labels of the rows of X, chosen configuration, refit function or None)
+ClusterFn = Callable[[np.ndarray], tuple[np.ndarray, dict[str, Any], Any]]
+
+
+@dataclass
+class CompareOutput:
+    """The compare stage's results; ``artifacts`` maps a name to a path relative to the run dir."""
+
+    comparison: pd.DataFrame
+    agreement: pd.DataFrame  # ARI
+    agreement_nmi: pd.DataFrame
+    neighbourhood_overlap: pd.DataFrame
+    attribute_alignment: pd.DataFrame
+    best: str
+    best_reason: str
+    artifacts: dict[str, str] = field(default_factory=dict)
+
+
+def make_consensus(candidates: Sequence[Candidate], cluster: ClusterFn, random_state: Any = None,
+                   name: str = CONSENSUS) -> Candidate:
+    """Cluster the co-association embedding of the single-set candidates' clusterings."""
+    singles = [c for c in candidates if c.kind == "single"]
+    X, valid, summary = consensus_embedding({c.name: c.labels for c in singles}, random_state=random_state)
+    labels_valid, chosen, refit = cluster(X)
+    labels = np.full(len(valid), -1, dtype=np.int64)
+    labels[valid] = labels_valid
+    chosen = {**chosen, "space": f"co-association of {len(singles)} clusterings"}
+    return Candidate(name=name, X=X, valid=valid, labels=labels, kind="consensus", refit=refit, chosen=chosen)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.+-]+", "_", text).strip("_") or "set"
+
+
+def compare_run(candidates: Sequence[Candidate], samples: pd.DataFrame, out_dir: str | Path | None = None, *,
+                heads: Mapping[str, str | Path] | None = None, image_checks: pd.DataFrame | None = None,
+                measure_pixels: bool = True, sample_size: int = 3000, n_resamples: int = 5, knn: int = 10,
+                random_state: Any = None, progress: bool | None = None) -> CompareOutput:
+    """Score, relate and choose among ``candidates``; write CSV/PNG files under ``out_dir/compare``.
+
+    ``samples`` holds one row per input row (``path``, optional ``resolved`` image paths and
+    label columns). Labels are reported in the tables and never used for the choice.
+    """
+    rng = check_random_state(random_state)
+    seeds = rng.randint(2**31 - 1, size=3)
+    truth = label_columns(samples)
+    comparison = compare_candidates(candidates, truth if len(truth.columns) else None, sample_size=sample_size,
+                                    n_resamples=n_resamples, random_state=seeds[0], progress=progress)
+    best, reason = choose_best(comparison)
+    labels = {c.name: c.labels for c in candidates}
+    ari, nmi = agreement_matrices(labels)
+    spaces = {c.name: (c.X, c.valid) for c in candidates if c.kind != "consensus"}
+    overlap = neighbourhood_overlap(spaces, k=knn, random_state=seeds[1])
+    attributes, kinds = gather_attributes(samples, heads=heads, image_checks=image_checks,
+                                          measure_pixels=measure_pixels, random_state=seeds[2], progress=progress)
+    alignment = attribute_alignment(labels, attributes, kinds)
+    result = CompareOutput(comparison=comparison, agreement=ari, agreement_nmi=nmi, neighbourhood_overlap=overlap,
+                           attribute_alignment=alignment, best=best, best_reason=reason)
+    if out_dir is not None:
+        result.artifacts = _write(result, candidates, Path(out_dir))
+    log.info("best: %s", reason)
+    return result
+
+
+def _write(res: CompareOutput, candidates: Sequence[Candidate], out: Path) -> dict[str, str]:
+    folder = out / "compare"
+    folder.mkdir(parents=True, exist_ok=True)
+    arts: dict[str, str] = {}
+
+    def rel(p: Path) -> str:
+        return p.relative_to(out).as_posix()
+
+    for key, frame in (("agreement_nmi", res.agreement_nmi), ("neighbourhood_overlap", res.neighbourhood_overlap)):
+        p = folder / f"{key}.csv"
+        atomic_write_csv(frame, p, index=True)
+        arts[f"compare_{key}_csv"] = rel(p)
+    for key, frame, title in (
+        ("agreement_ari", res.agreement, "Agreement between clusterings (ARI)"),
+        ("agreement_nmi", res.agreement_nmi, "Agreement between clusterings (NMI)"),
+        ("neighbourhood_overlap", res.neighbourhood_overlap, "Shared nearest neighbours between spaces"),
+        ("attribute_alignment", res.attribute_alignment, "Cluster alignment with attributes (NMI / eta²)"),
+    ):
+        if frame.size:
+            arts[f"compare_{key}_png"] = rel(plot_matrix(frame, title, folder / f"{key}.png"))
+    by_name = {c.name: c for c in candidates}
+    best = by_name[res.best]
+    for other in candidates:
+        if other.name == res.best:
+            continue
+        p = folder / "contingency" / f"{_slug(res.best)}__vs__{_slug(other.name)}.png"
+        arts[f"compare_contingency_{other.name}_png"] = rel(plot_contingency(best.labels, other.labels, res.best, other.name, p))
+    return arts
