@@ -1,0 +1,30 @@
+"""Clustering engine: several families swept over k, scored in one space, one chosen.
+
+See the README section "How the clustering is chosen" for the rule.
+"""
+
+from vehiclust.cluster._families import FAMILIES, available_families
+from vehiclust.cluster.external import external_agreement, purity
+from vehiclust.cluster.kmeans import FaissKMeans
+from vehiclust.cluster.metrics import (
+    calinski_harabasz,
+    davies_bouldin,
+    sampled_silhouette,
+    size_balance,
+)
+from vehiclust.cluster.plot import plot_selection_curves
+from vehiclust.cluster.selector import ClusterSelector
+
+__all__ = [
+    "FAMILIES",
+    "ClusterSelector",
+    "FaissKMeans",
+    "available_families",
+    "calinski_harabasz",
+    "davies_bouldin",
+    "external_agreement",
+    "plot_selection_curves",
+    "purity",
+    "sampled_silhouette",
+    "size_balance",
+]

@@ -1,0 +1,225 @@
+"""`ClusterSelector`: sweep families × parameters, score every configuration, choose one.
+
+The sweep keeps only one configuration's labels at a time (plus the matrix itself); the chosen
+configuration is fitted again at the end with the same derived seed, which gives the same
+labels because every family is deterministic for a given seed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import check_array, check_random_state
+
+from vehiclust import _progress
+from vehiclust.cluster import metrics as M
+from vehiclust.cluster._families import FAMILIES, FamilyFit, config_seed, make_family
+from vehiclust.cluster._rule import choose_configuration
+from vehiclust.cluster.kmeans import faiss_threads
+from vehiclust.exceptions import InputError
+
+log = logging.getLogger(__name__)
+
+SELECTION_COLUMNS = [
+    "config_id",
+    "family",
+    "params",
+    "k",
+    "n_clusters",
+    "noise_share",
+    "calinski_harabasz",
+    "davies_bouldin",
+    "silhouette_sample",
+    "silhouette_ci_low",
+    "silhouette_ci_high",
+    "stability",
+    "size_balance",
+    "fit_seconds",
+]
+
+
+def _base_seed(random_state) -> int:
+    if isinstance(random_state, (int, np.integer)):
+        return int(random_state) & 0x7FFFFFFF
+    return int(check_random_state(random_state).randint(0, 2**31 - 1))
+
+
+class ClusterSelector:
+    """Try several clustering families over a grid of k, score each, keep the best.
+
+    Parameters
+    ----------
+    families : names from :data:`vehiclust.cluster.FAMILIES` ("kmeans", "gmm", "ward",
+        "hdbscan", "dbscan").
+    k_min, k_max : the grid of k for families that take a k (inclusive).
+    n_stability : refits per configuration on random subsamples; stability is the mean ARI
+        between each refit and the full fit on the same rows. 0 disables it.
+    stability_sample : rows per stability subsample.
+    silhouette_sample : rows in the stratified silhouette sample.
+    stability_floor : configurations less stable than this are not chosen (unless none pass).
+    n_jobs : threads for faiss (None = all cores). One is the default: faiss' spinning OpenMP
+        threads slow down sharply on a machine that is busy with other work.
+    random_state : seed; the same seed gives the same labels.
+    progress : show a progress bar over configurations.
+    """
+
+    def __init__(
+        self,
+        families: tuple[str, ...] | list[str] = ("kmeans", "gmm", "ward", "hdbscan", "dbscan"),
+        k_min: int = 2,
+        k_max: int = 40,
+        *,
+        n_stability: int = 3,
+        stability_sample: int = 3000,
+        silhouette_sample: int = 3000,
+        stability_floor: float = 0.6,
+        n_jobs: int | None = 1,
+        random_state=None,
+        progress: bool = True,
+    ) -> None:
+        self.families = families
+        self.k_min = k_min
+        self.k_max = k_max
+        self.n_stability = n_stability
+        self.stability_sample = stability_sample
+        self.silhouette_sample = silhouette_sample
+        self.stability_floor = stability_floor
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.progress = progress
+
+    # ---- validation -------------------------------------------------------------------
+    def _validate(self, X) -> tuple[np.ndarray, list[str], list[int], list[str]]:
+        X = check_array(X, dtype=np.float32, order="C", copy=False, ensure_min_samples=1)
+        names = [self.families] if isinstance(self.families, str) else list(self.families)
+        if not names:
+            raise InputError(f"The 'families' parameter of ClusterSelector must name at least one of {sorted(FAMILIES)}. Got an empty list.")
+        unknown = [f for f in names if f not in FAMILIES]
+        if unknown:
+            raise InputError(f"The 'families' parameter of ClusterSelector must name families in {sorted(FAMILIES)}. Got unknown {unknown}.")
+        for pname in ("k_min", "k_max"):
+            v = getattr(self, pname)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 2:
+                raise InputError(f"The '{pname}' parameter of ClusterSelector must be an int in [2, inf). Got {v!r}.")
+        if self.k_max < self.k_min:
+            raise InputError(f"ClusterSelector needs k_min <= k_max. Got k_min={self.k_min}, k_max={self.k_max}.")
+        n = X.shape[0]
+        notes: list[str] = []
+        if n < 3:
+            raise InputError(f"ClusterSelector needs at least 3 rows to compare clusterings. Got {n}.")
+        k_hi = min(int(self.k_max), n - 1)
+        if k_hi < self.k_max:
+            notes.append(f"k grid cut to {k_hi} (only {n} rows)")
+        ks = list(range(min(int(self.k_min), k_hi), k_hi + 1))
+        return X, names, ks, notes
+
+    # ---- scoring -----------------------------------------------------------------------
+    def _score(self, X: np.ndarray, family, params: dict, fit: FamilyFit, seed: int) -> dict[str, Any]:
+        labels = fit.labels
+        assigned = labels[labels >= 0]
+        n_clusters = int(np.unique(assigned).size)
+        noise = fit.noise_mask if fit.noise_mask is not None else labels < 0
+        row: dict[str, Any] = {
+            "n_clusters": n_clusters,
+            "noise_share": float(np.mean(noise)),
+            "size_balance": M.size_balance(labels),
+        }
+        if n_clusters >= 2:
+            row["calinski_harabasz"] = M.calinski_harabasz(X, labels)
+            row["davies_bouldin"] = M.davies_bouldin(X, labels)
+            s, lo, hi = M.sampled_silhouette(X, labels, n_samples=self.silhouette_sample, random_state=seed)
+            row.update(silhouette_sample=s, silhouette_ci_low=lo, silhouette_ci_high=hi)
+            row["stability"] = self._stability(X, family, params, labels, seed)
+        else:
+            row.update(calinski_harabasz=np.nan, davies_bouldin=np.nan, silhouette_sample=np.nan,
+                       silhouette_ci_low=np.nan, silhouette_ci_high=np.nan, stability=np.nan)
+        row.update(fit.info)
+        return row
+
+    def _stability(self, X: np.ndarray, family, params: dict, labels: np.ndarray, seed: int) -> float:
+        """Mean ARI between the full fit and refits on random subsamples (other seeds)."""
+        if self.n_stability <= 0:
+            return float("nan")
+        n = X.shape[0]
+        size = min(int(self.stability_sample), max(int(0.8 * n), 3))
+        rng = np.random.RandomState(seed)
+        pairs = []
+        for b in range(int(self.n_stability)):
+            idx = np.sort(rng.choice(n, size=size, replace=False))
+            sub = family.fit(np.ascontiguousarray(X[idx]), params, config_seed(seed, f"stability{b}", params))
+            keep = sub.labels >= 0
+            pairs.append((idx[keep], sub.labels[keep]))
+        return M.mean_pairwise_ari(labels, pairs)
+
+    # ---- fit ---------------------------------------------------------------------------
+    def fit(self, X, y=None) -> "ClusterSelector":
+        """Sweep, score and choose; `labels_`, `selection_`, `best_` hold the outcome."""
+        X, names, ks, notes = self._validate(X)
+        with faiss_threads(self.n_jobs):
+            return self._fit(X, names, ks, notes)
+
+    def _fit(self, X: np.ndarray, names: list[str], ks: list[int], notes: list[str]) -> "ClusterSelector":
+        base = _base_seed(self.random_state)
+        plan = []
+        for name in names:
+            fam = make_family(name)
+            plan.append((fam, fam.configs(X.shape[0], ks)))
+        total = sum(len(c) for _, c in plan)
+        rows: list[dict[str, Any]] = []
+
+        def runs():
+            for fam, configs in plan:
+                start = time.perf_counter()
+                for params, fit in fam.sweep(X, configs, base):
+                    yield fam, params, fit, time.perf_counter() - start
+                    start = time.perf_counter()
+
+        for fam, params, fit, elapsed in _progress.track(runs(), "clustering", total=total, disable=not self.progress):
+            seed = config_seed(base, fam.name, params)
+            row = {"config_id": len(rows), "family": fam.name, "params": _params_text(params),
+                   "k": params.get("k", np.nan)}
+            row.update(self._score(X, fam, params, fit, seed))
+            row["fit_seconds"] = round(elapsed, 4)
+            row["_params"] = params
+            rows.append(row)
+            log.debug("%s %s: %d clusters", fam.name, row["params"], row["n_clusters"])
+        table = pd.DataFrame(rows)
+        extra = [c for c in table.columns if c not in SELECTION_COLUMNS and c != "_params"]
+        params_list = table.pop("_params").tolist()
+        table = table[SELECTION_COLUMNS + extra]
+        table, chosen_id, note = choose_configuration(
+            table, k_min=ks[0], k_max=ks[-1], stability_floor=self.stability_floor, extra_notes=notes
+        )
+        self.selection_ = table
+        best = table.loc[table["config_id"] == chosen_id].iloc[0].to_dict()
+        self.best_ = {k: _plain(v) for k, v in best.items()}
+        if note:
+            warnings.warn(f"ClusterSelector: {note}", UserWarning, stacklevel=2)
+        fam = make_family(best["family"])
+        params = params_list[chosen_id]
+        final = fam.fit(X, params, config_seed(base, fam.name, params))
+        self.labels_ = np.asarray(final.labels, dtype=np.int64)
+        self.noise_mask_ = (np.asarray(final.noise_mask, dtype=bool) if final.noise_mask is not None
+                            else self.labels_ < 0)
+        self.best_params_ = dict(params)
+        self.n_clusters_ = int(np.unique(self.labels_[self.labels_ >= 0]).size)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        return self.fit(X).labels_
+
+
+def _params_text(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
