@@ -1,0 +1,121 @@
+"""The cells of ``analysis.ipynb``.
+
+Markdown cells hold only prose that is true of every run; every number, name and finding is
+computed by a code cell from ``RunResults.load(".")`` and printed with ``show_md``, so the
+text can never drift from the results it describes.
+"""
+
+from __future__ import annotations
+
+# Each entry: ("markdown" | "code", source). Code runs with the run directory as cwd.
+CELLS: list[tuple[str, str]] = [
+    ("markdown", """# vehiclust analysis
+
+This notebook walks through one `vehiclust run`. It reads the run's outputs in this folder
+through the library (`RunResults.load(".")`) and recomputes nothing; re-run it to refresh.
+Sections: data and validation → how each clustering was chosen → maps → clusters with their
+descriptions → outliers by reason → descriptor sets compared → conclusion."""),
+    ("code", """import numpy as np
+import pandas as pd
+import matplotlib
+import matplotlib.pyplot as plt
+from IPython.display import Image, Markdown, display
+
+from vehiclust.report import notebook_helpers as nh
+from vehiclust.results import RunResults
+
+pd.set_option("display.max_columns", 30)
+pd.set_option("display.width", 160)
+plt.rcParams["figure.dpi"] = 80
+results = RunResults.load(".")
+best = results.descriptors[results.best]
+
+def show_md(text):
+    display(Markdown(text))"""),
+    ("markdown", "## 1. Data and validation"),
+    ("code", """labels = [c for c in results.samples.columns if c != "path"]
+show_md(
+    f"The run has **{results.n_rows:,}** rows and **{len(results.descriptors)}** descriptor sets: "
+    + ", ".join(f"`{name}`" for name in results.descriptors)
+    + ". " + (f"Label columns (reported, never used to fit): {', '.join(f'`{c}`' for c in labels)}." if labels
+              else "No label columns were given.")
+)
+for column in labels:
+    counts = results.samples[column].fillna("(missing)").value_counts()
+    show_md(f"`{column}`: {counts.size} values; most common " + ", ".join(f"{k} ({v:,})" for k, v in counts.head(6).items()) + ".")"""),
+    ("code", """prep = pd.DataFrame({name: {k: v for k, v in run.preparation.items() if not isinstance(v, (dict, list))}
+                     for name, run in results.descriptors.items()}).T
+prep"""),
+    ("code", """findings = results.validation
+if findings.empty:
+    show_md("Validation found nothing to report.")
+else:
+    by_severity = findings["severity"].value_counts() if "severity" in findings else pd.Series(dtype=int)
+    show_md(f"Validation made **{len(findings)}** findings: "
+            + ", ".join(f"{n} {s}" for s, n in by_severity.items()) + ".")
+    display(findings)"""),
+    ("markdown", """## 2. How each clustering was chosen
+
+Every configuration tried is one row of `selection.csv`; the curves show the internal
+metrics against the number of clusters, per algorithm family, and the table gives the
+chosen configuration of each descriptor set."""),
+    ("code", """chosen = pd.DataFrame([{"descriptor": name, **{k: v for k, v in run.chosen.items() if not isinstance(v, (dict, list))}}
+                       for name, run in results.descriptors.items()]).set_index("descriptor")
+show_md("; ".join(f"`{name}`: {nh.chosen_text(run.chosen)}" for name, run in results.descriptors.items()) + ".")
+chosen"""),
+    ("code", """for name, run in results.descriptors.items():
+    fig = nh.selection_curves(run.selection, title=f"{name}: configurations tried", chosen=run.chosen)
+    if fig is not None:
+        plt.show()"""),
+    ("markdown", "## 3. Maps\n\nEach point is one image, placed by its descriptor; colours are clusters, red rings are outliers."),
+    ("code", """mapped = [name for name, run in results.descriptors.items() if run.coords_2d is not None]
+if not mapped:
+    show_md("This run has no map coordinates (the map stage did not run).")
+else:
+    show_md(f"Maps for {len(mapped)} descriptor sets: " + ", ".join(f"`{m}`" for m in mapped) + ".")
+    for name in mapped:
+        nh.map_figure(results.descriptors[name], title=name)
+        plt.show()"""),
+    ("markdown", "## 4. Clusters and their descriptions\n\nFor the chosen descriptor set: each cluster's size, its generated description and the images closest to its centre on the map."),
+    ("code", """summary = nh.cluster_summary(best)
+show_md(f"`{results.best}` has **{len(summary)}** clusters; the largest holds "
+        f"{summary['size'].max():,} rows ({summary['share'].max():.1%}), the smallest {summary['size'].min():,}."
+        if len(summary) else f"`{results.best}` produced no clusters.")
+summary"""),
+    ("code", """root = nh.images_root(results, override=IMAGES_ROOT)
+for cluster in nh.cluster_ids(best):
+    row = summary.set_index("cluster").loc[cluster]
+    text = f"### {nh.cluster_label(best, cluster)}\\n\\n{int(row['size']):,} images ({row['share']:.1%})."
+    if isinstance(row.get("description"), str) and row["description"]:
+        text += f" *{row['description']}*"
+    show_md(text)
+    if not nh.show_gallery(results, best, cluster, root=root):
+        show_md("(no images available for this run)")"""),
+    ("markdown", "## 5. Outliers by reason\n\nA row may carry several reasons; the images are those with the highest outlier score."),
+    ("code", """reasons = nh.reason_counts(best)
+n_out = int(nh.outlier_frame(best)["is_outlier"].sum())
+show_md(f"**{n_out:,}** of {results.n_rows:,} rows ({n_out / max(results.n_rows, 1):.1%}) are outliers in `{results.best}`"
+        + (": " + ", ".join(f"{r} {n:,}" for r, n in zip(reasons['reason'], reasons['rows'])) + "." if len(reasons) else "."))
+reasons"""),
+    ("code", """for reason, rows in nh.outlier_rows_by_reason(best, n=8).items():
+    show_md(f"**{reason}**")
+    if not nh.show_rows(results, rows, root=root):
+        display(results.samples.iloc[rows][["path"]])"""),
+    ("markdown", "## 6. Descriptor sets compared\n\nInternal metrics are computed the same way for every set; labels, when given, are only reported."),
+    ("code", """if results.comparison is None:
+    show_md("This run has no comparison table.")
+else:
+    display(results.comparison)
+if results.agreement is not None:
+    show_md("Agreement between the clusterings of each pair of descriptor sets (adjusted Rand index):")
+    nh.heatmap(results.agreement, title="agreement (ARI)")
+    plt.show()
+if results.attribute_alignment is not None:
+    show_md("How strongly each set's clusters align with each attribute:")
+    display(results.attribute_alignment)
+for title, path in nh.comparison_figures(results, "."):
+    show_md(f"*{title}*")
+    display(Image(filename=str(path)))"""),
+    ("markdown", "## 7. Conclusion"),
+    ("code", """show_md(nh.conclusion(results))"""),
+]
