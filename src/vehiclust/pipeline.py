@@ -237,3 +237,11 @@ def _stage_report(ctx: RunContext) -> None:
     )
     results.save(cfg.out)
     ctx.results = results
+    if cfg.html:
+        from vehiclust.report import write_html_report
+
+        write_html_report(results, cfg.out, random_state=ctx.seeds["report"])
+    if cfg.notebook:
+        from vehiclust.report import write_notebook
+
+        write_notebook(cfg.out)
