@@ -206,9 +206,86 @@ def _stage_describe(ctx: RunContext) -> None:
 
 
 # ---- compare + choose the best (compare issue) ------------------------------------------
+def _selector_refit(selector: Any, seed: int) -> Any:
+    """Refit the selector's chosen family and parameters on a subsample (for stability)."""
+    if selector is None or not hasattr(selector, "best_params_"):
+        return None
+    from vehiclust.cluster._families import make_family
+
+    family, params = make_family(selector.best_["family"]), dict(selector.best_params_)
+    return lambda X, k: np.asarray(family.fit(X, params, seed).labels)
+
+
+def _new_cluster_run(ctx: RunContext, ps: PreparedSet) -> DescriptorRun:
+    """Cluster one prepared space the way the cluster stage does (used for the consensus)."""
+    from vehiclust.cluster import ClusterSelector
+
+    cfg = ctx.config
+    selector = ClusterSelector(families=cfg.families, k_min=cfg.k_min, k_max=cfg.k_max,
+                               random_state=ctx.seeds["compare"], progress=cfg.progress)
+    selector.fit(ps.X)
+    labels = np.full(len(ctx.samples), -1, dtype=np.int64)
+    labels[ps.valid] = selector.labels_
+    run_ = DescriptorRun(name=ps.name, labels=labels, selection=selector.selection_, chosen=selector.best_,
+                         preparation=ps.preparation)
+    run_.selector = selector
+    return run_
+
+
+def _consensus_run(ctx: RunContext, singles: list[str]) -> None:
+    """Add the consensus of the single-set clusterings as one more candidate, fully processed."""
+    import dataclasses
+
+    from vehiclust.compare import CONSENSUS, consensus_embedding
+
+    X, valid, summary = consensus_embedding({n: ctx.runs[n].labels for n in singles}, random_state=ctx.seeds["compare"])
+    ps = PreparedSet(name=CONSENSUS, X=X, valid=valid, preparation=summary)
+    ctx.prepared[CONSENSUS] = ps
+    run_ = _new_cluster_run(ctx, ps)
+    # outliers: unassigned rows, and rows flagged by most single sets
+    flags = [ctx.runs[n].outliers["is_outlier"].to_numpy(bool) for n in singles if ctx.runs[n].outliers is not None]
+    votes = np.mean(flags, axis=0) if flags else np.zeros(len(valid))
+    is_out = ~valid | (votes > 0.5)
+    run_.outliers = pd.DataFrame({
+        "is_outlier": is_out,
+        "outlier_score": np.where(valid, votes, 1.0),
+        "outlier_reasons": np.where(~valid, "unassigned_in_every_set",
+                                    np.where(votes > 0.5, "flagged_by_most_descriptor_sets", "")),
+    })
+    ctx.runs[CONSENSUS] = run_
+    # maps and descriptions for the consensus too, so it can be the deliverable like any set
+    sub = dataclasses.replace(ctx, runs={CONSENSUS: run_}, prepared={CONSENSUS: ps})
+    _stage_maps(sub)
+    _stage_describe(sub)
+
+
 def _stage_compare(ctx: RunContext) -> None:
-    ctx.best = next(iter(ctx.runs))
-    ctx.best_reason = "only the first descriptor set is compared so far"
+    """Score every set, mix and the consensus the same way; choose the deliverable without labels."""
+    from vehiclust.compare import Candidate, compare_run
+
+    cfg = ctx.config
+    singles = [n for n in ctx.runs if ctx.prepared[n].preparation.get("kind") != "mix"]
+    if len(singles) >= 2 and len(ctx.samples) >= 10:
+        _consensus_run(ctx, singles)
+    candidates = []
+    for name, run_ in ctx.runs.items():
+        ps = ctx.prepared[name]
+        kind = ps.preparation.get("kind", "single")
+        candidates.append(Candidate(
+            name=name, X=ps.X, valid=ps.valid, labels=run_.labels,
+            kind=kind if kind in ("mix", "consensus") else "single",
+            refit=_selector_refit(getattr(run_, "selector", None), ctx.seeds["compare"]),
+            outliers=None if run_.outliers is None else run_.outliers["is_outlier"].to_numpy(bool),
+            chosen=run_.chosen,
+        ))
+    out = compare_run(candidates, ctx.samples, cfg.out, heads=cfg.heads, image_checks=ctx.image_checks,
+                      random_state=ctx.seeds["compare"], progress=cfg.progress)
+    ctx.comparison = out.comparison
+    ctx.agreement = out.agreement
+    ctx.attribute_alignment = out.attribute_alignment
+    ctx.best, ctx.best_reason = out.best, out.best_reason
+    # the report finds the compare figures among the chosen set's artifacts
+    ctx.runs[out.best].artifacts.update(out.artifacts)
 
 
 # ---- report -----------------------------------------------------------------------------

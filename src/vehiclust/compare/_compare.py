@@ -44,14 +44,16 @@ class Candidate:
 
 
 def _configuration(chosen: Mapping[str, Any]) -> str:
-    skip = {"descriptor", "silhouette", "davies_bouldin", "calinski_harabasz", "score", "rank", "chosen"}
+    """``family(params)`` from a clustering selector's chosen row, else ``key=value`` pairs."""
+    if "family" in chosen:
+        params = chosen.get("params", "")
+        text = f"{chosen['family']}({params})" if params else str(chosen["family"])
+        return f"{text} on {chosen['space']}" if chosen.get("space") else text
     parts = []
     for k, v in chosen.items():
-        if k in skip or v is None or (isinstance(v, float) and not np.isfinite(v)):
+        if v is None or (isinstance(v, float) and not np.isfinite(v)):
             continue
-        if isinstance(v, float):
-            v = f"{v:.4g}"
-        parts.append(f"{k}={v}")
+        parts.append(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}")
     return ", ".join(parts)
 
 

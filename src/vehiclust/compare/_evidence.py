@@ -22,15 +22,15 @@ from sklearn.utils import check_random_state
 from vehiclust import _progress
 from vehiclust.compare._agreement import CATEGORICAL, CONTINUOUS
 from vehiclust.exceptions import InputError
+from vehiclust.io.labels import RESERVED
 
 log = logging.getLogger(__name__)
 
-RESERVED = ("path", "resolved")
 _SPLIT = re.compile(r"[_:./]")
 
 
 def label_columns(samples: pd.DataFrame) -> pd.DataFrame:
-    """The user's label columns (everything but ``path``/``resolved``), as strings with NaN."""
+    """The user's label columns (all but ``path``, ``resolved``, ``path_error``), strings with NaN."""
     cols = [c for c in samples.columns if c not in RESERVED]
     out = samples[cols].copy()
     for c in cols:

@@ -11,6 +11,8 @@ and attribute alignment are reported but never read here.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -51,10 +53,16 @@ def choose_best(comparison: pd.DataFrame) -> tuple[str, str]:
         comparison[["descriptor", *SELECTION_SCORES]], on="descriptor")
     pool = ranked[ranked["eligible"]]
     if pool.empty:
-        raise InputError(
-            "No candidate clustering is eligible for the deliverable: each has fewer than 2 clusters "
-            f"or leaves more than {MAX_NOISE_SHARE:.0%} of its rows unassigned. Candidates: {list(comparison['descriptor'])}."
+        if comparison.empty:
+            raise InputError("choose_best needs a comparison table with at least one candidate.")
+        fallback = comparison.sort_values(["n_clusters", "descriptor"], ascending=[False, True]).iloc[0]
+        reason = (
+            "No candidate is eligible (each has fewer than 2 clusters or leaves more than "
+            f"{MAX_NOISE_SHARE:.0%} of its rows unassigned); {fallback['descriptor']} is kept because it "
+            "has the most clusters. True labels were not used."
         )
+        warnings.warn(reason, UserWarning, stacklevel=2)
+        return str(fallback["descriptor"]), reason
     pool = pool.assign(_stab=pool["stability"].fillna(-np.inf), _sc=pool["silhouette_common"].fillna(-np.inf))
     pool = pool.sort_values(["selection_rank", "_stab", "_sc", "descriptor"], ascending=[True, False, False, True])
     best = pool.iloc[0]
