@@ -172,3 +172,34 @@ def validate(
         out.print(f"[{row.severity}] {row.descriptor}: {row.detail}", highlight=False, markup=False)
     if out_file is not None:
         atomic_write_csv(result.findings, out_file)
+
+
+@app.command()
+@friendly_errors
+def notebook(
+    run_dir: Path = typer.Argument(..., help="A run directory written by `vehiclust run`."),
+    no_execute: bool = typer.Option(False, "--no-execute", help="Write the notebook without running it."),
+    timeout: int = typer.Option(600, "--timeout", help="Seconds one cell may run."),
+) -> None:
+    """(Re)write RUN_DIR/analysis.ipynb from the run's results and execute it."""
+    from vehiclust.report import write_notebook
+
+    path = write_notebook(run_dir, execute=not no_execute, timeout=timeout)
+    out.print(f"Notebook written: {path}")
+
+
+@app.command()
+@friendly_errors
+def report(
+    run_dir: Path = typer.Argument(..., help="A run directory written by `vehiclust run`."),
+    max_points: int = typer.Option(20_000, "--max-points", help="Most points drawn on the 2-D map (a seeded sample beyond)."),
+) -> None:
+    """(Re)write RUN_DIR/report.html, a self-contained page, from the run's results."""
+    from vehiclust.exceptions import InputError
+    from vehiclust.report import write_html_report
+    from vehiclust.results import RunResults
+
+    if not (run_dir / "metadata.json").is_file():
+        raise InputError(f"{run_dir} is not a vehiclust run directory: it has no metadata.json.")
+    path = write_html_report(RunResults.load(run_dir), run_dir, max_points=max_points)
+    out.print(f"Report written: {path}")
