@@ -203,3 +203,53 @@ def report(
         raise InputError(f"{run_dir} is not a vehiclust run directory: it has no metadata.json.")
     path = write_html_report(RunResults.load(run_dir), run_dir, max_points=max_points)
     out.print(f"Report written: {path}")
+
+
+@app.command()
+@friendly_errors
+def extract(
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Descriptor model; see --list-models."),
+    out_file: Optional[Path] = typer.Option(None, "--out", "-o", help="Descriptor file to write: .pkl (case format) or .npy."),
+    images: Optional[Path] = typer.Option(None, "--images", help="Images root. Without --paths the folder is walked and images_paths.csv written next to --out."),
+    paths: Optional[Path] = typer.Option(None, "--paths", "-p", help="images_paths.csv; row i of the output = line i. Relative to --images (default: its own folder)."),
+    weights: Optional[Path] = typer.Option(None, "--weights", help="Weights file, or a folder laid out like shared/models [default: $VEHICLUST_MODELS]."),
+    heads_out: Optional[Path] = typer.Option(None, "--heads-out", help="CSV of per-image head predictions (vehicle-attributes: colour/type; efficientnet-lite0: ImageNet)."),
+    batch_size: int = typer.Option(32, "--batch-size", help="Images per inference batch."),
+    n_jobs: int = typer.Option(2, "--n-jobs", help="Threads decoding images."),
+    input_size: Optional[int] = typer.Option(None, "--input-size", help="Generic onnx model: square input side in pixels."),
+    mean: Optional[str] = typer.Option(None, "--mean", help="Generic onnx model: R,G,B mean of [0,1] pixels, e.g. 0.485,0.456,0.406."),
+    std: Optional[str] = typer.Option(None, "--std", help="Generic onnx model: R,G,B std, e.g. 0.229,0.224,0.225."),
+    list_models_: bool = typer.Option(False, "--list-models", help="List the models and exit."),
+) -> None:
+    """Compute descriptors (and optional head predictions) from images with a real model."""
+    from vehiclust.exceptions import InputError
+    from vehiclust.extract import model_summaries
+    from vehiclust.extract.command import run_extract
+
+    if list_models_:
+        for name, summary in model_summaries().items():
+            out.print(f"{name:20s} {summary}", highlight=False, soft_wrap=True)
+        return
+    if model is None or out_file is None:
+        raise InputError("extract needs --model NAME and --out FILE (.pkl or .npy); see --list-models.")
+    options: dict[str, Any] = {}
+    for key, text in (("mean", mean), ("std", std)):
+        if text is not None:
+            try:
+                options[key] = [float(v) for v in text.split(",")]
+            except ValueError:
+                raise InputError(f"--{key} expects one number or R,G,B numbers. Got '{text}'.") from None
+    if input_size is not None:
+        options["input_size"] = input_size
+    if options and model != "onnx":
+        raise InputError(f"--input-size/--mean/--std apply only to --model onnx. Got --model {model}.")
+    report = run_extract(model=model, out=out_file, images=images, paths=paths, weights=weights, heads_out=heads_out,
+                         batch_size=batch_size, n_jobs=n_jobs, options=options or None, progress=_progress.ENABLED)
+    ext = report.extraction
+    n_bad = len(ext.errors)
+    out.print(f"{len(ext.paths):,} images → {report.out} ({ext.features.shape[1]}-d, {ext.images_per_second:,.1f} img/s); "
+              f"{n_bad:,} unreadable" + (f", listed in {report.errors_out}" if report.errors_out else "") + ".", highlight=False)
+    if report.paths_file is not None:
+        out.print(f"Paths written: {report.paths_file}", highlight=False)
+    if report.heads_out is not None:
+        out.print(f"Heads written: {report.heads_out}", highlight=False)

@@ -29,6 +29,7 @@ from vehiclust.extract._base import Backend
 from vehiclust.extract._registry import load_backend
 from vehiclust.io.atomic import atomic_write_bytes, atomic_write_text
 from vehiclust.io.images import DEFAULT_MAX_PIXELS, ImageReadError, load_image
+from vehiclust.io.paths import normalise_path, resolve_under_root
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +70,15 @@ class _RateColumn(ProgressColumn):
 
 
 def resolve_image_path(path: str | Path, root: str | Path | None) -> Path:
-    """A path as the case delivers it (maybe Windows backslashes, maybe relative) → a Path."""
-    text = str(path).replace("\\", "/")
-    p = Path(text)
-    if root is not None and not p.is_absolute():
-        p = Path(root) / p
-    return p
+    """A path as the case delivers it (maybe Windows backslashes) → a file to open.
+
+    With ``root``, the path must be relative and stay inside the root (``..`` escapes and
+    absolute paths raise InputError); without it, the path is used as given.
+    """
+    text = normalise_path(path)
+    if root is None:
+        return Path(text)
+    return resolve_under_root(root, text)
 
 
 def _check_int(name: str, value: Any, low: int) -> int:
@@ -130,13 +134,16 @@ def extract_descriptors(
         if done.any():
             log.info("resuming %s from checkpoint %s: %d of %d images already done", model, checkpoint, int(done.sum()), n)
 
-    resolved = [resolve_image_path(p, root) for p in paths]
+    if root is not None and not Path(root).is_dir():
+        raise InputError(f"The images root '{root}' is not a folder.")
 
     def decode(i: int) -> np.ndarray | str:
         try:
-            return backend.prepare(load_image(resolved[i], max_pixels=max_pixels))
+            return backend.prepare(load_image(resolve_image_path(paths[i], root), max_pixels=max_pixels))
         except ImageReadError as exc:
             return exc.reason
+        except InputError as exc:  # path refused: absolute or escaping the root
+            return str(exc)
         except (OSError, ValueError) as exc:
             return f"could not be prepared for {model} ({type(exc).__name__}: {exc})"
 

@@ -1,0 +1,103 @@
+"""What ``vehiclust extract`` does, as a library function the CLI calls (and tests can call)."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vehiclust.exceptions import InputError
+from vehiclust.extract._registry import get_spec, load_backend
+from vehiclust.extract._runner import Extraction, extract_descriptors
+from vehiclust.extract.walk import walk_images
+from vehiclust.io.atomic import atomic_save_npy, atomic_write_bytes, atomic_write_csv
+from vehiclust.io.paths import read_paths
+
+log = logging.getLogger(__name__)
+
+OUT_SUFFIXES = (".pkl", ".pickle", ".npy")
+
+
+@dataclass
+class ExtractReport:
+    out: Path
+    paths_file: Path | None  # the images_paths.csv written by a folder walk, if any
+    heads_out: Path | None
+    errors_out: Path | None
+    extraction: Extraction
+
+
+def write_descriptors(features: np.ndarray, out: Path) -> Path:
+    """Write in the case format: a bare float32 2-D array, pickled (.pkl) or as .npy."""
+    features = np.ascontiguousarray(features, dtype=np.float32)
+    if out.suffix.lower() in (".pkl", ".pickle"):
+        return atomic_write_bytes(pickle.dumps(features, protocol=4), out)
+    return atomic_save_npy(features, out)
+
+
+def run_extract(
+    *,
+    model: str,
+    out: Path,
+    images: Path | None = None,
+    paths: Path | None = None,
+    weights: Path | None = None,
+    heads_out: Path | None = None,
+    batch_size: int = 32,
+    n_jobs: int = 2,
+    options: Mapping[str, Any] | None = None,
+    progress: bool = True,
+    keep_checkpoint: bool = False,
+) -> ExtractReport:
+    """Extract descriptors for a folder walk (``images`` only) or a paths file.
+
+    Relative paths in ``paths`` are resolved under ``images`` (default: the paths file's
+    folder). A folder walk writes ``images_paths.csv`` next to ``out``. An interrupted run
+    resumes from ``<out>.checkpoint/``, which is removed after a successful write.
+    """
+    out = Path(out)
+    if out.suffix.lower() not in OUT_SUFFIXES:
+        raise InputError(f"The --out file must end in {', '.join(OUT_SUFFIXES)}. Got '{out}'.")
+    spec = get_spec(model)
+    if heads_out is not None and spec.name not in ("vehicle-attributes", "efficientnet-lite0"):
+        raise InputError(f"--heads-out needs a model with heads (vehicle-attributes or efficientnet-lite0). Got {model!r}.")
+    if images is None and paths is None:
+        raise InputError("Give --images ROOT (walks the folder) and/or --paths images_paths.csv.")
+    if images is not None and not Path(images).is_dir():
+        raise InputError(f"The --images root '{images}' is not a folder.")
+    load_backend(model, weights=weights, options=options)  # fail fast on missing deps/weights
+    written_paths: Path | None = None
+    if paths is None and images is not None:
+        rel = walk_images(images)
+        if not rel:
+            raise InputError(f"No image files under '{images}'.")
+        written_paths = out.parent / "images_paths.csv"
+        atomic_write_csv(pd.DataFrame({"paths": rel}), written_paths)
+        log.info("found %d images under %s; wrote %s", len(rel), images, written_paths)
+        root: Path = Path(images)
+    else:
+        paths_file = Path(str(paths))
+        rel = read_paths(paths_file).tolist()
+        root = Path(images) if images is not None else paths_file.resolve().parent
+    checkpoint = out.with_name(out.name + ".checkpoint")
+    ext = extract_descriptors(rel, model, weights=weights, batch_size=batch_size, n_jobs=n_jobs, progress=progress,
+                              checkpoint=checkpoint, root=root, options=options)
+    write_descriptors(ext.features, out)
+    if heads_out is not None and ext.heads is not None:
+        frame = ext.heads.copy()
+        frame.insert(0, "path", rel)
+        atomic_write_csv(frame, heads_out)
+    errors_out = None
+    if len(ext.errors):
+        errors_out = out.with_name(out.stem + ".errors.csv")
+        atomic_write_csv(ext.errors, errors_out)
+    if not keep_checkpoint:
+        shutil.rmtree(checkpoint, ignore_errors=True)
+    return ExtractReport(out=out, paths_file=written_paths, heads_out=heads_out, errors_out=errors_out, extraction=ext)
