@@ -1,4 +1,4 @@
-"""A small real run to report on: ~100 demo images plus one whose file name is an XSS probe."""
+"""A small real run to report on: 96 demo images, one of them renamed to an XSS probe."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ PREFERRED = ("efficientnet-lite0", "color-hist")
 def build_case(demo: Path, root: Path) -> dict[str, Path]:
     """Copy PER_TYPE demo images per type into `root`, plus the probe, with matching rows.
 
-    The probe is a copy of the first image under a hostile name, its descriptor row a copy
-    of that image's row, so it is a normal-looking member of the data set.
+    The probe is the first picked image under a hostile name (with that image's descriptor
+    row), so it is a normal-looking member of the data set with a point of its own on the map.
     """
     paths = pd.read_csv(demo / "images_paths.csv", dtype=str)["paths"]
     labels = pd.read_csv(demo / "labels.csv", dtype=str)
@@ -30,21 +30,21 @@ def build_case(demo: Path, root: Path) -> dict[str, Path]:
     names = [n for n in PREFERRED if n in available] or available[:2]
     if not names:
         pytest.skip("the embedded demo has no descriptor files yet")
-    for row in picked:
+    case_paths = []
+    for i, row in enumerate(picked):
         rel = paths[row].replace("\\", "/")
+        if i == 0:
+            rel = (Path(rel).parent / XSS_NAME).as_posix()
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(demo / rel, root / rel)
-    first = paths[picked[0]].replace("\\", "/")
-    probe_rel = str(Path(first).parent / XSS_NAME)
-    shutil.copyfile(demo / first, root / probe_rel)
-    case_paths = [paths[r] for r in picked] + [probe_rel.replace("/", "\\")]
+        shutil.copyfile(demo / paths[row].replace("\\", "/"), root / rel)
+        case_paths.append(rel.replace("/", "\\"))
     pd.DataFrame({"paths": case_paths}).to_csv(root / "images_paths.csv", index=False)
-    pd.DataFrame({"path": case_paths, "type": list(types[picked]) + [types[picked[0]]]}).to_csv(root / "labels.csv", index=False)
+    pd.DataFrame({"path": case_paths, "type": types[picked]}).to_csv(root / "labels.csv", index=False)
     files = {}
     for name in names:
         with open(demo / "descriptors" / f"{name}.pkl", "rb") as fh:
             X = np.asarray(pickle.load(fh), dtype=np.float32)
-        sub = np.concatenate([X[picked], X[picked[:1]]])
+        sub = X[picked]
         files[name] = root / "descriptors" / f"{name}.pkl"
         files[name].parent.mkdir(parents=True, exist_ok=True)
         with open(files[name], "wb") as fh:

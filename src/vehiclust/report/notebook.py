@@ -78,6 +78,8 @@ def write_notebook(run_dir: str | Path, *, execute: bool = True, timeout: int = 
             resources={"metadata": {"path": str(run_dir.resolve())}},
             record_timing=False,
             allow_errors=False,
+            # the kernel's "running over TCP" warning is about remote kernels; this one is local
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
         log.info("executing %s", run_dir / NOTEBOOK_NAME)
         try:

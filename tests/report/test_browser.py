@@ -1,0 +1,171 @@
+"""report.html in a real headless Chromium: it renders offline, maps and galleries load, the
+XSS probe stays text.
+
+Run against another report (e.g. the demo's) with
+``VEHICLUST_REPORT=demo-output/report.html pytest tests/report/test_browser.py``;
+screenshots then go to ``demo-output/screenshots/``, otherwise to a tmp folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vehiclust.report import _media
+from vehiclust.results import RunResults
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+XSS_NAME = "<img src=x onerror=alert(1)>.jpg"  # the probe file name tests/report/conftest.py plants
+REPO = Path(__file__).resolve().parents[2]
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+    # WebGL (the 3-D map) on the CPU: SwiftShader, explicitly allowed since Chromium 137
+    "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+]
+# Chromium's own performance notes about software WebGL are warnings, not page errors.
+BENIGN = ("GPU stall due to ReadPixels", "willReadFrequently", "Automatic fallback to software WebGL")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install '.[test]')")
+    if not CHROMIUM.exists():
+        subprocess.run(["bash", str(REPO / "scripts" / "install-chromium.sh")], check=False, timeout=900)
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing and scripts/install-chromium.sh could not install it (needs apt and root)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def report_under_test(report_run: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, bool]:
+    """(report.html, screenshot folder, whether the XSS probe is in it)."""
+    given = os.environ.get("VEHICLUST_REPORT")
+    if given:
+        report = Path(given).resolve()
+        return report, report.parent / "screenshots", False
+    return report_run / "report.html", tmp_path_factory.mktemp("screenshots"), True
+
+
+def _open(browser, report: Path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    events: dict[str, list] = {"console": [], "dialogs": [], "requests": []}
+    page.on("console", lambda m: events["console"].append((m.type, m.text)))
+    page.on("pageerror", lambda e: events["console"].append(("pageerror", str(e))))
+    page.on("dialog", lambda d: (events["dialogs"].append(d.message), d.dismiss()))
+    page.on("request", lambda r: events["requests"].append(r.url))
+    page.goto(report.as_uri(), wait_until="load")
+    return page, events
+
+
+def test_report_in_chromium(browser, report_under_test) -> None:
+    report, shots, has_probe = report_under_test
+    shots.mkdir(parents=True, exist_ok=True)
+    results = RunResults.load(report.parent)
+    best = results.descriptors[results.best]
+    clusters = _media.cluster_ids(best)
+
+    page, events = _open(browser, report)
+    try:
+        has_map = best.coords_2d is not None
+        if has_map:
+            page.wait_for_selector("#map2d[data-rendered='1']", timeout=60_000)
+            if best.coords_3d is not None:
+                page.wait_for_selector("#map3d[data-rendered='1']", timeout=60_000)
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(shots / "report-top.png"))
+
+        # 1. nothing from the network; only the page itself and data: URIs / sibling files
+        outside = [u for u in events["requests"] if not u.startswith(("data:", "file:", "blob:"))]
+        assert outside == []
+
+        # 2. the map: one legend entry per cluster (plus outliers / unassigned overlays)
+        if has_map:
+            expected = {_media.cluster_label(best, c) for c in clusters}
+            for div in ["#map2d"] + (["#map3d"] if best.coords_3d is not None else []):
+                legend = page.eval_on_selector_all(f"{div} .legendtext", "els => els.map(e => e.textContent)")
+                assert set(legend) - {"outliers", "unassigned"} == expected, div
+                assert len([t for t in legend if t in expected]) == len(clusters)
+            # hovering a point fills the side panel with its image, path and cluster
+            target = page.evaluate(
+                """() => { const d = document.getElementById('map2d'); const fl = d._fullLayout;
+                   const tr = d._fullData.find(t => t.type.startsWith('scatter') && t.x && t.x.length);
+                   return {x: fl.xaxis.l2p(tr.x[0]) + fl._size.l, y: fl.yaxis.l2p(tr.y[0]) + fl._size.t, row: tr.customdata[0]}; }""")
+            box = page.locator("#map2d").bounding_box()
+            page.mouse.move(box["x"] + target["x"], box["y"] + target["y"])
+            page.wait_for_function("document.getElementById('hover-path').textContent.length > 0", timeout=10_000)
+            assert page.text_content("#hover-path") == results.samples["path"].iloc[int(target["row"])]
+            if _media.images_root(results, report.parent) is not None:
+                assert page.evaluate("document.getElementById('hover-img').naturalWidth") > 0
+            page.screenshot(path=str(shots / "report-hover.png"))
+        else:
+            assert "no map coordinates" in page.text_content("#map")
+
+        # 3. every cluster has its section, and every image in it decoded
+        sections = page.locator("section.cluster")
+        assert sections.count() == len(clusters)
+        widths = page.evaluate(
+            """() => Array.from(document.querySelectorAll('section.cluster')).map(
+                 s => Array.from(s.querySelectorAll('img')).map(i => i.complete ? i.naturalWidth : 0))""")
+        if _media.images_root(results, report.parent) is not None:
+            assert all(len(w) > 0 and min(w) > 0 for w in widths), widths
+        page.locator("#clusters").scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "report-clusters.png"))
+        page.locator("#outliers").scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "report-outliers.png"))
+
+        # 4. the hostile file name is shown as text and ran nothing
+        flag = page.evaluate("window.__xss === undefined && document.querySelectorAll('img[src=\"x\"]').length === 0")
+        assert flag
+        assert events["dialogs"] == []
+        if has_probe:
+            # wherever the probe's row is shown as a tile, its caption is the literal name
+            probe_row = int(np.flatnonzero(results.samples["path"].str.endswith(XSS_NAME))[0])
+            captions = page.eval_on_selector_all(
+                f"figure.thumb[data-row='{probe_row}'] .path", "els => els.map(e => e.textContent)")
+            assert all(c.endswith(XSS_NAME) for c in captions)
+
+        # 5. no console errors (Chromium's software-WebGL performance notes are not errors)
+        errors = [(t, m) for t, m in events["console"] if t in ("error", "pageerror") and not any(b in m for b in BENIGN)]
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_probe_hover_is_text(browser, report_run: Path) -> None:
+    """Hovering the probe's own point shows its name literally in plotly's tooltip."""
+    results = RunResults.load(report_run)
+    best = results.descriptors[results.best]
+    if best.coords_2d is None:
+        pytest.skip("this run has no 2-D map (map stage absent)")
+    probe_row = int(np.flatnonzero(results.samples["path"].str.endswith(XSS_NAME))[0])
+    page, events = _open(browser, report_run / "report.html")
+    try:
+        page.wait_for_selector("#map2d[data-rendered='1']", timeout=60_000)
+        pos = page.evaluate(
+            """(row) => { const d = document.getElementById('map2d'); const fl = d._fullLayout;
+               for (const tr of d._fullData) { if (!tr.customdata) continue;
+                 const i = Array.from(tr.customdata).indexOf(row);
+                 if (i >= 0) return {x: fl.xaxis.l2p(tr.x[i]) + fl._size.l, y: fl.yaxis.l2p(tr.y[i]) + fl._size.t}; }
+               return null; }""", probe_row)
+        assert pos is not None
+        box = page.locator("#map2d").bounding_box()
+        page.mouse.move(box["x"] + pos["x"], box["y"] + pos["y"])
+        page.wait_for_selector("#map2d .hovertext", timeout=10_000)
+        tooltip = page.text_content("#map2d .hovertext")
+        assert XSS_NAME in tooltip
+        assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+        assert events["dialogs"] == []
+    finally:
+        page.close()

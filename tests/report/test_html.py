@@ -1,0 +1,188 @@
+"""report.html without a browser: escaping, offline-ness, sampling, absent stages, determinism."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vehiclust.report import _media, write_html_report
+from vehiclust.report.html import FILES_DIR, esc, script_json
+from vehiclust.results import DescriptorRun, RunResults
+
+XSS_NAME = "<img src=x onerror=alert(1)>.jpg"
+HOSTILE = [
+    XSS_NAME,
+    "</script><script>alert(1)</script>",
+    "<!-- x --> & \u2028 \u2029 ' \"",
+    "images\\car\\a b (1).jpg",
+]
+
+
+def _scripts_removed(text: str) -> str:
+    return re.sub(r"<script\b[^>]*>.*?</script>", "", text, flags=re.S)
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_script_json_survives_script_context(text: str) -> None:
+    encoded = script_json({"p": text, "list": [text]})
+    assert "<" not in encoded and ">" not in encoded and "&" not in encoded
+    assert "\u2028" not in encoded and "\u2029" not in encoded
+    assert json.loads(encoded) == {"p": text, "list": [text]}
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_esc_leaves_no_markup(text: str) -> None:
+    out = esc(text)
+    assert "<" not in out and ">" not in out and "'" not in out and '"' not in out
+
+
+def _synthetic(n: int, n_clusters: int, *, coords: bool = True, outliers: bool = True,
+               clusters_table: bool = True, names: list[str] | None = None, seed: int = 0) -> RunResults:
+    """A results object shaped like a real run, for the writer's edge cases (no images)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, n_clusters, size=n).astype(np.int64)
+    labels[: max(n // 100, 1)] = -1
+    centres = rng.normal(scale=8, size=(n_clusters, 3))
+    xyz = (centres[np.maximum(labels, 0)] + rng.normal(size=(n, 3))).astype(np.float32)
+    run = DescriptorRun(
+        name="osnet",
+        labels=labels,
+        selection=pd.DataFrame({"family": ["kmeans"] * 3, "k": [2, n_clusters, 9], "silhouette": [0.1, 0.3, 0.2]}),
+        chosen={"family": "kmeans", "k": n_clusters, "silhouette": 0.3},
+        preparation={"dims_in": 512, "dims_out": 64},
+    )
+    if coords:
+        run.coords_2d, run.coords_3d = xyz[:, :2].copy(), xyz
+    if outliers:
+        flagged = labels < 0
+        flagged[rng.choice(n, size=max(n // 50, 1), replace=False)] = True
+        run.outliers = pd.DataFrame({
+            "is_outlier": flagged,
+            "outlier_score": np.where(flagged, rng.uniform(0.5, 1, n), rng.uniform(0, 0.5, n)),
+            "outlier_reasons": np.where(flagged, np.where(labels < 0, "invalid_descriptor", "far_from_data;low_density"), ""),
+        })
+    if clusters_table:
+        ids = np.arange(n_clusters)
+        names = names or [f"group {c}" for c in ids]
+        run.clusters = pd.DataFrame({
+            "cluster": ids, "size": [int((labels == c).sum()) for c in ids],
+            "share": [float((labels == c).mean()) for c in ids], "cluster_name": names,
+            "description": [f"Description of {nm}" for nm in names], "strength": 0.5,
+        })
+    paths = [f"images\\cls{c}\\img{i}.jpg" for i, c in enumerate(labels)]
+    return RunResults(
+        samples=pd.DataFrame({"path": [p.replace("\\", "/") for p in paths]}),
+        validation=pd.DataFrame(columns=["descriptor", "check", "severity", "count", "detail"]),
+        descriptors={"osnet": run}, best="osnet", best_reason="the only set",
+        metadata={"seed": 0, "config": {"images": None}},
+    )
+
+
+def _figure(html_text: str, div: str) -> dict:
+    match = re.search(rf"<script type='application/json' id='{div}-data'>(.*?)</script>", html_text, flags=re.S)
+    assert match, div
+    return json.loads(match.group(1))
+
+
+def _n_points(trace: dict) -> int:
+    x = trace.get("x")
+    if isinstance(x, dict):  # plotly's typed-array encoding
+        import base64
+        return len(base64.b64decode(x["bdata"])) // np.dtype(x["dtype"]).itemsize
+    return len(x)
+
+
+def test_big_run_draws_a_sample_over_a_density_layer(tmp_path: Path) -> None:
+    results = _synthetic(30_000, 7)
+    out = write_html_report(results, tmp_path, max_points=2_000, max_points_3d=800)
+    text = out.read_text()
+    fig2 = _figure(text, "map2d")
+    kinds = [t["type"] for t in fig2["data"]]
+    assert kinds[0] == "heatmap"
+    drawn = sum(_n_points(t) for t in fig2["data"][1:] if t.get("name") != "outliers")
+    assert drawn <= 2_000
+    legend = [t["name"] for t in fig2["data"] if t.get("showlegend", True) and t["type"] != "heatmap"]
+    assert sum(name.startswith(tuple(f"{c}: group" for c in range(7))) for name in legend) == 7
+    fig3 = _figure(text, "map3d")
+    assert sum(_n_points(t) for t in fig3["data"] if t.get("name") != "outliers") <= 800
+    assert len(text) < 8_000_000
+
+
+def test_sample_is_seeded_and_keeps_every_cluster() -> None:
+    results = _synthetic(20_000, 12)
+    run = results.descriptors["osnet"]
+    a = _media.map_sample(run, run.coords_2d, 1_000, random_state=3)
+    b = _media.map_sample(run, run.coords_2d, 1_000, random_state=3)
+    c = _media.map_sample(run, run.coords_2d, 1_000, random_state=4)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert len(a) <= 1_000
+    assert set(np.unique(run.labels[a])) >= set(range(12))
+
+
+@pytest.mark.parametrize("coords,outliers,table", [(False, False, False), (True, False, False), (False, True, True)])
+def test_absent_stages_are_skipped_cleanly(tmp_path: Path, coords: bool, outliers: bool, table: bool) -> None:
+    results = _synthetic(300, 3, coords=coords, outliers=outliers, clusters_table=table)
+    text = write_html_report(results, tmp_path).read_text()
+    assert ("no map coordinates" in text) is (not coords)
+    assert text.count("<section class='cluster'") == 3
+    assert "No comparison in this run." in text
+
+
+def test_hostile_names_are_escaped_everywhere(tmp_path: Path) -> None:
+    results = _synthetic(200, 3, names=HOSTILE[:3])
+    results.samples.loc[0, "path"] = XSS_NAME
+    results.best_reason = HOSTILE[1]
+    text = write_html_report(results, tmp_path).read_text()
+    outside = _scripts_removed(text)
+    assert "<img src=x" not in text
+    assert "<script>alert(1)" not in text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in outside
+    # the JSON blocks decode back to the names, which plotly shows as text
+    legend = [t["name"] for t in _figure(text, "map2d")["data"]]
+    assert any("&lt;img src=x onerror=alert(1)&gt;" in name for name in legend)
+
+
+def test_single_cluster_and_one_row(tmp_path: Path) -> None:
+    results = _synthetic(1, 1)
+    results.descriptors["osnet"].labels[:] = 0
+    results.descriptors["osnet"].outliers.loc[:, "is_outlier"] = False
+    text = write_html_report(results, tmp_path).read_text()
+    assert text.count("<section class='cluster'") == 1
+
+
+def test_report_of_the_real_run(report_run: Path) -> None:
+    text = (report_run / "report.html").read_text()
+    outside = _scripts_removed(text)
+    # offline: every src/href outside scripts is a data: URI, a fragment or a relative file
+    for attr in re.findall(r"(?:src|href)='([^']*)'", outside):
+        assert attr.startswith(("data:", "#", FILES_DIR)) or not re.match(r"^[a-z]+:", attr), attr
+    assert "<img src=x" not in text
+    results = RunResults.load(report_run)
+    probe_row = int(np.flatnonzero(results.samples["path"].str.endswith(XSS_NAME))[0])
+    shown = {int(r) for r in re.findall(r"<figure class='thumb' data-row='(\d+)'", outside)}
+    assert (esc(XSS_NAME) in outside) is (probe_row in shown)
+    if "id='rowinfo'" in text:
+        info = json.loads(re.search(r"<script type='application/json' id='rowinfo'>(.*?)</script>", text, re.S).group(1))
+        assert info[str(probe_row)]["p"].endswith(XSS_NAME)
+    best = results.descriptors[results.best]
+    assert outside.count("<section class='cluster'") == len(_media.cluster_ids(best))
+    # every picture in the galleries is an embedded JPEG thumbnail
+    thumbs = re.findall(r"<figure class='thumb'[^>]*><img src='([^']*)'", outside)
+    assert thumbs and all(t.startswith("data:image/jpeg;base64,") for t in thumbs)
+
+
+def test_rewriting_is_byte_identical_and_large_runs_use_a_folder(report_run: Path, tmp_path: Path) -> None:
+    results = RunResults.load(report_run)
+    first = write_html_report(results, tmp_path / "a").read_bytes()
+    second = write_html_report(results, tmp_path / "a").read_bytes()
+    assert first == second
+    out = write_html_report(results, tmp_path / "b", embed_limit=5)
+    files = sorted((tmp_path / "b" / FILES_DIR / "thumbs").glob("*.jpg"))
+    assert len(files) > 5
+    text = out.read_text()
+    assert f"src='{FILES_DIR}/thumbs/{files[0].name}'" in text or f"{FILES_DIR}/thumbs/{files[0].name}" in text
