@@ -26,23 +26,23 @@ from vehiclust.results import RunResults
 
 pd.set_option("display.max_columns", 30)
 pd.set_option("display.width", 160)
-plt.rcParams["figure.dpi"] = 80
+plt.rcParams["figure.dpi"] = 72
 results = RunResults.load(".")
 best = results.descriptors[results.best]
 
 def show_md(text):
     display(Markdown(text))"""),
     ("markdown", "## 1. Data and validation"),
-    ("code", """labels = [c for c in results.samples.columns if c != "path"]
+    ("code", """labels = nh.label_columns(results)
 show_md(
-    f"The run has **{results.n_rows:,}** rows and **{len(results.descriptors)}** descriptor sets: "
+    f"The run has **{results.n_rows:,}** rows and **{nh.plural(len(results.descriptors), 'descriptor set')}**: "
     + ", ".join(f"`{name}`" for name in results.descriptors)
     + ". " + (f"Label columns (reported, never used to fit): {', '.join(f'`{c}`' for c in labels)}." if labels
               else "No label columns were given.")
 )
 for column in labels:
-    counts = results.samples[column].fillna("(missing)").value_counts()
-    show_md(f"`{column}`: {counts.size} values; most common " + ", ".join(f"{k} ({v:,})" for k, v in counts.head(6).items()) + ".")"""),
+    counts = results.samples[column].astype(object).fillna("(missing)").value_counts()
+    show_md(f"`{column}`: {nh.plural(counts.size, 'value')}; most common " + ", ".join(f"{k} ({v:,})" for k, v in counts.head(6).items()) + ".")"""),
     ("code", """prep = pd.DataFrame({name: {k: v for k, v in run.preparation.items() if not isinstance(v, (dict, list))}
                      for name, run in results.descriptors.items()}).T
 prep"""),
@@ -51,7 +51,7 @@ if findings.empty:
     show_md("Validation found nothing to report.")
 else:
     by_severity = findings["severity"].value_counts() if "severity" in findings else pd.Series(dtype=int)
-    show_md(f"Validation made **{len(findings)}** findings: "
+    show_md(f"Validation made **{nh.plural(len(findings), 'finding')}**: "
             + ", ".join(f"{n} {s}" for s, n in by_severity.items()) + ".")
     display(findings)"""),
     ("markdown", """## 2. How each clustering was chosen
@@ -72,7 +72,7 @@ chosen"""),
 if not mapped:
     show_md("This run has no map coordinates (the map stage did not run).")
 else:
-    show_md(f"Maps for {len(mapped)} descriptor sets: " + ", ".join(f"`{m}`" for m in mapped) + ".")
+    show_md(f"Maps for {nh.plural(len(mapped), 'descriptor set')}: " + ", ".join(f"`{m}`" for m in mapped) + ".")
     for name in mapped:
         nh.map_figure(results.descriptors[name], title=name)
         plt.show()"""),

@@ -385,6 +385,7 @@ class _Page:
             meta = f"{size:,} images ({size / max(len(labels), 1):.1%})"
             if strength is not None and not (isinstance(strength, float) and np.isnan(strength)):
                 meta += f", description strength {esc(_fmt(strength))}"
+            meta += self._label_mix(labels == c)
             parts.append(
                 f"<section class='cluster' data-cluster='{c}'><h3><span class='swatch' style='background:{self.colour[c]}'></span>"
                 f"{esc(name)}</h3><p class='muted'>{meta}</p>"
@@ -394,6 +395,19 @@ class _Page:
             )
         parts.append("</section>")
         return "".join(parts)
+
+    def _label_mix(self, members: np.ndarray) -> str:
+        """The given labels inside a cluster (reported only; never used to fit), e.g. '; type: car 80%'."""
+        from vehiclust.report.notebook_helpers import label_columns
+
+        text = ""
+        for column in label_columns(self.results):
+            values = self.results.samples.loc[members, column].astype(object).fillna("(missing)")
+            if values.empty:
+                continue
+            top = values.value_counts(normalize=True).head(3)
+            text += f"; {esc(column)}: " + ", ".join(f"{esc(k)} {v:.0%}" for k, v in top.items())
+        return text
 
     def _cluster_artifacts(self, cluster: int) -> str:
         figures = [self.embedded_png(rel, name) for name, rel in self.best.artifacts.items()

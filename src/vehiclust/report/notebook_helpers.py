@@ -27,12 +27,24 @@ from vehiclust.report._media import images_root as _images_root
 from vehiclust.results import DescriptorRun, RunResults
 
 __all__ = [
-    "chosen_text", "cluster_ids", "cluster_label", "cluster_summary", "comparison_figures", "conclusion",
+    "chosen_text", "cluster_ids", "label_columns", "plural", "cluster_label", "cluster_summary", "comparison_figures", "conclusion",
     "heatmap", "images_root", "map_figure", "outlier_frame", "outlier_rows_by_reason", "reason_counts",
     "selection_curves", "show_gallery", "show_rows",
 ]
 
 _X_COLUMNS = ("k", "n_clusters", "k_found")
+# Columns of the samples table that the pipeline adds itself; the rest are the user's labels.
+_NOT_LABELS = ("path", "resolved", "path_error")
+
+
+def label_columns(results: RunResults) -> list[str]:
+    """The label columns the user gave (`--labels`), reported but never used to fit."""
+    return [c for c in results.samples.columns if c not in _NOT_LABELS]
+
+
+def plural(n: int, noun: str) -> str:
+    """'1 descriptor set', '3 descriptor sets'."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 _GROUP_COLUMNS = ("family", "algorithm", "method")
 
 
@@ -231,7 +243,7 @@ def conclusion(results: RunResults) -> str:
     text.append(f", which splits {results.n_rows:,} rows into **{len(summary)} clusters**")
     if len(summary):
         top = summary.sort_values("size", ascending=False).iloc[0]
-        name = top["cluster_name"] if "cluster_name" in top and isinstance(top["cluster_name"], str) else f"cluster {top['cluster']}"
+        name = cluster_label(best, int(top["cluster"]))
         text.append(f"; the largest is {name} with {int(top['size']):,} rows ({top['share']:.1%})")
     text.append(f". {n_out:,} rows ({n_out / max(results.n_rows, 1):.1%}) are flagged as outliers")
     if len(reasons):
