@@ -7,14 +7,20 @@ families (HDBSCAN, DBSCAN) sweep their own few parameters and report the k they 
 
 from __future__ import annotations
 
+import hashlib
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from vehiclust.cluster.dbscan import AutoEpsDBSCAN
+from vehiclust.cluster.gmm import SampledGaussianMixture
+from vehiclust.cluster.hdbscan import SampledHDBSCAN
 from vehiclust.cluster.kmeans import FaissKMeans
+from vehiclust.cluster.ward import MicroWard
 
 
 @dataclass
@@ -44,9 +50,12 @@ class Family:
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
         raise TypeError(f"{type(self).__name__} must implement fit().")
 
+    def seed_for(self, base_seed: int, params: dict[str, Any]) -> int:
+        return config_seed(base_seed, self.name, params)
+
     def sweep(self, X: np.ndarray, configs: list[dict[str, Any]], base_seed: int) -> Iterator[tuple[dict[str, Any], FamilyFit]]:
         for params in configs:
-            yield params, self.fit(X, params, config_seed(base_seed, self.name, params))
+            yield params, self.fit(X, params, self.seed_for(base_seed, params))
 
 
 class KMeansFamily(Family):
@@ -61,8 +70,80 @@ class KMeansFamily(Family):
         return FamilyFit(km.labels_, info={"inertia": km.inertia_})
 
 
+class GMMFamily(Family):
+    name = "gmm"
+
+    def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
+        gm = SampledGaussianMixture(params["k"], covariance_type="diag", random_state=seed).fit(X)
+        return FamilyFit(gm.labels_, info={"bic": gm.bic_})
+
+
+class WardFamily(Family):
+    """One tree per (data, seed) serves every k; trees are memoised by a data fingerprint."""
+
+    name = "ward"
+
+    def __init__(self) -> None:
+        self._trees: OrderedDict[tuple, MicroWard] = OrderedDict()
+
+    def seed_for(self, base_seed: int, params: dict[str, Any]) -> int:
+        return config_seed(base_seed, self.name, {})  # the tree does not depend on k
+
+    def _tree(self, X: np.ndarray, seed: int) -> MicroWard:
+        key = (X.shape, hashlib.blake2b(memoryview(np.ascontiguousarray(X)).cast("B"), digest_size=16).digest(), seed)
+        if key not in self._trees:
+            k0 = min(2, X.shape[0])
+            self._trees[key] = MicroWard(k0, random_state=seed).fit(X)
+            while len(self._trees) > 8:
+                self._trees.popitem(last=False)
+        return self._trees[key]
+
+    def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
+        return FamilyFit(self._tree(X, seed).labels_for(int(params["k"])))
+
+    def sweep(self, X, configs, base_seed):
+        tree = self._tree(X, self.seed_for(base_seed, {}))
+        cuts = tree.labels_for_many([int(p["k"]) for p in configs])
+        for params in configs:
+            yield params, FamilyFit(cuts[int(params["k"])])
+
+
+def _density_sizes(n: int) -> list[int]:
+    fit_n = min(n, 10_000)
+    sizes = sorted({max(5, int(round(f * fit_n))) for f in (0.005, 0.01, 0.02, 0.05)})
+    return [s for s in sizes if s < fit_n / 2] or [max(2, fit_n // 4)]
+
+
+class HDBSCANFamily(Family):
+    name = "hdbscan"
+    uses_k = False
+
+    def configs(self, n: int, ks: list[int]) -> list[dict[str, Any]]:
+        return [{"min_cluster_size": s} for s in _density_sizes(n)]
+
+    def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
+        hd = SampledHDBSCAN(int(params["min_cluster_size"]), random_state=seed).fit(X)
+        return FamilyFit(hd.labels_, noise_mask=hd.noise_mask_)
+
+
+class DBSCANFamily(Family):
+    name = "dbscan"
+    uses_k = False
+
+    def configs(self, n: int, ks: list[int]) -> list[dict[str, Any]]:
+        return [{"min_samples": m, "eps_scale": e} for m in (5, 20) for e in (0.8, 1.0, 1.25)]
+
+    def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
+        db = AutoEpsDBSCAN(int(params["min_samples"]), eps_scale=float(params["eps_scale"]), random_state=seed).fit(X)
+        return FamilyFit(db.labels_, noise_mask=db.noise_mask_, info={"eps": db.eps_})
+
+
 FAMILIES: dict[str, type[Family]] = {
     "kmeans": KMeansFamily,
+    "gmm": GMMFamily,
+    "ward": WardFamily,
+    "hdbscan": HDBSCANFamily,
+    "dbscan": DBSCANFamily,
 }
 
 

@@ -59,8 +59,9 @@ def nearest_centroid(X: np.ndarray, centroids: np.ndarray, chunk: int = 65_536) 
 class FaissKMeans:
     """Lloyd k-means (faiss) from k-means++ seeds, the lowest-inertia of `n_init` runs.
 
-    faiss' own random-row start falls into poor local minima on well-separated data, so the
-    seeds come from scikit-learn's `kmeans_plusplus` on at most 20,000 rows. Training uses a
+    faiss' own random-row start falls into poor local minima on well-separated data, so by
+    default the seeds come from scikit-learn's `kmeans_plusplus` on at most 20,000 rows
+    (`init="random"` picks random rows: enough for many small micro-clusters). Training uses a
     random subset of at most `max_train` rows; every row is then assigned to its nearest
     centroid exactly.
     """
@@ -72,9 +73,11 @@ class FaissKMeans:
         n_init: int = 1,
         max_iter: int = 25,
         max_train: int = DEFAULT_MAX_TRAIN,
+        init: str = "k-means++",
         random_state=None,
     ) -> None:
         self.n_clusters = n_clusters
+        self.init = init
         self.n_init = n_init
         self.max_iter = max_iter
         self.max_train = max_train
@@ -88,14 +91,19 @@ class FaissKMeans:
             raise InputError(f"The 'n_clusters' parameter of FaissKMeans must be an int in [1, inf). Got {k!r}.")
         if k > n:
             raise InputError(f"FaissKMeans got n_clusters={k} but only {n} rows; n_clusters must be <= the number of rows.")
+        if self.init not in ("k-means++", "random"):
+            raise InputError(f"The 'init' parameter of FaissKMeans must be one of ['k-means++', 'random']. Got {self.init!r}.")
         rng = check_random_state(self.random_state)
         faiss = _faiss()
         best_obj, best_centroids = np.inf, None
         for _ in range(max(1, int(self.n_init))):
             seed = int(rng.randint(0, 2**31 - 1))
             train = X if n <= self.max_train else X[np.sort(rng.choice(n, self.max_train, replace=False))]
-            seeds_from = train if train.shape[0] <= _PLUSPLUS_ROWS else train[rng.choice(train.shape[0], _PLUSPLUS_ROWS, replace=False)]
-            init, _ = kmeans_plusplus(seeds_from, int(k), random_state=seed)
+            if self.init == "random":
+                init = train[rng.choice(train.shape[0], int(k), replace=False)]
+            else:
+                seeds_from = train if train.shape[0] <= _PLUSPLUS_ROWS else train[rng.choice(train.shape[0], _PLUSPLUS_ROWS, replace=False)]
+                init, _ = kmeans_plusplus(seeds_from, int(k), random_state=seed)
             km = faiss.Kmeans(
                 d,
                 int(k),

@@ -119,7 +119,7 @@ class ClusterSelector:
         return X, names, ks, notes
 
     # ---- scoring -----------------------------------------------------------------------
-    def _score(self, X: np.ndarray, family, params: dict, fit: FamilyFit, seed: int) -> dict[str, Any]:
+    def _score(self, X: np.ndarray, family, params: dict, fit: FamilyFit, seed: int, base: int) -> dict[str, Any]:
         labels = fit.labels
         assigned = labels[labels >= 0]
         n_clusters = int(np.unique(assigned).size)
@@ -134,24 +134,29 @@ class ClusterSelector:
             row["davies_bouldin"] = M.davies_bouldin(X, labels)
             s, lo, hi = M.sampled_silhouette(X, labels, n_samples=self.silhouette_sample, random_state=seed)
             row.update(silhouette_sample=s, silhouette_ci_low=lo, silhouette_ci_high=hi)
-            row["stability"] = self._stability(X, family, params, labels, seed)
+            row["stability"] = self._stability(X, family, params, labels, base)
         else:
             row.update(calinski_harabasz=np.nan, davies_bouldin=np.nan, silhouette_sample=np.nan,
                        silhouette_ci_low=np.nan, silhouette_ci_high=np.nan, stability=np.nan)
         row.update(fit.info)
         return row
 
-    def _stability(self, X: np.ndarray, family, params: dict, labels: np.ndarray, seed: int) -> float:
-        """Mean ARI between the full fit and refits on random subsamples (other seeds)."""
+    def _stability(self, X: np.ndarray, family, params: dict, labels: np.ndarray, base: int) -> float:
+        """Mean ARI between the full fit and refits on random subsamples (other seeds).
+
+        The subsamples depend only on the seed, not on the configuration, so every
+        configuration is judged on the same rows.
+        """
         if self.n_stability <= 0:
             return float("nan")
         n = X.shape[0]
         size = min(int(self.stability_sample), max(int(0.8 * n), 3))
-        rng = np.random.RandomState(seed)
         pairs = []
         for b in range(int(self.n_stability)):
+            rng = np.random.RandomState(config_seed(base, "stability-rows", {"b": b}))
             idx = np.sort(rng.choice(n, size=size, replace=False))
-            sub = family.fit(np.ascontiguousarray(X[idx]), params, config_seed(seed, f"stability{b}", params))
+            sub_seed = family.seed_for(config_seed(base, "stability-fit", {"b": b}), params)
+            sub = family.fit(np.ascontiguousarray(X[idx]), params, sub_seed)
             keep = sub.labels >= 0
             pairs.append((idx[keep], sub.labels[keep]))
         return M.mean_pairwise_ari(labels, pairs)
@@ -165,10 +170,8 @@ class ClusterSelector:
 
     def _fit(self, X: np.ndarray, names: list[str], ks: list[int], notes: list[str]) -> "ClusterSelector":
         base = _base_seed(self.random_state)
-        plan = []
-        for name in names:
-            fam = make_family(name)
-            plan.append((fam, fam.configs(X.shape[0], ks)))
+        families = {name: make_family(name) for name in names}
+        plan = [(fam, fam.configs(X.shape[0], ks)) for fam in families.values()]
         total = sum(len(c) for _, c in plan)
         rows: list[dict[str, Any]] = []
 
@@ -180,10 +183,10 @@ class ClusterSelector:
                     start = time.perf_counter()
 
         for fam, params, fit, elapsed in _progress.track(runs(), "clustering", total=total, disable=not self.progress):
-            seed = config_seed(base, fam.name, params)
+            seed = fam.seed_for(base, params)
             row = {"config_id": len(rows), "family": fam.name, "params": _params_text(params),
                    "k": params.get("k", np.nan)}
-            row.update(self._score(X, fam, params, fit, seed))
+            row.update(self._score(X, fam, params, fit, seed, base))
             row["fit_seconds"] = round(elapsed, 4)
             row["_params"] = params
             rows.append(row)
@@ -200,9 +203,9 @@ class ClusterSelector:
         self.best_ = {k: _plain(v) for k, v in best.items()}
         if note:
             warnings.warn(f"ClusterSelector: {note}", UserWarning, stacklevel=2)
-        fam = make_family(best["family"])
+        fam = families[best["family"]]
         params = params_list[chosen_id]
-        final = fam.fit(X, params, config_seed(base, fam.name, params))
+        final = fam.fit(X, params, fam.seed_for(base, params))
         self.labels_ = np.asarray(final.labels, dtype=np.int64)
         self.noise_mask_ = (np.asarray(final.noise_mask, dtype=bool) if final.noise_mask is not None
                             else self.labels_ < 0)

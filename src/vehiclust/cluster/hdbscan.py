@@ -1,0 +1,77 @@
+"""HDBSCAN (fast_hdbscan) on a sample in a low-dimensional PCA space, then every row assigned.
+
+Density estimates in 64 dimensions are slow and flat, so HDBSCAN runs on at most
+`max_fit_samples` rows projected on their first `n_components` principal axes. Rows outside
+the sample take the label of their nearest sample row in that space. Noise is NOT left as -1:
+a noise row takes the label of its nearest clustered sample row and is flagged in
+`noise_mask_` (so every row has a cluster and the noise share is still reported).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.utils import check_array, check_random_state
+
+from vehiclust.cluster._assign import nearest_labelled
+from vehiclust.exceptions import InputError
+
+
+class SampledHDBSCAN:
+    """HDBSCAN on a PCA-reduced sample; `labels_` for every row, `noise_mask_` for noise."""
+
+    def __init__(self, min_cluster_size: int = 50, *, min_samples: int | None = 10,
+                 max_fit_samples: int = 10_000, n_components: int | None = 10, random_state=None) -> None:
+        self.min_cluster_size = min_cluster_size
+        self.min_samples = min_samples
+        self.max_fit_samples = max_fit_samples
+        self.n_components = n_components
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, y=None) -> "SampledHDBSCAN":
+        from fast_hdbscan import HDBSCAN
+
+        X = check_array(X, dtype=np.float32, order="C", copy=False)
+        if not isinstance(self.min_cluster_size, (int, np.integer)) or self.min_cluster_size < 2:
+            raise InputError(f"The 'min_cluster_size' parameter of SampledHDBSCAN must be an int in [2, inf). Got {self.min_cluster_size!r}.")
+        rng = check_random_state(self.random_state)
+        n, d = X.shape
+        idx = np.sort(rng.choice(n, self.max_fit_samples, replace=False)) if n > self.max_fit_samples else np.arange(n)
+        sample = X[idx]
+        if self.n_components is not None and self.n_components < d and sample.shape[0] > self.n_components:
+            self.pca_ = PCA(n_components=int(self.n_components), random_state=int(rng.randint(0, 2**31 - 1))).fit(sample)
+            project = self.pca_.transform
+        else:
+            self.pca_ = None
+            project = np.asarray
+        Z = np.ascontiguousarray(project(sample), dtype=np.float32)
+        min_samples = None if self.min_samples is None else int(min(self.min_samples, max(1, Z.shape[0] - 1)))
+        sample_labels = HDBSCAN(min_cluster_size=int(self.min_cluster_size), min_samples=min_samples).fit_predict(Z)
+        sample_labels = np.asarray(sample_labels, dtype=np.int64)
+        self._finish(X, idx, Z, sample_labels, project)
+        return self
+
+    def _finish(self, X, idx, Z, sample_labels, project) -> None:
+        n = X.shape[0]
+        clustered = sample_labels >= 0
+        self.sample_index_ = idx
+        self.sample_labels_ = sample_labels
+        if not clustered.any():
+            self.labels_ = np.zeros(n, dtype=np.int64)
+            self.noise_mask_ = np.ones(n, dtype=bool)
+            return
+        labels = np.empty(n, dtype=np.int64)
+        noise = np.zeros(n, dtype=bool)
+        # noise flag: nearest sample row (any) is noise; label: nearest clustered sample row
+        flag = np.where(clustered, 0, 1)
+        for a in range(0, n, 65_536):
+            block = np.ascontiguousarray(project(X[a: a + 65_536]), dtype=np.float32)
+            labels[a: a + 65_536] = nearest_labelled(block, Z[clustered], sample_labels[clustered])[0]
+            noise[a: a + 65_536] = nearest_labelled(block, Z, flag)[0] == 1
+        labels[idx] = np.where(clustered, sample_labels, labels[idx])
+        noise[idx] = ~clustered
+        self.labels_ = labels
+        self.noise_mask_ = noise
+
+    def fit_predict(self, X: np.ndarray, y=None) -> np.ndarray:
+        return self.fit(X).labels_
