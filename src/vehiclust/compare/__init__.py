@@ -15,6 +15,7 @@ from vehiclust.compare._agreement import (
     agreement_matrices,
     attribute_alignment,
     correlation_ratio,
+    explained_uncertainty,
     label_scores,
     neighbourhood_overlap,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "correlation_ratio",
     "cosine_silhouette",
     "estimator_refit",
+    "explained_uncertainty",
     "gather_attributes",
     "head_attributes",
     "kmeans_refit",

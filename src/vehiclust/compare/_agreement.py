@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from sklearn.metrics import adjusted_rand_score, homogeneity_score, normalized_mutual_info_score
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 
@@ -47,6 +47,19 @@ def label_scores(labels: np.ndarray, truth: pd.Series) -> tuple[float, float]:
     return (float(normalized_mutual_info_score(t, labels[keep])), float(adjusted_rand_score(t, labels[keep])))
 
 
+def explained_uncertainty(labels: np.ndarray, attribute: pd.Series) -> float:
+    """1 - H(attribute | cluster) / H(attribute), on assigned rows with a known attribute."""
+    labels = np.asarray(labels)
+    known = attribute.notna().to_numpy() & (attribute.astype(str).str.len() > 0).to_numpy()
+    keep = (labels >= 0) & known
+    if keep.sum() < 2:
+        return float("nan")
+    values = attribute.astype(str).to_numpy()[keep]
+    if len(np.unique(values)) < 2:
+        return float("nan")
+    return float(homogeneity_score(values, labels[keep]))
+
+
 def correlation_ratio(labels: np.ndarray, values: np.ndarray) -> float:
     """eta squared: the share of a continuous value's variance explained by the clusters."""
     labels = np.asarray(labels)
@@ -66,10 +79,12 @@ def correlation_ratio(labels: np.ndarray, values: np.ndarray) -> float:
 
 def attribute_alignment(labels: Mapping[str, np.ndarray], attributes: pd.DataFrame,
                         kinds: Mapping[str, str]) -> pd.DataFrame:
-    """Candidate x attribute: NMI for categorical attributes, eta squared for continuous ones.
+    """Candidate x attribute: the share of each attribute explained by the clusters.
 
-    Both are in [0, 1]; 1 means the clusters determine the attribute. ``attributes`` has one
-    row per input row (NaN where unknown).
+    Categorical attributes: :func:`explained_uncertainty`; continuous ones:
+    :func:`correlation_ratio`. Both are in [0, 1]: 0 = the clusters say nothing about the
+    attribute, 1 = they determine it. Unlike NMI, a clustering that splits along colour AND
+    type scores fully on both. ``attributes`` has one row per input row (NaN where unknown).
     """
     table = pd.DataFrame(index=pd.Index(list(labels), name="descriptor"), columns=list(attributes.columns), dtype=float)
     for name, lab in labels.items():
@@ -77,7 +92,7 @@ def attribute_alignment(labels: Mapping[str, np.ndarray], attributes: pd.DataFra
             if kinds.get(col, CATEGORICAL) == CONTINUOUS:
                 table.loc[name, col] = correlation_ratio(lab, attributes[col].to_numpy(float))
             else:
-                table.loc[name, col] = label_scores(lab, attributes[col])[0]
+                table.loc[name, col] = explained_uncertainty(lab, attributes[col])
     return table
 
 

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import normalized_mutual_info_score
+
+from vehiclust.compare import DescriptorMixer, build_mixes, mix_name, parse_mix_spec
+from vehiclust.exceptions import InputError
+from vehiclust.pipeline import PreparedSet
+
+from .conftest import kmeans_labels
+
+
+def _block_shares(Z: np.ndarray, dims: list[int]) -> np.ndarray:
+    Zc = Z - Z.mean(axis=0)
+    edges = np.cumsum([0, *dims])
+    var = np.array([np.sum(Zc[:, a:b] ** 2) for a, b in zip(edges[:-1], edges[1:])])
+    return var / var.sum()
+
+
+@pytest.mark.parametrize("weights", [None, [1.0, 3.0], [5.0, 1.0]])
+def test_blocks_contribute_by_weight_not_by_size(two_attribute_data, weights):
+    """A 512-d block and a 16-d block 100x larger each get exactly their weight's share."""
+    A, B = two_attribute_data["A"], two_attribute_data["B"]
+    Z = DescriptorMixer(weights=weights, n_components=None).fit_transform([A, B])
+    w = np.ones(2) if weights is None else np.asarray(weights)
+    np.testing.assert_allclose(_block_shares(Z, [512, 16]), w / w.sum(), atol=1e-4)
+    assert Z.dtype == np.float32
+
+
+def test_mix_recovers_both_attributes_where_raw_concatenation_does_not(two_attribute_data):
+    d = two_attribute_data
+    joint = d["colour"] * 4 + d["type"]
+    mixed = DescriptorMixer(n_components=32, random_state=0).fit_transform([d["A"], d["B"]])
+    raw = np.hstack([d["A"], d["B"]])
+    nmi_mix = normalized_mutual_info_score(joint, kmeans_labels(mixed, 12))
+    nmi_raw_colour = normalized_mutual_info_score(d["colour"], kmeans_labels(raw, 12))
+    assert nmi_mix > 0.95
+    assert nmi_raw_colour < 0.2  # the big-scale 16-d block swamps colour in a raw concatenation
+
+
+def test_mixer_follows_sklearn_conventions(two_attribute_data):
+    A, B = two_attribute_data["A"], two_attribute_data["B"]
+    mixer = DescriptorMixer(weights=(1, 2), n_components=16, random_state=3)
+    assert mixer.fit([A, B]) is mixer
+    assert clone(mixer).get_params() == mixer.get_params()
+    np.testing.assert_allclose(mixer.transform([A, B]), DescriptorMixer(weights=(1, 2), n_components=16, random_state=3).fit_transform([A, B]), rtol=1e-4, atol=1e-5)
+    assert mixer.summary()["block_dims"] == [512, 16]
+    with pytest.raises(InputError, match="dimensions"):
+        mixer.transform([B, A])
+
+
+@pytest.mark.parametrize("weights, match", [([1.0], "2 positive"), ([1.0, 0.0], "positive"), ([1.0, np.nan], "positive")])
+def test_mixer_rejects_bad_weights(two_attribute_data, weights, match):
+    with pytest.raises(InputError, match=match):
+        DescriptorMixer(weights=weights).fit([two_attribute_data["A"], two_attribute_data["B"]])
+
+
+def test_mixer_edge_cases():
+    same = np.ones((5, 3), np.float32)
+    Z = DescriptorMixer(n_components=None).fit_transform([same, np.arange(10, dtype=np.float32).reshape(5, 2)])
+    assert np.all(np.isfinite(Z)) and np.allclose(Z[:, :3], 0)
+    one = DescriptorMixer(n_components=4).fit_transform([np.ones((1, 8), np.float32), np.zeros((1, 2), np.float32)])
+    assert one.shape == (1, 10)
+    with pytest.raises(InputError, match="at least 2"):
+        DescriptorMixer().fit([same])
+    with pytest.raises(InputError, match="same rows"):
+        DescriptorMixer().fit([same, same[:3]])
+
+
+@pytest.mark.parametrize("spec, expected", [("a+b", ["a", "b"]), (" b + c ", ["b", "c"]), ("all", ["a", "b", "c"]), ("ALL", ["a", "b", "c"])])
+def test_parse_mix_spec(spec, expected):
+    assert parse_mix_spec(spec, ["a", "b", "c"]) == expected
+
+
+@pytest.mark.parametrize("spec, match", [("a+x", "not loaded"), ("a", "at least 2"), ("a+a", "twice"), ("a+", "not loaded")])
+def test_parse_mix_spec_errors(spec, match):
+    with pytest.raises(InputError, match=match):
+        parse_mix_spec(spec, ["a", "b", "c"])
+
+
+def _prepared(two_attribute_data):
+    d = two_attribute_data
+    n = len(d["A"])
+    valid_b = np.ones(n, bool)
+    valid_b[[0, 5, 9]] = False
+    return {
+        "A": PreparedSet("A", d["A"], np.ones(n, bool)),
+        "B": PreparedSet("B", d["B"][valid_b], valid_b),
+    }
+
+
+def test_build_mixes_rows_names_and_determinism(two_attribute_data):
+    prepared = _prepared(two_attribute_data)
+    mixes = build_mixes(prepared, ["all", "A+B", "B+A"], random_state=0)
+    assert [m.name for m in mixes] == ["A+B", "B+A"]  # "all" and "A+B" are the same mix
+    m = mixes[0]
+    assert m.valid.sum() == len(m.X) == len(two_attribute_data["A"]) - 3
+    assert not m.valid[[0, 5, 9]].any()
+    assert m.preparation["kind"] == "mix" and m.preparation["blocks"] == ["A", "B"]
+    again = build_mixes(prepared, ["all"], random_state=0)[0]
+    np.testing.assert_array_equal(m.X, again.X)
+    assert mix_name(["A", "B"]) == "A+B"
+
+
+def test_build_mixes_aligns_rows(two_attribute_data):
+    """Input row 10 is row 10 of A but row 7 of B (3 invalid rows before it)."""
+    d = two_attribute_data
+    m = build_mixes(_prepared(d), ["A+B"], n_components=None)[0]
+    keep = m.valid
+    A, B = d["A"][keep], d["B"][keep]
+    expected = DescriptorMixer(n_components=None).fit_transform([A, B])
+    np.testing.assert_allclose(m.X, expected, rtol=1e-5, atol=1e-6)
+    row = int(np.flatnonzero(keep).tolist().index(10))
+    sA = 1 / np.sqrt(2 * np.mean(np.sum((A - A.mean(0)) ** 2, axis=1)))
+    np.testing.assert_allclose(m.X[row, :512], (d["A"][10] - A.mean(0)) * sA, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("weights, match", [({"C": 1.0}, "not loaded"), ({"A": -1.0}, "positive")])
+def test_build_mixes_rejects_bad_weights(two_attribute_data, weights, match):
+    with pytest.raises(InputError, match=match):
+        build_mixes(_prepared(two_attribute_data), ["all"], weights=weights)
+
+
+def test_build_mix_weight_changes_shares(two_attribute_data):
+    prepared = _prepared(two_attribute_data)
+    m = build_mixes(prepared, ["all"], weights={"A": 3.0}, n_components=None)[0]
+    np.testing.assert_allclose(_block_shares(m.X, [512, 16]), [0.75, 0.25], atol=1e-4)
