@@ -176,8 +176,9 @@ class RunResults:
                 p = d / fname
                 return np.load(p) if p.exists() else None
 
-            outliers = pd.read_csv(d / "outlier_scores.csv", keep_default_na=False, na_values=[""]) if (d / "outlier_scores.csv").exists() else None
-            if outliers is not None and "outlier_reasons" in outliers:
+            outliers = None
+            if (d / "outlier_scores.csv").exists():
+                outliers = pd.read_csv(d / "outlier_scores.csv", dtype={"outlier_reasons": str}, keep_default_na=False, na_values=[""])
                 outliers["outlier_reasons"] = outliers["outlier_reasons"].fillna("")
             descriptors[name] = DescriptorRun(
                 name=name,

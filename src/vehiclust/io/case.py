@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ class Case:
     samples: pd.DataFrame  # path, resolved ("" without an images root), path_error, label columns
     descriptors: dict[str, np.ndarray]  # name -> (n, d) float32, memory-mapped when possible
     sources: dict[str, Path] = field(default_factory=dict)
+    notes: list[tuple[str, str, str]] = field(default_factory=list)  # (descriptor, check, detail)
 
     @property
     def label_columns(self) -> list[str]:
@@ -64,8 +66,15 @@ def load_case(
         raise InputError(f"Paths file {paths} has no rows.")
     arrays: dict[str, np.ndarray] = {}
     sources: dict[str, Path] = {}
+    notes: list[tuple[str, str, str]] = []
     for name, src in descriptors.items():
-        arr = load_descriptors(src, cache_dir=cache_dir, trust_pickle=trust_pickle)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            arr = load_descriptors(src, cache_dir=cache_dir, trust_pickle=trust_pickle)
+        for w in caught:  # pass them on, and keep them for the validation table
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            if "float64" in str(w.message):
+                notes.append((name, "dtype", "descriptors were float64; cast to float32"))
         if arr.shape[0] != n:
             raise InputError(f"{Path(paths).name} has {n:,} rows but {Path(src).name} has {arr.shape[0]:,}.")
         arrays[name] = arr
@@ -86,4 +95,4 @@ def load_case(
             raise InputError(f"Labels file {labels} matches none of the {n:,} paths (joined on the normalised path).")
         for col in label_frame.columns:
             samples[col] = label_frame[col].to_numpy()
-    return Case(samples=samples, descriptors=arrays, sources=sources)
+    return Case(samples=samples, descriptors=arrays, sources=sources, notes=notes)

@@ -45,10 +45,17 @@ def validate_descriptors(
     *,
     chunk_rows: int = 32768,
     progress: bool | None = None,
+    notes: list[tuple[str, str, str]] | None = None,
 ) -> Validation:
-    """One chunked pass per descriptor set; never loads a whole matrix into memory."""
+    """One chunked pass per descriptor set; never loads a whole matrix into memory.
+
+    ``notes`` are findings made while loading (e.g. a float64 cast), added to the table.
+    """
     result = Validation()
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, object]] = [
+        {"descriptor": name, "check": check, "severity": "info", "count": 1, "detail": detail}
+        for name, check, detail in (notes or [])
+    ]
 
     def note(name: str, check: str, severity: str, count: int, detail: str) -> None:
         rows.append({"descriptor": name, "check": check, "severity": severity, "count": int(count), "detail": detail})
@@ -75,8 +82,6 @@ def validate_descriptors(
             if len(good):
                 fp[ok] = _row_fingerprints(good, projection)
             fingerprints[start:start + len(chunk)] = fp
-        if getattr(X, "dtype", None) is not None and str(X.dtype) != "float32":
-            note(name, "dtype", "info", d, f"descriptors were {X.dtype}; cast to float32")
         n_bad = int((~finite).sum())
         if n_bad == n:
             from vehiclust.exceptions import InputError
