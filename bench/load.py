@@ -47,7 +47,7 @@ def make_case(workdir: Path, rows: int, seed: int = 0) -> dict[str, Path]:
 
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
 from vehiclust.io import load_case
@@ -57,7 +57,8 @@ t = time.perf_counter()
 case = load_case({k: Path(v) for k, v in args["files"].items()}, args["paths"], cache_dir=args["cache"])
 load_s = time.perf_counter() - t
 shapes = {k: list(v.shape) for k, v in case.descriptors.items()}
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM is this process image's own peak (ru_maxrss would carry the parent's over exec).
+peak_mb = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
 print(json.dumps({"load_s": load_s, "import_s": import_s, "peak_rss_mb": peak_mb, "shapes": shapes}))
 """
 
