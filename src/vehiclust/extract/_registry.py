@@ -4,6 +4,8 @@ are imported only when their model is asked for)."""
 from __future__ import annotations
 
 import importlib
+import os
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any
 
 from vehiclust.exceptions import InputError, MissingDependencyError
 from vehiclust.extract._base import Backend
+from vehiclust.extract._weights import MODELS_ENV
 
 
 @dataclass(frozen=True)
@@ -71,10 +74,33 @@ def _require(spec: ModelSpec) -> None:
             ) from None
 
 
+_CACHE: OrderedDict[tuple[str, ...], Backend] = OrderedDict()
+_CACHE_SIZE = 4
+
+
+def clear_cache() -> None:
+    """Forget loaded models (they are kept so repeated calls skip the slow load)."""
+    _CACHE.clear()
+
+
 def load_backend(model: str, *, weights: str | Path | None = None, options: Mapping[str, Any] | None = None) -> Backend:
-    """Build the backend for ``model``; raises MissingDependencyError / MissingWeightsError."""
+    """Build (or reuse) the backend for ``model``; raises MissingDependencyError /
+    MissingWeightsError. The few most recent backends stay loaded, keyed by everything that
+    decides where their weights come from."""
     if not isinstance(model, str):
         raise InputError(f"The 'model' parameter must be a str, one of {', '.join(_SPECS)}. Got {model!r}.")
+    key = (model, str(weights), os.environ.get(MODELS_ENV, ""), repr(sorted((options or {}).items())))
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    backend = _build(model, weights, options)
+    _CACHE[key] = backend
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return backend
+
+
+def _build(model: str, weights: str | Path | None, options: Mapping[str, Any] | None) -> Backend:
     spec = get_spec(model)
     _require(spec)
     module = importlib.import_module(f"vehiclust.extract.{spec.module}")

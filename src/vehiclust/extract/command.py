@@ -82,18 +82,22 @@ def run_extract(
         atomic_write_csv(pd.DataFrame({"paths": rel}), written_paths)
         log.info("found %d images under %s; wrote %s", len(rel), images, written_paths)
         root: Path = Path(images)
+        as_given = rel
     else:
         paths_file = Path(str(paths))
         rel = read_paths(paths_file).tolist()
+        frame = pd.read_csv(paths_file, dtype=str, keep_default_na=False)
+        column = "paths" if "paths" in frame.columns else "path"
+        as_given = frame[column].tolist()  # the head table keys rows the way the user wrote them
         root = Path(images) if images is not None else paths_file.resolve().parent
     checkpoint = out.with_name(out.name + ".checkpoint")
     ext = extract_descriptors(rel, model, weights=weights, batch_size=batch_size, n_jobs=n_jobs, progress=progress,
                               checkpoint=checkpoint, root=root, options=options)
     write_descriptors(ext.features, out)
     if heads_out is not None and ext.heads is not None:
-        frame = ext.heads.copy()
-        frame.insert(0, "path", rel)
-        atomic_write_csv(frame, heads_out)
+        heads = ext.heads.copy()
+        heads.insert(0, "path", as_given)
+        atomic_write_csv(heads, heads_out)
     errors_out = None
     if len(ext.errors):
         errors_out = out.with_name(out.stem + ".errors.csv")
