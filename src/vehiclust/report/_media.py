@@ -197,3 +197,28 @@ def map_sample(run: DescriptorRun, coords: np.ndarray, max_points: int, random_s
         members = rest[rest_labels == group]
         picked.append(rng.choice(members, size=min(q, len(members)), replace=False))
     return np.sort(np.concatenate(picked))
+
+
+_X_COLUMNS = ("k", "n_clusters", "k_found")
+_GROUP_COLUMNS = ("family", "algorithm", "method")
+_PREFERRED_METRICS = ("silhouette_sample", "silhouette", "davies_bouldin", "calinski_harabasz", "stability")
+
+
+def selection_axes(selection: pd.DataFrame | None, max_metrics: int = 4) -> tuple[str, str | None, list[str]] | None:
+    """(x column, family column or None, metric columns) to plot a selection table against k.
+
+    The well-known internal metrics come first; None when the table has nothing to plot.
+    """
+    if selection is None or selection.empty:
+        return None
+    x = next((c for c in _X_COLUMNS if c in selection and pd.to_numeric(selection[c], errors="coerce").notna().any()), None)
+    if x is None:
+        return None
+    group = next((c for c in _GROUP_COLUMNS if c in selection), None)
+    usable = [c for c in selection.columns if c not in (*_X_COLUMNS, *_GROUP_COLUMNS)
+              and pd.api.types.is_numeric_dtype(selection[c]) and selection[c].notna().any() and selection[c].nunique() > 1]
+    metrics = [c for c in _PREFERRED_METRICS if c in usable]
+    if not metrics:
+        skip = {"config_id", "seed", "random_state", "rank", "chosen", "fit_seconds"}
+        metrics = [c for c in usable if c not in skip]
+    return (x, group, metrics[:max_metrics]) if metrics else None

@@ -88,7 +88,8 @@ def table_html(frame: pd.DataFrame | None, *, index: bool = False, highlight: in
     for pos, (key, row) in enumerate(frame.iterrows()):
         cells = ([_fmt(key)] if index else []) + [_fmt(v) for v in row.tolist()]
         cls = " class='chosen'" if highlight is not None and pos == highlight else ""
-        body.append(f"<tr{cls}>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
+        body.append(f"<tr{cls}>" + "".join(
+            f"<td class='long'>{esc(c)}</td>" if len(c) > 40 else f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
     return f"<div class='table-wrap'><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
 
 
@@ -438,7 +439,7 @@ class _Page:
             chosen_rows.append(row)
         parts.append("<h3>Chosen configuration per descriptor set</h3>" + table_html(pd.DataFrame(chosen_rows)))
         for name, run in self.results.descriptors.items():
-            figure = "".join(self.embedded_png(rel, key) for key, rel in run.artifacts.items() if "selection" in key)
+            figure = self._selection_plot(name, run)
             prep = run.preparation or {}
             prep_text = ", ".join(f"{k}: {_fmt(v)}" for k, v in prep.items() if not isinstance(v, (dict, list)))
             parts.append(f"<details{' open' if name == self.results.best else ''}><summary>{esc(name)}: "
@@ -447,6 +448,39 @@ class _Page:
                          + figure + table_html(run.selection, highlight=_chosen_position(run)) + "</details>")
         parts.append("</section>")
         return "".join(parts)
+
+    def _selection_plot(self, name: str, run: DescriptorRun) -> str:
+        """Interactive metric curves against k, one line per family; the chosen point ringed."""
+        import plotly.graph_objects as go
+        import plotly.io as pio
+        from plotly.subplots import make_subplots
+
+        spec = _media.selection_axes(run.selection)
+        if spec is None:
+            return ""
+        x, group, metrics = spec
+        fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=[esc(m) for m in metrics])
+        groups = list(run.selection.groupby(group, sort=True)) if group else [("all", run.selection)]
+        for i, metric in enumerate(metrics, start=1):
+            for g, (family, part) in enumerate(groups):
+                part = part.assign(_x=pd.to_numeric(part[x], errors="coerce")).dropna(subset=["_x", metric])
+                part = part.groupby("_x", as_index=False)[metric].mean().sort_values("_x")
+                fig.add_trace(go.Scatter(x=part["_x"].tolist(), y=part[metric].tolist(), mode="lines+markers",
+                                         name=esc(family), legendgroup=esc(family), showlegend=i == 1,
+                                         line=dict(color=_CLUSTER_COLOURS[g % len(_CLUSTER_COLOURS)])), row=1, col=i)
+            try:
+                cx, cy = float(run.chosen[x]), float(run.chosen[metric])
+                fig.add_trace(go.Scatter(x=[cx], y=[cy], mode="markers", name="chosen", legendgroup="chosen",
+                                         showlegend=i == 1, marker=dict(size=14, color="rgba(0,0,0,0)",
+                                                                        line=dict(color="#d62728", width=2))), row=1, col=i)
+            except (KeyError, TypeError, ValueError):
+                pass
+            fig.update_xaxes(title_text=esc(x), row=1, col=i)
+        fig.update_layout(height=300, margin=dict(l=40, r=10, t=40, b=40), template="plotly_white")
+        data = json.loads(pio.to_json(fig, engine="json"))
+        div_id = f"sel-{hashlib.sha1(name.encode('utf-8')).hexdigest()[:10]}"
+        return (f"<div id='{div_id}' class='plot selplot'></div>"
+                f"<script type='application/json' id='{div_id}-data'>{script_json(data)}</script>")
 
     def comparison_section(self) -> str:
         r = self.results
@@ -534,8 +568,8 @@ main{padding:8px 24px 24px}section{margin-top:18px}h2{border-bottom:1px solid #d
 .thumb figcaption span{display:block;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;line-height:1.35}.thumb .reasons{color:#c62828;white-space:normal;word-break:break-all}
 .noimg{width:96px;height:96px;background:#eee;color:#999;display:flex;align-items:center;justify-content:center}
 .table-wrap{overflow-x:auto;max-height:480px;overflow-y:auto}table{border-collapse:collapse;font-size:12px;background:#fff}
-th,td{border:1px solid #e0e0e0;padding:3px 6px;text-align:left;vertical-align:top}th{background:#eceff1;position:sticky;top:0}
-tr.chosen td{background:#fff8e1;font-weight:600}.artifact img{max-width:100%;border:1px solid #ddd}
+th,td{border:1px solid #e0e0e0;padding:3px 6px;text-align:left;vertical-align:top;max-width:30em}th{background:#eceff1;position:sticky;top:0}
+tr.chosen td{background:#fff8e1;font-weight:600}td.long{min-width:22em}.artifact img{max-width:100%;border:1px solid #ddd}
 details{margin:8px 0}summary{cursor:pointer;font-weight:600}footer{padding:12px 24px;color:#777;font-size:12px}
 """
 
@@ -555,6 +589,16 @@ _JS = r"""
     document.getElementById('hover-reasons').textContent=info.r||'none';
     var hint=document.querySelector('#hoverbox .muted');if(hint)hint.hidden=true;
   }
+  function renderSelection(div){
+    if(div.getAttribute('data-rendered'))return;
+    var fig=readJSON(div.id+'-data');if(!fig)return;
+    Plotly.newPlot(div,fig.data,fig.layout,{responsive:true,displaylogo:false}).then(function(){div.setAttribute('data-rendered','1');});
+  }
+  document.querySelectorAll('.selplot').forEach(function(div){
+    var details=div.closest('details');
+    if(!details||details.open){renderSelection(div);}
+    if(details){details.addEventListener('toggle',function(){if(details.open)renderSelection(div);});}
+  });
   ['map2d','map3d'].forEach(function(id){
     var fig=readJSON(id+'-data');var div=document.getElementById(id);
     if(!fig||!div)return;

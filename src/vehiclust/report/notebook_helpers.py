@@ -21,6 +21,7 @@ from vehiclust.report._media import (
     outlier_rows_by_reason,
     reason_counts,
     resolve_image,
+    selection_axes,
     thumbnail_jpeg,
 )
 from vehiclust.report._media import images_root as _images_root
@@ -71,17 +72,10 @@ def selection_curves(selection: pd.DataFrame, title: str = "", chosen: dict[str,
     """Metric curves against the number of clusters, one line per family; None if nothing to plot."""
     import matplotlib.pyplot as plt
 
-    if selection is None or selection.empty:
+    axes_spec = selection_axes(selection)
+    if axes_spec is None:
         return None
-    x = next((c for c in _X_COLUMNS if c in selection and pd.to_numeric(selection[c], errors="coerce").notna().any()), None)
-    if x is None:
-        return None
-    group = next((c for c in _GROUP_COLUMNS if c in selection), None)
-    skip = set(_X_COLUMNS) | set(_GROUP_COLUMNS) | {"seed", "random_state", "rank", "chosen"}
-    metrics = [c for c in selection.columns if c not in skip and pd.api.types.is_numeric_dtype(selection[c])
-               and selection[c].notna().any() and selection[c].nunique() > 1][:6]
-    if not metrics:
-        return None
+    x, group, metrics = axes_spec
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 2.8), squeeze=False)
     groups = selection.groupby(group, sort=True) if group else [("all", selection)]
     for ax, metric in zip(axes[0], metrics):
