@@ -19,6 +19,7 @@ import pandas as pd
 
 import vehiclust
 from vehiclust import _progress
+from vehiclust._cache import StageCache, cache_key
 from vehiclust.config import RunConfig
 from vehiclust.exceptions import InputError
 from vehiclust.results import DescriptorRun, RunResults
@@ -54,6 +55,8 @@ class RunContext:
     attribute_alignment: pd.DataFrame | None = None
     best: str = ""
     best_reason: str = ""
+    cache: StageCache | None = None  # expensive stage results, keyed by content + parameters
+    source_keys: dict[str, str] = field(default_factory=dict)  # descriptor name -> content hash
     timings: dict[str, float] = field(default_factory=dict)
     results: RunResults | None = None
 
@@ -90,7 +93,7 @@ def run(config: RunConfig) -> RunResults:
 
 # ---- load + validate --------------------------------------------------------------------
 def _stage_load(config: RunConfig) -> RunContext:
-    from vehiclust.io import load_case
+    from vehiclust.io import content_key, load_case
     from vehiclust.prepare import validate_descriptors
 
     start = time.perf_counter()
@@ -102,7 +105,7 @@ def _stage_load(config: RunConfig) -> RunContext:
         trust_pickle=config.trust_pickle,
         cache_dir=config.cache_path / "descriptors",
     )
-    validation = validate_descriptors(case.descriptors, case.samples)
+    validation = validate_descriptors(case.descriptors, case.samples, progress=config.progress, notes=case.notes)
     ctx = RunContext(
         config=config,
         seeds=stage_seeds(config.seed),
@@ -110,6 +113,8 @@ def _stage_load(config: RunConfig) -> RunContext:
         validation=validation.findings,
         case=case,
         validity=validation,
+        cache=StageCache(config.cache_path / "stages", enabled=not config.force),
+        source_keys={name: content_key(src) for name, src in case.sources.items()},
     )
     ctx.timings["load"] = round(time.perf_counter() - start, 3)
     return ctx
@@ -130,8 +135,14 @@ def _stage_prepare(ctx: RunContext) -> None:
             columns=keep_cols,
             random_state=ctx.seeds["prepare"],
         )
-        X = prep.fit_transform(raw, rows=valid)
-        ctx.prepared[name] = PreparedSet(name=name, X=X, valid=valid, preparation=prep.summary())
+        key = cache_key(ctx.source_keys[name], prep.get_params(), valid)
+        cached = ctx.cache.load("prepare", name, key) if ctx.cache else None
+        if cached is None:
+            X = prep.fit_transform(raw, rows=valid)
+            cached = {"X": X, "preparation": prep.summary()}
+            if ctx.cache:
+                ctx.cache.save("prepare", name, key, cached)
+        ctx.prepared[name] = PreparedSet(name=name, X=cached["X"], valid=valid, preparation=cached["preparation"])
 
 
 # ---- mixes (compare issue) --------------------------------------------------------------
@@ -159,14 +170,24 @@ def _stage_cluster(ctx: RunContext) -> None:
             random_state=ctx.seeds["cluster"],
             progress=cfg.progress,
         )
-        selector.fit(ps.X)
+        params = {k: v for k, v in vars(selector).items() if k != "progress"}  # unfitted: the init params
+        key = cache_key(ps.X, ps.valid, params)
+        cached = ctx.cache.load("cluster", name, key) if ctx.cache else None
+        if cached is None:
+            selector.fit(ps.X)
+            cached = {"labels": np.asarray(selector.labels_, dtype=np.int64), "selection": selector.selection_,
+                      "chosen": selector.best_}
+            if ctx.cache:
+                ctx.cache.save("cluster", name, key, cached)
+        else:
+            selector = None  # resumed: the fitted estimator is not kept, only its results
         labels = np.full(n, -1, dtype=np.int64)
-        labels[ps.valid] = selector.labels_
+        labels[ps.valid] = cached["labels"]
         ctx.runs[name] = DescriptorRun(
             name=name,
             labels=labels,
-            selection=selector.selection_,
-            chosen=selector.best_,
+            selection=cached["selection"],
+            chosen=cached["chosen"],
             preparation=ps.preparation,
         )
         ctx.runs[name].selector = selector
@@ -197,12 +218,37 @@ def _stage_outliers(ctx: RunContext) -> None:
 
 # ---- maps (maps-and-words issue) --------------------------------------------------------
 def _stage_maps(ctx: RunContext) -> None:
-    return
+    """2-D (and 3-D) coordinates of every row, and the map PNGs, for each descriptor set."""
+    from vehiclust.embed import map_run
+
+    cfg = ctx.config
+    for name, run_ in ctx.runs.items():
+        ps = ctx.prepared[name]
+        map_run(run_, ps.X, ps.valid, cfg.out, method=cfg.map_method, three_d=cfg.map_3d,
+                random_state=ctx.seeds["maps"], progress=cfg.progress)
 
 
 # ---- describe (maps-and-words issue) ----------------------------------------------------
+_EVIDENCE_CACHE: dict[int, Any] = {}
+
+
 def _stage_describe(ctx: RunContext) -> None:
-    return
+    """Per-cluster evidence, names and descriptions; galleries when images are given."""
+    from vehiclust.describe import EvidenceCache, describe_run
+    from vehiclust.embed import render_run_maps
+
+    cfg = ctx.config
+    # Images measured for one descriptor set serve the others (and the consensus) too.
+    cache = _EVIDENCE_CACHE.get(id(ctx.samples))
+    if cache is None:
+        _EVIDENCE_CACHE.clear()
+        cache = _EVIDENCE_CACHE[id(ctx.samples)] = EvidenceCache()
+    for name, run_ in ctx.runs.items():
+        ps = ctx.prepared[name]
+        describe_run(run_, ps.X, ps.valid, ctx.samples, cfg.out, images=cfg.images is not None,
+                     head_files=cfg.heads, random_state=ctx.seeds["describe"], cache=cache,
+                     progress=cfg.progress)
+        render_run_maps(run_, cfg.out)  # redraw the legend with the cluster names
 
 
 # ---- compare + choose the best (compare issue) ------------------------------------------
