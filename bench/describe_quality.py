@@ -1,0 +1,148 @@
+"""Do the description words match the truth? Colour words on vehicle-colors, type words on Zenodo.
+
+No labels are given to the describer; the folder names only score its words afterwards.
+
+    flock /tmp/vehiclust-big.lock .venv/bin/python bench/describe_quality.py colours
+    flock /tmp/vehiclust-big.lock .venv/bin/python bench/describe_quality.py types --descriptors /tmp/vehiclust-zenodo
+
+Needs ../shared (real images). Descriptors for vehicle-colors are computed here (color-hist,
+cached under /tmp/vehiclust-describe); Zenodo descriptors come from ``--descriptors``
+(``<model>.npy`` + ``paths.csv``) or are computed with ``--model``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+
+from vehiclust.describe import ClusterDescriber, EvidenceCache
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+CACHE = Path("/tmp/vehiclust-describe")
+
+# Words that count as naming each true class (strict: no broader terms).
+COLOUR_WORDS = {"black": {"black"}, "blue": {"blue"}, "brown": {"brown"}, "green": {"green"},
+                "pink": {"pink"}, "red": {"red"}, "silver": {"grey"}, "white": {"white"},
+                "yellow": {"yellow"}}
+TYPE_WORDS = {"bike": {"motorbike", "bicycle"}, "car": {"car"}, "juggernaut": {"articulated lorry"},
+              "minibus": {"minibus", "van"}, "pickup": {"pickup"}, "truck": {"truck"}}
+
+
+def _descriptors(paths: list[str], model: str, tag: str, weights: str | None) -> np.ndarray:
+    from vehiclust.extract import extract_descriptors
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    f = CACHE / f"{tag}_{model}.npy"
+    if f.exists():
+        return np.load(f)
+    classical = model in ("color-hist", "hog")
+    X = extract_descriptors(paths, model, weights=None if classical else weights, progress=False).features
+    np.save(f, X)
+    return X
+
+
+def _cluster(X: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    X = np.asarray(X, dtype=np.float32)
+    X = np.sqrt(np.clip(X, 0, None)) if X.min() >= 0 else X  # Hellinger for histograms
+    X /= np.linalg.norm(X, axis=1, keepdims=True) + 1e-12
+    Z = PCA(n_components=min(64, X.shape[1]), random_state=seed).fit_transform(X).astype(np.float32)
+    return KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(Z).astype(np.int64), Z
+
+
+def _score(table: pd.DataFrame, labels: np.ndarray, truth: np.ndarray, word_col: str, words: dict, min_purity: float) -> tuple[pd.DataFrame, dict]:
+    rows = []
+    for c, g in pd.Series(truth).groupby(labels):
+        major = g.value_counts()
+        purity = major.iloc[0] / len(g)
+        rec = table.set_index("cluster").loc[c]
+        word = str(rec[word_col]) if isinstance(rec[word_col], str) else ""
+        rows.append({"cluster": c, "size": len(g), "majority": major.index[0], "purity": round(purity, 3),
+                     "word": word, "match": word in words[major.index[0]], "name": rec["cluster_name"]})
+    per = pd.DataFrame(rows)
+    pure = per[per["purity"] >= min_purity]
+    summary = {
+        "clusters": len(per),
+        "images_matched_share": round(per.loc[per["match"], "size"].sum() / per["size"].sum(), 4),
+        "pure_clusters": len(pure),
+        "pure_clusters_matched": int(pure["match"].sum()),
+        "pure_images_matched_share": round(pure.loc[pure["match"], "size"].sum() / max(pure["size"].sum(), 1), 4),
+    }
+    return per, summary
+
+
+def colours(args: argparse.Namespace) -> None:
+    files = sorted(str(p) for p in (SHARED / "data" / "vehicle-colors").glob("*/*/*.jpg"))
+    truth = np.array([Path(p).parent.name for p in files])
+    X = _descriptors(files, args.model or "color-hist", "colours", args.weights)
+    labels, Z = _cluster(X, args.k, args.seed)
+    for heads in ([False, True] if args.heads else [False]):
+        start = time.perf_counter()
+        d = ClusterDescriber(n_images=args.n_images, run_heads=heads, weights=args.weights,
+                             random_state=args.seed, progress=False).fit(labels, Z, paths=files, cache=EvidenceCache())
+        per, summary = _score(d.clusters_, labels, truth, "colour", COLOUR_WORDS, 0.0)
+        print(f"\nvehicle-colors: {len(files)} images, {args.model or 'color-hist'} descriptors, KMeans k={args.k}, "
+              f"{'with' if heads else 'without'} model heads, {time.perf_counter() - start:.0f} s")
+        print(per.to_string(index=False))
+        print("colour word matches the majority true colour for "
+              f"{summary['images_matched_share']:.1%} of the images ({summary})")
+        if args.show:
+            print(d.clusters_[["cluster", "cluster_name", "description"]].to_string(index=False))
+
+
+def types(args: argparse.Namespace) -> None:
+    if args.descriptors:
+        src = Path(args.descriptors)
+        paths = pd.read_csv(src / "paths.csv").iloc[:, 0].astype(str).tolist()
+        X = np.load(src / f"{args.model or 'efficientnet-lite0'}.npy")
+    else:
+        paths = sorted(str(p) for p in (SHARED / "data" / "vehicles-zenodo").glob("*/*.jpg"))
+        X = _descriptors(paths, args.model or "efficientnet-lite0", "zenodo", args.weights)
+    base = SHARED / "data" / "vehicles-zenodo"
+    files = [p if Path(p).is_absolute() else str(base / p.replace("\\", "/")) for p in paths]
+    truth = np.array([Path(p).parent.name for p in files])
+    labels, Z = _cluster(X, args.k, args.seed)
+    start = time.perf_counter()
+    d = ClusterDescriber(n_images=args.n_images, run_heads=True, weights=args.weights,
+                         random_state=args.seed, progress=False).fit(labels, Z, paths=files)
+    per, summary = _score(d.clusters_, labels, truth, "type", TYPE_WORDS, 0.6)
+    print(f"\nZenodo: {len(files)} images, {args.model or 'efficientnet-lite0'} descriptors, KMeans k={args.k}, "
+          f"{time.perf_counter() - start:.0f} s")
+    print(per.to_string(index=False))
+    print(f"type word matches the majority true type in {summary['pure_clusters_matched']} of "
+          f"{summary['pure_clusters']} clusters that are >= 60% pure ({summary['pure_images_matched_share']:.1%} "
+          f"of their images); over all clusters {summary['images_matched_share']:.1%} of images ({summary})")
+    if args.show:
+        print(d.clusters_[["cluster", "cluster_name", "description"]].to_string(index=False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("task", choices=["colours", "types"])
+    ap.add_argument("--k", type=int, default=18)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--n-images", type=int, default=64)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--descriptors", default=None)
+    ap.add_argument("--weights", default=str(SHARED / "models"))
+    ap.add_argument("--heads", action="store_true", help="colours: also score with model heads")
+    ap.add_argument("--show", action="store_true", help="print every description")
+    args = ap.parse_args(argv)
+    if not SHARED.is_dir():
+        print(f"{SHARED} is absent: this benchmark needs the real images.", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING)
+    {"colours": colours, "types": types}[args.task](args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,15 @@
+"""Describe clusters from evidence: pixel colour and light, model heads, labels; galleries."""
+
+from vehiclust.describe._colour import COLOURS, colour_shares, image_colour, srgb_to_lab
+from vehiclust.describe._describer import ClusterDescriber, EvidenceCache, describe_clusters
+from vehiclust.describe._evidence import ClusterEvidence
+from vehiclust.describe._gallery import montage
+from vehiclust.describe._heads import IMAGENET_TYPES, head_evidence
+from vehiclust.describe._pixels import measure_image, pixel_evidence
+from vehiclust.describe._runs import describe_run, read_head_table
+
+__all__ = [
+    "COLOURS", "ClusterDescriber", "ClusterEvidence", "EvidenceCache", "IMAGENET_TYPES",
+    "colour_shares", "describe_clusters", "head_evidence", "image_colour", "measure_image",
+    "montage", "pixel_evidence", "srgb_to_lab", "describe_run", "read_head_table",
+]

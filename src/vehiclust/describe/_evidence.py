@@ -1,0 +1,130 @@
+"""Per-cluster evidence from per-image evidence: shares, means and distributions.
+
+Everything a description says is one of these numbers; the text module only words them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+# Where a word came from, as written in descriptions.
+SOURCE_PIXELS = "pixel colour"
+SOURCE_COLOUR_MODEL = "colour model"
+SOURCE_TYPE_MODEL = "type model"
+SOURCE_IMAGENET = "ImageNet classifier"
+
+
+@dataclass
+class ClusterEvidence:
+    """What is known about one cluster; distributions are word → share of sampled images."""
+
+    cluster: int
+    size: int
+    share: float
+    n_images: int = 0
+    pixel_colours: dict[str, float] = field(default_factory=dict)
+    model_colours: dict[str, float] = field(default_factory=dict)
+    model_types: dict[str, float] = field(default_factory=dict)
+    imagenet_types: dict[str, float] = field(default_factory=dict)
+    imagenet_classes: dict[str, float] = field(default_factory=dict)
+    brightness: float = float("nan")
+    dark_share: float = float("nan")
+    saturation: float = float("nan")
+    aspect: float = float("nan")
+    vehicle_prob: float = float("nan")
+    labels: dict[str, dict[str, float]] = field(default_factory=dict)
+    centroid: np.ndarray | None = None
+
+
+def distribution(values: pd.Series) -> dict[str, float]:
+    """Share of each non-empty value, largest first."""
+    v = values.dropna().astype(str)
+    v = v[v != ""]
+    if v.empty:
+        return {}
+    counts = v.value_counts(normalize=True)
+    return {str(k): float(s) for k, s in counts.items()}
+
+
+def top(dist: dict[str, float]) -> tuple[str, float]:
+    if not dist:
+        return "", 0.0
+    word = max(dist, key=dist.get)
+    return word, dist[word]
+
+
+def format_distribution(dist: dict[str, float], n: int = 3) -> str:
+    items = sorted(dist.items(), key=lambda kv: -kv[1])[:n]
+    return ", ".join(f"{w} {s:.0%}" for w, s in items)
+
+
+def gather_evidence(labels: np.ndarray, images: pd.DataFrame | None, label_table: pd.DataFrame | None,
+                    X: np.ndarray | None = None, rows_of_X: np.ndarray | None = None) -> list[ClusterEvidence]:
+    """One :class:`ClusterEvidence` per cluster id >= 0.
+
+    ``labels``: (n_rows,) cluster per row (-1 = none). ``images``: per-image evidence with a
+    ``row`` column (index into labels) plus pixel and head columns. ``label_table``: user label
+    columns, n_rows rows. ``X`` with ``rows_of_X`` (row index of each X row) gives centroids.
+    """
+    labels = np.asarray(labels)
+    n = len(labels)
+    clusters, sizes = np.unique(labels[labels >= 0], return_counts=True)
+    n_assigned = max(int(sizes.sum()), 1)
+    out = []
+    img_by_cluster = {}
+    if images is not None and len(images):
+        img = images.copy()
+        img["cluster"] = labels[img["row"].to_numpy()]
+        img_by_cluster = {int(c): g for c, g in img.groupby("cluster")}
+    x_labels = labels[rows_of_X] if X is not None and rows_of_X is not None else None
+    for c, size in zip(clusters, sizes):
+        c = int(c)
+        ev = ClusterEvidence(cluster=c, size=int(size), share=float(size) / n_assigned)
+        g = img_by_cluster.get(c)
+        if g is not None:
+            if "colour" in g:
+                seen = g[g["colour"].fillna("").astype(str) != ""]
+                ev.n_images = len(seen)
+                ev.pixel_colours = distribution(seen["colour"])
+                if len(seen):
+                    ev.brightness = float(seen["brightness"].mean())
+                    ev.dark_share = float(seen["dark"].astype(float).mean())
+                    ev.saturation = float(seen["saturation"].mean())
+                    ev.aspect = float(seen["aspect"].median())
+            if "head_colour" in g:
+                ev.model_colours = distribution(g["head_colour"])
+                ev.model_types = distribution(g["head_type"])
+                ev.imagenet_classes = distribution(g["imagenet_class"])
+                has_class = g["imagenet_class"].fillna("").astype(str) != ""
+                if has_class.any():
+                    # Share among images the classifier saw, so "no vehicle class" counts against.
+                    types = g.loc[has_class, "imagenet_type"].fillna("").replace("", "other")
+                    ev.imagenet_types = distribution(types)
+                    ev.imagenet_types.pop("other", None)
+                if g["imagenet_vehicle_prob"].notna().any():
+                    ev.vehicle_prob = float(g["imagenet_vehicle_prob"].mean())
+            ev.n_images = max(ev.n_images, len(g))
+        if label_table is not None and len(label_table.columns):
+            mask = labels == c
+            for col in label_table.columns:
+                ev.labels[str(col)] = distribution(label_table.loc[mask, col])
+        if x_labels is not None:
+            members = X[x_labels == c]
+            if len(members):
+                ev.centroid = members.mean(axis=0, dtype=np.float64).astype(np.float32)
+        out.append(ev)
+    return out
+
+
+def nearest_clusters(evidence: list[ClusterEvidence]) -> dict[int, int]:
+    """Each cluster's nearest other cluster by centroid distance (none without centroids)."""
+    with_c = [e for e in evidence if e.centroid is not None]
+    if len(with_c) < 2:
+        return {}
+    C = np.stack([e.centroid for e in with_c]).astype(np.float64)
+    d = ((C[:, None, :] - C[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    return {with_c[i].cluster: with_c[int(np.argmin(d[i]))].cluster for i in range(len(with_c))}

@@ -1,0 +1,58 @@
+"""Descriptions and galleries for one descriptor run, as the pipeline's describe stage needs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from vehiclust.describe._describer import ClusterDescriber, EvidenceCache
+from vehiclust.exceptions import InputError
+from vehiclust.io.paths import PATH_COLUMNS, normalise_path
+
+log = logging.getLogger(__name__)
+
+NON_LABEL_COLUMNS = ("path", "resolved", "path_error")
+
+
+def read_head_table(path: str | Path) -> pd.DataFrame:
+    """A model head table (CSV: ``path`` + head columns) with normalised paths."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"Head table {path} does not exist.")
+    try:
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise InputError(f"Head table {path} is not a readable CSV: {exc}") from None
+    column = next((c for c in PATH_COLUMNS if c in frame.columns), None)
+    if column is None:
+        raise InputError(f"Head table {path} needs a column named 'path' or 'paths'; it has {list(frame.columns)}.")
+    frame = frame.rename(columns={column: "path"})
+    frame["path"] = frame["path"].map(normalise_path)
+    return frame
+
+
+def describe_run(run_, X: np.ndarray, valid: np.ndarray, samples: pd.DataFrame, run_dir: str | Path, *,
+                 images: bool, head_files: Mapping[str, str | Path] | None = None, random_state: int = 0,
+                 cache: EvidenceCache | None = None, progress: bool | None = None,
+                 weights: str | Path | None = None) -> ClusterDescriber:
+    """Set ``run_.clusters`` and write + register galleries (when images are available)."""
+    paths = samples["resolved"].fillna("").astype(str).tolist() if images and "resolved" in samples else None
+    label_cols = [c for c in samples.columns if c not in NON_LABEL_COLUMNS]
+    head_tables = {name: read_head_table(f) for name, f in (head_files or {}).items()}
+    describer = ClusterDescriber(random_state=random_state, progress=progress, weights=weights)
+    describer.fit(
+        np.asarray(run_.labels, dtype=np.int64), X, rows=np.flatnonzero(valid), paths=paths,
+        label_table=samples[label_cols].reset_index(drop=True) if label_cols else None,
+        head_tables=head_tables or None, keys=samples["path"].astype(str).tolist(), cache=cache,
+    )
+    run_.clusters = describer.clusters_
+    if paths is not None:
+        rel = Path("descriptors") / run_.name / "galleries"
+        written = describer.write_galleries(Path(run_dir) / rel, outliers=run_.outliers)
+        for key, p in written.items():
+            run_.artifacts[key] = str(rel / Path(p).name)
+    return describer

@@ -1,0 +1,234 @@
+"""Words from evidence: a short name, one or two sentences, and how strong they are.
+
+Rules: every word is backed by a number printed next to it; a word needs at least
+:data:`MAJORITY` of the sampled images behind it, otherwise the cluster is called mixed; a
+cluster without images or labels is described by its size alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vehiclust.describe._evidence import (
+    SOURCE_COLOUR_MODEL,
+    SOURCE_IMAGENET,
+    SOURCE_PIXELS,
+    SOURCE_TYPE_MODEL,
+    ClusterEvidence,
+    format_distribution,
+    top,
+)
+
+MAJORITY = 0.5  # a word needs more than this share of the sampled images
+IMAGENET_MIN = 0.4  # ImageNet's finer type words need this share of the sampled images
+DARK_MAJORITY = 0.5
+DAY_MAX_DARK = 0.1
+MIN_SEPARATION = 0.15
+
+_PLURALS = {"bus": "buses", "minibus": "minibuses", "lorry": "lorries", "articulated lorry": "articulated lorries"}
+_MODEL_COLOURS = {"white", "grey", "yellow", "red", "green", "blue", "black"}
+
+
+@dataclass
+class Words:
+    colour: str = ""
+    colour_share: float = 0.0
+    colour_source: str = ""
+    vtype: str = ""
+    type_share: float = 0.0
+    type_source: str = ""
+    colour_dist: dict | None = None
+    type_dist: dict | None = None
+
+
+def plural(word: str) -> str:
+    return _PLURALS.get(word, word + "s")
+
+
+def quantifier(share: float) -> str:
+    if share >= 0.95:
+        return "All or nearly all"
+    if share >= 0.8:
+        return "Almost all"
+    if share >= 0.6:
+        return "Mostly"
+    return "Mainly"
+
+
+def choose_words(ev: ClusterEvidence) -> Words:
+    """Pick the colour and type words the evidence supports, with their shares and sources."""
+    w = Words()
+    pc, ps = top(ev.pixel_colours)
+    mc, ms = top(ev.model_colours)
+    colour_options = []
+    if pc:
+        # A pixel word the colour model cannot say (brown, pink, ...) is not out-voted by it.
+        bonus = 0.05 if pc not in _MODEL_COLOURS else 0.0
+        colour_options.append((ps + bonus, pc, ps, SOURCE_PIXELS, ev.pixel_colours))
+    if mc:
+        colour_options.append((ms, mc, ms, SOURCE_COLOUR_MODEL, ev.model_colours))
+    if colour_options:
+        _, w.colour, w.colour_share, w.colour_source, w.colour_dist = max(colour_options, key=lambda o: o[0])
+    it, is_ = top(ev.imagenet_types)
+    mt, ms_t = top(ev.model_types)
+    if it and is_ >= IMAGENET_MIN and (is_ >= ms_t - 0.2 or not mt):
+        w.vtype, w.type_share, w.type_source, w.type_dist = it, is_, SOURCE_IMAGENET, ev.imagenet_types
+    elif mt:
+        w.vtype, w.type_share, w.type_source, w.type_dist = mt, ms_t, SOURCE_TYPE_MODEL, ev.model_types
+    elif it:
+        w.vtype, w.type_share, w.type_source, w.type_dist = it, is_, SOURCE_IMAGENET, ev.imagenet_types
+    return w
+
+
+def cluster_name(ev: ClusterEvidence, w: Words) -> str:
+    colour = w.colour if w.colour and w.colour_share > MAJORITY else ""
+    vtype = w.vtype if w.vtype and w.type_share > MAJORITY else ""
+    if colour and vtype:
+        return f"{colour} {plural(vtype)}"
+    if colour:
+        return f"{colour}, mixed types" if w.type_dist else colour
+    if vtype:
+        return f"mixed colours, {plural(vtype)}" if w.colour_dist else plural(vtype)
+    if w.colour_dist or w.type_dist:
+        return "mixed"
+    for col, dist in ev.labels.items():
+        word, share = top(dist)
+        if word and share > MAJORITY:
+            return f"{col} {word}"
+    return f"cluster {ev.cluster}"
+
+
+def strength(w: Words) -> float:
+    """Mean share of the images behind the words used (0 = nothing to say)."""
+    shares = [s for s, d in ((w.colour_share, w.colour_dist), (w.type_share, w.type_dist)) if d]
+    return float(np.mean(shares)) if shares else 0.0
+
+
+def strength_label(value: float) -> str:
+    if value >= 0.75:
+        return "strong"
+    if value >= 0.5:
+        return "moderate"
+    return "weak" if value > 0 else "none"
+
+
+def _sentence_one(ev: ClusterEvidence, w: Words) -> str:
+    n = ev.n_images
+    colour_ok = w.colour and w.colour_share > MAJORITY
+    type_ok = w.vtype and w.type_share > MAJORITY
+    facts = []
+    if type_ok:
+        facts.append(f"{w.type_share:.0%} {w.vtype} by the {w.type_source}")
+    if colour_ok:
+        facts.append(f"{w.colour_share:.0%} of {n} sampled images {w.colour} by {w.colour_source}")
+    if colour_ok and type_ok:
+        head = f"{quantifier(min(w.colour_share, w.type_share))} {w.colour} {plural(w.vtype)}"
+    elif colour_ok:
+        head = f"{quantifier(w.colour_share)} {w.colour}"
+        if w.type_dist:
+            facts.append(f"types mixed: {format_distribution(w.type_dist)} by the {w.type_source}")
+    elif type_ok:
+        head = f"{quantifier(w.type_share)} {plural(w.vtype)}"
+        if w.colour_dist:
+            facts.append(f"colours mixed: {format_distribution(w.colour_dist)} by {w.colour_source}")
+    elif w.colour_dist or w.type_dist:
+        head = "Mixed cluster"
+        if w.colour_dist:
+            facts.append(f"no colour reaches half: {format_distribution(w.colour_dist)} by {w.colour_source}")
+        if w.type_dist:
+            facts.append(f"no type reaches half: {format_distribution(w.type_dist)} by the {w.type_source}")
+    else:
+        head = f"{ev.size:,} rows ({ev.share:.1%} of assigned rows)"
+        facts.append("no image or model evidence available")
+    text = f"{head} ({'; '.join(facts)})"
+    extras = []
+    if np.isfinite(ev.dark_share):
+        if ev.dark_share >= DARK_MAJORITY:
+            extras.append(f"dark, night-like images ({ev.dark_share:.0%} dark)")
+        elif ev.dark_share <= DAY_MAX_DARK:
+            extras.append(f"daylight brightness (mean lightness {ev.brightness:.0f}/100)")
+    if np.isfinite(ev.vehicle_prob) and ev.vehicle_prob < 0.3:
+        extras.append(f"few recognisable vehicles (ImageNet vehicle probability {ev.vehicle_prob:.0%})")
+    if np.isfinite(ev.aspect) and (ev.aspect > 1.4 or ev.aspect < 0.7):
+        extras.append(f"{'wide' if ev.aspect > 1 else 'tall'} crops (median aspect {ev.aspect:.2f})")
+    if extras:
+        text += ", " + ", ".join(extras)
+    for col, dist in ev.labels.items():
+        if dist:
+            text += f"; labels {col}: {format_distribution(dist)}"
+    return text
+
+
+def _tv(a: dict, b: dict) -> float:
+    keys = set(a) | set(b)
+    return 0.5 * sum(abs(a.get(k, 0.0) - b.get(k, 0.0)) for k in keys)
+
+
+def separation(ev: ClusterEvidence, w: Words, other: ClusterEvidence, wo: Words, other_name: str) -> str:
+    """What separates a cluster from its nearest neighbour, the biggest difference only."""
+    options: list[tuple[float, str]] = []
+    if w.colour_dist and wo.colour_dist is not None and w.colour_source == wo.colour_source:
+        diff = _tv(w.colour_dist, wo.colour_dist)
+        if w.colour and wo.colour and w.colour != wo.colour and w.colour_share > MAJORITY:
+            options.append((diff, f"these are {w.colour} rather than {wo.colour}"))
+        elif w.colour:
+            options.append((diff * 0.8, f"{w.colour} {w.colour_share:.0%} here vs {wo.colour_dist.get(w.colour, 0.0):.0%} there"))
+    if w.type_dist and wo.type_dist is not None and w.type_source == wo.type_source:
+        diff = _tv(w.type_dist, wo.type_dist)
+        if w.vtype and wo.vtype and w.vtype != wo.vtype and w.type_share > MAJORITY:
+            options.append((diff, f"these are {plural(w.vtype)} rather than {plural(wo.vtype)}"))
+        elif w.vtype:
+            options.append((diff * 0.8, f"{w.vtype} {w.type_share:.0%} here vs {wo.type_dist.get(w.vtype, 0.0):.0%} there"))
+    if np.isfinite(ev.brightness) and np.isfinite(other.brightness):
+        d = ev.brightness - other.brightness
+        options.append((abs(d) / 30.0, f"these are {'brighter' if d > 0 else 'darker'} (lightness {ev.brightness:.0f} vs {other.brightness:.0f})"))
+    if np.isfinite(ev.saturation) and np.isfinite(other.saturation):
+        d = ev.saturation - other.saturation
+        options.append((abs(d) / 25.0, f"these are {'more colourful' if d > 0 else 'more muted'} (chroma {ev.saturation:.0f} vs {other.saturation:.0f})"))
+    if np.isfinite(ev.aspect) and np.isfinite(other.aspect):
+        d = ev.aspect - other.aspect
+        options.append((abs(d) / 0.4, f"these crops are {'wider' if d > 0 else 'taller'} (aspect {ev.aspect:.2f} vs {other.aspect:.2f})"))
+    for col, dist in ev.labels.items():
+        odist = other.labels.get(col, {})
+        if dist and odist:
+            word, share = top(dist)
+            options.append((_tv(dist, odist), f"labels {col} {word} {share:.0%} here vs {odist.get(word, 0.0):.0%} there"))
+    ref = f"cluster {other.cluster} ({other_name})"
+    if not options:
+        return f"Nearest cluster is {ref}."
+    score, phrase = max(options, key=lambda o: o[0])
+    if score < MIN_SEPARATION:
+        return f"Close to {ref}, with no clear difference in this evidence."
+    return f"Unlike {ref}, {phrase}."
+
+
+def describe(evidence: list[ClusterEvidence], neighbours: dict[int, int]) -> list[dict]:
+    """Name, description, strength and neighbour of every cluster."""
+    words = {ev.cluster: choose_words(ev) for ev in evidence}
+    names = {ev.cluster: cluster_name(ev, words[ev.cluster]) for ev in evidence}
+    by_id = {ev.cluster: ev for ev in evidence}
+    out = []
+    for ev in evidence:
+        w = words[ev.cluster]
+        text = _sentence_one(ev, w) + "."
+        j = neighbours.get(ev.cluster)
+        if j is not None:
+            text += " " + separation(ev, w, by_id[j], words[j], names[j])
+        s = strength(w)
+        out.append({
+            "cluster": ev.cluster,
+            "cluster_name": names[ev.cluster],
+            "description": text,
+            "strength": round(s, 3),
+            "strength_label": strength_label(s),
+            "colour": w.colour if w.colour_share > MAJORITY else "",
+            "colour_share": round(w.colour_share, 3),
+            "colour_source": w.colour_source,
+            "type": w.vtype if w.type_share > MAJORITY else "",
+            "type_share": round(w.type_share, 3),
+            "type_source": w.type_source,
+            "nearest_cluster": -1 if j is None else int(j),
+        })
+    return out
