@@ -9,7 +9,6 @@ screenshots then go to ``demo-output/screenshots/``, otherwise to a tmp folder.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -48,12 +47,15 @@ def browser():
 
 
 @pytest.fixture(scope="session")
-def report_under_test(report_run: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, bool]:
+def report_under_test(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, bool]:
     """(report.html, screenshot folder, whether the XSS probe is in it)."""
     given = os.environ.get("VEHICLUST_REPORT")
     if given:
         report = Path(given).resolve()
+        if not report.is_file():
+            pytest.fail(f"VEHICLUST_REPORT={given} does not exist; run `make demo` first")
         return report, report.parent / "screenshots", False
+    report_run = request.getfixturevalue("report_run")
     return report_run / "report.html", tmp_path_factory.mktemp("screenshots"), True
 
 
@@ -111,6 +113,10 @@ def test_report_in_chromium(browser, report_under_test) -> None:
             page.screenshot(path=str(shots / "report-hover.png"))
         else:
             assert "no map coordinates" in page.text_content("#map")
+
+        # the selection curves of the chosen set are drawn (the others render when opened)
+        if _media.selection_axes(best.selection) is not None:
+            assert page.locator("details[open] .selplot[data-rendered='1']").count() >= 1
 
         # 3. every cluster has its section, and every image in it decoded
         sections = page.locator("section.cluster")
