@@ -16,11 +16,13 @@ PER_TYPE = 16
 PREFERRED = ("efficientnet-lite0", "color-hist")
 
 
-def build_case(demo: Path, root: Path) -> dict[str, Path]:
+def build_case(demo: Path, root: Path) -> tuple[dict[str, Path], dict[str, Path]]:
     """Copy PER_TYPE demo images per type into `root`, plus the probe, with matching rows.
 
     The probe is the first picked image under a hostile name (with that image's descriptor
     row), so it is a normal-looking member of the data set with a point of its own on the map.
+    The demo's model head tables, when present, are cut to the same rows, so the describe
+    stage reads them instead of running the models. Returns (descriptor files, head files).
     """
     paths = pd.read_csv(demo / "images_paths.csv", dtype=str)["paths"]
     labels = pd.read_csv(demo / "labels.csv", dtype=str)
@@ -49,14 +51,24 @@ def build_case(demo: Path, root: Path) -> dict[str, Path]:
         files[name].parent.mkdir(parents=True, exist_ok=True)
         with open(files[name], "wb") as fh:
             pickle.dump(sub, fh, protocol=4)
-    return files
+    heads = {}
+    for table in sorted((demo / "heads").glob("*.csv")) if (demo / "heads").is_dir() else []:
+        frame = pd.read_csv(table, dtype={"path": str})
+        by_path = frame.set_index(frame["path"].str.replace("\\", "/"))
+        rows = by_path.reindex([paths[r].replace("\\", "/") for r in picked])
+        rows["path"] = case_paths  # the probe keeps the head outputs of the image it copies
+        heads[table.stem] = root / "heads" / table.name
+        heads[table.stem].parent.mkdir(parents=True, exist_ok=True)
+        rows.dropna(subset=[c for c in rows.columns if c != "path"], how="all").to_csv(heads[table.stem], index=False)
+    return files, heads
 
 
-def make_config(root: Path, out: Path, files: dict[str, Path], **overrides):
+def make_config(root: Path, out: Path, files: dict[str, Path], heads: dict[str, Path] | None = None, **overrides):
     from vehiclust.config import RunConfig
 
     settings = dict(
         descriptors=files,
+        heads=heads or {},
         paths=root / "images_paths.csv",
         images=root,
         labels=root / "labels.csv",
@@ -74,9 +86,10 @@ def make_config(root: Path, out: Path, files: dict[str, Path], **overrides):
 
 
 @pytest.fixture(scope="session")
-def report_case(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> tuple[Path, dict[str, Path]]:
+def report_case(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> tuple[Path, dict[str, Path], dict[str, Path]]:
     root = tmp_path_factory.mktemp("report-case")
-    return root, build_case(demo_dir, root)
+    files, heads = build_case(demo_dir, root)
+    return root, files, heads
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +97,7 @@ def report_run(tmp_path_factory: pytest.TempPathFactory, report_case) -> Path:
     """The pipeline's run directory for the small case, with report.html and analysis.ipynb."""
     from vehiclust.pipeline import run
 
-    root, files = report_case
+    root, files, heads = report_case
     out = tmp_path_factory.mktemp("report-run") / "run"
-    run(make_config(root, out, files))
+    run(make_config(root, out, files, heads))
     return out
