@@ -190,3 +190,15 @@ def test_compare_run_writes_figures_and_tables(tmp_path, two_attribute_data, can
     for rel in out.artifacts.values():
         assert (tmp_path / rel).is_file() and (tmp_path / rel).stat().st_size > 0
     assert sum(k.startswith("compare_contingency_") for k in out.artifacts) == len(candidates) - 1
+
+
+def test_common_space_is_a_balanced_mix_on_a_row_subset(candidates):
+    from vehiclust.compare import common_space
+
+    X, valid = common_space(candidates, n_components=None, max_rows=100, random_state=0)
+    assert valid.sum() == 100 and X.shape == (100, 512 + 16)
+    X2, valid2 = common_space(candidates, n_components=None, max_rows=100, random_state=0)
+    np.testing.assert_array_equal(valid, valid2)
+    assert common_space([c for c in candidates if c.kind != "single"]) is None
+    single, v = common_space(candidates[:1])
+    assert single is candidates[0].X

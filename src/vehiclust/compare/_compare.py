@@ -67,11 +67,12 @@ def _check(c: Candidate) -> None:
         raise InputError(f"Candidate {c.name!r}: X has {np.asarray(c.X).shape[0]} rows but {int(valid.sum())} rows are valid.")
 
 
-def common_space(candidates: Sequence[Candidate], n_components: int | None = 64,
+def common_space(candidates: Sequence[Candidate], n_components: int | None = 64, max_rows: int = 50_000,
                  random_state: Any = None) -> tuple[np.ndarray, np.ndarray] | None:
     """The shared yardstick: the equal-weight mix of all single sets, on rows valid in all.
 
-    With one single set, its own space; with none, None.
+    Only scores on row samples are computed in it, so it is built on at most ``max_rows``
+    random rows (``valid`` marks them). With one single set, its own space; with none, None.
     """
     singles = [c for c in candidates if c.kind == "single"]
     if not singles:
@@ -81,6 +82,11 @@ def common_space(candidates: Sequence[Candidate], n_components: int | None = 64,
     valid = np.logical_and.reduce([np.asarray(c.valid, bool) for c in singles])
     if valid.sum() < 3:
         return None
+    if valid.sum() > max_rows:
+        rng = check_random_state(random_state)
+        keep = rng.choice(np.flatnonzero(valid), max_rows, replace=False)
+        valid = np.zeros_like(valid)
+        valid[keep] = True
     blocks = [np.asarray(c.X)[(np.cumsum(np.asarray(c.valid, bool)) - 1)[valid]] for c in singles]
     X = DescriptorMixer(n_components=n_components, random_state=random_state).fit_transform(blocks)
     return X, valid
