@@ -11,6 +11,12 @@ and the consensus, and prints the comparison table, the agreement matrix, the de
 attribute table, the neighbourhood overlap and the label-free best choice. With
 ``--fixed-k K`` it also prints the NMI with each label when every space is cut by k-means into
 exactly K clusters (a comparison of the spaces that does not depend on the choice of k).
+
+    python bench/compare.py --scale 416314
+
+times the compare stage alone (mix, consensus embedding, comparison, agreement, overlap,
+alignment) on synthetic sets of that many rows (64-, 32- and 16-d, labels from nearest
+centres), as the full case would meet it after clustering.
 """
 
 from __future__ import annotations
@@ -49,7 +55,8 @@ def _inputs(folder: Path) -> tuple[dict[str, Path], Path, Path | None, dict[str,
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("folder", type=Path)
+    ap.add_argument("folder", type=Path, nargs="?")
+    ap.add_argument("--scale", type=int, default=0, help="time the compare stage on this many synthetic rows")
     ap.add_argument("--only", nargs="*", help="descriptor set names to use (default: all found)")
     ap.add_argument("--families", default="kmeans")
     ap.add_argument("--k-min", type=int, default=2)
@@ -64,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     _progress.ENABLED = False
     t0 = time.perf_counter()
+    if args.scale:
+        return _scale(args.scale, args.seed)
+    if args.folder is None:
+        ap.error("FOLDER is needed (or --scale N)")
 
     descriptors, paths, labels, heads = _inputs(args.folder)
     if args.only:
@@ -152,6 +163,48 @@ def main(argv: list[str] | None = None) -> int:
         res.attribute_alignment.to_csv(args.out / "attribute_alignment.csv")
         print(f"\ntables and figures in {args.out}")
     print(f"done in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def _scale(n: int, seed: int) -> int:
+    """Time each compare step on n synthetic rows; print peak memory."""
+    import resource
+
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 12, n)
+    sets = {}
+    t = time.perf_counter()
+    for name, d, k in (("deep", 64, 12), ("reid", 32, 8), ("attr", 16, 5)):
+        centres = rng.normal(size=(k, d)).astype(np.float32)
+        X = centres[truth % k] + rng.normal(scale=0.8, size=(n, d)).astype(np.float32)
+        valid = rng.random(n) > 0.001
+        sets[name] = PreparedSet(name, X[valid], valid)
+        del X
+    print(f"synthetic sets: {time.perf_counter() - t:.1f} s", flush=True)
+
+    def step(label, fn):
+        t = time.perf_counter()
+        out = fn()
+        print(f"{label}: {time.perf_counter() - t:.1f} s", flush=True)
+        return out
+
+    mixes = step("build_mixes(all)", lambda: build_mixes(sets, ["all"], random_state=seed))
+    candidates = []
+    for ps in [*sets.values(), *mixes]:
+        lab = np.full(n, -1)
+        sample = ps.X[rng.choice(len(ps.X), min(20000, len(ps.X)), replace=False)]
+        km = step(f"k-means labels for {ps.name}", lambda: KMeans(12, n_init=1, random_state=seed).fit(sample))
+        lab[ps.valid] = km.predict(ps.X)
+        candidates.append(Candidate(ps.name, ps.X, ps.valid, lab, kind="mix" if "+" in ps.name else "single"))
+    X, valid, summary = step("consensus_embedding", lambda: consensus_embedding({c.name: c.labels for c in candidates[:3]}, random_state=seed))
+    print(f"  {summary['n_micro_clusters']:,} micro-clusters, {X.shape[1]} dims")
+    lab = np.full(n, -1)
+    lab[valid] = KMeans(12, n_init=1, random_state=seed).fit(X[rng.choice(len(X), min(20000, len(X)), replace=False)]).predict(X)
+    candidates.append(Candidate("consensus", X, valid, lab, kind="consensus"))
+    samples = pd.DataFrame({"path": [f"{i}.jpg" for i in range(n)], "type": truth.astype(str)})
+    res = step(f"compare_run on {len(candidates)} candidates", lambda: compare_run(candidates, samples, None, measure_pixels=False, random_state=seed, progress=False))
+    print(res.comparison[["descriptor", "n_clusters", "silhouette", "silhouette_common", "stability", "selection_rank", "nmi_type"]].round(3).to_string(index=False))
+    print(f"best: {res.best}; peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
     return 0
 
 
