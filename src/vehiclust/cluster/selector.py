@@ -151,6 +151,8 @@ class ClusterSelector:
             return float("nan")
         n = X.shape[0]
         size = min(int(self.stability_sample), max(int(0.8 * n), 3))
+        if int(params.get("k", 0)) >= size:
+            return float("nan")
         pairs = []
         for b in range(int(self.n_stability)):
             rng = np.random.RandomState(config_seed(base, "stability-rows", {"b": b}))
@@ -202,7 +204,7 @@ class ClusterSelector:
         best = table.loc[table["config_id"] == chosen_id].iloc[0].to_dict()
         self.best_ = {k: _plain(v) for k, v in best.items()}
         if note:
-            warnings.warn(f"ClusterSelector: {note}", UserWarning, stacklevel=2)
+            warnings.warn(f"ClusterSelector: {note}", UserWarning, stacklevel=3)
         fam = families[best["family"]]
         params = params_list[chosen_id]
         final = fam.fit(X, params, fam.seed_for(base, params))

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from vehiclust.cluster import FAMILIES, FaissKMeans
+from vehiclust.cluster._families import make_family
+from vehiclust.cluster.dbscan import AutoEpsDBSCAN
+from vehiclust.cluster.gmm import SampledGaussianMixture
+from vehiclust.cluster.hdbscan import SampledHDBSCAN
+from vehiclust.cluster.ward import MicroWard
+from vehiclust.exceptions import InputError
+
+
+def _params(family, k):
+    fam = make_family(family)
+    return fam, (fam.configs(600, [k])[1] if not fam.uses_k else {"k": k})
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_family_recovers_planted_clusters(family, blobs5):
+    X, y = blobs5
+    fam = make_family(family)
+    configs = fam.configs(len(X), [5])
+    best = max(adjusted_rand_score(y, fam.fit(X, p, 0).labels) for p in configs)
+    assert best >= 0.95, f"{family} ARI {best:.3f}"
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_family_same_seed_same_labels(family, blobs5):
+    X, _ = blobs5
+    fam = make_family(family)
+    params = fam.configs(len(X), [5])[0]
+    a = fam.fit(X, params, 11).labels
+    b = make_family(family).fit(X, params, 11).labels
+    np.testing.assert_array_equal(a, b)
+    assert a.dtype == np.int64 and a.shape == (len(X),) and (a >= 0).all()
+
+
+@pytest.mark.parametrize("estimator", [
+    lambda: FaissKMeans(5, random_state=0),
+    lambda: SampledGaussianMixture(5, random_state=0, max_fit_samples=200),
+    lambda: MicroWard(5, n_micro=100, random_state=0),
+    lambda: SampledHDBSCAN(20, max_fit_samples=300, random_state=0),
+    lambda: AutoEpsDBSCAN(10, max_fit_samples=300, random_state=0),
+])
+def test_sampled_fits_label_every_row(estimator, blobs5):
+    """Fitting on a sample / on micro-clusters still labels every row consistently."""
+    X, y = blobs5
+    est = estimator().fit(X)
+    assert est.labels_.shape == (len(X),)
+    assert (est.labels_ >= 0).all()
+    assert adjusted_rand_score(y, est.labels_) >= 0.95
+
+
+def test_kmeans_predict_matches_labels_and_params_untouched(blobs5):
+    X, _ = blobs5
+    km = FaissKMeans(5, n_init=2, random_state=0)
+    km.fit(X)
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+    assert km.n_clusters == 5 and km.cluster_centers_.shape == (5, 8) and km.inertia_ > 0
+
+
+def test_microward_cut_at_every_k(blobs5):
+    X, _ = blobs5
+    mw = MicroWard(5, n_micro=60, random_state=0).fit(X)
+    cuts = mw.labels_for_many([2, 5, 60, 61])
+    assert sorted(cuts) == [2, 5, 60]
+    for k in (2, 5, 60):
+        assert len(np.unique(cuts[k])) == k
+    # nested: each k=5 cluster lies inside one k=2 cluster
+    for c in np.unique(cuts[5]):
+        assert len(np.unique(cuts[2][cuts[5] == c])) == 1
+
+
+def test_density_noise_is_flagged_and_assigned():
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.randn(300, 4) * 0.2, rng.randn(300, 4) * 0.2 + 5, rng.uniform(-20, 20, (30, 4))].astype(np.float32)
+    for est in (SampledHDBSCAN(20, random_state=0), AutoEpsDBSCAN(10, random_state=0)):
+        est.fit(X)
+        assert (est.labels_ >= 0).all()
+        assert est.noise_mask_[600:].mean() > 0.8, type(est).__name__
+        assert est.noise_mask_[:600].mean() < 0.1, type(est).__name__
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: FaissKMeans(0), "n_clusters"),
+    (lambda: FaissKMeans(1000), "n_clusters=1000"),
+    (lambda: FaissKMeans(3, init="nope"), "init"),
+    (lambda: SampledGaussianMixture(3, covariance_type="nope"), "covariance_type"),
+    (lambda: MicroWard(3, n_micro=1), "n_micro"),
+    (lambda: SampledHDBSCAN(1), "min_cluster_size"),
+    (lambda: AutoEpsDBSCAN(0), "min_samples"),
+    (lambda: AutoEpsDBSCAN(5, eps=-1.0), "eps"),
+])
+def test_bad_parameters_raise_input_error(make, message, blobs5):
+    X, _ = blobs5
+    with pytest.raises(InputError, match=message):
+        make().fit(X)
+
+
+def test_kmeans_on_identical_points_does_not_crash():
+    X = np.ones((50, 3), dtype=np.float32)
+    km = FaissKMeans(3, random_state=0).fit(X)
+    assert km.labels_.shape == (50,)
