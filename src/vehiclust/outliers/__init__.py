@@ -1,0 +1,40 @@
+"""Outliers in descriptor space, pyod-style, each with the reason that flagged it.
+
+Detectors: k-NN distance and local outlier factor (one faiss k-NN graph), isolation forest,
+HDBSCAN GLOSH, distance to the assigned cluster's centre; :class:`OutlierEnsemble` combines
+them with data-driven thresholds. :func:`outlier_table` merges them with the image checks of
+:mod:`vehiclust.quality` into the per-row table of a run.
+"""
+
+from vehiclust.outliers._base import BaseDetector, calibrate, robust_threshold
+from vehiclust.outliers._cluster_distance import ClusterDistanceDetector
+from vehiclust.outliers._density import KNNDistanceDetector, LOFDetector, local_outlier_factor
+from vehiclust.outliers._ensemble import DEFAULT_DETECTORS, DEFAULT_VOTERS, DETECTORS, OutlierEnsemble
+from vehiclust.outliers._glosh import GLOSHDetector, glosh_scores
+from vehiclust.outliers._isolation import IsolationForestDetector
+from vehiclust.outliers._neighbors import KNNGraph, knn_graph
+from vehiclust.outliers._standalone import OutlierReport, find_outliers
+from vehiclust.outliers._table import INVALID_REASON, outlier_table
+
+__all__ = [
+    "BaseDetector",
+    "ClusterDistanceDetector",
+    "DEFAULT_DETECTORS",
+    "DEFAULT_VOTERS",
+    "DETECTORS",
+    "GLOSHDetector",
+    "INVALID_REASON",
+    "IsolationForestDetector",
+    "KNNDistanceDetector",
+    "KNNGraph",
+    "LOFDetector",
+    "OutlierEnsemble",
+    "OutlierReport",
+    "calibrate",
+    "find_outliers",
+    "glosh_scores",
+    "knn_graph",
+    "local_outlier_factor",
+    "outlier_table",
+    "robust_threshold",
+]

@@ -1,0 +1,91 @@
+"""Neighbourhood detectors on the faiss k-NN graph: k-NN distance and local outlier factor.
+
+LOF is computed from the same graph (no brute-force pairwise matrix), so both detectors cost
+one k-NN search even at 416k rows.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from vehiclust.exceptions import InputError
+from vehiclust.outliers._base import BaseDetector
+from vehiclust.outliers._neighbors import KNNGraph, knn_graph
+
+
+class _GraphDetector(BaseDetector):
+    def __init__(
+        self,
+        n_neighbors: int = 10,
+        *,
+        cut: float = 3.5,
+        contamination: float | None = None,
+        random_state: int | None = 0,
+    ) -> None:
+        super().__init__(cut=cut, contamination=contamination)
+        self.n_neighbors = n_neighbors
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, y: np.ndarray | None = None, graph: KNNGraph | None = None) -> "_GraphDetector":
+        self._graph = graph
+        try:
+            return super().fit(X, y)  # type: ignore[return-value]
+        finally:
+            self._graph = None
+
+    def _validate_params_extra(self, X: np.ndarray) -> None:
+        k = self.n_neighbors
+        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
+            raise InputError(
+                f"The 'n_neighbors' parameter of {type(self).__name__} must be an int in [1, inf). Got {k!r}."
+            )
+
+    def _neighbours(self, X: np.ndarray) -> KNNGraph:
+        k = int(min(self.n_neighbors, max(len(X) - 1, 0)))
+        g = self._graph
+        if g is not None and g.indices.shape[0] == len(X) and g.k >= k:
+            return KNNGraph(g.indices[:, :k], g.distances[:, :k])
+        return knn_graph(X, k, random_state=self.random_state)
+
+
+class KNNDistanceDetector(_GraphDetector):
+    """Distance to the k-th nearest neighbour: rows far from all the others.
+
+    Misses a dense group of abnormal rows (e.g. road scenes without a vehicle, which look
+    alike): use it with the isolation forest and the cluster-centre distance.
+    """
+
+    name = "knn"
+    reason = "far_from_data"
+
+    def _decision_scores(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+        g = self._neighbours(X)
+        if g.k == 0:
+            return np.zeros(len(X))
+        return g.distances[:, -1].astype(np.float64)
+
+
+class LOFDetector(_GraphDetector):
+    """Local outlier factor: density of a row relative to the density of its neighbours."""
+
+    name = "lof"
+    reason = "low_local_density"
+
+    def _decision_scores(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+        g = self._neighbours(X)
+        if g.k == 0:
+            return np.ones(len(X))
+        return local_outlier_factor(g)
+
+
+def local_outlier_factor(graph: KNNGraph) -> np.ndarray:
+    """LOF from a k-NN graph (Breunig et al. 2000), float64, 1 = as dense as its neighbours."""
+    idx, dist = graph.indices, graph.distances.astype(np.float64)
+    k_distance = dist[:, -1]
+    reach = np.maximum(dist, k_distance[idx])
+    mean_reach = reach.mean(axis=1)
+    # Duplicates give zero reachability: cap density like scikit-learn does (1e-10).
+    lrd = 1.0 / (mean_reach + 1e-10)
+    return lrd[idx].mean(axis=1) / lrd

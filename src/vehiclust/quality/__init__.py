@@ -1,0 +1,46 @@
+"""Image quality checks, cleanvision-style: measure each image once, then score and mark.
+
+Problems: missing file, unreadable, odd size, blurry, dark, overexposed, low information,
+near duplicate and no vehicle (the Open Model Zoo vehicle detector).
+"""
+
+from vehiclust.quality._checker import DEFAULT_CHECKS, ImageChecker, check_images, make_checks, score_checks
+from vehiclust.quality._checks import (
+    CHECKS,
+    BlurryCheck,
+    DarkCheck,
+    ImageCheck,
+    LowInformationCheck,
+    MissingFileCheck,
+    NearDuplicateCheck,
+    NoVehicleCheck,
+    OddSizeCheck,
+    OverexposedCheck,
+    UnreadableCheck,
+)
+from vehiclust.quality._duplicates import duplicate_groups
+from vehiclust.quality._measure import measure_image, measure_properties
+from vehiclust.quality._vehicle import VehicleDetector
+
+__all__ = [
+    "CHECKS",
+    "DEFAULT_CHECKS",
+    "BlurryCheck",
+    "DarkCheck",
+    "ImageCheck",
+    "ImageChecker",
+    "LowInformationCheck",
+    "MissingFileCheck",
+    "NearDuplicateCheck",
+    "NoVehicleCheck",
+    "OddSizeCheck",
+    "OverexposedCheck",
+    "UnreadableCheck",
+    "VehicleDetector",
+    "check_images",
+    "duplicate_groups",
+    "make_checks",
+    "measure_image",
+    "measure_properties",
+    "score_checks",
+]
