@@ -1,0 +1,199 @@
+"""`DaskPreparer`: the same preparation as `DescriptorPreparer`, computed on a Dask cluster.
+
+Column selection → L2 normalisation → PCA, with the PCA fitted on EVERY valid row (not a
+sample): the mean and variance are one pass of per-block sums, the components come from
+dask.array's randomized SVD (``svd_compressed``, tall-and-skinny, block by block) or, when
+the number of components is a share of variance, from the covariance matrix summed over
+blocks. Workers read their rows from the memory-mapped file themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from vehiclust.distributed._arrays import row_chunked
+from vehiclust.distributed._client import get_client
+from vehiclust.exceptions import InputError
+
+log = logging.getLogger(__name__)
+
+
+def _project(block: np.ndarray, params: tuple) -> np.ndarray:
+    mean, scale, components, whiten_div = params
+    block = block - mean
+    if scale is not None:
+        block /= scale
+    if components is not None:
+        block = block @ components
+        if whiten_div is not None:
+            block /= whiten_div
+    return np.ascontiguousarray(block, dtype=np.float32)
+
+
+class DaskPreparer(TransformerMixin, BaseEstimator):
+    """L2-normalise, optionally standardise, and PCA-reduce a descriptor matrix on Dask.
+
+    Parameters are those of :class:`vehiclust.prepare.DescriptorPreparer`, plus
+    ``scheduler`` (address, Client, or None for the process's LocalCluster),
+    ``n_power_iter`` (power iterations of the randomized SVD) and ``sample_size``
+    (None = fit on every valid row, the default here since the cluster can afford it).
+    """
+
+    def __init__(
+        self,
+        l2_normalize: bool = True,
+        standardize: bool = False,
+        n_components: int | float | None = 64,
+        whiten: bool = False,
+        columns: np.ndarray | None = None,
+        sample_size: int | None = None,
+        chunk_rows: int | None = None,
+        n_power_iter: int = 4,
+        random_state: int | np.random.RandomState | None = None,
+        scheduler: Any = None,
+    ):
+        self.l2_normalize = l2_normalize
+        self.standardize = standardize
+        self.n_components = n_components
+        self.whiten = whiten
+        self.columns = columns
+        self.sample_size = sample_size
+        self.chunk_rows = chunk_rows
+        self.n_power_iter = n_power_iter
+        self.random_state = random_state
+        self.scheduler = scheduler
+
+    def _check(self, X: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        if getattr(X, "ndim", None) != 2:
+            raise InputError(f"DaskPreparer expects a 2-D array; got shape {getattr(X, 'shape', None)}.")
+        n = X.shape[0]
+        if rows is None:
+            return np.arange(n)
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            if rows.shape != (n,):
+                raise InputError(f"The 'rows' mask has {rows.shape[0]} entries but X has {n} rows.")
+            rows = np.flatnonzero(rows)
+        if len(rows) == 0:
+            raise InputError("No valid rows to prepare.")
+        return np.sort(rows.astype(np.int64))
+
+    def _array(self, X: np.ndarray, rows: np.ndarray, client):
+        return row_chunked(X, rows, self.columns, l2=self.l2_normalize, chunk_rows=self.chunk_rows,
+                           n_workers=max(1, len(client.scheduler_info().get("workers", {})) or 1))
+
+    def fit(self, X: np.ndarray, y: Any = None, rows: np.ndarray | None = None) -> "DaskPreparer":
+        import dask.array as da
+
+        rows = self._check(X, rows)
+        n_comp = self.n_components
+        if n_comp is not None and not (
+            (isinstance(n_comp, (int, np.integer)) and not isinstance(n_comp, bool) and n_comp >= 1)
+            or (isinstance(n_comp, float) and 0 < n_comp < 1)
+        ):
+            raise InputError(f"The 'n_components' parameter of DaskPreparer must be an int >= 1, a float in (0, 1) or None. Got {n_comp!r}.")
+        client = get_client(self.scheduler)
+        rng = check_random_state(self.random_state)
+        fit_rows = rows
+        if self.sample_size is not None and len(rows) > self.sample_size:
+            fit_rows = np.sort(rng.choice(rows, int(self.sample_size), replace=False))
+        S = self._array(X, fit_rows, client)
+        n, d = S.shape
+        self.n_features_in_ = X.shape[1]
+        self.n_features_kept_ = d
+        # One pass: column sums and sums of squares (float64 accumulators per block).
+        s1, s2 = client.compute([S.sum(axis=0, dtype=np.float64), (S.astype(np.float64) ** 2).sum(axis=0)], sync=True)
+        mean = s1 / n
+        var = np.maximum(s2 / n - mean**2, 0.0) * n / max(n - 1, 1)
+        self.mean_ = mean.astype(np.float32)
+        self.scale_ = None
+        if self.standardize:
+            std = np.sqrt(var).astype(np.float32)
+            self.scale_ = np.where(std > 0, std, 1).astype(np.float32)
+            var = np.where(std > 0, 1.0, var)
+        self.n_rows_fit_ = int(n)
+        if n_comp is None:
+            self.components_ = None
+            self.explained_variance_ = np.ones(1)
+            self.explained_variance_ratio_ = np.ones(1)
+            self.n_components_ = d
+            return self
+        C = S - self.mean_
+        if self.scale_ is not None:
+            C = C / self.scale_
+        total_var = float(var.sum())
+        if isinstance(n_comp, (int, np.integer)) and n_comp < min(n, d) // 4:
+            k = int(n_comp)
+            _, sing, vt = da.linalg.svd_compressed(
+                C, k, n_power_iter=int(self.n_power_iter), seed=int(rng.randint(0, 2**31 - 1)), compute=False
+            )
+            sing, vt = client.compute([sing, vt], sync=True)
+            eigval = np.asarray(sing, dtype=np.float64) ** 2 / max(n - 1, 1)
+            eigvec = np.asarray(vt, dtype=np.float64).T
+        else:
+            cov = client.compute(C.astype(np.float64).T @ C.astype(np.float64), sync=True) / max(n - 1, 1)
+            eigval, eigvec = np.linalg.eigh(cov)
+            order = np.argsort(eigval)[::-1]
+            eigval, eigvec = np.clip(eigval[order], 0, None), eigvec[:, order]
+        ratio = eigval / total_var if total_var > 0 else np.zeros_like(eigval)
+        k = int(np.searchsorted(np.cumsum(ratio), n_comp) + 1) if isinstance(n_comp, float) else int(n_comp)
+        k = max(1, min(k, d, n, len(eigval)))
+        # Same sign convention as DescriptorPreparer: largest-magnitude loading positive.
+        signs = np.sign(eigvec[np.abs(eigvec).argmax(axis=0), np.arange(eigvec.shape[1])])
+        eigvec = eigvec * np.where(signs == 0, 1, signs)
+        self.components_ = eigvec[:, :k].astype(np.float32)
+        self.explained_variance_ = eigval[:k]
+        self.explained_variance_ratio_ = ratio[:k]
+        self.n_components_ = k
+        log.info("DaskPreparer: PCA on %d rows x %d columns -> %d components (%.3f of variance)",
+                 n, d, k, float(ratio[:k].sum()))
+        return self
+
+    def transform_dask(self, X: np.ndarray, rows: np.ndarray | None = None):
+        """The prepared rows as a lazy row-chunked Dask array (for engines that stay on Dask)."""
+        import dask
+        import dask.array as da
+
+        check_is_fitted(self, "mean_")
+        rows = self._check(X, rows)
+        client = get_client(self.scheduler)
+        A = self._array(X, rows, client)
+        whiten_div = None
+        if self.whiten and self.components_ is not None:
+            whiten_div = np.sqrt(np.maximum(self.explained_variance_, 1e-12)).astype(np.float32)
+        params = dask.delayed((self.mean_, self.scale_, self.components_, whiten_div), pure=True)
+        parts = [
+            da.from_delayed(dask.delayed(_project, pure=True)(blk, params), shape=(A.chunks[0][i], self.n_components_),
+                            dtype=np.float32)
+            for i, blk in enumerate(A.to_delayed().ravel())
+        ]
+        return da.concatenate(parts, axis=0)
+
+    def transform(self, X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        client = get_client(self.scheduler)
+        out = client.compute(self.transform_dask(X, rows), sync=True)
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+    def fit_transform(self, X: np.ndarray, y: Any = None, rows: np.ndarray | None = None) -> np.ndarray:  # type: ignore[override]
+        return self.fit(X, rows=rows).transform(X, rows=rows)
+
+    def summary(self) -> dict[str, Any]:
+        """What preparation did, for the selection table and the report."""
+        check_is_fitted(self, "mean_")
+        return {
+            "n_features_in": int(self.n_features_in_),
+            "n_features_kept": int(self.n_features_kept_),
+            "n_components": int(self.n_components_),
+            "explained_variance": round(float(np.sum(self.explained_variance_ratio_)), 4),
+            "l2_normalize": bool(self.l2_normalize),
+            "standardize": bool(self.standardize),
+            "whiten": bool(self.whiten),
+            "engine": "dask",
+            "n_rows_fit": int(self.n_rows_fit_),
+        }
