@@ -253,3 +253,39 @@ def extract(
         out.print(f"Paths written: {report.paths_file}", highlight=False)
     if report.heads_out is not None:
         out.print(f"Heads written: {report.heads_out}", highlight=False)
+
+
+@app.command()
+@friendly_errors
+def outliers(
+    descriptors: Optional[list[str]] = typer.Option(None, "--descriptors", "-d", help="NAME=PATH of a descriptor file (repeat for several sets)."),
+    paths: Optional[Path] = typer.Option(None, "--paths", "-p", help="images_paths.csv, row i = descriptor row i."),
+    images: Optional[Path] = typer.Option(None, "--images", help="Images root; adds the image checks (blur, dark, duplicates, no vehicle...)."),
+    out_dir: Path = typer.Option(Path("vehiclust-outliers"), "--out", "-o", help="Output folder."),
+    contamination: Optional[float] = typer.Option(None, "--contamination", help="Force this outlier share instead of the data-driven threshold."),
+    clusters: int = typer.Option(8, "--clusters", help="k-means clusters for 'far_from_cluster' (0 = distance to the data centre)."),
+    weights: Optional[Path] = typer.Option(None, "--weights", help="Models folder (like shared/models) for the no_vehicle detector [default: $VEHICLUST_MODELS]."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+) -> None:
+    """Only the outlier stage: flagged rows with every check's score in outliers.csv, worst first."""
+    from vehiclust.exceptions import InputError
+    from vehiclust.io.atomic import atomic_write_csv
+    from vehiclust.outliers import find_outliers
+
+    if not descriptors or paths is None:
+        raise InputError("outliers needs --descriptors NAME=PATH and --paths FILE.")
+    report = find_outliers(_named(descriptors), paths, images=images, contamination=contamination, n_clusters=clusters,
+                           random_state=seed, cache_dir=out_dir / ".cache", weights=weights, progress=_progress.ENABLED)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    flagged = report.flagged()
+    atomic_write_csv(flagged, out_dir / "outliers.csv")
+    if report.image_checks is not None:
+        atomic_write_csv(report.image_checks, out_dir / "image_checks.csv")
+    if report.validation is not None:
+        atomic_write_csv(report.validation, out_dir / "validation.csv")
+    for name, table in report.tables.items():
+        n_flag = int(table["is_outlier"].sum())
+        reasons = table.loc[table["is_outlier"], "outlier_reasons"].str.split(";").explode().value_counts()
+        top = ", ".join(f"{r} {c:,}" for r, c in reasons.head(6).items())
+        out.print(f"{name}: {n_flag:,} of {len(table):,} rows flagged" + (f" ({top})" if top else "") + ".", highlight=False)
+    out.print(f"Outliers in {(out_dir / 'outliers.csv').resolve()}", highlight=False, soft_wrap=True)

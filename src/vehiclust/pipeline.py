@@ -195,25 +195,44 @@ def _stage_cluster(ctx: RunContext) -> None:
 
 # ---- image checks (outliers issue) ------------------------------------------------------
 def _stage_image_checks(ctx: RunContext) -> None:
-    """Per-image quality checks; only when an images root is given."""
+    """Per-image quality checks; only when an images root is given (cached per image)."""
     if ctx.config.images is None:
         return
+    import warnings
+
+    from vehiclust.quality import ImageChecker
+
+    checker = ImageChecker(cache_dir=ctx.config.cache_path / "image_checks", progress=ctx.config.progress)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # skipped checks become validation notes
+        checker.fit(ctx.samples["resolved"].fillna("").astype(str).tolist())
+    table = checker.table_
+    table.insert(0, "path", ctx.samples["path"].to_numpy())
+    ctx.image_checks = table
+    notes = [
+        {"descriptor": "", "check": f"image_check_skipped:{check}", "severity": "warning", "count": len(table),
+         "detail": f"The '{check}' image check did not run: {why}"}
+        for check, why in checker.skipped_.items()
+    ]
+    if notes:
+        ctx.validation = pd.concat([ctx.validation, pd.DataFrame(notes)], ignore_index=True)
 
 
 # ---- outliers (outliers issue) ----------------------------------------------------------
 def _stage_outliers(ctx: RunContext) -> None:
     """Per-row outlier table for each descriptor set; invalid rows are always outliers."""
+    from vehiclust.outliers import OutlierEnsemble, outlier_table
+
+    n = len(ctx.samples)
     for name, run_ in ctx.runs.items():
-        valid = ctx.prepared[name].valid
-        invalid = ~valid
-        reasons = np.where(invalid, "invalid_descriptor", "")
-        run_.outliers = pd.DataFrame(
-            {
-                "is_outlier": invalid,
-                "outlier_score": invalid.astype(float),
-                "outlier_reasons": reasons,
-            }
-        )
+        ps = ctx.prepared[name]
+        ensemble = None
+        if len(ps.X):
+            labels = np.asarray(run_.labels)[ps.valid]
+            centers = getattr(getattr(run_, "selector", None), "cluster_centers_", None)
+            ensemble = OutlierEnsemble(contamination=ctx.config.contamination, random_state=ctx.seeds["outliers"])
+            ensemble.fit(ps.X, labels, centers=centers)
+        run_.outliers = outlier_table(n, ps.valid, ensemble, ctx.image_checks)
 
 
 # ---- maps (maps-and-words issue) --------------------------------------------------------
@@ -311,8 +330,11 @@ def _stage_compare(ctx: RunContext) -> None:
 
     cfg = ctx.config
     singles = [n for n in ctx.runs if ctx.prepared[n].preparation.get("kind") != "mix"]
-    if len(singles) >= 2 and len(ctx.samples) >= 10:
+    n_clusters = sum(len(np.unique(ctx.runs[n].labels[ctx.runs[n].labels >= 0])) for n in singles)
+    if len(singles) >= 2 and n_clusters >= 3 and len(ctx.samples) >= 10:
         _consensus_run(ctx, singles)
+    else:
+        log.info("no consensus: it needs 2+ descriptor sets with 3+ clusters in all and 10+ rows")
     candidates = []
     for name, run_ in ctx.runs.items():
         ps = ctx.prepared[name]
