@@ -78,3 +78,19 @@ def test_compare_outputs_survive_save_and_load(demo_run):
     pd.testing.assert_frame_equal(loaded.comparison, results.comparison, check_dtype=False)
     np.testing.assert_allclose(loaded.agreement.to_numpy(float), results.agreement.to_numpy(float))
     assert loaded.descriptors[loaded.best].artifacts == results.descriptors[results.best].artifacts
+
+
+def test_compare_stage_with_one_descriptor_set(demo_dir, tmp_path):
+    """One set: no consensus, no mix, the set itself is the deliverable."""
+    from vehiclust import pipeline
+
+    cfg = RunConfig(descriptors={"hog": demo_dir / "descriptors" / "hog.pkl"}, paths=demo_dir / "images_paths.csv",
+                    out=tmp_path, families=("kmeans",), k_max=4, notebook=False, html=False, progress=False)
+    ctx = pipeline._stage_load(cfg)
+    for stage in (pipeline._stage_prepare, pipeline._stage_mix, pipeline._stage_cluster):
+        stage(ctx)
+    pipeline._stage_compare(ctx)
+    assert ctx.best == "hog" and list(ctx.runs) == ["hog"]
+    assert ctx.comparison["descriptor"].tolist() == ["hog"]
+    assert not any(c.startswith("nmi_") for c in ctx.comparison.columns)
+    assert ctx.agreement.shape == (1, 1)

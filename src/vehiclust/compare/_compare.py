@@ -67,7 +67,7 @@ def _check(c: Candidate) -> None:
         raise InputError(f"Candidate {c.name!r}: X has {np.asarray(c.X).shape[0]} rows but {int(valid.sum())} rows are valid.")
 
 
-def common_space(candidates: Sequence[Candidate], n_components: int | None = 64, max_rows: int = 50_000,
+def common_space(candidates: Sequence[Candidate], n_components: int | None = None, max_rows: int = 50_000,
                  random_state: Any = None) -> tuple[np.ndarray, np.ndarray] | None:
     """The shared yardstick: the equal-weight mix of all single sets, on rows valid in all.
 
