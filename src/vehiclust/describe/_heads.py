@@ -94,7 +94,7 @@ def merge_head_tables(tables: list[pd.DataFrame]) -> pd.DataFrame:
         merged = merged.reindex(merged.index.union(ev.index))
         ev = ev.reindex(merged.index)
         for col in HEAD_COLUMNS:
-            if merged[col].dtype == object:
+            if not pd.api.types.is_numeric_dtype(merged[col]):
                 merged[col] = merged[col].where(merged[col].fillna("").astype(str) != "", ev[col])
             else:
                 merged[col] = merged[col].fillna(ev[col])

@@ -1,0 +1,47 @@
+"""Head tables → per-image words, whatever the column naming."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vehiclust.describe import head_evidence
+from vehiclust.describe._heads import merge_head_tables
+
+
+@pytest.mark.parametrize("colour_cols, type_cols", [
+    (["color_white", "color_gray", "color_red"], ["type_car", "type_van"]),
+    (["colour:white", "colour:gray", "colour:red"], ["type:car", "type:van"]),
+    (["vehicle_color_white_prob", "vehicle_color_gray_prob", "vehicle_color_red_prob"], ["vehicle_type_car_prob", "vehicle_type_van_prob"]),
+])
+def test_colour_and_type_columns_recognised(colour_cols, type_cols):
+    t = pd.DataFrame([[ "a.jpg", 0.1, 0.7, 0.2, 0.9, 0.1], ["b.jpg", 0.8, 0.1, 0.1, 0.2, 0.8]],
+                     columns=["path", *colour_cols, *type_cols])
+    ev = head_evidence(t)
+    assert ev["head_colour"].tolist() == ["grey", "white"]  # gray → grey
+    assert ev["head_type"].tolist() == ["car", "van"]
+    np.testing.assert_allclose(ev["head_type_prob"], [0.9, 0.8])
+
+
+def test_imagenet_classes_map_to_type_words():
+    t = pd.DataFrame({"path": ["a", "b", "c", "d"],
+                      "imagenet_top1": ["trailer truck, tractor trailer, trucking rig, rig, articulated lorry, semi",
+                                        "minibus", "tabby, tabby cat", ""],
+                      "imagenet_top1_prob": [0.5, 0.4, 0.9, np.nan], "imagenet_vehicle_prob": [0.9, 0.8, 0.01, np.nan]})
+    ev = head_evidence(t)
+    assert ev["imagenet_class"].tolist() == ["trailer truck", "minibus", "tabby", ""]
+    assert ev["imagenet_type"].tolist() == ["articulated lorry", "minibus", "", ""]
+
+
+def test_missing_probabilities_give_no_word():
+    t = pd.DataFrame({"path": ["a"], "color_white": [np.nan], "color_red": [np.nan]})
+    assert head_evidence(t)["head_colour"].tolist() == [""]
+
+
+def test_merge_two_models_on_path():
+    va = pd.DataFrame({"path": ["a", "b"], "color_red": [0.9, 0.1], "color_blue": [0.1, 0.9]})
+    im = pd.DataFrame({"path": ["b", "c"], "imagenet_top1": ["minivan", "pickup, pickup truck"]})
+    m = merge_head_tables([va, im]).set_index("path")
+    assert m.loc["b", "head_colour"] == "blue" and m.loc["b", "imagenet_type"] == "van"
+    assert m.loc["c", "imagenet_type"] == "pickup" and m.loc["a", "head_colour"] == "red"

@@ -1,0 +1,83 @@
+"""Words only from evidence: names, mixed clusters, neighbours, strength."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from vehiclust.describe import ClusterEvidence
+from vehiclust.describe._text import describe, quantifier, strength_label
+
+
+def ev(cluster, pixel=None, types=None, imagenet=None, brightness=55.0, dark=0.0, labels=None, size=100):
+    return ClusterEvidence(cluster=cluster, size=size, share=0.25, n_images=64, pixel_colours=pixel or {},
+                           model_types=types or {}, imagenet_types=imagenet or {}, brightness=brightness,
+                           dark_share=dark, saturation=20.0, aspect=1.0, labels=labels or {})
+
+
+def test_colour_and_type_named_with_their_numbers():
+    out = describe([ev(0, {"white": 0.83, "grey": 0.17}, {"van": 0.71, "car": 0.29}),
+                    ev(1, {"black": 0.9, "grey": 0.1}, {"car": 0.8, "van": 0.2})], {0: 1, 1: 0})
+    a = out[0]
+    assert a["cluster_name"] == "white vans"
+    assert "71% van by the type model" in a["description"] and "83%" in a["description"]
+    assert "Unlike cluster 1 (black cars)" in a["description"]
+    assert a["strength"] == pytest.approx((0.83 + 0.71) / 2, abs=1e-3)
+    assert a["colour"] == "white" and a["type"] == "van"
+
+
+def test_mixed_cluster_is_called_mixed():
+    out = describe([ev(0, {"white": 0.35, "black": 0.33, "red": 0.32}, {"car": 0.4, "van": 0.35, "truck": 0.25})], {})
+    assert out[0]["cluster_name"] == "mixed"
+    assert out[0]["description"].startswith("Mixed cluster")
+    assert out[0]["colour"] == "" and out[0]["type"] == ""
+    assert out[0]["strength_label"] == "weak"
+
+
+def test_pixel_only_evidence_names_the_colour():
+    out = describe([ev(0, {"red": 0.9, "grey": 0.1})], {})
+    assert out[0]["cluster_name"] == "red"
+    assert "ImageNet" not in out[0]["description"] and "type model" not in out[0]["description"]
+
+
+def test_no_evidence_describes_size_only():
+    e = ClusterEvidence(cluster=3, size=1234, share=0.123)
+    out = describe([e], {})
+    assert out[0]["cluster_name"] == "cluster 3"
+    assert "1,234 rows" in out[0]["description"] and "no image or model evidence" in out[0]["description"]
+    assert out[0]["strength"] == 0 and out[0]["strength_label"] == "none"
+
+
+def test_imagenet_finer_word_preferred_when_supported():
+    out = describe([ev(0, {"grey": 0.7}, {"car": 0.6}, {"pickup": 0.55})], {})
+    assert out[0]["type"] == "pickup" and out[0]["cluster_name"] == "grey pickups"
+
+
+def test_dark_clusters_are_night_like_and_neighbour_difference_is_brightness():
+    out = describe([ev(0, {"black": 0.9}, brightness=12.0, dark=0.9), ev(1, {"black": 0.85}, brightness=50.0)], {0: 1, 1: 0})
+    assert "night-like" in out[0]["description"]
+    assert "darker (lightness 12 vs 50)" in out[0]["description"]
+
+
+def test_labels_are_reported_with_distribution():
+    out = describe([ev(0, {"red": 0.9}, labels={"type": {"truck": 0.8, "bus": 0.2}})], {})
+    assert "labels type: truck 80%, bus 20%" in out[0]["description"]
+
+
+def test_every_percentage_is_backed_by_the_evidence():
+    e = ev(0, {"blue": 0.62, "grey": 0.38}, {"car": 0.55, "van": 0.45})
+    text = describe([e], {})[0]["description"]
+    allowed = {62, 38, 55, 45, 64}
+    assert {int(x) for x in re.findall(r"(\d+)%", text)} <= allowed
+
+
+@pytest.mark.parametrize("share, word", [(0.97, "All or nearly all"), (0.85, "Almost all"), (0.65, "Mostly"), (0.52, "Mainly")])
+def test_quantifiers(share, word):
+    assert quantifier(share) == word
+
+
+@pytest.mark.parametrize("value, label", [(0.9, "strong"), (0.6, "moderate"), (0.3, "weak"), (0.0, "none")])
+def test_strength_labels(value, label):
+    assert strength_label(value) == label
