@@ -136,6 +136,7 @@ def test_list_models() -> None:
 def test_missing_dependency_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     from vehiclust.exceptions import MissingDependencyError
 
+    _registry.clear_cache()  # a cached osnet from an earlier test would hide the check
     spec = _registry._SPECS["osnet"]
     monkeypatch.setitem(_registry._SPECS, "osnet", _registry.ModelSpec(
         spec.name, spec.module, spec.cls, ("no_such_module_xyz",), spec.summary))
