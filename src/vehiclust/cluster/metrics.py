@@ -126,7 +126,12 @@ def silhouette_values(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
     _, codes = np.unique(labels, return_inverse=True)
     k = int(codes.max()) + 1
     sq = np.einsum("ij,ij->i", X, X)
-    D = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * (X @ X.T), 0.0))
+    D = X @ X.T  # turned into distances in place: one n x n buffer
+    D *= -2.0
+    D += sq[:, None]
+    D += sq[None, :]
+    np.maximum(D, 0.0, out=D)
+    np.sqrt(D, out=D)
     np.fill_diagonal(D, 0.0)
     onehot = np.zeros((X.shape[0], k))
     onehot[np.arange(X.shape[0]), codes] = 1.0

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.utils import check_array, check_random_state
+from threadpoolctl import threadpool_limits
 
 from vehiclust import _progress
 from vehiclust.cluster import metrics as M
@@ -62,8 +64,9 @@ class ClusterSelector:
     stability_sample : rows per stability subsample.
     silhouette_sample : rows in the stratified silhouette sample.
     stability_floor : configurations less stable than this are not chosen (unless none pass).
-    n_jobs : threads for faiss (None = all cores). One is the default: faiss' spinning OpenMP
-        threads slow down sharply on a machine that is busy with other work.
+    n_jobs : threads for faiss and BLAS during the sweep (None = library defaults). One is
+        the default: spinning OpenMP/OpenBLAS threads slow the sweep down 10x or more on a
+        machine that is busy with other work, and the sweep is already cheap per fit.
     random_state : seed; the same seed gives the same labels.
     progress : show a progress bar over configurations.
     """
@@ -167,7 +170,8 @@ class ClusterSelector:
     def fit(self, X, y=None) -> "ClusterSelector":
         """Sweep, score and choose; `labels_`, `selection_`, `best_` hold the outcome."""
         X, names, ks, notes = self._validate(X)
-        with faiss_threads(self.n_jobs):
+        limit = threadpool_limits(limits=int(self.n_jobs)) if self.n_jobs is not None else nullcontext()
+        with faiss_threads(self.n_jobs), limit:
             return self._fit(X, names, ks, notes)
 
     def _fit(self, X: np.ndarray, names: list[str], ks: list[int], notes: list[str]) -> "ClusterSelector":
