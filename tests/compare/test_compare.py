@@ -142,7 +142,7 @@ def test_scores_edge_cases(two_attribute_data):
     assert np.isnan(cosine_silhouette(X[:3], np.array([0, 1, 2])))
     noise = np.full(len(X), -1)
     assert np.isnan(cosine_silhouette(X, noise))
-    with pytest.raises(ValueError, match="fraction"):
+    with pytest.raises(InputError, match="fraction"):
         stability(X, two_attribute_data["type"], fraction=1.5)
 
 
@@ -202,3 +202,8 @@ def test_common_space_is_a_balanced_mix_on_a_row_subset(candidates):
     assert common_space([c for c in candidates if c.kind != "single"]) is None
     single, v = common_space(candidates[:1])
     assert single is candidates[0].X
+
+
+def test_overlap_rejects_bad_k(candidates):
+    with pytest.raises(InputError, match="'k'"):
+        neighbourhood_overlap({c.name: (c.X, c.valid) for c in candidates[:2]}, k=0)

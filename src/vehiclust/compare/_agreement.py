@@ -13,6 +13,8 @@ from sklearn.metrics import adjusted_rand_score, homogeneity_score, normalized_m
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 
+from vehiclust.exceptions import InputError
+
 log = logging.getLogger(__name__)
 
 CATEGORICAL = "categorical"
@@ -104,7 +106,7 @@ def neighbourhood_overlap(spaces: Mapping[str, tuple[np.ndarray, np.ndarray]], k
     pool rows are the queries. 1 = identical neighbourhoods; about ``k / pool`` = unrelated.
     """
     if k < 1:
-        raise ValueError(f"The 'k' parameter of neighbourhood_overlap must be an int in [1, inf). Got {k}.")
+        raise InputError(f"The 'k' parameter of neighbourhood_overlap must be an int in [1, inf). Got {k}.")
     names = list(spaces)
     common = np.logical_and.reduce([np.asarray(v, bool) for _, v in spaces.values()])
     rows = np.flatnonzero(common)

@@ -26,6 +26,8 @@ from sklearn.base import clone
 from sklearn.metrics import adjusted_rand_score, davies_bouldin_score, silhouette_score
 from sklearn.utils import check_random_state
 
+from vehiclust.exceptions import InputError
+
 log = logging.getLogger(__name__)
 
 Refit = Callable[[np.ndarray, int], np.ndarray]
@@ -107,7 +109,7 @@ def stability(X: np.ndarray, labels: np.ndarray, refit: Refit | None = None, *, 
               fraction: float = 0.8, sample_size: int = 3000, random_state: Any = None) -> float:
     """Mean pairwise ARI of refits on random subsamples, on the rows each pair shares."""
     if not 0 < fraction <= 1:
-        raise ValueError(f"The 'fraction' parameter of stability must be in (0, 1]. Got {fraction}.")
+        raise InputError(f"The 'fraction' parameter of stability must be in (0, 1]. Got {fraction}.")
     rng = check_random_state(random_state)
     labels = np.asarray(labels)
     k = int(len(np.unique(labels[labels >= 0])))
