@@ -1,0 +1,225 @@
+"""Benchmark of the outlier stage.
+
+``real``: real Zenodo vehicles mixed with real Udacity road scenes without a vehicle (about
+8 % of rows) plus vehicle images with planted problems (blur, darkness, overexposure,
+slivers, truncation, copies); descriptors from a real model. Reports, per reason, precision
+and recall at the chosen thresholds, and the AUROC of ``outlier_score`` for "any problem".
+
+``big``: a case-shaped prepared space (416,314 x 64 float32 by default, generated in /tmp
+with planted outliers) through the descriptor-space ensemble: time, peak RSS, AUROC.
+Run it under ``flock /tmp/vehiclust-big.lock``.
+
+    python bench/outliers.py real --shared ../shared [--vehicles 1500] [--model efficientnet-lite0]
+    flock /tmp/vehiclust-big.lock python bench/outliers.py big [--rows 416314] [--dims 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageFilter
+from sklearn.metrics import roc_auc_score
+
+REPO = Path(__file__).resolve().parents[1]
+PLANTS = ("blurry", "dark", "overexposed", "odd_size", "unreadable", "near_duplicate")
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def build_real_case(shared: Path, dest: Path, n_vehicles: int, share: float, n_plant: int, seed: int) -> pd.DataFrame:
+    """Copy/plant images under dest/images; one row per image with its true problem ('' = none)."""
+    rng = np.random.default_rng(seed)
+    zen = sorted((shared / "data" / "vehicles-zenodo").glob("*/*.jpg"))
+    non = sorted((shared / "data" / "vehicles-udacity" / "non-vehicles").glob("*/*.png"))
+    n_non = int(round(share * n_vehicles / (1.0 - share)))
+    pick = rng.permutation(len(zen))
+    vehicles = [zen[i] for i in pick[:n_vehicles]]
+    spare = [zen[i] for i in pick[n_vehicles:]]
+    scenes = [non[i] for i in rng.choice(len(non), size=n_non, replace=False)]
+    images = dest / "images"
+    rows: list[tuple[str, str]] = []
+
+    def target(rel: str) -> Path:
+        p = images / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+    for src in vehicles:
+        rel = f"vehicle/{src.parent.name}_{src.name}"
+        shutil.copyfile(src, target(rel))
+        rows.append((rel, ""))
+    for src in scenes:
+        rel = f"scene/{src.parent.name}_{src.name}"
+        shutil.copyfile(src, target(rel))
+        rows.append((rel, "no_vehicle"))
+    it = iter(spare)
+    for i in range(n_plant):
+        im = Image.open(next(it)).convert("RGB")
+        rel = f"planted/blurry_{i}.png"
+        im.filter(ImageFilter.GaussianBlur(3)).save(target(rel))
+        rows.append((rel, "blurry"))
+        a = np.asarray(Image.open(next(it)).convert("RGB"), dtype=np.float32)
+        rel = f"planted/dark_{i}.png"
+        Image.fromarray((a * 0.2).astype(np.uint8)).save(target(rel))
+        rows.append((rel, "dark"))
+        a = np.asarray(Image.open(next(it)).convert("RGB"), dtype=np.float32)
+        rel = f"planted/overexposed_{i}.png"
+        Image.fromarray((255 - (255 - a) * 0.15).astype(np.uint8)).save(target(rel))
+        rows.append((rel, "overexposed"))
+        rel = f"planted/sliver_{i}.png"
+        Image.open(next(it)).convert("RGB").crop((0, 40, 100, 56)).save(target(rel))
+        rows.append((rel, "odd_size"))
+        data = next(it).read_bytes()
+        rel = f"planted/truncated_{i}.jpg"
+        target(rel).write_bytes(data[: len(data) // 3])
+        rows.append((rel, "unreadable"))
+        src = images / rows[int(rng.integers(0, n_vehicles))][0]
+        rel = f"planted/copy_{i}.jpg"
+        Image.open(src).convert("RGB").save(target(rel), quality=70)
+        rows.append((rel, "near_duplicate"))
+    frame = pd.DataFrame(rows, columns=["path", "truth"])
+    frame["path"] = frame["path"].str.replace("/", "\\", regex=False)
+    pd.DataFrame({"paths": frame["path"]}).to_csv(dest / "images_paths.csv", index=False)
+    return frame
+
+
+def per_reason(truth: pd.Series, reasons: pd.Series, codes: list[str]) -> pd.DataFrame:
+    out = []
+    sets = reasons.fillna("").astype(str).str.split(";").apply(lambda r: {x for x in r if x})
+    for code in codes:
+        flagged = sets.apply(lambda s, c=code: c in s).to_numpy()
+        true = (truth == code).to_numpy()
+        tp = int((flagged & true).sum())
+        out.append({
+            "reason": code,
+            "true": int(true.sum()),
+            "flagged": int(flagged.sum()),
+            "precision": round(tp / flagged.sum(), 3) if flagged.sum() else float("nan"),
+            "recall": round(tp / true.sum(), 3) if true.sum() else float("nan"),
+        })
+    return pd.DataFrame(out)
+
+
+def bench_real(args: argparse.Namespace) -> None:
+    from vehiclust.extract import extract_descriptors
+    from vehiclust.outliers import find_outliers
+
+    shared = Path(args.shared).resolve()
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="vehiclust-bench-outliers-"))
+    work.mkdir(parents=True, exist_ok=True)
+    frame = build_real_case(shared, work, args.vehicles, args.share, args.plant, args.seed)
+    n = len(frame)
+    print(f"case: {n} images = {args.vehicles} Zenodo vehicles + {(frame.truth == 'no_vehicle').sum()} Udacity road scenes "
+          f"({(frame.truth == 'no_vehicle').mean():.1%}) + {args.plant} x {len(PLANTS)} planted problems; work dir {work}")
+    desc = work / f"{args.model}.npy"
+    t = time.perf_counter()
+    if not desc.exists():
+        ext = extract_descriptors(frame["path"].tolist(), args.model, root=work / "images", progress=False,
+                                  checkpoint=work / "extract-checkpoint")
+        np.save(desc, ext.features)
+    print(f"descriptors {args.model}: {time.perf_counter() - t:.1f} s")
+    t = time.perf_counter()
+    report = find_outliers({args.model: desc}, work / "images_paths.csv", images=work / "images",
+                           n_clusters=args.clusters, random_state=args.seed, cache_dir=work / "cache",
+                           weights=shared / "models", progress=False)
+    print(f"outlier stage (image checks + descriptor ensemble): {time.perf_counter() - t:.1f} s")
+    table = report.tables[args.model]
+    checks = report.image_checks
+    truth = frame["truth"]
+    any_problem = (truth != "").to_numpy()
+    codes = ["no_vehicle", *PLANTS]
+    pd.set_option("display.width", 200)
+    print("\nper reason at the default thresholds (all rows):")
+    print(per_reason(truth, table["outlier_reasons"], codes).to_string(index=False))
+    mix = ((truth == "") | (truth == "no_vehicle")).to_numpy()
+    print("\nno_vehicle on Zenodo vehicles + Udacity road scenes only:")
+    print(per_reason(truth[mix], table["outlier_reasons"][mix], ["no_vehicle"]).to_string(index=False))
+    is_scene = (truth[mix] == "no_vehicle").to_numpy()
+    conf = checks.loc[mix, "vehicle_confidence"].to_numpy(float)
+    print(f"  AUROC 1 - vehicle_confidence: {roc_auc_score(is_scene, -np.nan_to_num(conf, nan=0.0)):.3f}")
+    print(f"  AUROC descriptor ensemble:    {roc_auc_score(is_scene, table.loc[mix, 'descriptor_outlierness']):.3f}")
+    print(f"  AUROC outlier_score:          {roc_auc_score(is_scene, table.loc[mix, 'outlier_score']):.3f}")
+    flagged = table["is_outlier"].to_numpy()
+    print(f"\nany problem: AUROC of outlier_score {roc_auc_score(any_problem, table['outlier_score']):.3f}; "
+          f"flagged {flagged.sum()} of {n}: precision {any_problem[flagged].mean():.3f}, recall {flagged[any_problem].mean():.3f}")
+    clean = ~any_problem
+    desc_codes = ["far_from_data", "isolated", "far_from_cluster", "low_local_density", "low_density"]
+    sets = table["outlier_reasons"].str.split(";")
+    counts = {c: int(sets[clean].apply(lambda s, c=c: c in s).sum()) for c in desc_codes}
+    print(f"descriptor-space reasons on clean vehicles ({clean.sum()}): {counts}")
+    if args.keep:
+        print(f"kept {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_big(args: argparse.Namespace) -> None:
+    from vehiclust.outliers import OutlierEnsemble
+
+    rng = np.random.default_rng(args.seed)
+    n, d, k = args.rows, args.dims, args.clusters
+    n_out = int(0.01 * n)
+    t = time.perf_counter()
+    centres = rng.normal(0, 1, (k, d)).astype(np.float32) * 3
+    labels = rng.integers(0, k, n)
+    X = np.empty((n, d), dtype=np.float32)
+    for s in range(0, n, 65536):
+        lab = labels[s:s + 65536]
+        X[s:s + 65536] = centres[lab] + rng.normal(0, 1, (len(lab), d)).astype(np.float32)
+    planted = rng.choice(n, size=n_out, replace=False)
+    half = n_out // 2
+    # scattered far rows, and a dense abnormal group (like road scenes among vehicles)
+    X[planted[:half]] = rng.uniform(-12, 12, (half, d)).astype(np.float32)
+    X[planted[half:]] = (rng.normal(0, 0.3, (n_out - half, d)) + 7.0).astype(np.float32)
+    y = np.zeros(n, bool)
+    y[planted] = True
+    print(f"generated {n:,} x {d} float32 ({X.nbytes / 2**20:.0f} MiB), {n_out:,} planted outliers in {time.perf_counter() - t:.1f} s")
+    t = time.perf_counter()
+    ens = OutlierEnsemble(random_state=args.seed).fit(X, labels)
+    dt = time.perf_counter() - t
+    print(f"descriptor-space ensemble: {dt:.1f} s, peak RSS {_peak_rss_mb():,.0f} MiB, detectors {list(ens.detectors_)}")
+    print(f"AUROC {roc_auc_score(y, ens.decision_scores_):.3f}; flagged {ens.labels_.sum():,}: "
+          f"precision {y[ens.labels_ == 1].mean():.3f}, recall {ens.labels_[y].mean():.3f}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="which", required=True)
+    real = sub.add_parser("real", help="real images with real and planted problems")
+    real.add_argument("--shared", default=str(REPO.parent / "shared"))
+    real.add_argument("--vehicles", type=int, default=1500)
+    real.add_argument("--share", type=float, default=0.08, help="share of road scenes among vehicles + scenes")
+    real.add_argument("--plant", type=int, default=10, help="images per planted problem")
+    real.add_argument("--model", default="efficientnet-lite0")
+    real.add_argument("--clusters", type=int, default=8)
+    real.add_argument("--work", default=None, help="work folder (default: a new temporary folder)")
+    real.add_argument("--keep", action="store_true", help="keep the work folder")
+    real.add_argument("--seed", type=int, default=0)
+    big = sub.add_parser("big", help="case-shaped prepared space, time and memory")
+    big.add_argument("--rows", type=int, default=416_314)
+    big.add_argument("--dims", type=int, default=64)
+    big.add_argument("--clusters", type=int, default=20)
+    big.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    if args.which == "real":
+        if not (Path(args.shared) / "data").is_dir():
+            raise SystemExit(f"{args.shared} has no data/: the real benchmark needs ../shared")
+        bench_real(args)
+    else:
+        bench_big(args)
+
+
+if __name__ == "__main__":
+    main()
