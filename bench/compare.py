@@ -34,8 +34,7 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from vehiclust import _progress
 from vehiclust.cluster import ClusterSelector
-from vehiclust.compare import Candidate, build_mixes, compare_run, consensus_embedding, label_columns
-from vehiclust.compare._report import make_consensus
+from vehiclust.compare import Candidate, build_mixes, compare_run, consensus_embedding, label_columns, make_consensus
 from vehiclust.io import load_case
 from vehiclust.pipeline import PreparedSet, _selector_refit
 from vehiclust.prepare import DescriptorPreparer, validate_descriptors

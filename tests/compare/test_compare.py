@@ -14,13 +14,13 @@ from vehiclust.compare import (
     compare_run,
     correlation_ratio,
     cosine_silhouette,
+    make_consensus,
     neighbourhood_overlap,
     rank_candidates,
     sphere_davies_bouldin,
     stability,
 )
 from vehiclust.compare._agreement import CATEGORICAL, CONTINUOUS
-from vehiclust.compare._report import make_consensus
 from vehiclust.exceptions import InputError
 from vehiclust.pipeline import PreparedSet
 from vehiclust.results import RunResults

@@ -3,7 +3,8 @@
 Public API:
 
 * :func:`build_mixes` / :class:`DescriptorMixer`: weighted mixes with equal-variance blocks;
-* :func:`consensus_embedding`: spectral embedding of the co-association of several clusterings;
+* :func:`consensus_embedding`, :func:`make_consensus`: spectral embedding of the co-association
+  of several clusterings, and that embedding clustered as one more candidate;
 * :class:`Candidate`, :func:`compare_candidates`: the comparison table, scored the same way;
 * :func:`choose_best`, :func:`rank_candidates`: the documented, label-free selection rule;
 * :func:`agreement_matrices`, :func:`neighbourhood_overlap`, :func:`attribute_alignment`,
@@ -32,7 +33,7 @@ from vehiclust.compare._metrics import (
 )
 from vehiclust.compare._mix import DescriptorMixer, build_mixes, mix_name, parse_mix_spec
 from vehiclust.compare._plots import contingency, plot_contingency, plot_matrix
-from vehiclust.compare._report import CompareOutput, compare_run
+from vehiclust.compare._report import CompareOutput, compare_run, make_consensus
 from vehiclust.compare._select import SELECTION_SCORES, choose_best, rank_candidates
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "kmeans_refit",
     "label_columns",
     "label_scores",
+    "make_consensus",
     "mix_name",
     "neighbourhood_overlap",
     "parse_mix_spec",
