@@ -282,11 +282,14 @@ def _selector_refit(selector: Any, seed: int) -> Any:
 
 
 def _new_cluster_run(ctx: RunContext, ps: PreparedSet) -> DescriptorRun:
-    """Cluster one prepared space the way the cluster stage does (used for the consensus)."""
+    """Cluster the consensus embedding like the cluster stage does, with the k-based families only:
+    the embedding is a set of discrete points (one per micro-cluster), where density families
+    would return the micro-clusters themselves."""
     from vehiclust.cluster import ClusterSelector
 
     cfg = ctx.config
-    selector = ClusterSelector(families=cfg.families, k_min=cfg.k_min, k_max=cfg.k_max,
+    families = tuple(f for f in cfg.families if f in ("kmeans", "gmm", "ward")) or ("kmeans",)
+    selector = ClusterSelector(families=families, k_min=cfg.k_min, k_max=cfg.k_max,
                                random_state=ctx.seeds["compare"], progress=cfg.progress)
     selector.fit(ps.X)
     labels = np.full(len(ctx.samples), -1, dtype=np.int64)
