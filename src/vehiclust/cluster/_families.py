@@ -75,7 +75,7 @@ class GMMFamily(Family):
 
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
         gm = SampledGaussianMixture(params["k"], covariance_type="diag", random_state=seed).fit(X)
-        return FamilyFit(gm.labels_, info={"bic": gm.bic_})
+        return FamilyFit(gm.labels_, info={"bic": gm.bic_, "converged": gm.converged_})
 
 
 class WardFamily(Family):

@@ -3,8 +3,10 @@
 1. Eligible: at least 2 clusters, finite metrics, at most `max_noise` of rows left as noise by
    the family, no cluster holding more than `max_dominant` of the rows, and stability at least
    `stability_floor` (if nothing passes the floor, the floor is dropped and the note says so).
-2. Score: the mean of the eligible configurations' percentile ranks on silhouette (higher
-   better), Davies-Bouldin (lower better) and Calinski-Harabasz (higher better).
+2. Score: the mean of the eligible configurations' percentile ranks on the three indices'
+   EXCESS over a structureless reference at the same number of clusters (silhouette
+   difference, log Davies-Bouldin ratio, log Calinski-Harabasz ratio; see `_reference.py`).
+   The raw indices all drift to k = 2-3 on real descriptors; their excesses do not.
 3. The best score wins; ties go to the more stable, then the smaller k.
 4. A chosen k at the edge of the k grid is reported in `note` (and warned about by the caller).
 """
@@ -15,6 +17,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+
+EXCESS = ["silhouette_excess", "davies_bouldin_excess", "calinski_harabasz_excess"]
 
 
 def choose_configuration(
@@ -29,7 +34,7 @@ def choose_configuration(
     """Add `eligible`, `score`, `rank`, `chosen`, `note` columns; return (table, id, note)."""
     t = table.copy()
     notes = list(extra_notes or [])
-    metrics = ["silhouette_sample", "davies_bouldin", "calinski_harabasz"]
+    metrics = ["silhouette_sample", "davies_bouldin", "calinski_harabasz"] + EXCESS
     finite = np.isfinite(t[metrics].astype(float)).all(axis=1)
     base = (t["n_clusters"] >= 2) & finite & (t["noise_share"] <= max_noise)
     stable = t["stability"].isna() | (t["stability"] >= stability_floor)
@@ -45,11 +50,7 @@ def choose_configuration(
     score = pd.Series(np.nan, index=t.index)
     if eligible.any() and base.any():
         e = t.loc[eligible]
-        parts = [
-            e["silhouette_sample"].rank(pct=True),
-            (-e["davies_bouldin"]).rank(pct=True),
-            e["calinski_harabasz"].rank(pct=True),
-        ]
+        parts = [e[c].rank(pct=True) for c in EXCESS]
         score.loc[eligible] = pd.concat(parts, axis=1).mean(axis=1)
     t["score"] = score
     order = t.assign(_s=score.fillna(-np.inf), _stab=t["stability"].fillna(-np.inf), _n=t["n_clusters"])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_array, check_random_state
 
@@ -51,7 +54,11 @@ class SampledGaussianMixture:
             reg_covar=float(self.reg_covar),
             init_params="k-means++",
             random_state=int(rng.randint(0, 2**31 - 1)),
-        ).fit(sample.astype(np.float64))
+        )
+        with warnings.catch_warnings():
+            # non-convergence is recorded in `converged_` and the selection table instead
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.mixture_.fit(sample.astype(np.float64))
         self.bic_ = float(self.mixture_.bic(sample.astype(np.float64)))
         self.converged_ = bool(self.mixture_.converged_)
         self.labels_ = self.predict(X)

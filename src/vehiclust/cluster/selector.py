@@ -21,6 +21,7 @@ from threadpoolctl import threadpool_limits
 from vehiclust import _progress
 from vehiclust.cluster import metrics as M
 from vehiclust.cluster._families import FAMILIES, FamilyFit, config_seed, make_family
+from vehiclust.cluster._reference import NullReference
 from vehiclust.cluster._rule import choose_configuration
 from vehiclust.cluster.kmeans import faiss_threads
 from vehiclust.exceptions import InputError
@@ -39,6 +40,9 @@ SELECTION_COLUMNS = [
     "silhouette_sample",
     "silhouette_ci_low",
     "silhouette_ci_high",
+    "silhouette_excess",
+    "davies_bouldin_excess",
+    "calinski_harabasz_excess",
     "stability",
     "size_balance",
     "fit_seconds",
@@ -137,10 +141,13 @@ class ClusterSelector:
             row["davies_bouldin"] = M.davies_bouldin(X, labels)
             s, lo, hi = M.sampled_silhouette(X, labels, n_samples=self.silhouette_sample, random_state=seed)
             row.update(silhouette_sample=s, silhouette_ci_low=lo, silhouette_ci_high=hi)
+            row.update(self.reference_.excess(n_clusters, row["silhouette_sample"], row["davies_bouldin"],
+                                               row["calinski_harabasz"]))
             row["stability"] = self._stability(X, family, params, labels, base)
         else:
             row.update(calinski_harabasz=np.nan, davies_bouldin=np.nan, silhouette_sample=np.nan,
-                       silhouette_ci_low=np.nan, silhouette_ci_high=np.nan, stability=np.nan)
+                       silhouette_ci_low=np.nan, silhouette_ci_high=np.nan, stability=np.nan,
+                       silhouette_excess=np.nan, davies_bouldin_excess=np.nan, calinski_harabasz_excess=np.nan)
         row.update(fit.info)
         return row
 
@@ -176,6 +183,7 @@ class ClusterSelector:
 
     def _fit(self, X: np.ndarray, names: list[str], ks: list[int], notes: list[str]) -> "ClusterSelector":
         base = _base_seed(self.random_state)
+        self.reference_ = NullReference(X, random_state=config_seed(base, "reference", {}))
         families = {name: make_family(name) for name in names}
         plan = [(fam, fam.configs(X.shape[0], ks)) for fam in families.values()]
         total = sum(len(c) for _, c in plan)
