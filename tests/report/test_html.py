@@ -186,3 +186,19 @@ def test_rewriting_is_byte_identical_and_large_runs_use_a_folder(report_run: Pat
     assert len(files) > 5
     text = out.read_text()
     assert f"src='{FILES_DIR}/thumbs/{files[0].name}'" in text or f"{FILES_DIR}/thumbs/{files[0].name}" in text
+
+
+@pytest.mark.parametrize(
+    "selection,chosen,expected",
+    [
+        (pd.DataFrame({"family": ["kmeans", "gmm"], "k": [3, 3], "chosen": [False, True]}), {}, 1),
+        (pd.DataFrame({"family": ["kmeans", "gmm", "kmeans"], "k": [2, 3, 3]}), {"family": "kmeans", "k": 3}, 2),
+        (pd.DataFrame({"family": ["kmeans"], "k": [2]}), {"family": "ward", "k": 5}, None),
+        (pd.DataFrame(), {"family": "kmeans"}, None),
+    ],
+)
+def test_chosen_row_is_found(selection: pd.DataFrame, chosen: dict, expected) -> None:
+    from vehiclust.report.html import _chosen_position
+
+    run = DescriptorRun(name="x", labels=np.zeros(3, np.int64), selection=selection, chosen=chosen)
+    assert _chosen_position(run) == expected

@@ -95,7 +95,13 @@ def table_html(frame: pd.DataFrame | None, *, index: bool = False, highlight: in
 
 def _chosen_position(run: DescriptorRun) -> int | None:
     """Which row of the selection table is the chosen configuration."""
-    if run.selection is None or run.selection.empty or not run.chosen:
+    if run.selection is None or run.selection.empty:
+        return None
+    if "chosen" in run.selection:
+        flags = run.selection["chosen"].astype(str).str.lower().isin(["true", "1", "yes"]).to_numpy()
+        if flags.sum() == 1:
+            return int(np.flatnonzero(flags)[0])
+    if not run.chosen:
         return None
     keys = [k for k in run.chosen if k in run.selection.columns and not isinstance(run.chosen[k], (dict, list))]
     for key_set in (["family", "k"], ["family", "n_clusters"], ["config"], keys):
