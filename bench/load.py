@@ -73,16 +73,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=416_314)
     parser.add_argument("--workdir", type=Path, default=None)
-    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the data (always kept with --reuse)")
+    parser.add_argument("--reuse", action="store_true", help="use the pickles already in --workdir if present")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="vehiclust-load-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         t = time.perf_counter()
-        files = make_case(workdir, args.rows)
+        existing = {name: workdir / f"{name}.pickle" for name in CASE_SHAPES}
+        if args.reuse and all(p.exists() for p in existing.values()) and (workdir / "images_paths.csv").exists():
+            files = existing  # e.g. the case made by bench/case.py
+            args.rows = sum(1 for _ in open(workdir / "images_paths.csv")) - 1
+        else:
+            files = make_case(workdir, args.rows)
         size_gb = sum(p.stat().st_size for p in files.values()) / 1e9
         print(f"case: {args.rows:,} rows, 4 pickles, {size_gb:.2f} GB, made in {time.perf_counter() - t:.1f} s")
-        cache = workdir / "cache"
+        cache = Path(tempfile.mkdtemp(prefix="cache-", dir=workdir))
         first = timed_load(files, workdir / "images_paths.csv", cache)
         second = timed_load(files, workdir / "images_paths.csv", cache)
         print(f"{'load':<8}{'wall s':>10}{'peak RSS MB':>14}")
@@ -90,7 +96,9 @@ def main() -> None:
         print(f"{'second':<8}{second['load_s']:>10.2f}{second['peak_rss_mb']:>14.0f}   (memory-mapped; import {second['import_s']:.2f} s)")
         print("shapes:", second["shapes"])
     finally:
-        if not args.keep:
+        if args.reuse:
+            shutil.rmtree(cache, ignore_errors=True)
+        elif not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
