@@ -27,14 +27,18 @@ def choose_configuration(
     *,
     k_min: int,
     k_max: int,
-    stability_floor: float = 0.6,
+    stability_floor: float = 0.5,
     max_noise: float = 0.5,
     extra_notes: list[str] | None = None,
 ) -> tuple[pd.DataFrame, int, str]:
     """Add `eligible`, `score`, `rank`, `chosen`, `note` columns; return (table, id, note)."""
     t = table.copy()
     notes = list(extra_notes or [])
-    metrics = ["silhouette_sample", "davies_bouldin", "calinski_harabasz"] + EXCESS
+    raw = ["silhouette_sample", "davies_bouldin", "calinski_harabasz"]
+    have_excess = all(c in t.columns for c in EXCESS)
+    if not have_excess:
+        notes.append("no reference-excess columns: raw indices ranked")
+    metrics = raw + (EXCESS if have_excess else [])
     finite = np.isfinite(t[metrics].astype(float)).all(axis=1)
     base = (t["n_clusters"] >= 2) & finite & (t["noise_share"] <= max_noise)
     stable = t["stability"].isna() | (t["stability"] >= stability_floor)
@@ -50,7 +54,11 @@ def choose_configuration(
     score = pd.Series(np.nan, index=t.index)
     if eligible.any() and base.any():
         e = t.loc[eligible]
-        parts = [e[c].rank(pct=True) for c in EXCESS]
+        if have_excess:
+            parts = [e[c].rank(pct=True) for c in EXCESS]
+        else:
+            parts = [e["silhouette_sample"].rank(pct=True), (-e["davies_bouldin"]).rank(pct=True),
+                     e["calinski_harabasz"].rank(pct=True)]
         score.loc[eligible] = pd.concat(parts, axis=1).mean(axis=1)
     t["score"] = score
     order = t.assign(_s=score.fillna(-np.inf), _stab=t["stability"].fillna(-np.inf), _n=t["n_clusters"])

@@ -22,6 +22,7 @@ from vehiclust import _progress
 from vehiclust.cluster import metrics as M
 from vehiclust.cluster._families import FAMILIES, FamilyFit, config_seed, make_family
 from vehiclust.cluster._reference import NullReference
+from vehiclust.cluster._rule import EXCESS as REFERENCE_COLUMNS
 from vehiclust.cluster._rule import choose_configuration
 from vehiclust.cluster.kmeans import faiss_threads
 from vehiclust.exceptions import InputError
@@ -40,9 +41,6 @@ SELECTION_COLUMNS = [
     "silhouette_sample",
     "silhouette_ci_low",
     "silhouette_ci_high",
-    "silhouette_excess",
-    "davies_bouldin_excess",
-    "calinski_harabasz_excess",
     "stability",
     "size_balance",
     "fit_seconds",
@@ -71,6 +69,8 @@ class ClusterSelector:
     n_jobs : threads for faiss and BLAS during the sweep (None = library defaults). One is
         the default: spinning OpenMP/OpenBLAS threads slow the sweep down 10x or more on a
         machine that is busy with other work, and the sweep is already cheap per fit.
+    keep_labels : keep every configuration's labels in `labels_by_config_` (int16, config_id →
+        labels): for comparing configurations; costs n_rows x 2 bytes per configuration.
     random_state : seed; the same seed gives the same labels.
     progress : show a progress bar over configurations.
     """
@@ -82,10 +82,11 @@ class ClusterSelector:
         k_max: int = 40,
         *,
         n_stability: int = 3,
-        stability_sample: int = 3000,
-        silhouette_sample: int = 3000,
-        stability_floor: float = 0.6,
+        stability_sample: int = 2000,
+        silhouette_sample: int = 2000,
+        stability_floor: float = 0.5,
         n_jobs: int | None = 1,
+        keep_labels: bool = False,
         random_state=None,
         progress: bool = True,
     ) -> None:
@@ -97,6 +98,7 @@ class ClusterSelector:
         self.silhouette_sample = silhouette_sample
         self.stability_floor = stability_floor
         self.n_jobs = n_jobs
+        self.keep_labels = keep_labels
         self.random_state = random_state
         self.progress = progress
 
@@ -188,6 +190,7 @@ class ClusterSelector:
         plan = [(fam, fam.configs(X.shape[0], ks)) for fam in families.values()]
         total = sum(len(c) for _, c in plan)
         rows: list[dict[str, Any]] = []
+        self.labels_by_config_: dict[int, np.ndarray] = {}
 
         def runs():
             for fam, configs in plan:
@@ -203,12 +206,14 @@ class ClusterSelector:
             row.update(self._score(X, fam, params, fit, seed, base))
             row["fit_seconds"] = round(elapsed, 4)
             row["_params"] = params
+            if self.keep_labels:
+                self.labels_by_config_[row["config_id"]] = fit.labels.astype(np.int16)
             rows.append(row)
             log.debug("%s %s: %d clusters", fam.name, row["params"], row["n_clusters"])
         table = pd.DataFrame(rows)
         extra = [c for c in table.columns if c not in SELECTION_COLUMNS and c != "_params"]
         params_list = table.pop("_params").tolist()
-        table = table[SELECTION_COLUMNS + extra]
+        table = table[SELECTION_COLUMNS + REFERENCE_COLUMNS + [c for c in extra if c not in REFERENCE_COLUMNS]]
         table, chosen_id, note = choose_configuration(
             table, k_min=ks[0], k_max=ks[-1], stability_floor=self.stability_floor, extra_notes=notes
         )
