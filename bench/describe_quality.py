@@ -45,9 +45,13 @@ def _descriptors(paths: list[str], model: str, tag: str, weights: str | None) ->
     if f.exists():
         return np.load(f)
     classical = model in ("color-hist", "hog")
-    X = extract_descriptors(paths, model, weights=None if classical else weights, progress=False).features
-    np.save(f, X)
-    return X
+    ext = extract_descriptors(paths, model, weights=None if classical else weights, progress=False)
+    if ext.heads is not None:  # the model's own head table comes for free: keep it as evidence
+        heads = ext.heads.copy()
+        heads.insert(0, "path", ext.paths)
+        heads.to_csv(CACHE / f"{tag}_heads_{model}.csv", index=False)
+    np.save(f, ext.features)
+    return ext.features
 
 
 def _cluster(X: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -84,10 +88,12 @@ def colours(args: argparse.Namespace) -> None:
     truth = np.array([Path(p).parent.name for p in files])
     X = _descriptors(files, args.model or "color-hist", "colours", args.weights)
     labels, Z = _cluster(X, args.k, args.seed)
+    tables = {f.stem: pd.read_csv(f) for f in sorted(CACHE.glob("colours_heads_*.csv"))}
     for heads in ([False, True] if args.heads else [False]):
         start = time.perf_counter()
         d = ClusterDescriber(n_images=args.n_images, run_heads=heads, weights=args.weights,
-                             random_state=args.seed, progress=False).fit(labels, Z, paths=files, cache=EvidenceCache())
+                             random_state=args.seed, progress=False).fit(
+            labels, Z, paths=files, head_tables=tables if heads and tables else None, cache=EvidenceCache())
         per, summary = _score(d.clusters_, labels, truth, "colour", COLOUR_WORDS, 0.0)
         print(f"\nvehicle-colors: {len(files)} images, {args.model or 'color-hist'} descriptors, KMeans k={args.k}, "
               f"{'with' if heads else 'without'} model heads, {time.perf_counter() - start:.0f} s")
@@ -110,11 +116,17 @@ def types(args: argparse.Namespace) -> None:
     files = [p if Path(p).is_absolute() else str(base / p.replace("\\", "/")) for p in paths]
     truth = np.array([Path(p).parent.name for p in files])
     labels, Z = _cluster(X, args.k, args.seed)
+    head_tables = {}
+    if args.descriptors:
+        for f in sorted(Path(args.descriptors).glob("heads_*.csv")):
+            head_tables[f.stem] = pd.read_csv(f)
     start = time.perf_counter()
-    d = ClusterDescriber(n_images=args.n_images, run_heads=True, weights=args.weights,
-                         random_state=args.seed, progress=False).fit(labels, Z, paths=files)
+    d = ClusterDescriber(n_images=args.n_images, run_heads=not args.no_run_heads, weights=args.weights,
+                         random_state=args.seed, progress=False).fit(labels, Z, paths=files, keys=paths,
+                                                                     head_tables=head_tables or None)
     per, summary = _score(d.clusters_, labels, truth, "type", TYPE_WORDS, 0.6)
     print(f"\nZenodo: {len(files)} images, {args.model or 'efficientnet-lite0'} descriptors, KMeans k={args.k}, "
+          f"head tables {sorted(head_tables)}, "
           f"{time.perf_counter() - start:.0f} s")
     print(per.to_string(index=False))
     print(f"type word matches the majority true type in {summary['pure_clusters_matched']} of "
@@ -135,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", default=str(SHARED / "models"))
     ap.add_argument("--heads", action="store_true", help="colours: also score with model heads")
     ap.add_argument("--show", action="store_true", help="print every description")
+    ap.add_argument("--no-run-heads", action="store_true", help="types: use only the given head tables")
     args = ap.parse_args(argv)
     if not SHARED.is_dir():
         print(f"{SHARED} is absent: this benchmark needs the real images.", file=sys.stderr)

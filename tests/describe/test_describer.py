@@ -99,7 +99,7 @@ def test_describe_run_sets_clusters_and_relative_artifacts(crops, tmp_path):
     heads = tmp_path / "heads.csv"
     pd.DataFrame({"path": samples["path"], "color_red": (labels == 0).astype(float)}).to_csv(heads, index=False)
     describe_run(run, X, np.ones(len(labels), bool), samples, tmp_path / "run", images=True,
-                 head_files={"va": heads}, random_state=0, cache=EvidenceCache(), progress=False)
+                 head_files={"va": heads}, random_state=0, cache=EvidenceCache(), progress=False, run_heads=False)
     assert run.clusters is not None and len(run.clusters) == 3
     assert run.cluster_names()[0] == "red"
     assert run.artifacts["gallery_cluster_1"] == "descriptors/color-hist/galleries/cluster_1.png"

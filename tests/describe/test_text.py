@@ -81,3 +81,30 @@ def test_quantifiers(share, word):
 @pytest.mark.parametrize("value, label", [(0.9, "strong"), (0.6, "moderate"), (0.3, "weak"), (0.0, "none")])
 def test_strength_labels(value, label):
     assert strength_label(value) == label
+
+
+@pytest.mark.parametrize("dist, said", [
+    ({"grey": 0.44, "black": 0.23, "blue": 0.16}, True),   # clear plurality
+    ({"grey": 0.48, "white": 0.45}, False),                # two-way split
+    ({"red": 0.51, "pink": 0.49}, True),                   # majority
+    ({"red": 0.35, "pink": 0.2, "brown": 0.2}, False),     # too small
+    ({}, False),
+])
+def test_named_rule(dist, said):
+    from vehiclust.describe._text import named
+
+    assert named(dist) is said
+
+
+def test_colour_model_word_needs_pixel_corroboration():
+    e = ev(0, {"black": 0.45, "blue": 0.17, "white": 0.16})
+    e.model_colours = {"white": 0.77, "red": 0.23}
+    out = describe([e], {})[0]
+    assert out["colour"] == "black" and out["colour_source"] == "pixel colour"
+    assert "next blue 17%" in out["description"] and out["description"].startswith("Often black")
+
+
+def test_pink_is_not_outvoted_by_the_models_red():
+    e = ev(0, {"pink": 0.7, "red": 0.3})
+    e.model_colours = {"red": 0.9, "white": 0.1}
+    assert describe([e], {})[0]["colour"] == "pink"

@@ -155,22 +155,27 @@ class ClusterDescriber(BaseEstimator):
             frame["path"] = sample_paths
             pix = pd.DataFrame([cache.pixels.get(p, {}) for p in sample_paths], columns=PIXEL_COLUMNS)
             frame = pd.concat([frame, pix], axis=1)
+        found = None
+        covered: set[str] = set()
         if heads is not None and keys is not None:
             found = heads.reindex([str(k) for k in keys[sample]])[HEAD_COLUMNS].reset_index(drop=True)
-        elif paths is not None and self.run_heads:
-            found = self._run_heads([p for p in frame["path"] if p], cache, list(frame["path"]))
-        else:
-            found = None
+            covered = _models_covered(found)
+        if paths is not None and self.run_heads and covered != set(HEAD_MODELS):
+            # Run only the models the given tables do not cover.
+            ran = self._run_heads([p for p in frame["path"] if p], cache, list(frame["path"]), skip=covered)
+            if ran is not None:
+                found = ran if found is None else _fill(found, ran)
         if found is not None:
             frame = pd.concat([frame, found], axis=1)
         return frame
 
-    def _run_heads(self, todo_paths: list[str], cache: EvidenceCache, sample_paths: list[str]) -> pd.DataFrame | None:
+    def _run_heads(self, todo_paths: list[str], cache: EvidenceCache, sample_paths: list[str],
+                   skip: set[str] = frozenset()) -> pd.DataFrame | None:
         todo = sorted({p for p in todo_paths if p not in cache.heads})
         if todo:
             found = []
             for model in HEAD_MODELS:
-                if model in cache.heads_failed:
+                if model in cache.heads_failed or model in skip:
                     continue
                 try:
                     from vehiclust.extract import predict_heads
@@ -218,6 +223,29 @@ class ClusterDescriber(BaseEstimator):
             if sections:
                 written["gallery_outliers"] = montage(sections, out_dir / "outliers.png", title="outliers by reason")
         return written
+
+
+def _models_covered(found: pd.DataFrame) -> set[str]:
+    """Which head models a per-image evidence table already has answers from."""
+    covered = set()
+    has = lambda col: found[col].fillna("").astype(str).ne("").any()  # noqa: E731
+    if has("head_colour") or has("head_type"):
+        covered.add("vehicle-attributes")
+    if has("imagenet_class"):
+        covered.add("imagenet")
+    return covered
+
+
+def _fill(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
+    """Per column: values of ``first``, with its empty ones taken from ``second``."""
+    out = first.copy()
+    for col in HEAD_COLUMNS:
+        if pd.api.types.is_numeric_dtype(out[col]):
+            out[col] = out[col].fillna(second[col])
+        else:
+            empty = out[col].fillna("").astype(str) == ""
+            out[col] = out[col].where(~empty, second[col])
+    return out
 
 
 def describe_clusters(labels, X: np.ndarray | None = None, **kwargs) -> pd.DataFrame:

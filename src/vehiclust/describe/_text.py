@@ -1,8 +1,10 @@
 """Words from evidence: a short name, one or two sentences, and how strong they are.
 
-Rules: every word is backed by a number printed next to it; a word needs at least
-:data:`MAJORITY` of the sampled images behind it, otherwise the cluster is called mixed; a
-cluster without images or labels is described by its size alone.
+Rules: every word is backed by a number printed next to it; a word needs more than
+:data:`MAJORITY` of the sampled images behind it, or a clear plurality (at least
+:data:`PLURALITY` and :data:`LEAD` times the runner-up), otherwise the cluster is called mixed;
+two sources must not contradict each other (the colour model's word is used only where the
+pixels show some of it); a cluster without images or labels is described by its size alone.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from vehiclust.describe._evidence import (
     top,
 )
 
-MAJORITY = 0.5  # a word needs more than this share of the sampled images
+MAJORITY = 0.5  # a word needs more than this share of the sampled images...
+PLURALITY = 0.4  # ...or at least this share
+LEAD = 1.5  # ...and this many times the share of the runner-up
+CORROBORATION = 0.2  # the pixels must show this share of the colour model's word
 IMAGENET_MIN = 0.4  # ImageNet's finer type words need this share of the sampled images
 DARK_MAJORITY = 0.5
 DAY_MAX_DARK = 0.1
@@ -36,11 +41,22 @@ class Words:
     colour: str = ""
     colour_share: float = 0.0
     colour_source: str = ""
+    colour_named: bool = False
     vtype: str = ""
     type_share: float = 0.0
     type_source: str = ""
+    type_named: bool = False
     colour_dist: dict | None = None
     type_dist: dict | None = None
+
+
+def named(dist: dict[str, float]) -> bool:
+    """Does the top word of ``dist`` carry enough of the images to be said?"""
+    if not dist:
+        return False
+    shares = sorted(dist.values(), reverse=True)
+    first, second = shares[0], (shares[1] if len(shares) > 1 else 0.0)
+    return first > MAJORITY or (first >= PLURALITY and first >= LEAD * second)
 
 
 def plural(word: str) -> str:
@@ -54,7 +70,9 @@ def quantifier(share: float) -> str:
         return "Almost all"
     if share >= 0.6:
         return "Mostly"
-    return "Mainly"
+    if share > MAJORITY:
+        return "Mainly"
+    return "Often"  # a clear plurality, not a majority
 
 
 def choose_words(ev: ClusterEvidence) -> Words:
@@ -62,15 +80,21 @@ def choose_words(ev: ClusterEvidence) -> Words:
     w = Words()
     pc, ps = top(ev.pixel_colours)
     mc, ms = top(ev.model_colours)
-    colour_options = []
+    options = []  # (said, share, word, source, distribution)
     if pc:
-        # A pixel word the colour model cannot say (brown, pink, ...) is not out-voted by it.
-        bonus = 0.05 if pc not in _MODEL_COLOURS else 0.0
-        colour_options.append((ps + bonus, pc, ps, SOURCE_PIXELS, ev.pixel_colours))
+        options.append((named(ev.pixel_colours), ps, pc, SOURCE_PIXELS, ev.pixel_colours))
     if mc:
-        colour_options.append((ms, mc, ms, SOURCE_COLOUR_MODEL, ev.model_colours))
-    if colour_options:
-        _, w.colour, w.colour_share, w.colour_source, w.colour_dist = max(colour_options, key=lambda o: o[0])
+        # The colour model knows 7 words: pink and brown cars come out "red", silver "white".
+        # Its word counts only where the pixels show some of it too.
+        agrees = not ev.pixel_colours or ev.pixel_colours.get(mc, 0.0) >= CORROBORATION
+        options.append((named(ev.model_colours) and agrees, ms, mc, SOURCE_COLOUR_MODEL, ev.model_colours))
+    if options:
+        said = [o for o in options if o[0]]
+        if said and pc and said[0][3] == SOURCE_PIXELS and pc not in _MODEL_COLOURS:
+            best = said[0]  # a word the model cannot say is not out-voted by it
+        else:
+            best = max(said or options, key=lambda o: o[1])
+        w.colour_named, w.colour_share, w.colour, w.colour_source, w.colour_dist = best
     it, is_ = top(ev.imagenet_types)
     mt, ms_t = top(ev.model_types)
     if it and is_ >= IMAGENET_MIN and (is_ >= ms_t - 0.2 or not mt):
@@ -79,12 +103,13 @@ def choose_words(ev: ClusterEvidence) -> Words:
         w.vtype, w.type_share, w.type_source, w.type_dist = mt, ms_t, SOURCE_TYPE_MODEL, ev.model_types
     elif it:
         w.vtype, w.type_share, w.type_source, w.type_dist = it, is_, SOURCE_IMAGENET, ev.imagenet_types
+    w.type_named = named(w.type_dist or {})
     return w
 
 
 def cluster_name(ev: ClusterEvidence, w: Words) -> str:
-    colour = w.colour if w.colour and w.colour_share > MAJORITY else ""
-    vtype = w.vtype if w.vtype and w.type_share > MAJORITY else ""
+    colour = w.colour if w.colour_named else ""
+    vtype = w.vtype if w.type_named else ""
     if colour and vtype:
         return f"{colour} {plural(vtype)}"
     if colour:
@@ -114,15 +139,24 @@ def strength_label(value: float) -> str:
     return "weak" if value > 0 else "none"
 
 
+def _runner_up(dist: dict | None, share: float) -> str:
+    """For a plurality word, the next word's share, so the reader sees the margin."""
+    if share > MAJORITY or not dist or len(dist) < 2:
+        return ""
+    word, second = sorted(dist.items(), key=lambda kv: -kv[1])[1]
+    return f", next {word} {second:.0%}"
+
+
 def _sentence_one(ev: ClusterEvidence, w: Words) -> str:
     n = ev.n_images
-    colour_ok = w.colour and w.colour_share > MAJORITY
-    type_ok = w.vtype and w.type_share > MAJORITY
+    colour_ok = w.colour_named
+    type_ok = w.type_named
     facts = []
     if type_ok:
-        facts.append(f"{w.type_share:.0%} {w.vtype} by the {w.type_source}")
+        facts.append(f"{w.type_share:.0%} {w.vtype} by the {w.type_source}" + _runner_up(w.type_dist, w.type_share))
     if colour_ok:
-        facts.append(f"{w.colour_share:.0%} of {n} sampled images {w.colour} by {w.colour_source}")
+        facts.append(f"{w.colour_share:.0%} of {n} sampled images {w.colour} by {w.colour_source}"
+                     + _runner_up(w.colour_dist, w.colour_share))
     if colour_ok and type_ok:
         head = f"{quantifier(min(w.colour_share, w.type_share))} {w.colour} {plural(w.vtype)}"
     elif colour_ok:
@@ -136,9 +170,9 @@ def _sentence_one(ev: ClusterEvidence, w: Words) -> str:
     elif w.colour_dist or w.type_dist:
         head = "Mixed cluster"
         if w.colour_dist:
-            facts.append(f"no colour reaches half: {format_distribution(w.colour_dist)} by {w.colour_source}")
+            facts.append(f"no colour stands out: {format_distribution(w.colour_dist)} by {w.colour_source}")
         if w.type_dist:
-            facts.append(f"no type reaches half: {format_distribution(w.type_dist)} by the {w.type_source}")
+            facts.append(f"no type stands out: {format_distribution(w.type_dist)} by the {w.type_source}")
     else:
         head = f"{ev.size:,} rows ({ev.share:.1%} of assigned rows)"
         facts.append("no image or model evidence available")
@@ -171,13 +205,13 @@ def separation(ev: ClusterEvidence, w: Words, other: ClusterEvidence, wo: Words,
     options: list[tuple[float, str]] = []
     if w.colour_dist and wo.colour_dist is not None and w.colour_source == wo.colour_source:
         diff = _tv(w.colour_dist, wo.colour_dist)
-        if w.colour and wo.colour and w.colour != wo.colour and w.colour_share > MAJORITY:
+        if wo.colour_named and w.colour != wo.colour and w.colour_named:
             options.append((diff, f"these are {w.colour} rather than {wo.colour}"))
         elif w.colour:
             options.append((diff * 0.8, f"{w.colour} {w.colour_share:.0%} here vs {wo.colour_dist.get(w.colour, 0.0):.0%} there"))
     if w.type_dist and wo.type_dist is not None and w.type_source == wo.type_source:
         diff = _tv(w.type_dist, wo.type_dist)
-        if w.vtype and wo.vtype and w.vtype != wo.vtype and w.type_share > MAJORITY:
+        if wo.type_named and w.vtype != wo.vtype and w.type_named:
             options.append((diff, f"these are {plural(w.vtype)} rather than {plural(wo.vtype)}"))
         elif w.vtype:
             options.append((diff * 0.8, f"{w.vtype} {w.type_share:.0%} here vs {wo.type_dist.get(w.vtype, 0.0):.0%} there"))
@@ -223,10 +257,10 @@ def describe(evidence: list[ClusterEvidence], neighbours: dict[int, int]) -> lis
             "description": text,
             "strength": round(s, 3),
             "strength_label": strength_label(s),
-            "colour": w.colour if w.colour_share > MAJORITY else "",
+            "colour": w.colour if w.colour_named else "",
             "colour_share": round(w.colour_share, 3),
             "colour_source": w.colour_source,
-            "type": w.vtype if w.type_share > MAJORITY else "",
+            "type": w.vtype if w.type_named else "",
             "type_share": round(w.type_share, 3),
             "type_source": w.type_source,
             "nearest_cluster": -1 if j is None else int(j),
