@@ -105,6 +105,8 @@ def per_reason(truth: pd.Series, reasons: pd.Series, codes: list[str]) -> pd.Dat
             "reason": code,
             "true": int(true.sum()),
             "flagged": int(flagged.sum()),
+            "on_other_problems": int((flagged & ~true & (truth != "").to_numpy()).sum()),
+            "on_clean_vehicles": int((flagged & (truth == "").to_numpy()).sum()),
             "precision": round(tp / flagged.sum(), 3) if flagged.sum() else float("nan"),
             "recall": round(tp / true.sum(), 3) if true.sum() else float("nan"),
         })
@@ -124,7 +126,7 @@ def bench_real(args: argparse.Namespace) -> None:
           f"({(frame.truth == 'no_vehicle').mean():.1%}) + {args.plant} x {len(PLANTS)} planted problems; work dir {work}")
     desc = work / f"{args.model}.npy"
     t = time.perf_counter()
-    if not desc.exists():
+    if not desc.exists():  # a kept --work folder reuses its descriptors and image cache
         ext = extract_descriptors(frame["path"].tolist(), args.model, root=work / "images", progress=False,
                                   checkpoint=work / "extract-checkpoint")
         np.save(desc, ext.features)
