@@ -69,8 +69,12 @@ def _score(table: pd.DataFrame, labels: np.ndarray, truth: np.ndarray, word_col:
         purity = major.iloc[0] / len(g)
         rec = table.set_index("cluster").loc[c]
         word = str(rec[word_col]) if isinstance(rec[word_col], str) else ""
+        marked = rec.get(f"{word_col}_distinctive", "")
+        marked = marked if isinstance(marked, str) else ""
         rows.append({"cluster": c, "size": len(g), "majority": major.index[0], "purity": round(purity, 3),
-                     "word": word, "match": word in words[major.index[0]], "name": rec["cluster_name"]})
+                     "word": word, "match": word in words[major.index[0]],
+                     "distinctive": marked, "match_any": (word or marked) in words[major.index[0]],
+                     "name": rec["cluster_name"]})
     per = pd.DataFrame(rows)
     pure = per[per["purity"] >= min_purity]
     summary = {
@@ -79,6 +83,7 @@ def _score(table: pd.DataFrame, labels: np.ndarray, truth: np.ndarray, word_col:
         "pure_clusters": len(pure),
         "pure_clusters_matched": int(pure["match"].sum()),
         "pure_images_matched_share": round(pure.loc[pure["match"], "size"].sum() / max(pure["size"].sum(), 1), 4),
+        "pure_clusters_matched_incl_distinctive": int(pure["match_any"].sum()),
     }
     return per, summary
 

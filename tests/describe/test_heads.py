@@ -41,7 +41,7 @@ def test_missing_probabilities_give_no_word():
 
 def test_merge_two_models_on_path():
     va = pd.DataFrame({"path": ["a", "b"], "color_red": [0.9, 0.1], "color_blue": [0.1, 0.9]})
-    im = pd.DataFrame({"path": ["b", "c"], "imagenet_top1": ["minivan", "pickup, pickup truck"]})
+    im = pd.DataFrame({"path": ["b", "c"], "imagenet_top1": ["moving van", "pickup, pickup truck"]})
     m = merge_head_tables([va, im]).set_index("path")
     assert m.loc["b", "head_colour"] == "blue" and m.loc["b", "imagenet_type"] == "van"
     assert m.loc["c", "imagenet_type"] == "pickup" and m.loc["a", "head_colour"] == "red"

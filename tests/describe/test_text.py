@@ -108,3 +108,13 @@ def test_pink_is_not_outvoted_by_the_models_red():
     e = ev(0, {"pink": 0.7, "red": 0.3})
     e.model_colours = {"red": 0.9, "white": 0.1}
     assert describe([e], {})[0]["colour"] == "pink"
+
+
+def test_type_model_ignored_where_imagenet_sees_no_vehicle_and_distinctive_type_marked():
+    e = ev(0, {"grey": 0.9}, {"car": 0.7, "truck": 0.3}, {"motorbike": 0.25, "car": 0.1})
+    e.vehicle_prob = 0.2
+    e.overall = {"imagenet_types": {"motorbike": 0.05, "van": 0.6, "car": 0.15}, "model_types": {"car": 0.5}}
+    out = describe([e], {})[0]
+    assert out["type"] == "" and out["type_distinctive"] == "motorbike"
+    assert out["cluster_name"] == "grey, many motorbikes"
+    assert "more motorbikes than overall: 25% vs 5%" in out["description"]

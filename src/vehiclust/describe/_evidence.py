@@ -36,6 +36,8 @@ class ClusterEvidence:
     aspect: float = float("nan")
     vehicle_prob: float = float("nan")
     labels: dict[str, dict[str, float]] = field(default_factory=dict)
+    # The same distributions over every sampled image, to tell what is typical of this cluster.
+    overall: dict[str, dict[str, float]] = field(default_factory=dict)
     centroid: np.ndarray | None = None
 
 
@@ -80,9 +82,16 @@ def gather_evidence(labels: np.ndarray, images: pd.DataFrame | None, label_table
         img["cluster"] = labels[img["row"].to_numpy()]
         img_by_cluster = {int(c): g for c, g in img.groupby("cluster")}
     x_labels = labels[rows_of_X] if X is not None and rows_of_X is not None else None
+    overall: dict[str, dict[str, float]] = {}
+    if img_by_cluster:
+        every = pd.concat(img_by_cluster.values())
+        if "head_type" in every:
+            overall["model_types"] = distribution(every["head_type"])
+            has_class = every["imagenet_class"].fillna("").astype(str) != ""
+            overall["imagenet_types"] = distribution(every.loc[has_class, "imagenet_type"].fillna("").replace("", "other"))
     for c, size in zip(clusters, sizes):
         c = int(c)
-        ev = ClusterEvidence(cluster=c, size=int(size), share=float(size) / n_assigned)
+        ev = ClusterEvidence(cluster=c, size=int(size), share=float(size) / n_assigned, overall=overall)
         g = img_by_cluster.get(c)
         if g is not None:
             if "colour" in g:

@@ -26,7 +26,9 @@ _TYPE_COL = re.compile(r"^(?:.*[_:. -])?type[_:. -]+([a-z]+)(?:[_:. -]prob(?:abi
 IMAGENET_TYPES = {
     "sports car": "car", "convertible": "car", "cab": "car", "limousine": "car", "beach wagon": "car",
     "racer": "car", "jeep": "car", "Model T": "car", "car wheel": "car", "grille": "car",
-    "golfcart": "car", "go-kart": "car", "police van": "van", "minivan": "van", "moving van": "van",
+    "golfcart": "car", "go-kart": "car", "police van": "van", "moving van": "van",
+    # a minivan (MPV, people carrier) is a passenger car, not a goods van
+    "minivan": "car",
     "ambulance": "van", "recreational vehicle": "van", "minibus": "minibus", "pickup": "pickup",
     "tow truck": "truck", "garbage truck": "truck", "fire engine": "truck", "snowplow": "truck",
     "forklift": "truck", "trailer truck": "articulated lorry", "school bus": "bus", "trolleybus": "bus",

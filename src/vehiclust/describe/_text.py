@@ -27,6 +27,11 @@ MAJORITY = 0.5  # a word needs more than this share of the sampled images...
 PLURALITY = 0.4  # ...or at least this share
 LEAD = 1.5  # ...and this many times the share of the runner-up
 CORROBORATION = 0.2  # the pixels must show this share of the colour model's word
+# A type no majority names may still mark a cluster: this share of it, this many times its
+# share over every sampled image (classifiers that say "moving van" to everything cancel out).
+NO_VEHICLE = 0.35  # mean ImageNet vehicle probability below which the type model is not used
+MARK_MIN = 0.15
+MARK_LIFT = 2.0
 IMAGENET_MIN = 0.4  # ImageNet's finer type words need this share of the sampled images
 DARK_MAJORITY = 0.5
 DAY_MAX_DARK = 0.1
@@ -48,6 +53,7 @@ class Words:
     type_named: bool = False
     colour_dist: dict | None = None
     type_dist: dict | None = None
+    marked: tuple[str, float, float, str] | None = None  # word, share here, share overall, source
 
 
 def named(dist: dict[str, float]) -> bool:
@@ -97,6 +103,10 @@ def choose_words(ev: ClusterEvidence) -> Words:
         w.colour_named, w.colour_share, w.colour, w.colour_source, w.colour_dist = best
     it, is_ = top(ev.imagenet_types)
     mt, ms_t = top(ev.model_types)
+    if np.isfinite(ev.vehicle_prob) and ev.vehicle_prob < NO_VEHICLE:
+        # The type model must answer car, bus, truck or van even for a motorbike or a road;
+        # where ImageNet sees few vehicles its answer is not evidence.
+        mt, ms_t = "", 0.0
     if it and is_ >= IMAGENET_MIN and (is_ >= ms_t - 0.2 or not mt):
         w.vtype, w.type_share, w.type_source, w.type_dist = it, is_, SOURCE_IMAGENET, ev.imagenet_types
     elif mt:
@@ -104,7 +114,27 @@ def choose_words(ev: ClusterEvidence) -> Words:
     elif it:
         w.vtype, w.type_share, w.type_source, w.type_dist = it, is_, SOURCE_IMAGENET, ev.imagenet_types
     w.type_named = named(w.type_dist or {})
+    if not w.type_named:
+        w.marked = distinctive_type(ev)
     return w
+
+
+def distinctive_type(ev: ClusterEvidence) -> tuple[str, float, float, str] | None:
+    """The type over-represented here the most, if clearly (:data:`MARK_MIN`, :data:`MARK_LIFT`)."""
+    best = None
+    sources = [(ev.imagenet_types, "imagenet_types", SOURCE_IMAGENET)]
+    if not (np.isfinite(ev.vehicle_prob) and ev.vehicle_prob < NO_VEHICLE):
+        sources.append((ev.model_types, "model_types", SOURCE_TYPE_MODEL))
+    for dist, key, source in sources:
+        overall = ev.overall.get(key, {})
+        for word, share in dist.items():
+            base = overall.get(word, 0.0)
+            if word == "other" or share < MARK_MIN or base <= 0:
+                continue
+            lift = share / base
+            if lift >= MARK_LIFT and (best is None or lift > best[0]):
+                best = (lift, word, share, base, source)
+    return None if best is None else best[1:]
 
 
 def cluster_name(ev: ClusterEvidence, w: Words) -> str:
@@ -112,6 +142,8 @@ def cluster_name(ev: ClusterEvidence, w: Words) -> str:
     vtype = w.vtype if w.type_named else ""
     if colour and vtype:
         return f"{colour} {plural(vtype)}"
+    if w.marked and not vtype:
+        return f"{colour or 'mixed'}, many {plural(w.marked[0])}"
     if colour:
         return f"{colour}, mixed types" if w.type_dist else colour
     if vtype:
@@ -176,6 +208,9 @@ def _sentence_one(ev: ClusterEvidence, w: Words) -> str:
     else:
         head = f"{ev.size:,} rows ({ev.share:.1%} of assigned rows)"
         facts.append("no image or model evidence available")
+    if w.marked:
+        word, here, there, source = w.marked
+        facts.append(f"more {plural(word)} than overall: {here:.0%} vs {there:.0%} by the {source}")
     text = f"{head} ({'; '.join(facts)})"
     extras = []
     if np.isfinite(ev.dark_share):
@@ -263,6 +298,7 @@ def describe(evidence: list[ClusterEvidence], neighbours: dict[int, int]) -> lis
             "type": w.vtype if w.type_named else "",
             "type_share": round(w.type_share, 3),
             "type_source": w.type_source,
+            "type_distinctive": w.marked[0] if w.marked else "",
             "nearest_cluster": -1 if j is None else int(j),
         })
     return out
