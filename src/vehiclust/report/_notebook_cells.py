@@ -52,7 +52,7 @@ if findings.empty:
 else:
     by_severity = findings["severity"].value_counts() if "severity" in findings else pd.Series(dtype=int)
     show_md(f"Validation made **{nh.plural(len(findings), 'finding')}**: "
-            + ", ".join(f"{n} {s}" for s, n in by_severity.items()) + ".")
+            + ", ".join(f"{s} {n}" for s, n in by_severity.items()) + ".")
     display(findings)"""),
     ("markdown", """## 2. How each clustering was chosen
 

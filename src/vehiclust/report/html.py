@@ -24,6 +24,7 @@ import pandas as pd
 from vehiclust import _progress
 from vehiclust.io.atomic import atomic_write_bytes, atomic_write_text
 from vehiclust.report import _media
+from vehiclust.report.notebook_helpers import _as_jpeg, label_columns, pretty_name
 from vehiclust.results import DescriptorRun, RunResults
 
 log = logging.getLogger(__name__)
@@ -232,14 +233,17 @@ class _Page:
         return (f"<figure class='thumb' data-row='{row}'>{pic}<figcaption><span class='path'>{esc(path)}</span>"
                 f"<span class='cl'>{esc(self.row_label(row))}</span>{why}</figcaption></figure>")
 
-    def embedded_png(self, rel: str, caption: str) -> str:
+    def embedded_png(self, rel: str, caption: str, jpeg: bool = False) -> str:
         path = self._inside_run_dir(rel)
         if path is None or path.suffix.lower() not in {".png", ".jpg", ".jpeg", ".svg"}:
             return ""
         if path.stat().st_size > MAX_EMBED_FIGURE_BYTES or path.suffix.lower() == ".svg":
             return f"<p><a href='{esc(path.relative_to(self.run_dir.resolve()).as_posix())}'>{esc(caption)}</a></p>"
-        mime = "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
-        return (f"<figure class='artifact'><img src='{esc(_media.data_uri(path.read_bytes(), mime))}' alt='{esc(caption)}'>"
+        if jpeg:  # photo montages: a fifth of the PNG's bytes
+            data, mime = _as_jpeg(path), "image/jpeg"
+        else:
+            data, mime = path.read_bytes(), "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
+        return (f"<figure class='artifact'><img src='{esc(_media.data_uri(data, mime))}' alt='{esc(caption)}'>"
                 f"<figcaption>{esc(caption)}</figcaption></figure>")
 
     def _inside_run_dir(self, rel: str) -> Path | None:
@@ -405,7 +409,6 @@ class _Page:
 
     def _label_mix(self, members: np.ndarray) -> str:
         """The given labels inside a cluster (reported only; never used to fit), e.g. '; type: car 80%'."""
-        from vehiclust.report.notebook_helpers import label_columns
 
         text = ""
         for column in label_columns(self.results):
@@ -417,7 +420,7 @@ class _Page:
         return text
 
     def _cluster_artifacts(self, cluster: int) -> str:
-        figures = [self.embedded_png(rel, name) for name, rel in self.best.artifacts.items()
+        figures = [self.embedded_png(rel, pretty_name(name), jpeg=True) for name, rel in self.best.artifacts.items()
                    if name == f"gallery_cluster_{cluster}" or name.startswith(f"gallery_cluster_{cluster}_")]
         figures = [f for f in figures if f]
         return ("<details><summary>Gallery montage</summary>" + "".join(figures) + "</details>") if figures else ""
@@ -433,6 +436,10 @@ class _Page:
             parts.append(f"<section class='reason' data-reason='{esc(reason)}'><h3>{esc(reason)}</h3>"
                          f"<p class='muted'>{_count(total, 'row')}; " + (f"the {len(rows)} with the highest outlier score:" if len(rows) < total else "all shown:") + "</p>"
                          "<div class='gallery'>" + "".join(self.figure(r) for r in rows.tolist()) + "</div></section>")
+        montages = [self.embedded_png(rel, pretty_name(key), jpeg=True) for key, rel in self.best.artifacts.items()
+                    if key.startswith("gallery_outliers")]
+        if any(montages):
+            parts.append("<details><summary>Outlier montage by reason</summary>" + "".join(montages) + "</details>")
         parts.append("</section>")
         return "".join(parts)
 
@@ -502,14 +509,14 @@ class _Page:
         figures = []
         for name, rel in self.best.artifacts.items():
             if not name.startswith(("gallery", "map")) and "selection" not in name:
-                figures.append(self.embedded_png(rel, name))
+                figures.append(self.embedded_png(rel, pretty_name(name)))
         compare_dir = self.run_dir / "compare"
         if compare_dir.is_dir():
             registered = {str(rel) for run in r.descriptors.values() for rel in run.artifacts.values()}
             for png in sorted(compare_dir.glob("*.png")):
                 rel = png.relative_to(self.run_dir).as_posix()
                 if rel not in registered:
-                    figures.append(self.embedded_png(rel, png.stem.replace("_", " ")))
+                    figures.append(self.embedded_png(rel, pretty_name(png.stem)))
         parts.extend(f for f in figures if f)
         links = [f"<li><a href='{esc(rel)}'>{esc(name)}: {esc(key)}</a></li>"
                  for name, run in r.descriptors.items() if name != r.best

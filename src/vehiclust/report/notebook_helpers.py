@@ -29,7 +29,7 @@ from vehiclust.results import DescriptorRun, RunResults
 
 __all__ = [
     "chosen_text", "cluster_ids", "label_columns", "plural", "cluster_label", "cluster_summary", "comparison_figures", "conclusion",
-    "heatmap", "images_root", "map_figure", "outlier_frame", "outlier_rows_by_reason", "reason_counts",
+    "heatmap", "images_root", "pretty_name", "map_figure", "outlier_frame", "outlier_rows_by_reason", "reason_counts",
     "selection_curves", "show_gallery", "show_rows",
 ]
 
@@ -187,9 +187,25 @@ def show_gallery(results: RunResults, run: DescriptorRun, cluster: int, root: Pa
     for name in (f"gallery_cluster_{cluster}", f"gallery_cluster_{cluster}_medoids"):
         rel = run.artifacts.get(name)
         if rel and Path(rel).is_file():
-            display(Image(filename=str(rel)))
+            display(Image(data=_as_jpeg(Path(rel)), format="jpeg"))
             return True
     return show_rows(results, gallery_rows(run, cluster, n), root)
+
+
+def _as_jpeg(path: Path, quality: int = 82) -> bytes:
+    """A photo montage as JPEG: a fifth of the PNG's bytes, so big runs keep a light notebook."""
+    from PIL import Image as PILImage
+
+    with PILImage.open(path) as image:
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format="JPEG", quality=quality, optimize=True)
+    return buffer.getvalue()
+
+
+def pretty_name(key: str) -> str:
+    """'compare_agreement_ari_png' → 'agreement ari'."""
+    key = key.removeprefix("compare_").removesuffix("_png").removesuffix(".png")
+    return key.replace("_", " ")
 
 
 def heatmap(frame: pd.DataFrame, title: str = ""):
@@ -219,10 +235,10 @@ def comparison_figures(results: RunResults, run_dir: str | Path = ".") -> list[t
         if not name.startswith(("gallery", "map")) and "selection" not in name and str(rel).endswith(".png"):
             path = run_dir / rel
             if path.is_file():
-                found[path.resolve().as_posix()] = (name, path)
+                found[path.resolve().as_posix()] = (pretty_name(name), path)
     if (run_dir / "compare").is_dir():
         for png in sorted((run_dir / "compare").glob("*.png")):
-            found.setdefault(png.resolve().as_posix(), (png.stem.replace("_", " "), png))
+            found.setdefault(png.resolve().as_posix(), (pretty_name(png.stem), png))
     return list(found.values())
 
 
