@@ -1,14 +1,27 @@
 """The selection rule: which configuration of the sweep becomes the clustering.
 
-1. Eligible: at least 2 clusters, finite metrics, at most `max_noise` of rows left as noise by
-   the family, no cluster holding more than `max_dominant` of the rows, and stability at least
-   `stability_floor` (if nothing passes the floor, the floor is dropped and the note says so).
-2. Score: the mean of the eligible configurations' percentile ranks on the three indices'
-   EXCESS over a structureless reference at the same number of clusters (silhouette
-   difference, log Davies-Bouldin ratio, log Calinski-Harabasz ratio; see `_reference.py`).
-   The raw indices all drift to k = 2-3 on real descriptors; their excesses do not.
-3. The best score wins; ties go to the more stable, then the smaller k.
-4. A chosen k at the edge of the k grid is reported in `note` (and warned about by the caller).
+1. Eligible: at least 2 clusters, finite metrics, at most `max_noise` of the rows left as
+   noise by the family, a silhouette above that of structureless data (`silhouette_excess`
+   > 0), and stability at least `stability_floor` (if nothing passes the floor it is dropped
+   and the note says so).
+2. Elbow per k-family: the share of variance the clusters explain, R²(k) = 1 - W/T (W the
+   within-cluster sum of squares), rises with k and flattens once the real groups are split.
+   The family's candidate is the knee of that curve (with R²(1) = 0 when the grid starts at
+   2) — the point farthest above the chord between the curve's ends (kneedle) — or the
+   eligible k nearest to it. A curve
+   with no knee (never more than `min_knee` above its chord) gives no elbow; that family's
+   candidate is then its best eligible configuration by the score below, with a note.
+   Density families (no k of their own) put forward every eligible configuration with at
+   least as many clusters as the smallest elbow (fewer would be under-splitting: on real
+   descriptors they tend to find 2-3 dense cores and call the rest noise).
+3. Score among the candidates: the mean percentile rank over `silhouette_excess`,
+   `davies_bouldin_excess` (each index's excess over a structureless reference at the same
+   number of clusters, see `_reference.py`) and `stability`. Raw silhouette, Davies-Bouldin and
+   Calinski-Harabasz all drift to k = 2-3 on real descriptors, so they are reported, not ranked.
+4. The best score wins; ties go to the more stable, then the fewer clusters. A chosen k at the
+   edge of the k grid is reported in `note` (and warned about by the caller).
+
+Without the reference columns (another engine's table) step 3 ranks the raw indices.
 """
 
 from __future__ import annotations
@@ -18,8 +31,32 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-
 EXCESS = ["silhouette_excess", "davies_bouldin_excess", "calinski_harabasz_excess"]
+
+
+def elbow(k: np.ndarray, r2: np.ndarray) -> tuple[float, float]:
+    """(knee k, height above the chord in normalised units) of R²(k).
+
+    R²(1) = 0 is added when the grid starts at 2 (so a knee at k = 2 can be seen); a grid
+    starting higher is taken as given, or its first point would always look like the knee.
+    """
+    order = np.argsort(k)
+    k = np.asarray(k, float)[order]
+    r2 = np.asarray(r2, float)[order]
+    if k.size and k[0] == 2:
+        k, r2 = np.r_[1.0, k], np.r_[0.0, r2]
+    if k.size < 3 or not np.isfinite(r2).all() or r2[-1] <= r2[0]:
+        return float("nan"), 0.0
+    x = (k - k[0]) / (k[-1] - k[0])
+    y = (r2 - r2[0]) / (r2[-1] - r2[0])
+    d = y - x
+    i = int(np.argmax(d))
+    return float(k[i]), float(d[i])
+
+
+def _score(frame: pd.DataFrame, columns: list[tuple[str, bool]]) -> pd.Series:
+    parts = [(frame[c] if higher else -frame[c]).rank(pct=True) for c, higher in columns]
+    return pd.concat(parts, axis=1).mean(axis=1)
 
 
 def choose_configuration(
@@ -29,18 +66,20 @@ def choose_configuration(
     k_max: int,
     stability_floor: float = 0.5,
     max_noise: float = 0.5,
+    min_knee: float = 0.05,
     extra_notes: list[str] | None = None,
 ) -> tuple[pd.DataFrame, int, str]:
-    """Add `eligible`, `score`, `rank`, `chosen`, `note` columns; return (table, id, note)."""
+    """Add `eligible`, `elbow`, `candidate`, `score`, `rank`, `chosen`, `note`; return (table, id, note)."""
     t = table.copy()
     notes = list(extra_notes or [])
     raw = ["silhouette_sample", "davies_bouldin", "calinski_harabasz"]
-    have_excess = all(c in t.columns for c in EXCESS)
-    if not have_excess:
+    have_reference = all(c in t.columns for c in EXCESS)
+    if not have_reference:
         notes.append("no reference-excess columns: raw indices ranked")
-    metrics = raw + (EXCESS if have_excess else [])
-    finite = np.isfinite(t[metrics].astype(float)).all(axis=1)
+    finite = np.isfinite(t[raw + (EXCESS if have_reference else [])].astype(float)).all(axis=1)
     base = (t["n_clusters"] >= 2) & finite & (t["noise_share"] <= max_noise)
+    if have_reference:
+        base &= t["silhouette_excess"] > 0  # must beat structureless data
     stable = t["stability"].isna() | (t["stability"] >= stability_floor)
     eligible = base & stable
     if not eligible.any():
@@ -49,25 +88,67 @@ def choose_configuration(
             notes.append(f"no configuration reached the stability floor {stability_floor}; floor dropped")
         else:
             eligible = t["n_clusters"] >= 1
-            notes.append("no configuration found 2 or more clusters with finite metrics")
+            notes.append("no configuration found 2 or more clusters with finite metrics"
+                         + (" and a silhouette above the structureless reference" if have_reference else ""))
     t["eligible"] = eligible
-    score = pd.Series(np.nan, index=t.index)
-    if eligible.any() and base.any():
-        e = t.loc[eligible]
-        if have_excess:
-            parts = [e[c].rank(pct=True) for c in EXCESS]
+    if have_reference:
+        columns = [("silhouette_excess", True), ("davies_bouldin_excess", True), ("stability", True)]
+    else:
+        columns = [("silhouette_sample", True), ("davies_bouldin", False), ("calinski_harabasz", True)]
+    stab_known = t["stability"].notna().any()
+    columns = [c for c in columns if c[0] != "stability" or stab_known]
+
+    # candidates: the elbow of each k-family, every eligible density configuration
+    t["elbow"] = False
+    candidate = pd.Series(False, index=t.index)
+    has_k = t["k"].notna() if "k" in t.columns else pd.Series(False, index=t.index)
+    have_r2 = "explained_variance" in t.columns
+    density: list[str] = []
+    elbows: list[float] = []
+    for fam in t["family"].unique():
+        part = t[(t["family"] == fam)]
+        if not has_k[part.index].all():
+            density.append(fam)
+            continue
+        ok = part[eligible[part.index]]
+        if ok.empty:
+            continue
+        knee, height = (float("nan"), 0.0)
+        if have_r2 and base[part.index].sum() >= 2:
+            fit = part[base[part.index]]
+            knee, height = elbow(fit["k"].to_numpy(float), fit["explained_variance"].to_numpy(float))
+        if np.isfinite(knee) and height >= min_knee:
+            dist = (ok["k"] - knee).abs()
+            pick = dist.sort_values(kind="stable").index[0]
+            t.loc[pick, "elbow"] = True
+            elbows.append(float(t.loc[pick, "k"]))
         else:
-            parts = [e["silhouette_sample"].rank(pct=True), (-e["davies_bouldin"]).rank(pct=True),
-                     e["calinski_harabasz"].rank(pct=True)]
-        score.loc[eligible] = pd.concat(parts, axis=1).mean(axis=1)
+            pick = _score(ok, columns).sort_values(ascending=False, kind="stable").index[0]
+            if have_r2:
+                notes.append(f"{fam}: no clear elbow in the explained-variance curve, best-scored k taken")
+        candidate[pick] = True
+    # density configurations compete when they split at least as finely as the smallest elbow:
+    # merging the data into fewer groups than the variance supports is under-splitting.
+    k_floor = min(elbows) if elbows else 2
+    for fam in density:
+        part = t[(t["family"] == fam)].index
+        candidate[part] = eligible[part] & (t.loc[part, "n_clusters"] >= k_floor)
+    if not candidate.any():
+        candidate = eligible.copy()
+    t["candidate"] = candidate
+    score = pd.Series(np.nan, index=t.index)
+    if base.any() and candidate.any():
+        score.loc[candidate] = _score(t.loc[candidate], columns)
     t["score"] = score
-    order = t.assign(_s=score.fillna(-np.inf), _stab=t["stability"].fillna(-np.inf), _n=t["n_clusters"])
-    order = order.sort_values(["_s", "_stab", "_n"], ascending=[False, False, True], kind="stable")
+    order = t.assign(_c=candidate.astype(int), _e=eligible.astype(int), _s=score.fillna(-np.inf),
+                     _stab=t["stability"].fillna(-np.inf), _n=t["n_clusters"])
+    order = order.sort_values(["_c", "_s", "_e", "_stab", "_n"], ascending=[False, False, False, False, True],
+                              kind="stable")
     t["rank"] = 0
     t.loc[order.index, "rank"] = np.arange(1, len(t) + 1)
     chosen_idx = order.index[0]
     chosen = t.loc[chosen_idx]
-    k = chosen["k"]
+    k = chosen["k"] if "k" in t.columns else np.nan
     if pd.notna(k) and k_min < k_max and int(k) in (k_min, k_max):
         side = "lower" if int(k) == k_min else "upper"
         notes.append(

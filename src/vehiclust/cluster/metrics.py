@@ -82,6 +82,20 @@ def calinski_harabasz(X: np.ndarray, labels: np.ndarray) -> float:
     return between * (n - k) / (within * (k - 1))
 
 
+def explained_variance(X: np.ndarray, labels: np.ndarray) -> float:
+    """R² of a clustering: between-cluster / total sum of squares (exact, linear time)."""
+    codes, kept, k = _compact(labels)
+    n = int(kept.sum())
+    if k < 1 or n == 0:
+        return float("nan")
+    centroids, counts = cluster_centroids(X, codes)
+    grand = (centroids * counts[:, None]).sum(0) / n
+    between = float((counts * ((centroids - grand) ** 2).sum(1)).sum())
+    within = float(np.nansum(_distances_to_own_centroid(X, codes, centroids) ** 2))
+    total = between + within
+    return between / total if total > 0 else float("nan")
+
+
 def davies_bouldin(X: np.ndarray, labels: np.ndarray) -> float:
     """Exact Davies-Bouldin index (lower = better), linear time; NaN below 2 clusters."""
     codes, kept, k = _compact(labels)
@@ -196,6 +210,7 @@ __all__ = [
     "calinski_harabasz",
     "cluster_centroids",
     "davies_bouldin",
+    "explained_variance",
     "mean_pairwise_ari",
     "sampled_silhouette",
     "size_balance",

@@ -140,6 +140,7 @@ class ClusterSelector:
         }
         if n_clusters >= 2:
             row["calinski_harabasz"] = M.calinski_harabasz(X, labels)
+            row["explained_variance"] = M.explained_variance(X, labels)
             row["davies_bouldin"] = M.davies_bouldin(X, labels)
             s, lo, hi = M.sampled_silhouette(X, labels, n_samples=self.silhouette_sample, random_state=seed)
             row.update(silhouette_sample=s, silhouette_ci_low=lo, silhouette_ci_high=hi)
@@ -149,7 +150,8 @@ class ClusterSelector:
         else:
             row.update(calinski_harabasz=np.nan, davies_bouldin=np.nan, silhouette_sample=np.nan,
                        silhouette_ci_low=np.nan, silhouette_ci_high=np.nan, stability=np.nan,
-                       silhouette_excess=np.nan, davies_bouldin_excess=np.nan, calinski_harabasz_excess=np.nan)
+                       silhouette_excess=np.nan, davies_bouldin_excess=np.nan, calinski_harabasz_excess=np.nan,
+                       explained_variance=np.nan)
         row.update(fit.info)
         return row
 
@@ -213,7 +215,8 @@ class ClusterSelector:
         table = pd.DataFrame(rows)
         extra = [c for c in table.columns if c not in SELECTION_COLUMNS and c != "_params"]
         params_list = table.pop("_params").tolist()
-        table = table[SELECTION_COLUMNS + REFERENCE_COLUMNS + [c for c in extra if c not in REFERENCE_COLUMNS]]
+        own = REFERENCE_COLUMNS + ["explained_variance"]
+        table = table[SELECTION_COLUMNS + own + [c for c in extra if c not in own]]
         table, chosen_id, note = choose_configuration(
             table, k_min=ks[0], k_max=ks[-1], stability_floor=self.stability_floor, extra_notes=notes
         )
