@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vehiclust.cluster._rule import choose_configuration, elbow
+
+
+def _kfamily(name, ks, r2, sil_x=0.05, db_x=0.2, stability=0.8, start=0):
+    return pd.DataFrame({
+        "config_id": np.arange(start, start + len(ks)), "family": name, "params": [f"k={k}" for k in ks],
+        "k": np.asarray(ks, float), "n_clusters": ks, "noise_share": 0.0,
+        "calinski_harabasz": 100.0, "davies_bouldin": 1.0, "silhouette_sample": 0.2,
+        "silhouette_excess": sil_x, "davies_bouldin_excess": db_x, "calinski_harabasz_excess": 1.0,
+        "stability": stability, "explained_variance": r2,
+    })
+
+
+def test_elbow_finds_the_knee_of_a_saturating_curve():
+    ks = np.arange(2, 21)
+    r2 = np.minimum(ks, 6) / 6 * 0.8 + ks * 0.002
+    assert elbow(ks, r2)[0] == 6
+    assert elbow(ks, r2)[1] > 0.3
+    k, height = elbow(ks, 0.01 * ks)  # a straight line has no knee
+    assert height < 0.05
+
+
+def test_elbow_at_two_is_visible_when_grid_starts_at_two():
+    ks = np.arange(2, 11)
+    assert elbow(ks, 0.9 + 0.001 * ks)[0] == 2
+    # a grid starting higher is taken as given: its first point is not a knee by default
+    ks = np.arange(4, 11)
+    assert elbow(ks, np.minimum(ks, 7) / 7)[0] == 7
+
+
+def test_chosen_is_the_elbow_not_the_best_raw_index():
+    ks = list(range(2, 16))
+    r2 = [min(k, 8) / 8 * 0.7 + 0.001 * k for k in ks]
+    t = _kfamily("kmeans", ks, r2, sil_x=[0.1 - 0.005 * k for k in ks])
+    t.loc[t.k == 2, "silhouette_sample"] = 0.9  # raw silhouette would pick k=2
+    out, cid, note = choose_configuration(t, k_min=2, k_max=15)
+    assert out.loc[out.chosen, "k"].item() == 8 and note == ""
+    assert out["elbow"].sum() == 1 and out["chosen"].sum() == 1
+
+
+def test_density_configs_below_the_elbow_do_not_compete():
+    ks = list(range(2, 12))
+    t = _kfamily("kmeans", ks, [min(k, 6) / 6 * 0.7 for k in ks], sil_x=0.01, db_x=0.1, stability=0.6)
+    dens = _kfamily("hdbscan", [2, 7], [0.3, 0.7], sil_x=0.2, db_x=0.5, stability=0.99, start=100)
+    dens["k"] = np.nan
+    out, cid, _ = choose_configuration(pd.concat([t, dens], ignore_index=True), k_min=2, k_max=11)
+    cand = out[out.candidate]
+    assert set(cand.family) == {"kmeans", "hdbscan"}
+    assert (cand.loc[cand.family == "hdbscan", "n_clusters"] >= 6).all()
+    assert out.loc[out.chosen, "family"].item() == "hdbscan" and out.loc[out.chosen, "n_clusters"].item() == 7
+
+
+def test_configurations_below_the_reference_are_not_eligible():
+    ks = list(range(2, 10))
+    t = _kfamily("kmeans", ks, [min(k, 5) / 5 for k in ks])
+    t.loc[t.k == 5, "silhouette_excess"] = -0.01
+    out, _, _ = choose_configuration(t, k_min=2, k_max=9)
+    assert not out.loc[out.k == 5, "eligible"].item()
+    assert out.loc[out.chosen, "k"].item() in (4, 6)
+
+
+def test_stability_floor_dropped_with_a_note():
+    ks = list(range(2, 8))
+    t = _kfamily("kmeans", ks, [min(k, 4) / 4 for k in ks], stability=0.1)
+    out, _, note = choose_configuration(t, k_min=2, k_max=7, stability_floor=0.5)
+    assert "floor dropped" in note and out["eligible"].all()
+
+
+def test_without_reference_columns_raw_indices_are_ranked():
+    ks = list(range(2, 8))
+    t = _kfamily("kmeans", ks, [min(k, 4) / 4 for k in ks]).drop(
+        columns=["silhouette_excess", "davies_bouldin_excess", "calinski_harabasz_excess", "explained_variance"])
+    t["silhouette_sample"] = [0.1, 0.2, 0.6, 0.3, 0.2, 0.1]
+    t["davies_bouldin"] = [2.0, 1.5, 0.5, 1.0, 1.5, 2.0]
+    t["calinski_harabasz"] = [10, 20, 90, 30, 20, 10]
+    out, _, note = choose_configuration(t, k_min=2, k_max=7)
+    assert out.loc[out.chosen, "k"].item() == 4 and "raw indices" in note
+
+
+@pytest.mark.parametrize("k_true, side", [(2, "lower"), (7, "upper")])
+def test_boundary_choices_are_noted(k_true, side):
+    ks = list(range(2, 8))
+    # R² grows linearly: no elbow, so the family's best-scored k is taken (with a note)
+    t = _kfamily("kmeans", ks, [0.05 * k for k in ks], sil_x=[0.2 if k == k_true else 0.01 for k in ks])
+    out, _, note = choose_configuration(t, k_min=2, k_max=7)
+    assert out.loc[out.chosen, "k"].item() == k_true
+    assert "no clear elbow" in note
+    assert f"{side} boundary" in note and out.loc[out.chosen, "note"].item() == note
