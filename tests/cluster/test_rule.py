@@ -87,7 +87,7 @@ def test_without_reference_columns_raw_indices_are_ranked():
 def test_boundary_choices_are_noted(k_true, side):
     ks = list(range(2, 8))
     # R² grows linearly: no elbow, so the family's best-scored k is taken (with a note)
-    t = _kfamily("kmeans", ks, [0.05 * k for k in ks], sil_x=[0.2 if k == k_true else 0.01 for k in ks])
+    t = _kfamily("kmeans", ks, [0.05 * (k - 1) for k in ks], sil_x=[0.2 if k == k_true else 0.01 for k in ks])
     out, _, note = choose_configuration(t, k_min=2, k_max=7)
     assert out.loc[out.chosen, "k"].item() == k_true
     assert "no clear elbow" in note
