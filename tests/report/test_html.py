@@ -202,3 +202,12 @@ def test_chosen_row_is_found(selection: pd.DataFrame, chosen: dict, expected) ->
 
     run = DescriptorRun(name="x", labels=np.zeros(3, np.int64), selection=selection, chosen=chosen)
     assert _chosen_position(run) == expected
+
+
+@pytest.mark.parametrize("kwargs", [{"max_points": 0}, {"gallery_size": 2.5}, {"thumb_size": True}, {"embed_limit": -1}])
+def test_bad_parameters_are_refused(tmp_path: Path, kwargs: dict) -> None:
+    from vehiclust.exceptions import InputError
+
+    name = next(iter(kwargs))
+    with pytest.raises(InputError, match=f"'{name}' parameter of write_html_report"):
+        write_html_report(_synthetic(10, 2), tmp_path, **kwargs)

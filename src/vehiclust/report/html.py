@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from vehiclust import _progress
+from vehiclust.exceptions import InputError
 from vehiclust.io.atomic import atomic_write_bytes, atomic_write_text
 from vehiclust.report import _media
 from vehiclust.report.notebook_helpers import _as_jpeg, label_columns, pretty_name
@@ -170,6 +171,12 @@ def write_html_report(
     Maps draw at most `max_points` (2-D) / `max_points_3d` (3-D) points — a seeded
     per-cluster sample plus outliers — over a density layer of every row when there are more.
     """
+    for name, value, low in [("max_points", max_points, 1), ("max_points_3d", max_points_3d, 1),
+                             ("gallery_size", gallery_size, 1), ("thumb_size", thumb_size, 8), ("embed_limit", embed_limit, 0)]:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise InputError(f"The '{name}' parameter of write_html_report must be an int in [{low}, inf). Got {value!r}.")
+    if results.best not in results.descriptors:
+        raise InputError(f"The results name '{results.best}' as best, but their descriptor sets are {sorted(results.descriptors)}.")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if random_state is None:
@@ -214,18 +221,23 @@ class _Page:
         self.paths = results.samples["path"].astype(str).to_numpy()
         self.random_state = random_state
         self.clusters = _media.cluster_ids(self.best)
+        # per-row lookups done tens of thousands of times: plain arrays and a dict, not pandas
+        self.names = {c: _media.cluster_label(self.best, c) for c in self.clusters}
+        self.labels = np.asarray(self.best.labels)
+        self.reasons = self.outliers["outlier_reasons"].to_numpy(object)
+        self.flagged = self.outliers["is_outlier"].to_numpy(bool)
         self.colour = {c: _CLUSTER_COLOURS[i % len(_CLUSTER_COLOURS)] for i, c in enumerate(self.clusters)}
 
     # ---- pieces -------------------------------------------------------------------------
     def row_label(self, row: int) -> str:
-        c = int(self.best.labels[row])
-        return _media.cluster_label(self.best, c) if c >= 0 else "unassigned"
+        c = int(self.labels[row])
+        return self.names.get(c) or (_media.cluster_label(self.best, c) if c >= 0 else "unassigned")
 
     def figure(self, row: int) -> str:
         """One thumbnail tile: picture (if any), path, cluster and reasons, all as text."""
         src = self.thumbs.src.get(row)
         path = self.paths[row]
-        reasons = self.outliers.at[row, "outlier_reasons"]
+        reasons = self.reasons[row]
         pic = (f"<img src='{esc(src)}' alt='{esc(path)}' title='{esc(path)}' loading='eager'>"
                if src else "<div class='noimg'>no image</div>")
         shown = reasons.replace(_media.REASON_SEPARATOR, "; ")
@@ -286,7 +298,7 @@ class _Page:
             rowinfo[str(row)] = {
                 "p": self.paths[row],
                 "c": self.row_label(row),
-                "r": self.outliers.at[row, "outlier_reasons"],
+                "r": self.reasons[row],
                 "t": self.thumbs.src.get(row, ""),
             }
         parts = ["<section id='map'><h2>Map</h2>",
@@ -329,7 +341,7 @@ class _Page:
         def hover(sel: np.ndarray) -> list[str]:
             return [
                 f"{esc(self.paths[r])}<br>{esc(self.row_label(r))}"
-                + (f"<br>outlier: {esc(self.outliers.at[r, 'outlier_reasons'])}" if self.outliers.at[r, "is_outlier"] else "")
+                + (f"<br>outlier: {esc(self.reasons[r])}" if self.flagged[r] else "")
                 for r in sel.tolist()
             ]
 
