@@ -42,6 +42,9 @@ def test_selection_table_contract(blobs5):
     pd.testing.assert_series_equal(pd.Series(sel.best_, dtype=object), t[t.chosen].iloc[0].astype(object), check_names=False)
     assert {"eligible", "elbow", "candidate", "explained_variance", "silhouette_excess"} <= set(t.columns)
     assert sel.labels_.dtype == np.int64 and sel.noise_mask_.shape == sel.labels_.shape
+    assert sel.cluster_centers_.shape == (sel.n_clusters_, X.shape[1])
+    c0 = np.unique(sel.labels_)[0]
+    np.testing.assert_allclose(sel.cluster_centers_[0], X[sel.labels_ == c0].mean(0), rtol=1e-5, atol=1e-5)
 
 
 def test_same_seed_same_labels_and_table(blobs5):

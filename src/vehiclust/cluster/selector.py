@@ -228,11 +228,14 @@ class ClusterSelector:
         fam = families[best["family"]]
         params = params_list[chosen_id]
         final = fam.fit(X, params, fam.seed_for(base, params))
-        self.labels_ = np.asarray(final.labels, dtype=np.int64)
+        # labels 0..k-1 with no gaps (a mixture component can end up empty), -1 kept
+        self.labels_ = M._compact(np.asarray(final.labels, dtype=np.int64))[0]
         self.noise_mask_ = (np.asarray(final.noise_mask, dtype=bool) if final.noise_mask is not None
                             else self.labels_ < 0)
         self.best_params_ = dict(params)
         self.n_clusters_ = int(np.unique(self.labels_[self.labels_ >= 0]).size)
+        # mean of each cluster's rows in the evaluation space, row c = cluster c
+        self.cluster_centers_ = M.cluster_centroids(X, self.labels_)[0].astype(np.float32)
         self.n_features_in_ = X.shape[1]
         return self
 
