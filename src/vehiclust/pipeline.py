@@ -306,9 +306,12 @@ def _consensus_run(ctx: RunContext, singles: list[str]) -> None:
 
     from vehiclust.compare import CONSENSUS, consensus_embedding
 
+    name = CONSENSUS
+    while name in ctx.runs:  # a user's descriptor set may already be called "consensus"
+        name = f"{name}-of-sets"
     X, valid, summary = consensus_embedding({n: ctx.runs[n].labels for n in singles}, random_state=ctx.seeds["compare"])
-    ps = PreparedSet(name=CONSENSUS, X=X, valid=valid, preparation=summary)
-    ctx.prepared[CONSENSUS] = ps
+    ps = PreparedSet(name=name, X=X, valid=valid, preparation=summary)
+    ctx.prepared[name] = ps
     run_ = _new_cluster_run(ctx, ps)
     # outliers: unassigned rows, and rows flagged by most single sets
     flags = [ctx.runs[n].outliers["is_outlier"].to_numpy(bool) for n in singles if ctx.runs[n].outliers is not None]
@@ -320,9 +323,9 @@ def _consensus_run(ctx: RunContext, singles: list[str]) -> None:
         "outlier_reasons": np.where(~valid, "unassigned_in_every_set",
                                     np.where(votes > 0.5, "flagged_by_most_descriptor_sets", "")),
     })
-    ctx.runs[CONSENSUS] = run_
+    ctx.runs[name] = run_
     # maps and descriptions for the consensus too, so it can be the deliverable like any set
-    sub = dataclasses.replace(ctx, runs={CONSENSUS: run_}, prepared={CONSENSUS: ps})
+    sub = dataclasses.replace(ctx, runs={name: run_}, prepared={name: ps})
     _stage_maps(sub)
     _stage_describe(sub)
 

@@ -94,3 +94,22 @@ def test_compare_stage_with_one_descriptor_set(demo_dir, tmp_path):
     assert ctx.comparison["descriptor"].tolist() == ["hog"]
     assert not any(c.startswith("nmi_") for c in ctx.comparison.columns)
     assert ctx.agreement.shape == (1, 1)
+
+
+def test_consensus_name_does_not_clash_with_a_set(demo_dir, tmp_path):
+    from vehiclust import pipeline
+
+    d = demo_dir / "descriptors"
+    cfg = RunConfig(descriptors={"consensus": d / "color-hist.pkl", "hog": d / "hog.pkl"},
+                    paths=demo_dir / "images_paths.csv", out=tmp_path, families=("kmeans",), k_min=3, k_max=4,
+                    notebook=False, html=False, progress=False)
+    ctx = pipeline._stage_load(cfg)
+    for stage in (pipeline._stage_prepare, pipeline._stage_mix, pipeline._stage_cluster):
+        stage(ctx)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "_stage_maps", lambda ctx: None)
+        mp.setattr(pipeline, "_stage_describe", lambda ctx: None)
+        pipeline._stage_compare(ctx)
+    assert list(ctx.runs) == ["consensus", "hog", "consensus-of-sets"]
+    assert ctx.comparison.set_index("descriptor").loc["consensus", "kind"] == "single"
+    assert ctx.comparison.set_index("descriptor").loc["consensus-of-sets", "kind"] == "consensus"
