@@ -103,7 +103,7 @@ def _write(res: CompareOutput, candidates: Sequence[Candidate], out: Path) -> di
         ("agreement_ari", res.agreement, "Agreement between clusterings (ARI)"),
         ("agreement_nmi", res.agreement_nmi, "Agreement between clusterings (NMI)"),
         ("neighbourhood_overlap", res.neighbourhood_overlap, "Shared nearest neighbours between spaces"),
-        ("attribute_alignment", res.attribute_alignment, "Cluster alignment with attributes (NMI / eta²)"),
+        ("attribute_alignment", res.attribute_alignment, "Share of each attribute explained by the clusters (homogeneity / eta²)"),
     ):
         if frame.size:
             arts[f"compare_{key}_png"] = rel(plot_matrix(frame, title, folder / f"{key}.png"))
