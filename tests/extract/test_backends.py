@@ -133,7 +133,7 @@ def test_generic_onnx_needs_a_file(tmp_path: Path) -> None:
         extract_descriptors([], "onnx", weights=tmp_path / "junk.onnx", progress=False)
 
 
-@pytest.mark.parametrize("model", ["osnet", "vehicle-attributes", "mobilenet"])
+@pytest.mark.parametrize("model", ["osnet", "mobilenet"])  # vehicle-attributes is bundled
 def test_missing_weights_names_where_it_looked(model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip(DEEP[model][0])
     monkeypatch.setenv("VEHICLUST_MODELS", str(tmp_path / "models"))
@@ -141,7 +141,15 @@ def test_missing_weights_names_where_it_looked(model: str, tmp_path: Path, monke
         extract_descriptors(["a.jpg"], model, progress=False)
     assert str(tmp_path / "models") in str(info.value) and "VEHICLUST_MODELS" in str(info.value)
     monkeypatch.delenv("VEHICLUST_MODELS")
-    with pytest.raises(MissingWeightsError, match="nowhere"):
+    with pytest.raises(MissingWeightsError, match="VEHICLUST_MODELS is not set"):
         extract_descriptors(["a.jpg"], model, progress=False)
     with pytest.raises(MissingWeightsError, match="elsewhere"):
         extract_descriptors(["a.jpg"], model, weights=tmp_path / "elsewhere", progress=False)
+
+
+def test_bundled_openvino_models_need_no_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vehiclust.extract._weights import BUNDLED, resolve_weights
+
+    monkeypatch.delenv("VEHICLUST_MODELS", raising=False)
+    for rel in ("openvino/vehicle-detection-0200.xml", "openvino/vehicle-attributes-recognition-barrier-0039.bin"):
+        assert resolve_weights(rel) == BUNDLED / rel

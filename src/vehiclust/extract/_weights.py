@@ -1,4 +1,5 @@
-"""Where model weights come from. Never downloaded: an explicit path, else $VEHICLUST_MODELS."""
+"""Where model weights come from. Never downloaded: an explicit path, else $VEHICLUST_MODELS,
+else the small Apache-2.0 OpenVINO models bundled in this package (``weights/``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from vehiclust.exceptions import MissingWeightsError
 
 MODELS_ENV = "VEHICLUST_MODELS"
+BUNDLED = Path(__file__).parent / "weights"
 
 
 def resolve_weights(relative: str, weights: str | Path | None = None) -> Path:
@@ -25,11 +27,14 @@ def resolve_weights(relative: str, weights: str | Path | None = None) -> Path:
     env = os.environ.get(MODELS_ENV)
     if env:
         candidates.append(Path(env) / relative)
+    candidates.append(BUNDLED / relative)
     for c in candidates:
         looked.append(str(c))
         if c.is_file():
             return c
-    where = ", ".join(looked) if looked else f"nowhere (no --weights given and ${MODELS_ENV} is not set)"
+    where = ", ".join(looked)
+    if weights is None and not env:
+        where += f" (no --weights given and ${MODELS_ENV} is not set)"
     raise MissingWeightsError(
         f"Model weights '{relative}' not found; looked in {where}. Pass --weights PATH or set "
         f"${MODELS_ENV} to a folder laid out as openvino/, onnx/, tflite/ holding the file."
