@@ -4,7 +4,8 @@
 # in ../shared/models (override with VEHICLUST_MODELS=/path/to/models). `make demo` does not
 # run this: it only reads the files written here.
 #
-#   bash examples/demo/make_descriptors.sh
+#   bash examples/demo/make_descriptors.sh            # all models
+#   bash examples/demo/make_descriptors.sh osnet hog  # only these
 set -euo pipefail
 DEMO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$DEMO/../.." && pwd)"
@@ -13,9 +14,11 @@ VEHICLUST="${VEHICLUST:-vehiclust}"
 command -v "$VEHICLUST" >/dev/null || VEHICLUST="$REPO/.venv/bin/vehiclust"
 cd "$DEMO"
 mkdir -p descriptors heads
-"$VEHICLUST" extract --paths images_paths.csv --model efficientnet-lite0 --out descriptors/efficientnet-lite0.pkl --heads-out heads/imagenet.csv
-"$VEHICLUST" extract --paths images_paths.csv --model osnet --out descriptors/osnet.pkl
-"$VEHICLUST" extract --paths images_paths.csv --model vehicle-attributes --out descriptors/vehicle-attributes.pkl --heads-out heads/vehicle-attributes.csv
-"$VEHICLUST" extract --paths images_paths.csv --model mobilenet --out descriptors/mobilenet.pkl
-"$VEHICLUST" extract --paths images_paths.csv --model color-hist --out descriptors/color-hist.pkl
-"$VEHICLUST" extract --paths images_paths.csv --model hog --out descriptors/hog.pkl
+for model in ${*:-efficientnet-lite0 osnet vehicle-attributes mobilenet color-hist hog}; do
+  heads=()
+  case "$model" in
+    efficientnet-lite0) heads=(--heads-out heads/imagenet.csv) ;;
+    vehicle-attributes) heads=(--heads-out heads/vehicle-attributes.csv) ;;
+  esac
+  "$VEHICLUST" extract --paths images_paths.csv --model "$model" --out "descriptors/$model.pkl" "${heads[@]}"
+done
