@@ -216,7 +216,7 @@ def extract(
     heads_out: Optional[Path] = typer.Option(None, "--heads-out", help="CSV of per-image head predictions (vehicle-attributes: colour/type; efficientnet-lite0: ImageNet)."),
     batch_size: int = typer.Option(32, "--batch-size", help="Images per inference batch."),
     n_jobs: int = typer.Option(2, "--n-jobs", help="Threads decoding images."),
-    input_size: Optional[int] = typer.Option(None, "--input-size", help="Generic onnx model: square input side in pixels."),
+    input_size: Optional[str] = typer.Option(None, "--input-size", help="Generic onnx model: input side in pixels, 224 or HEIGHTxWIDTH (256x128)."),
     mean: Optional[str] = typer.Option(None, "--mean", help="Generic onnx model: R,G,B mean of [0,1] pixels, e.g. 0.485,0.456,0.406."),
     std: Optional[str] = typer.Option(None, "--std", help="Generic onnx model: R,G,B std, e.g. 0.229,0.224,0.225."),
     list_models_: bool = typer.Option(False, "--list-models", help="List the models and exit."),
@@ -240,7 +240,12 @@ def extract(
             except ValueError:
                 raise InputError(f"--{key} expects one number or R,G,B numbers. Got '{text}'.") from None
     if input_size is not None:
-        options["input_size"] = input_size
+        try:
+            options["input_size"] = [int(v) for v in input_size.lower().split("x")]
+        except ValueError:
+            raise InputError(f"--input-size expects 224 or HEIGHTxWIDTH such as 256x128. Got '{input_size}'.") from None
+        if len(options["input_size"]) == 1:
+            options["input_size"] = options["input_size"] * 2
     if options and model != "onnx":
         raise InputError(f"--input-size/--mean/--std apply only to --model onnx. Got --model {model}.")
     report = run_extract(model=model, out=out_file, images=images, paths=paths, weights=weights, heads_out=heads_out,

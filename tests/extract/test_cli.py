@@ -95,3 +95,22 @@ def test_subprocess_smoke(broken_dir: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     with open(out, "rb") as fh:
         assert pickle.load(fh).shape == (6, 324)
+
+
+def test_generic_onnx_from_the_command_line(demo_dir: Path, demo_paths: list[str], tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    onnx_file = demo_dir.parents[1].parent / "shared" / "models" / "onnx" / "osnet_x0_25_msmt17.onnx"
+    if not onnx_file.is_file():
+        pytest.skip("../shared/models is not present")
+    paths_file = tmp_path / "p.csv"
+    pd.DataFrame({"paths": demo_paths[:4]}).to_csv(paths_file, index=False)
+    base = ["--images", str(demo_dir), "--paths", str(paths_file), "--model", "onnx", "--weights", str(onnx_file)]
+    code, text = _run(*base, "--input-size", "224", "--out", str(tmp_path / "bad.npy"))
+    assert code == 2 and "rejected a 224x224" in text and "HEIGHTxWIDTH" in text
+    code, text = _run(*base, "--input-size", "256x128", "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225",
+                      "--out", str(tmp_path / "g.npy"))
+    assert code == 0, text
+    ref = extract_descriptors(demo_paths[:4], "osnet", weights=onnx_file, root=demo_dir, progress=False)
+    np.testing.assert_allclose(np.load(tmp_path / "g.npy"), ref.features, rtol=1e-5, atol=1e-5)
+    code, text = _run(*base, "--input-size", "big", "--out", str(tmp_path / "x.npy"))
+    assert code == 2 and "--input-size expects" in text

@@ -115,7 +115,12 @@ class GenericONNXBackend(Backend):
         if output is not None and output not in outputs:
             raise InputError(f"The 'output' option of the onnx model must be one of {', '.join(outputs)}. Got {output!r}.")
         self.output = output or outputs[0]
-        probe = self.infer(self.prepare(Image.new("RGB", (self.size[1], self.size[0]), (128, 128, 128)))[None])[0]
+        try:
+            probe = self.infer(self.prepare(Image.new("RGB", (self.size[1], self.size[0]), (128, 128, 128)))[None])[0]
+        except Exception as exc:  # onnxruntime's own exception types
+            shapes = {i.name: i.shape for i in self._sess.get_inputs()}
+            raise InputError(f"'{path}' rejected a {self.size[0]}x{self.size[1]} {self.layout} input; the model "
+                             f"expects {shapes}. Set --input-size HEIGHTxWIDTH to match ({type(exc).__name__}).") from None
         self.dim = int(probe.shape[1])
 
     def prepare(self, image: Image.Image) -> np.ndarray:
