@@ -29,7 +29,8 @@ def make_case(n: int = 3000, d: int = 96, n_clusters: int = 6, seed: int = 7):
     rng = np.random.default_rng(seed)
     rank = 12
     truth = rng.choice(n_clusters, size=n, p=rng.dirichlet(np.full(n_clusters, 5.0)))
-    centres = rng.standard_normal((n_clusters, rank)) * 2.5
+    # Orthogonal centres: every pair equally far apart, so the true k is unambiguous.
+    centres = np.linalg.qr(rng.standard_normal((rank, rank)))[0][:n_clusters] * 6.0
     z = centres[truth] + rng.standard_normal((n, rank))
     outlier = np.zeros(n, dtype=bool)
     outlier[rng.choice(n, size=n // 100, replace=False)] = True

@@ -26,6 +26,8 @@ from sklearn.utils import check_array, check_random_state
 from vehiclust import _progress
 from vehiclust.cluster import metrics as M
 from vehiclust.cluster._families import FAMILIES, config_seed, make_family
+from vehiclust.cluster._reference import NullReference
+from vehiclust.cluster._rule import EXCESS as REFERENCE_COLUMNS
 from vehiclust.cluster._rule import choose_configuration
 from vehiclust.cluster.kmeans import faiss_threads, nearest_centroid
 from vehiclust.cluster.selector import SELECTION_COLUMNS
@@ -75,9 +77,9 @@ class DaskClusterSelector:
         max_iter: int = 25,
         tol: float = 1e-4,
         n_stability: int = 3,
-        stability_sample: int = 3000,
-        silhouette_sample: int = 3000,
-        stability_floor: float = 0.6,
+        stability_sample: int = 2000,
+        silhouette_sample: int = 2000,
+        stability_floor: float = 0.5,
         sample_size: int = 20_000,
         chunk_rows: int | None = None,
         random_state=None,
@@ -190,6 +192,8 @@ class DaskClusterSelector:
         sample = np.sort(rng.choice(n, min(n, int(self.sample_size)), replace=False))
         S = np.ascontiguousarray(X[sample] if not hasattr(X, "dask") else client.compute(Xd[sample], sync=True), dtype=np.float32)
         scale = float(S.var(axis=0).mean()) or 1.0
+        # The structureless reference of the local selector (same rows when X is in memory).
+        self.reference_ = NullReference(S if hasattr(X, "dask") else X, random_state=config_seed(base, "reference", {}))
         # k-means++ starts from the sample, then Lloyd on every row; n_init starts per k.
         seeds = {k: config_seed(base, "kmeans", {"k": k}) for k in ks}
         best_c: dict[int, np.ndarray] = {}
@@ -225,8 +229,9 @@ class DaskClusterSelector:
                            fit_seconds=round(lloyd_seconds / len(ks), 4), engine="dask")
                 rows.append(row)
         table = pd.DataFrame(rows)
-        extra = [c for c in table.columns if c not in SELECTION_COLUMNS]
-        table = table[SELECTION_COLUMNS + extra]
+        own = REFERENCE_COLUMNS + ["explained_variance"]
+        extra = [c for c in table.columns if c not in SELECTION_COLUMNS and c not in own]
+        table = table[SELECTION_COLUMNS + own + extra]
         table, chosen_id, note = choose_configuration(
             table, k_min=ks[0], k_max=ks[-1], stability_floor=self.stability_floor, extra_notes=notes
         )
@@ -236,9 +241,12 @@ class DaskClusterSelector:
         if note:
             warnings.warn(f"DaskClusterSelector: {note}", UserWarning, stacklevel=2)
         k = int(best["k"])
-        self.cluster_centers_ = best_c[k]
-        parts = self._pass(K.block_labels, self.cluster_centers_)
-        self.labels_ = np.concatenate(parts).astype(np.int64)
+        j = ks.index(k)
+        parts = self._pass(K.block_labels, best_c[k])
+        # labels 0..k-1 with no gaps (a centre can end up empty), as the local selector gives
+        self.labels_ = M._compact(np.concatenate(parts).astype(np.int64))[0]
+        # mean of each cluster's rows, row c = cluster c (same assignment as the labels)
+        self.cluster_centers_ = means[j][counts[j] > 0].astype(np.float32)
         self.noise_mask_ = np.zeros(n, dtype=bool)
         self.best_params_ = {"k": k}
         self.n_clusters_ = int(np.unique(self.labels_).size)
@@ -263,13 +271,16 @@ class DaskClusterSelector:
         }
         if kk < 2:
             row.update(calinski_harabasz=np.nan, davies_bouldin=np.nan, silhouette_sample=np.nan,
-                       silhouette_ci_low=np.nan, silhouette_ci_high=np.nan, stability=np.nan)
+                       silhouette_ci_low=np.nan, silhouette_ci_high=np.nan, stability=np.nan,
+                       silhouette_excess=np.nan, davies_bouldin_excess=np.nan, calinski_harabasz_excess=np.nan,
+                       explained_variance=np.nan)
             return row
         mu, c = means[nz], counts[nz]
         grand = (mu * c[:, None]).sum(0) / n
         between = float((c * ((mu - grand) ** 2).sum(1)).sum())
         within = float(dist_sq[nz].sum())
         row["calinski_harabasz"] = (between * (n - kk) / (within * (kk - 1))) if within > 0 else float("inf")
+        row["explained_variance"] = between / (between + within) if between + within > 0 else float("nan")
         scatter = dist_sum[nz] / c
         sq = (mu**2).sum(1)
         sep = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * mu @ mu.T, 0.0))
@@ -281,6 +292,7 @@ class DaskClusterSelector:
         labels_s, _ = nearest_centroid(S, centres)
         s, lo, hi = M.sampled_silhouette(S, labels_s, n_samples=self.silhouette_sample, random_state=seed)
         row.update(silhouette_sample=s, silhouette_ci_low=lo, silhouette_ci_high=hi)
+        row.update(self.reference_.excess(kk, s, row["davies_bouldin"], row["calinski_harabasz"]))
         row["stability"] = self._stability(S, labels_s, k, base, family)
         return row
 
@@ -290,13 +302,16 @@ class DaskClusterSelector:
             return float("nan")
         n = S.shape[0]
         size = min(int(self.stability_sample), max(int(0.8 * n), 3))
+        if k >= size:
+            return float("nan")
         pairs = []
         for b in range(int(self.n_stability)):
             rng = np.random.RandomState(config_seed(base, "stability-rows", {"b": b}))
             idx = np.sort(rng.choice(n, size=size, replace=False))
             sub_seed = family.seed_for(config_seed(base, "stability-fit", {"b": b}), {"k": k})
             sub = family.fit(np.ascontiguousarray(S[idx]), {"k": k}, sub_seed)
-            pairs.append((idx, sub.labels))
+            keep = sub.labels >= 0
+            pairs.append((idx[keep], sub.labels[keep]))
         return M.mean_pairwise_ari(labels, pairs)
 
     def fit_predict(self, X, y=None) -> np.ndarray:

@@ -1,0 +1,60 @@
+"""The pipeline's prepare and cluster stages on the Dask engine (``config.engine == "dask"``).
+
+`vehiclust.pipeline._stage_prepare` / `_stage_cluster` hand over to these; they fill the run
+context exactly as the local stages do (``ctx.prepared[name]``, ``ctx.runs[name]``), so every
+later stage (outliers, maps, descriptions, comparison, report) runs unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def prepare_stage(ctx: Any) -> None:
+    """DaskPreparer on every descriptor set: PCA fitted on all valid rows by the workers."""
+    from vehiclust.distributed.prepare import DaskPreparer
+    from vehiclust.pipeline import PreparedSet
+
+    cfg = ctx.config
+    for name, raw in ctx.case.descriptors.items():
+        valid = ctx.validity.valid_rows[name]
+        prep = DaskPreparer(
+            l2_normalize=cfg.l2_normalize,
+            n_components=cfg.pca_components,
+            whiten=cfg.whiten,
+            columns=ctx.validity.kept_columns[name],
+            random_state=ctx.seeds["prepare"],
+            scheduler=cfg.scheduler,
+        )
+        X = prep.fit_transform(raw, rows=valid)
+        ctx.prepared[name] = PreparedSet(name=name, X=X, valid=valid, preparation=prep.summary())
+
+
+def cluster_stage(ctx: Any) -> None:
+    """DaskClusterSelector on every prepared set (and mix); labels of invalid rows stay -1."""
+    from vehiclust.distributed.cluster import DaskClusterSelector
+    from vehiclust.results import DescriptorRun
+
+    cfg = ctx.config
+    n = len(ctx.samples)
+    for name, ps in ctx.prepared.items():
+        selector = DaskClusterSelector(
+            families=cfg.families,
+            k_min=cfg.k_min,
+            k_max=cfg.k_max,
+            random_state=ctx.seeds["cluster"],
+            progress=cfg.progress,
+            scheduler=cfg.scheduler,
+        )
+        selector.fit(ps.X)
+        labels = np.full(n, -1, dtype=np.int64)
+        labels[ps.valid] = selector.labels_
+        run = DescriptorRun(name=name, labels=labels, selection=selector.selection_, chosen=selector.best_,
+                            preparation=ps.preparation)
+        run.selector = selector  # type: ignore[attr-defined]
+        ctx.runs[name] = run

@@ -1,0 +1,74 @@
+"""`vehiclust run` with ``engine="dask"`` against ``engine="local"`` on a scaled-down case."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from vehiclust import pipeline
+from vehiclust.config import RunConfig
+
+from .conftest import make_case
+
+
+@pytest.fixture(scope="module")
+def case_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("dask-case")
+    for name, (dim, seed) in {"reid": (96, 7), "colour": (24, 7)}.items():
+        X, truth, _ = make_case(n=2500, d=dim, seed=seed)
+        with open(d / f"{name}.pickle", "wb") as fh:
+            pickle.dump(X, fh, protocol=5)
+    paths = [f"veriwild\\{1 + i // 500}\\{i // 10 + 1:05d}\\{i + 1:06d}.jpg" for i in range(2500)]
+    pd.DataFrame({"paths": paths}).to_csv(d / "images_paths.csv", index=False)
+    np.save(d / "truth.npy", truth)
+    return d
+
+
+def _run(case_dir, out, engine):
+    config = RunConfig(
+        descriptors={"reid": case_dir / "reid.pickle", "colour": case_dir / "colour.pickle"},
+        paths=case_dir / "images_paths.csv",
+        out=out,
+        seed=5,
+        families=("kmeans",),
+        k_min=2,
+        k_max=9,
+        pca_components=16,
+        progress=False,
+        notebook=False,
+        html=False,
+        map_3d=False,
+        engine=engine,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pipeline.run(config)
+
+
+@pytest.mark.slow
+def test_dask_engine_agrees_with_local_engine(case_dir, tmp_path, dask_client):
+    local = _run(case_dir, tmp_path / "local", "local")
+    dist = _run(case_dir, tmp_path / "dask", "dask")
+    truth = np.load(case_dir / "truth.npy")
+    assert set(dist.descriptors) == set(local.descriptors) == {"reid", "colour"}
+    for name in local.descriptors:
+        a, b = local.descriptors[name], dist.descriptors[name]
+        assert b.preparation.get("engine") == "dask"
+        assert b.labels.shape == (2500,)
+        assert adjusted_rand_score(a.labels, b.labels) >= 0.99
+        inl = (truth >= 0) & (b.labels >= 0)
+        assert adjusted_rand_score(truth[inl], b.labels[inl]) >= 0.99
+        fa = a.outliers["is_outlier"].to_numpy(bool)
+        fb = b.outliers["is_outlier"].to_numpy(bool)
+        assert np.mean(fa != fb) <= 0.01
+        with open(case_dir / f"{name}.pickle", "rb") as fh:
+            nan_rows = ~np.isfinite(pickle.load(fh)).all(axis=1)  # noqa: S301 - written above
+        assert nan_rows.sum() == 2
+        assert (b.labels[nan_rows] == -1).all() and fb[nan_rows].all()
+    table = pd.read_csv(tmp_path / "dask" / "clusters.csv")
+    assert len(table) == 2500 and table["cluster"].notna().all()
