@@ -21,4 +21,10 @@ for model in ${*:-efficientnet-lite0 osnet vehicle-attributes mobilenet color-hi
     vehicle-attributes) heads=(--heads-out heads/vehicle-attributes.csv) ;;
   esac
   "$VEHICLUST" extract --paths images_paths.csv --model "$model" --out "descriptors/$model.pkl" "${heads[@]}"
+  case "$model" in
+    # The two widest sets are stored as float16 to keep the demo under 20 MB; vehiclust
+    # casts them back to float32 on load (and notes it in validation.csv).
+    efficientnet-lite0|mobilenet)
+      "$REPO/.venv/bin/python" -c "import pickle, sys, numpy as np; p = sys.argv[1]; a = pickle.load(open(p, 'rb')); pickle.dump(np.asarray(a, np.float16), open(p, 'wb'), protocol=4)" "descriptors/$model.pkl" ;;
+  esac
 done

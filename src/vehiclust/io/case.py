@@ -73,8 +73,9 @@ def load_case(
             arr = load_descriptors(src, cache_dir=cache_dir, trust_pickle=trust_pickle)
         for w in caught:  # pass them on, and keep them for the validation table
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-            if "float64" in str(w.message):
-                notes.append((name, "dtype", "descriptors were float64; cast to float32"))
+            if "cast to float32" in str(w.message):
+                dtype = str(w.message).rsplit(": ", 1)[-1].split()[0]
+                notes.append((name, "dtype", f"descriptors were {dtype}; cast to float32"))
         if arr.shape[0] != n:
             raise InputError(f"{Path(paths).name} has {n:,} rows but {Path(src).name} has {arr.shape[0]:,}.")
         arrays[name] = arr

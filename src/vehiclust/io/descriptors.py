@@ -70,8 +70,8 @@ def _check_matrix(arr: object, source: Path) -> np.ndarray:
 
 def _to_float32(arr: np.ndarray, source: Path, note_cast: bool = True) -> np.ndarray:
     if arr.dtype != np.float32:
-        if arr.dtype == np.float64 and note_cast:
-            warnings.warn(f"{source}: float64 descriptors cast to float32.", stacklevel=3)
+        if note_cast and np.issubdtype(arr.dtype, np.floating):
+            warnings.warn(f"{source}: {arr.dtype} descriptors cast to float32.", stacklevel=3)
         return arr.astype(np.float32)
     return arr
 
@@ -169,8 +169,8 @@ def _cached_npy(source: Path, loader, cache_dir: str | Path) -> np.ndarray:  # t
         return np.load(target, mmap_mode="r")
     log.info("%s: converting once to float32 .npy cache %s", source, target)
     arr = loader()
-    if arr.dtype == np.float64:
-        warnings.warn(f"{source}: float64 descriptors cast to float32.", stacklevel=3)
+    if arr.dtype != np.float32 and np.issubdtype(arr.dtype, np.floating):
+        warnings.warn(f"{source}: {arr.dtype} descriptors cast to float32.", stacklevel=3)
     _write_npy_chunked(arr, target)
     del arr
     return np.load(target, mmap_mode="r")
