@@ -1,7 +1,7 @@
 """The selection rule: which configuration of the sweep becomes the clustering.
 
-1. Eligible: at least 2 clusters, finite metrics, at most `max_noise` of the rows left as
-   noise by the family, a silhouette above that of structureless data (`silhouette_excess`
+1. Eligible: at least 2 clusters, finite metrics, at most `max_noise` (25 %) of the rows left
+   as noise by the family (more would leave a quarter of the collection unexplained), a silhouette above that of structureless data (`silhouette_excess`
    > 0), and stability at least `stability_floor` (if nothing passes the floor it is dropped
    and the note says so).
 2. Elbow per k-family: the share of variance the clusters explain, R²(k) = 1 - W/T (W the
@@ -18,7 +18,8 @@
    `davies_bouldin_excess` (each index's excess over a structureless reference at the same
    number of clusters, see `_reference.py`) and `stability`. Raw silhouette, Davies-Bouldin and
    Calinski-Harabasz all drift to k = 2-3 on real descriptors, so they are reported, not ranked.
-4. The best score wins; ties go to the more stable, then the fewer clusters. A chosen k at the
+4. The best score wins; ties go to the higher silhouette excess, then the more stable, then
+   the fewer clusters. A chosen k at the
    edge of the k grid is reported in `note` (and warned about by the caller).
 
 Without the reference columns (another engine's table) step 3 ranks the raw indices.
@@ -65,7 +66,7 @@ def choose_configuration(
     k_min: int,
     k_max: int,
     stability_floor: float = 0.5,
-    max_noise: float = 0.5,
+    max_noise: float = 0.25,
     min_knee: float = 0.05,
     extra_notes: list[str] | None = None,
 ) -> tuple[pd.DataFrame, int, str]:
@@ -140,10 +141,12 @@ def choose_configuration(
     if base.any() and candidate.any():
         score.loc[candidate] = _score(t.loc[candidate], columns)
     t["score"] = score
+    first = columns[0][0]
     order = t.assign(_c=candidate.astype(int), _e=eligible.astype(int), _s=score.fillna(-np.inf),
+                     _first=t[first].fillna(-np.inf) if columns[0][1] else -t[first].fillna(np.inf),
                      _stab=t["stability"].fillna(-np.inf), _n=t["n_clusters"])
-    order = order.sort_values(["_c", "_s", "_e", "_stab", "_n"], ascending=[False, False, False, False, True],
-                              kind="stable")
+    order = order.sort_values(["_c", "_s", "_e", "_first", "_stab", "_n"],
+                              ascending=[False, False, False, False, False, True], kind="stable")
     t["rank"] = 0
     t.loc[order.index, "rank"] = np.arange(1, len(t) + 1)
     chosen_idx = order.index[0]
