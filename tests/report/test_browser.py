@@ -104,10 +104,13 @@ def test_report_in_chromium(browser, report_under_test) -> None:
                 """() => { const d = document.getElementById('map2d'); const fl = d._fullLayout;
                    const tr = d._fullData.find(t => t.type.startsWith('scatter') && t.x && t.x.length);
                    return {x: fl.xaxis.l2p(tr.x[0]) + fl._size.l, y: fl.yaxis.l2p(tr.y[0]) + fl._size.t, row: tr.customdata[0]}; }""")
+            page.evaluate("""() => document.getElementById('map2d').on('plotly_hover',
+                                   e => { window.__hovered = e.points[0].customdata; })""")
             box = page.locator("#map2d").bounding_box()
             page.mouse.move(box["x"] + target["x"], box["y"] + target["y"])
             page.wait_for_function("document.getElementById('hover-path').textContent.length > 0", timeout=10_000)
-            assert page.text_content("#hover-path") == results.samples["path"].iloc[int(target["row"])]
+            hovered = page.evaluate("window.__hovered")  # the point under the cursor (may sit on top of ours)
+            assert page.text_content("#hover-path") == results.samples["path"].iloc[int(hovered)]
             if _media.images_root(results, report.parent) is not None:
                 assert page.evaluate("document.getElementById('hover-img').naturalWidth") > 0
             page.screenshot(path=str(shots / "report-hover.png"))
@@ -159,15 +162,14 @@ def test_probe_hover_is_text(browser, report_run: Path) -> None:
     page, events = _open(browser, report_run / "report.html")
     try:
         page.wait_for_selector("#map2d[data-rendered='1']", timeout=60_000)
-        pos = page.evaluate(
-            """(row) => { const d = document.getElementById('map2d'); const fl = d._fullLayout;
-               for (const tr of d._fullData) { if (!tr.customdata) continue;
+        # hover exactly the probe's point (a neighbour could sit on top of it under a mouse)
+        found = page.evaluate(
+            """(row) => { const d = document.getElementById('map2d');
+               for (const [c, tr] of d._fullData.entries()) { if (!tr.customdata || tr.name === 'outliers') continue;
                  const i = Array.from(tr.customdata).indexOf(row);
-                 if (i >= 0) return {x: fl.xaxis.l2p(tr.x[i]) + fl._size.l, y: fl.yaxis.l2p(tr.y[i]) + fl._size.t}; }
-               return null; }""", probe_row)
-        assert pos is not None
-        box = page.locator("#map2d").bounding_box()
-        page.mouse.move(box["x"] + pos["x"], box["y"] + pos["y"])
+                 if (i >= 0) { Plotly.Fx.hover(d, [{curveNumber: c, pointNumber: i}]); return true; } }
+               return false; }""", probe_row)
+        assert found
         page.wait_for_selector("#map2d .hovertext", timeout=10_000)
         tooltip = page.text_content("#map2d .hovertext")
         assert XSS_NAME in tooltip
