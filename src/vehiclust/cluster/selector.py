@@ -23,7 +23,7 @@ from vehiclust.cluster import metrics as M
 from vehiclust.cluster._families import FAMILIES, FamilyFit, config_seed, make_family
 from vehiclust.cluster._reference import NullReference
 from vehiclust.cluster._rule import EXCESS as REFERENCE_COLUMNS
-from vehiclust.cluster._rule import choose_configuration
+from vehiclust.cluster._rule import choose_configuration, summarise
 from vehiclust.cluster.kmeans import faiss_threads
 from vehiclust.exceptions import InputError
 
@@ -223,6 +223,7 @@ class ClusterSelector:
         self.selection_ = table
         best = table.loc[table["config_id"] == chosen_id].iloc[0].to_dict()
         self.best_ = {k: _plain(v) for k, v in best.items()}
+        log.info("chosen: %s (of %d configurations)", summarise(self.best_), len(table))
         if note:
             warnings.warn(f"ClusterSelector: {note}", UserWarning, stacklevel=3)
         fam = families[best["family"]]
