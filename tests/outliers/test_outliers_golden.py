@@ -71,6 +71,7 @@ def test_outliers_command_on_golden_set(golden, monkeypatch):
 
 def test_outliers_command_without_weights_skips_no_vehicle(golden, monkeypatch, tmp_path):
     monkeypatch.delenv("VEHICLUST_MODELS", raising=False)
+    monkeypatch.setattr("vehiclust.extract._weights.BUNDLED", tmp_path / "no-bundled-weights")
     result = CliRunner().invoke(app, ["outliers", "-d", f"color-hist={golden['desc']}", "-p", str(golden["paths"]),
                                       "--images", str(golden["dir"] / "images"), "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output

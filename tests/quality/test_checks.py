@@ -186,6 +186,7 @@ def test_make_checks_validates_names_and_params():
 
 def test_no_vehicle_skipped_without_weights(tmp_path, monkeypatch, problem_images):
     monkeypatch.delenv("VEHICLUST_MODELS", raising=False)
+    monkeypatch.setattr("vehiclust.extract._weights.BUNDLED", tmp_path / "no-bundled-weights")
     paths, _ = problem_images
     with pytest.warns(UserWarning, match="no_vehicle check skipped"):
         checker = ImageChecker(cache_dir=None, progress=False).fit(paths[:3])

@@ -28,5 +28,6 @@ def test_detector_separates_vehicles_from_road_scenes(with_models: Path, shared_
 
 def test_missing_weights_is_a_project_error(monkeypatch, tmp_path):
     monkeypatch.delenv("VEHICLUST_MODELS", raising=False)
+    monkeypatch.setattr("vehiclust.extract._weights.BUNDLED", tmp_path / "no-bundled-weights")
     with pytest.raises(MissingWeightsError, match="vehicle-detection-0200"):
         VehicleDetector(tmp_path)
