@@ -590,7 +590,7 @@ main{padding:8px 24px 24px}section{margin-top:18px}h2{border-bottom:1px solid #d
 .cluster h3,.reason h3{margin:4px 0}.swatch{display:inline-block;width:12px;height:12px;margin-right:8px;border-radius:2px}
 .description{font-style:italic}.gallery{display:flex;flex-wrap:wrap;gap:6px}
 .thumb{margin:0;width:96px;font-size:10px;color:#555}.thumb img{width:96px;height:96px;object-fit:cover;display:block;background:#eee}
-.thumb figcaption span{display:block;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;line-height:1.35}.thumb .reasons{color:#c62828;white-space:normal;word-break:break-all}
+.thumb figcaption span{display:block;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;line-height:1.35}.thumb .reasons{color:#c62828;white-space:normal;overflow-wrap:anywhere}
 .noimg{width:96px;height:96px;background:#eee;color:#999;display:flex;align-items:center;justify-content:center}
 .table-wrap{overflow-x:auto;max-height:480px;overflow-y:auto}table{border-collapse:collapse;font-size:12px;background:#fff}
 th,td{border:1px solid #e0e0e0;padding:3px 6px;text-align:left;vertical-align:top;max-width:30em}th{background:#eceff1;position:sticky;top:0}
