@@ -177,3 +177,26 @@ def test_probe_hover_is_text(browser, report_run: Path) -> None:
         assert events["dialogs"] == []
     finally:
         page.close()
+
+
+def test_thumbnails_from_the_sibling_folder_load(browser, report_run: Path, tmp_path: Path) -> None:
+    """Big runs put thumbnails in report_files/; the page's CSP must still let them load from disk."""
+    from vehiclust.report import write_html_report
+    from vehiclust.report.html import FILES_DIR
+
+    results = RunResults.load(report_run)
+    # the report is written elsewhere but must find the images the run recorded
+    results.metadata["config"]["images"] = str(_media.images_root(results, report_run))
+    out = write_html_report(results, tmp_path, embed_limit=0)
+    assert any((tmp_path / FILES_DIR / "thumbs").glob("*.jpg"))
+    page, events = _open(browser, out)
+    try:
+        page.wait_for_load_state("networkidle")
+        widths = page.evaluate("Array.from(document.querySelectorAll('figure.thumb img')).map(i => i.complete ? i.naturalWidth : 0)")
+        srcs = page.evaluate("Array.from(document.querySelectorAll('figure.thumb img')).map(i => i.getAttribute('src'))")
+        assert widths and min(widths) > 0
+        assert all(s.startswith(f"{FILES_DIR}/thumbs/") for s in srcs)
+        errors = [(t, m) for t, m in events["console"] if t in ("error", "pageerror") and not any(b in m for b in BENIGN)]
+        assert errors == []
+    finally:
+        page.close()
