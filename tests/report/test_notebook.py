@@ -45,7 +45,9 @@ def test_pipeline_notebook_is_executed_without_errors(report_run: Path) -> None:
     n_clusters = len({int(c) for c in best.labels if c >= 0})
     assert f"**{n_clusters}** clusters" in text
     assert f"**{n_clusters} clusters**" in text  # the conclusion
-    images = sum("image/png" in o.get("data", {}) for outs in _outputs(nb) for o in outs)
+    markdown = [o["data"]["text/markdown"] for outs in _outputs(nb) for o in outs if "text/markdown" in o.get("data", {})]
+    assert not any("<" in m or ">" in m for m in markdown)  # data strings arrive escaped
+    images = sum(bool({"image/png", "image/jpeg"} & set(o.get("data", {}))) for outs in _outputs(nb) for o in outs)
     assert images >= 1 + n_clusters  # selection curves + one gallery per cluster at least
 
 

@@ -15,7 +15,9 @@ This notebook walks through one `vehiclust run`. It reads the run's outputs in t
 through the library (`RunResults.load(".")`) and recomputes nothing; re-run it to refresh.
 Sections: data and validation → how each clustering was chosen → maps → clusters with their
 descriptions → outliers by reason → descriptor sets compared → conclusion."""),
-    ("code", """import numpy as np
+    ("code", """import html
+
+import numpy as np
 import pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt
@@ -31,7 +33,8 @@ results = RunResults.load(".")
 best = results.descriptors[results.best]
 
 def show_md(text):
-    display(Markdown(text))"""),
+    # names, labels and paths come from the data: '<', '>' and '&' show as text, never as HTML
+    display(Markdown(html.escape(text, quote=False)))"""),
     ("markdown", "## 1. Data and validation"),
     ("code", """labels = nh.label_columns(results)
 show_md(
