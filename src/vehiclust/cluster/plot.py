@@ -10,17 +10,20 @@ import pandas as pd
 from vehiclust.exceptions import InputError
 
 _PANELS = [
+    ("explained_variance", "explained variance R² (○ elbow)"),
+    ("silhouette_excess", "silhouette excess over reference ↑"),
+    ("davies_bouldin_excess", "Davies-Bouldin excess ↑"),
+    ("stability", "stability (ARI) ↑"),
     ("silhouette_sample", "silhouette (sample) ↑"),
     ("davies_bouldin", "Davies-Bouldin ↓"),
     ("calinski_harabasz", "Calinski-Harabasz ↑"),
-    ("stability", "stability (ARI) ↑"),
     ("size_balance", "size balance ↑"),
-    ("score", "selection score ↑"),
 ]
 
 
 def plot_selection_curves(selection: pd.DataFrame, path: str | Path) -> Path:
-    """Write a PNG of every metric against the number of clusters, per family; mark the choice.
+    """Write a PNG of every metric against the number of clusters, per family; mark each
+    family's elbow (open circle) and the chosen configuration (dotted line).
 
     Density families have no k of their own, so they are drawn at the number of clusters they
     found. Returns the written path.
@@ -37,9 +40,9 @@ def plot_selection_curves(selection: pd.DataFrame, path: str | Path) -> Path:
     panels = [(c, t) for c, t in _PANELS if c in selection.columns]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    ncols = 3
+    ncols = 4
     nrows = max(1, int(np.ceil(len(panels) / ncols)))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.9 * ncols, 3.1 * nrows), squeeze=False)
     x_col = "k"
     for ax, (col, title) in zip(axes.ravel(), panels):
         for fam, part in selection.groupby("family", sort=False):
@@ -47,6 +50,9 @@ def plot_selection_curves(selection: pd.DataFrame, path: str | Path) -> Path:
             order = np.argsort(x.to_numpy(float), kind="stable")
             style = "-o" if x_col in part and part[x_col].notna().all() else "s"
             ax.plot(x.to_numpy(float)[order], part[col].to_numpy(float)[order], style, ms=3, label=str(fam))
+        if "elbow" in selection.columns and selection["elbow"].any():
+            el = selection.loc[selection["elbow"].astype(bool)]
+            ax.plot(el["k"].to_numpy(float), el[col].to_numpy(float), "o", mfc="none", mec="k", ms=9)
         if "chosen" in selection.columns and selection["chosen"].any():
             ch = selection.loc[selection["chosen"].astype(bool)].iloc[0]
             xv = ch["k"] if pd.notna(ch.get("k", np.nan)) else ch["n_clusters"]
