@@ -62,3 +62,17 @@ def test_run_maps_register_artifacts(tmp_path):
     assert run.artifacts == {"map_clusters": "descriptors/osnet/map_clusters.png",
                              "map_outliers": "descriptors/osnet/map_outliers.png"}
     assert (tmp_path / run.artifacts["map_outliers"]).exists()
+
+
+def test_map_run_sets_2d_and_3d_with_nan_for_invalid_rows(tmp_path):
+    from vehiclust.embed import map_run
+
+    rng = np.random.default_rng(1)
+    valid = rng.random(80) > 0.1
+    X = rng.normal(size=(int(valid.sum()), 5)).astype(np.float32)
+    run = DescriptorRun(name="hog", labels=np.where(valid, 0, -1), selection=None, chosen={})
+    map_run(run, X, valid, tmp_path, method="pca", three_d=True, random_state=0)
+    assert run.coords_2d.shape == (80, 2) and run.coords_3d.shape == (80, 3)
+    assert run.coords_3d.dtype == np.float32
+    assert np.isnan(run.coords_3d[~valid]).all() and np.isfinite(run.coords_3d[valid]).all()
+    assert (tmp_path / "descriptors" / "hog" / "map_clusters.png").exists()
