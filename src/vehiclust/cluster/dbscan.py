@@ -1,7 +1,9 @@
 """DBSCAN with an automatic eps: the knee of the sorted k-distance curve of a sample.
 
 DBSCAN runs on at most `max_fit_samples` rows; every row then takes the label of its nearest
-core sample. Rows farther than eps from every core sample are flagged in `noise_mask_` (their
+core sample (among at most `max_assign_cores` of them, drawn at random: assigning 416,314 rows
+to 10,000 cores in 64 dimensions would cost more than the rest of the sweep; with that cap
+the noise flag of rows outside the sample is an upper estimate). Rows farther than eps from every core sample are flagged in `noise_mask_` (their
 label is still the nearest cluster's, so every row has one).
 """
 
@@ -32,8 +34,9 @@ class AutoEpsDBSCAN:
     """DBSCAN on a sample; eps from the k-distance knee times `eps_scale` unless `eps` is given."""
 
     def __init__(self, min_samples: int = 10, *, eps: float | None = None, eps_scale: float = 1.0,
-                 max_fit_samples: int = 10_000, random_state=None) -> None:
+                 max_fit_samples: int = 10_000, max_assign_cores: int = 2_000, random_state=None) -> None:
         self.min_samples = min_samples
+        self.max_assign_cores = max_assign_cores
         self.eps = eps
         self.eps_scale = eps_scale
         self.max_fit_samples = max_fit_samples
@@ -61,6 +64,8 @@ class AutoEpsDBSCAN:
             self.labels_ = np.zeros(n, dtype=np.int64)
             self.noise_mask_ = np.ones(n, dtype=bool)
             return self
+        if core.size > self.max_assign_cores:  # assignment cost is n x cores x d
+            core = np.sort(rng.choice(core, self.max_assign_cores, replace=False))
         labels, dist = nearest_labelled(X, sample[core], self.sample_labels_[core])
         self.labels_ = labels
         self.noise_mask_ = np.sqrt(np.maximum(dist, 0.0)) > self.eps_

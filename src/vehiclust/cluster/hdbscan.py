@@ -62,12 +62,16 @@ class SampledHDBSCAN:
             return
         labels = np.empty(n, dtype=np.int64)
         noise = np.zeros(n, dtype=bool)
-        # noise flag: nearest sample row (any) is noise; label: nearest clustered sample row
-        flag = np.where(clustered, 0, 1)
+        # one search against every sample row: its label, or (noise) a flag plus a second
+        # search among the clustered sample rows for those rows only
         for a in range(0, n, 65_536):
             block = np.ascontiguousarray(project(X[a: a + 65_536]), dtype=np.float32)
-            labels[a: a + 65_536] = nearest_labelled(block, Z[clustered], sample_labels[clustered])[0]
-            noise[a: a + 65_536] = nearest_labelled(block, Z, flag)[0] == 1
+            near = nearest_labelled(block, Z, sample_labels)[0]
+            flagged = near < 0
+            if flagged.any():
+                near[flagged] = nearest_labelled(block[flagged], Z[clustered], sample_labels[clustered])[0]
+            labels[a: a + 65_536] = near
+            noise[a: a + 65_536] = flagged
         labels[idx] = np.where(clustered, sample_labels, labels[idx])
         noise[idx] = ~clustered
         self.labels_ = labels
