@@ -46,7 +46,8 @@ class MapEmbedder(TransformerMixin, BaseEstimator):
     n_neighbors : int
         UMAP's neighbourhood size (t-SNE uses ``perplexity = n_neighbors * 2``).
     n_epochs : int or None
-        UMAP optimisation epochs; ``None`` keeps umap-learn's default for the sample size.
+        UMAP optimisation epochs. 200 is umap-learn's own choice for large data; ``None`` keeps
+        umap-learn's default for the sample size (500 below 10,000 rows: 2.5x the time).
     placement_k : int
         Sample neighbours whose coordinates are averaged to place a row that was not laid out.
     random_state : int, RandomState or None
@@ -61,7 +62,7 @@ class MapEmbedder(TransformerMixin, BaseEstimator):
         n_components: int = 2,
         sample_size: int | None = 20_000,
         n_neighbors: int = 15,
-        n_epochs: int | None = None,
+        n_epochs: int | None = 200,
         placement_k: int = 10,
         random_state=None,
         progress: bool | None = None,
