@@ -122,6 +122,10 @@ def _stage_load(config: RunConfig) -> RunContext:
 
 # ---- prepare ----------------------------------------------------------------------------
 def _stage_prepare(ctx: RunContext) -> None:
+    if ctx.config.engine == "dask":  # the Dask engine (vehiclust.distributed)
+        from vehiclust.distributed.stages import prepare_stage
+
+        return prepare_stage(ctx)
     from vehiclust.prepare import DescriptorPreparer
 
     cfg = ctx.config
@@ -158,6 +162,10 @@ def _stage_mix(ctx: RunContext) -> None:
 
 # ---- cluster (clustering-engine issue) --------------------------------------------------
 def _stage_cluster(ctx: RunContext) -> None:
+    if ctx.config.engine == "dask":  # the Dask engine (vehiclust.distributed)
+        from vehiclust.distributed.stages import cluster_stage
+
+        return cluster_stage(ctx)
     from vehiclust.cluster import ClusterSelector
 
     cfg = ctx.config
