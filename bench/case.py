@@ -393,6 +393,57 @@ def run_baseline(args: argparse.Namespace) -> dict[str, Any]:
     return {"sets": out, "fit_s": round(total_fit, 2), "peak_rss_gib": gib(vm_hwm_bytes())}
 
 
+# ---- local vs Dask engine on prepare + cluster only ---------------------------------------
+def run_engines(args: argparse.Namespace) -> dict[str, Any]:
+    """Prepare + k-means sweep of each set with both engines (same seed): time and agreement."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from vehiclust.cluster import ClusterSelector
+    from vehiclust.distributed import DaskClusterSelector, DaskPreparer, get_client
+    from vehiclust.io import load_case
+    from vehiclust.prepare import DescriptorPreparer, validate_descriptors
+
+    data = Path(args.dir)
+    names = args.sets.split(",") if args.sets else [s.name for s in SETS]
+    case = load_case(descriptors={n: data / f"{n}.pickle" for n in names}, paths=data / "images_paths.csv",
+                     trust_pickle=args.trust_pickle, cache_dir=data / "engines-cache")
+    validity = validate_descriptors(case.descriptors, case.samples)
+    truth = pd.read_csv(data / "ground_truth.csv")
+    start = time.perf_counter()
+    get_client(args.scheduler)
+    startup = time.perf_counter() - start
+    out: dict[str, Any] = {"dask_startup_s": round(startup, 2), "sets": {}}
+    for name in names:
+        valid = validity.valid_rows[name]
+        row: dict[str, Any] = {}
+        labels = {}
+        for engine in ("local", "dask"):
+            kw = dict(random_state=args.seed, progress=False)
+            t0, c0 = time.perf_counter(), cpu_seconds()
+            if engine == "local":
+                X = DescriptorPreparer(columns=validity.kept_columns[name], random_state=args.seed).fit_transform(
+                    case.descriptors[name], rows=valid)
+                t1 = time.perf_counter()
+                sel = ClusterSelector(families=("kmeans",), **kw).fit(X)
+            else:
+                X = DaskPreparer(columns=validity.kept_columns[name], random_state=args.seed,
+                                 scheduler=args.scheduler).fit_transform(case.descriptors[name], rows=valid)
+                t1 = time.perf_counter()
+                sel = DaskClusterSelector(scheduler=args.scheduler, **kw).fit(X)
+            t2 = time.perf_counter()
+            full = np.full(len(truth), -1, dtype=np.int64)
+            full[valid] = sel.labels_
+            labels[engine] = full
+            sc = score_labels(name, full, None, truth)
+            row[engine] = {"prepare_s": round(t1 - t0, 1), "cluster_s": round(t2 - t1, 1),
+                           "cpu_s": round(cpu_seconds() - c0, 1), "k": int(sel.best_["k"]), "ARI": sc["ARI"]}
+        row["ARI_local_vs_dask"] = round(float(adjusted_rand_score(labels["local"], labels["dask"])), 4)
+        out["sets"][name] = row
+        log.info("engines %s: %s", name, row)
+    shutil.rmtree(data / "engines-cache", ignore_errors=True)
+    return out
+
+
 # ---- engine-vs-engine agreement -----------------------------------------------------------
 def compare_runs(run_a: Path, run_b: Path) -> dict[str, Any]:
     """ARI between two run folders' labels and the share of rows whose outlier flag differs."""
@@ -470,7 +521,7 @@ def print_report(gen: dict[str, Any] | None, pipe: dict[str, Any] | None, base: 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("stage", nargs="?", default="all", choices=["all", "generate", "pipeline", "baseline"])
+    parser.add_argument("stage", nargs="?", default="all", choices=["all", "generate", "pipeline", "baseline", "engines"])
     parser.add_argument("--rows", type=int, default=CASE_ROWS)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/vehiclust-case"), help="data folder")
     parser.add_argument("--out", type=Path, default=None, help="run folder (default: <dir>/run-<engine>)")
@@ -479,6 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scheduler", default=None)
     parser.add_argument("--families", default=None, help="comma-separated clustering families")
     parser.add_argument("--trust-pickle", action="store_true")
+    parser.add_argument("--sets", default=None, help="engines stage: comma-separated sets (default: all four)")
     parser.add_argument("--pickle-protocol", type=int, default=5)
     parser.add_argument("--baseline-sample", type=int, default=80_000)
     parser.add_argument("--no-baseline", action="store_true")
@@ -494,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.stage != "all":
         fn = {"generate": lambda a: generate(a.dir, a.rows, a.seed, protocol=a.pickle_protocol),
-              "pipeline": run_pipeline, "baseline": run_baseline}[args.stage]
+              "pipeline": run_pipeline, "baseline": run_baseline, "engines": run_engines}[args.stage]
         result = fn(args)
         if args.result:
             args.result.write_text(json.dumps(result, indent=2, default=str))
