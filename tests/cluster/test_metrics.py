@@ -24,6 +24,18 @@ def test_ch_db_exact_and_chunk_independent(data, chunk, monkeypatch):
     assert M.davies_bouldin(X, y) == pytest.approx(davies_bouldin_score(X, y), rel=1e-6)
 
 
+def test_internal_indices_equal_the_single_functions(data):
+    X, y = data
+    y = y.copy()
+    y[:30] = -1
+    both = M.internal_indices(X, y)
+    assert both["calinski_harabasz"] == pytest.approx(M.calinski_harabasz(X, y), rel=1e-12)
+    assert both["davies_bouldin"] == pytest.approx(M.davies_bouldin(X, y), rel=1e-12)
+    assert both["explained_variance"] == pytest.approx(M.explained_variance(X, y), rel=1e-12)
+    assert 0 < both["explained_variance"] < 1
+    assert all(np.isnan(v) for v in M.internal_indices(X, np.zeros(len(X), int)).values())
+
+
 def test_noise_rows_are_left_out(data):
     X, y = data
     y2 = y.copy()

@@ -11,7 +11,7 @@ from sklearn.utils import check_array, check_random_state
 from vehiclust.exceptions import InputError
 
 # Train on at most this many rows; assignment of every row is exact afterwards.
-DEFAULT_MAX_TRAIN = 100_000
+DEFAULT_MAX_TRAIN = 50_000
 # k-means++ seeding looks at this many of the training rows.
 _PLUSPLUS_ROWS = 20_000
 

@@ -82,6 +82,42 @@ def calinski_harabasz(X: np.ndarray, labels: np.ndarray) -> float:
     return between * (n - k) / (within * (k - 1))
 
 
+def internal_indices(X: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Calinski-Harabasz, Davies-Bouldin and explained variance (R²) from ONE centroid pass and
+    ONE distance pass over the rows; each equals its single-index function below."""
+    codes, kept, k = _compact(labels)
+    n = int(kept.sum())
+    nan = {"calinski_harabasz": float("nan"), "davies_bouldin": float("nan"), "explained_variance": float("nan")}
+    if k < 2 or n <= k:
+        return nan
+    centroids, counts = cluster_centroids(X, codes)
+    dist = _distances_to_own_centroid(X, codes, centroids)
+    grand = (centroids * counts[:, None]).sum(0) / n
+    between = float((counts * ((centroids - grand) ** 2).sum(1)).sum())
+    within = float(np.nansum(dist**2))
+    if within == 0.0:
+        ch = float("inf") if between > 0 else float("nan")
+    else:
+        ch = between * (n - k) / (within * (k - 1))
+    total = between + within
+    scatter = np.bincount(codes[kept], weights=dist[kept], minlength=k) / np.maximum(counts, 1.0)
+    return {
+        "calinski_harabasz": ch,
+        "davies_bouldin": _db_from(centroids, scatter),
+        "explained_variance": between / total if total > 0 else float("nan"),
+    }
+
+
+def _db_from(centroids: np.ndarray, scatter: np.ndarray) -> float:
+    sq = (centroids**2).sum(1)
+    sep = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * centroids @ centroids.T, 0.0))
+    np.fill_diagonal(sep, np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = (scatter[:, None] + scatter[None, :]) / sep
+    ratio[~np.isfinite(ratio)] = 0.0
+    return float(ratio.max(1).mean())
+
+
 def explained_variance(X: np.ndarray, labels: np.ndarray) -> float:
     """R² of a clustering: between-cluster / total sum of squares (exact, linear time)."""
     codes, kept, k = _compact(labels)
@@ -104,13 +140,7 @@ def davies_bouldin(X: np.ndarray, labels: np.ndarray) -> float:
     centroids, counts = cluster_centroids(X, codes)
     dist = _distances_to_own_centroid(X, codes, centroids)
     scatter = np.bincount(codes[kept], weights=dist[kept], minlength=k) / np.maximum(counts, 1.0)
-    sq = (centroids**2).sum(1)
-    sep = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * centroids @ centroids.T, 0.0))
-    np.fill_diagonal(sep, np.inf)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = (scatter[:, None] + scatter[None, :]) / sep
-    ratio[~np.isfinite(ratio)] = 0.0
-    return float(ratio.max(1).mean())
+    return _db_from(centroids, scatter)
 
 
 def stratified_sample(labels: np.ndarray, n_samples: int, random_state=None) -> np.ndarray:
@@ -211,6 +241,7 @@ __all__ = [
     "cluster_centroids",
     "davies_bouldin",
     "explained_variance",
+    "internal_indices",
     "mean_pairwise_ari",
     "sampled_silhouette",
     "size_balance",

@@ -139,9 +139,7 @@ class ClusterSelector:
             "size_balance": M.size_balance(labels),
         }
         if n_clusters >= 2:
-            row["calinski_harabasz"] = M.calinski_harabasz(X, labels)
-            row["explained_variance"] = M.explained_variance(X, labels)
-            row["davies_bouldin"] = M.davies_bouldin(X, labels)
+            row.update(M.internal_indices(X, labels))  # CH, DB, R²: two passes over the rows
             s, lo, hi = M.sampled_silhouette(X, labels, n_samples=self.silhouette_sample, random_state=seed)
             row.update(silhouette_sample=s, silhouette_ci_low=lo, silhouette_ci_high=hi)
             row.update(self.reference_.excess(n_clusters, row["silhouette_sample"], row["davies_bouldin"],
