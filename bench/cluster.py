@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--k-min", type=int, default=2)
     p.add_argument("--k-max", type=int, default=40)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--n-jobs", type=int, default=2, help="threads for the sweep (the case machine has 2 cores)")
+    p.add_argument("--n-jobs", type=int, default=1, help="threads for faiss/BLAS in the sweep (2 on an idle 2-core machine; 1 on a shared one)")
     p.add_argument("--no-sklearn", action="store_true", help="skip the scikit-learn KMeans baseline")
     p.add_argument("--dir", type=Path, default=None, help="work folder (default: a new one under /tmp)")
     p.add_argument("--keep", action="store_true", help="keep the generated data")
