@@ -333,7 +333,10 @@ def _consensus_run(ctx: RunContext, singles: list[str]) -> None:
     })
     ctx.runs[name] = run_
     # maps and descriptions for the consensus too, so it can be the deliverable like any set
-    sub = dataclasses.replace(ctx, runs={name: run_}, prepared={name: ps})
+    # The consensus space is a spectral embedding already: a PCA map of it is enough and saves
+    # a sixth UMAP (the largest single cost of the compare stage at full size).
+    sub = dataclasses.replace(ctx, runs={name: run_}, prepared={name: ps},
+                              config=dataclasses.replace(ctx.config, map_method="pca"))
     _stage_maps(sub)
     _stage_describe(sub)
 
