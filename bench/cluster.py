@@ -46,6 +46,14 @@ CASE_DIMS = 2560
 
 
 def _peak_rss_mb() -> float:
+    """Peak RSS of this process image: VmHWM (ru_maxrss survives fork + exec on Linux, so a
+    child would report its parent's peak)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
