@@ -13,13 +13,13 @@ import logging
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from vehiclust.distributed._arrays import row_chunked
 from vehiclust.distributed._client import get_client
 from vehiclust.exceptions import InputError
+from vehiclust.prepare import DescriptorPreparer
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def _project(block: np.ndarray, params: tuple) -> np.ndarray:
     return np.ascontiguousarray(block, dtype=np.float32)
 
 
-class DaskPreparer(TransformerMixin, BaseEstimator):
+class DaskPreparer(DescriptorPreparer):
     """L2-normalise, optionally standardise, and PCA-reduce a descriptor matrix on Dask.
 
     Parameters are those of :class:`vehiclust.prepare.DescriptorPreparer`, plus
@@ -68,21 +68,6 @@ class DaskPreparer(TransformerMixin, BaseEstimator):
         self.n_power_iter = n_power_iter
         self.random_state = random_state
         self.scheduler = scheduler
-
-    def _check(self, X: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
-        if getattr(X, "ndim", None) != 2:
-            raise InputError(f"DaskPreparer expects a 2-D array; got shape {getattr(X, 'shape', None)}.")
-        n = X.shape[0]
-        if rows is None:
-            return np.arange(n)
-        rows = np.asarray(rows)
-        if rows.dtype == bool:
-            if rows.shape != (n,):
-                raise InputError(f"The 'rows' mask has {rows.shape[0]} entries but X has {n} rows.")
-            rows = np.flatnonzero(rows)
-        if len(rows) == 0:
-            raise InputError("No valid rows to prepare.")
-        return np.sort(rows.astype(np.int64))
 
     def _array(self, X: np.ndarray, rows: np.ndarray, client):
         return row_chunked(X, rows, self.columns, l2=self.l2_normalize, chunk_rows=self.chunk_rows,
@@ -180,20 +165,6 @@ class DaskPreparer(TransformerMixin, BaseEstimator):
         out = client.compute(self.transform_dask(X, rows), sync=True)
         return np.ascontiguousarray(out, dtype=np.float32)
 
-    def fit_transform(self, X: np.ndarray, y: Any = None, rows: np.ndarray | None = None) -> np.ndarray:  # type: ignore[override]
-        return self.fit(X, rows=rows).transform(X, rows=rows)
-
     def summary(self) -> dict[str, Any]:
         """What preparation did, for the selection table and the report."""
-        check_is_fitted(self, "mean_")
-        return {
-            "n_features_in": int(self.n_features_in_),
-            "n_features_kept": int(self.n_features_kept_),
-            "n_components": int(self.n_components_),
-            "explained_variance": round(float(np.sum(self.explained_variance_ratio_)), 4),
-            "l2_normalize": bool(self.l2_normalize),
-            "standardize": bool(self.standardize),
-            "whiten": bool(self.whiten),
-            "engine": "dask",
-            "n_rows_fit": int(self.n_rows_fit_),
-        }
+        return {**super().summary(), "engine": "dask", "n_rows_fit": int(self.n_rows_fit_)}

@@ -72,7 +72,7 @@ class DescriptorPreparer(TransformerMixin, BaseEstimator):
 
     def _check(self, X: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
         if getattr(X, "ndim", None) != 2:
-            raise InputError(f"DescriptorPreparer expects a 2-D array; got shape {getattr(X, 'shape', None)}.")
+            raise InputError(f"{type(self).__name__} expects a 2-D array; got shape {getattr(X, 'shape', None)}.")
         n = X.shape[0]
         if rows is None:
             return np.arange(n)
@@ -83,7 +83,7 @@ class DescriptorPreparer(TransformerMixin, BaseEstimator):
             rows = np.flatnonzero(rows)
         if len(rows) == 0:
             raise InputError("No valid rows to prepare.")
-        return rows
+        return np.sort(rows.astype(np.int64))
 
     # -- estimator API ------------------------------------------------------------------------
     def fit(self, X: np.ndarray, y: Any = None, rows: np.ndarray | None = None) -> "DescriptorPreparer":
