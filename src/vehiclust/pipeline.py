@@ -178,7 +178,7 @@ def _stage_cluster(ctx: RunContext) -> None:
             random_state=ctx.seeds["cluster"],
             progress=cfg.progress,
         )
-        params = {k: v for k, v in vars(selector).items() if k != "progress"}  # unfitted: the init params
+        params = {k: v for k, v in selector.get_params().items() if k != "progress"}
         key = cache_key(ps.X, ps.valid, params)
         cached = ctx.cache.load("cluster", name, key) if ctx.cache else None
         if cached is None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils import check_array, check_random_state
 from threadpoolctl import threadpool_limits
 
@@ -53,7 +54,7 @@ def _base_seed(random_state) -> int:
     return int(check_random_state(random_state).randint(0, 2**31 - 1))
 
 
-class ClusterSelector:
+class ClusterSelector(ClusterMixin, BaseEstimator):
     """Try several clustering families over a grid of k, score each, keep the best.
 
     Parameters
