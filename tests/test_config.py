@@ -40,3 +40,8 @@ def test_stage_seeds_are_stable_and_distinct():
     a, b = stage_seeds(0), stage_seeds(0)
     assert a == b and len(set(a.values())) == len(a)
     assert stage_seeds(1) != a
+
+
+def test_unknown_engine_is_refused(tmp_path):
+    with pytest.raises(InputError, match="'engine' setting must be 'local' or 'dask'. Got 'Dask'"):
+        run(RunConfig(descriptors={"a": Path("a.npy")}, paths=Path("p.csv"), engine="Dask", out=tmp_path))

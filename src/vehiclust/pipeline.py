@@ -77,6 +77,8 @@ def run(config: RunConfig) -> RunResults:
         raise InputError("At least one descriptor set is needed: --descriptors NAME=PATH.")
     if config.paths is None:
         raise InputError("The paths file is needed: --paths images_paths.csv.")
+    if config.engine not in ("local", "dask"):
+        raise InputError(f"The 'engine' setting must be 'local' or 'dask'. Got {config.engine!r}.")
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     ctx = _stage_load(config)
