@@ -12,10 +12,10 @@ import numpy as np
 
 from vehiclust.exceptions import InputError
 from vehiclust.outliers._base import BaseDetector
-from vehiclust.outliers._neighbors import KNNGraph, knn_graph
+from vehiclust.outliers._neighbors import AcceptsGraph, KNNGraph, knn_graph
 
 
-class _GraphDetector(BaseDetector):
+class _GraphDetector(AcceptsGraph, BaseDetector):
     def __init__(
         self,
         n_neighbors: int = 10,
@@ -27,13 +27,6 @@ class _GraphDetector(BaseDetector):
         super().__init__(cut=cut, contamination=contamination)
         self.n_neighbors = n_neighbors
         self.random_state = random_state
-
-    def fit(self, X: np.ndarray, y: np.ndarray | None = None, graph: KNNGraph | None = None) -> "_GraphDetector":
-        self._graph = graph
-        try:
-            return super().fit(X, y)  # type: ignore[return-value]
-        finally:
-            self._graph = None
 
     def _validate_params_extra(self, X: np.ndarray) -> None:
         k = self.n_neighbors

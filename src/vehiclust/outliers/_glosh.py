@@ -19,12 +19,12 @@ from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
 from vehiclust.exceptions import InputError
 from vehiclust.outliers._base import BaseDetector
-from vehiclust.outliers._neighbors import KNNGraph, knn_graph
+from vehiclust.outliers._neighbors import AcceptsGraph, KNNGraph, knn_graph
 
 log = logging.getLogger(__name__)
 
 
-class GLOSHDetector(BaseDetector):
+class GLOSHDetector(AcceptsGraph, BaseDetector):
     """Global-local outlier score from hierarchies, in [0, 1] (1 = leaves its cluster first)."""
 
     name = "glosh"
@@ -45,13 +45,6 @@ class GLOSHDetector(BaseDetector):
         self.min_samples = min_samples
         self.max_rows = max_rows
         self.random_state = random_state
-
-    def fit(self, X: np.ndarray, y: np.ndarray | None = None, graph: KNNGraph | None = None) -> "GLOSHDetector":
-        self._graph = graph
-        try:
-            return super().fit(X, y)  # type: ignore[return-value]
-        finally:
-            self._graph = None
 
     def _validate_params_extra(self, X: np.ndarray) -> None:
         for pname, low in (("min_cluster_size", 2), ("min_samples", 1), ("max_rows", 1)):

@@ -88,3 +88,16 @@ def _drop_self(I: np.ndarray, D: np.ndarray, rows: np.ndarray) -> tuple[np.ndarr
         D2[missing] = np.float32(np.nanmax(np.where(missing, np.nan, D2)) if (~missing).any() else 0.0)
         I2 = np.where(missing, rows[:, None], I2)
     return I2, D2
+
+
+class AcceptsGraph:
+    """Mixin: ``fit(X, graph=...)`` reuses a k-NN graph the ensemble already built."""
+
+    _graph: KNNGraph | None = None
+
+    def fit(self, X: np.ndarray, y: np.ndarray | None = None, graph: KNNGraph | None = None):  # type: ignore[no-untyped-def]
+        self._graph = graph
+        try:
+            return super().fit(X, y)  # type: ignore[misc]
+        finally:
+            self._graph = None
