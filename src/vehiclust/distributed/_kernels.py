@@ -1,19 +1,14 @@
 """Per-block kernels the workers run: nearest centre, per-cluster sums, distances.
 
-Each takes one row block (float32, C-contiguous) and a packed set of centre matrices, and
-returns small per-cluster sums that the driver adds up over blocks. No validation, no logging.
+Each takes one row block (float32, C-contiguous) and returns small per-cluster sums that the
+driver adds up over blocks, or per-row results that stay on the worker until needed.
+No validation, no logging.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-
-
-def unpack(packed: np.ndarray, ks: tuple[int, ...]) -> list[np.ndarray]:
-    """Split a (sum(ks), d) stack of centre matrices back into one (k, d) matrix per k."""
-    bounds = np.cumsum((0,) + tuple(ks))
-    return [packed[bounds[i]:bounds[i + 1]] for i in range(len(ks))]
 
 
 def nearest(block: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -27,33 +22,33 @@ def nearest(block: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndar
     return idx[:, 0].astype(np.int64), np.maximum(d2[:, 0], 0)
 
 
-def _cluster_sums(block: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+def cluster_sums(block: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """(k, d) float64 sums of the rows of each cluster (labels 0..k-1)."""
     onehot = sp.csr_matrix((np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(k, len(labels)))
     return np.asarray(onehot @ block.astype(np.float64, copy=False))
 
 
-def block_stats(block: np.ndarray, packed: np.ndarray, ks: tuple[int, ...]) -> list[tuple[np.ndarray, np.ndarray, float]]:
-    """Per k: (sums of the rows assigned to each centre, counts, inertia) — one Lloyd step."""
-    out = []
-    for centres in unpack(packed, ks):
-        labels, d2 = nearest(block, centres)
-        k = centres.shape[0]
-        out.append((_cluster_sums(block, labels, k), np.bincount(labels, minlength=k), float(d2.astype(np.float64).sum())))
-    return out
+def assign(block: np.ndarray, centres: np.ndarray) -> dict:
+    """Nearest centre of every row, plus the per-cluster sums, counts and inertia of the block."""
+    k = centres.shape[0]
+    labels, d2 = nearest(block, centres)
+    return {
+        "labels": labels.astype(np.int16 if k < 2**15 else np.int32),
+        "sums": cluster_sums(block, labels, k),
+        "counts": np.bincount(labels, minlength=k),
+        "inertia": float(d2.astype(np.float64).sum()),
+    }
 
 
-def block_spread(block: np.ndarray, packed: np.ndarray, means: np.ndarray, ks: tuple[int, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per k: per-cluster (sum of distances, sum of squared distances) of rows to the MEAN of
-    their cluster (labels from the centres), the terms of Davies-Bouldin and Calinski-Harabasz."""
-    out = []
-    for centres, mu in zip(unpack(packed, ks), unpack(means, ks)):
-        labels, _ = nearest(block, centres)
-        diff = block.astype(np.float64) - mu[labels]
-        dist2 = np.einsum("ij,ij->i", diff, diff)
-        k = centres.shape[0]
-        out.append((np.bincount(labels, weights=np.sqrt(dist2), minlength=k), np.bincount(labels, weights=dist2, minlength=k)))
-    return out
+def labels_of(assigned: dict) -> np.ndarray:
+    return assigned["labels"]
 
 
-def block_labels(block: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    return nearest(block, centres)[0]
+def spread(block: np.ndarray, assigned: dict, means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per cluster: (sum of distances, sum of squared distances) of its rows to its MEAN, the
+    terms of Davies-Bouldin, Calinski-Harabasz and R² (float64, as `cluster.metrics`)."""
+    labels = assigned["labels"].astype(np.int64)
+    diff = block.astype(np.float64) - means[labels]
+    dist2 = np.einsum("ij,ij->i", diff, diff)
+    k = means.shape[0]
+    return np.bincount(labels, weights=np.sqrt(dist2), minlength=k), np.bincount(labels, weights=dist2, minlength=k)

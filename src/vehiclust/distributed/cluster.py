@@ -1,27 +1,34 @@
-"""`DaskClusterSelector`: the k-means sweep of `ClusterSelector`, run over a Dask cluster.
+"""`DaskClusterSelector`: the k-means sweep of `ClusterSelector`, with the per-row work on Dask.
 
-Every k of the grid is fitted at once: one Lloyd iteration is ONE pass over the row blocks in
-which each worker assigns its rows to every k's centres (faiss) and returns per-cluster sums;
-the driver adds them up and moves the centres. So a sweep over k = 2..40 costs ~25 passes, not
-39 x 25. Calinski-Harabasz and Davies-Bouldin are exact (two more passes of per-block sums);
-the silhouette and stability are computed as `ClusterSelector` does, on a sample held by the
-driver. The configuration is chosen by the same rule (`vehiclust.cluster._rule`), so on the
-same data and seed both engines choose alike.
+Agreement with the local engine is by construction. For each k the driver trains exactly what
+`FaissKMeans` trains inside the local sweep: the same seeded training subsample (at most 50,000
+rows, gathered from the row-chunked array), the same k-means++ seeds, the same faiss training.
+The workers then do the per-row work over the row blocks: every row's nearest centre (the
+labels), the per-cluster sums, counts and inertia, and in a second pass the distances of each
+row to its cluster's mean, from which the driver gets the exact Calinski-Harabasz,
+Davies-Bouldin and R² (``explained_variance``) of `cluster.metrics.internal_indices`. The
+silhouette, the structureless reference (``*_excess`` columns) and the stability read only a
+few thousand seeded rows, so they run on the driver through the local code itself. The
+configuration is chosen by the same rule (`vehiclust.cluster._rule`).
 
 Only k-means is distributed; other families named in ``families`` are skipped with a note.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import warnings
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_array, check_random_state
+from threadpoolctl import threadpool_limits
 
 from vehiclust import _progress
 from vehiclust.cluster import metrics as M
@@ -29,8 +36,8 @@ from vehiclust.cluster._families import FAMILIES, config_seed, make_family
 from vehiclust.cluster._reference import NullReference
 from vehiclust.cluster._rule import EXCESS as REFERENCE_COLUMNS
 from vehiclust.cluster._rule import choose_configuration
-from vehiclust.cluster.kmeans import faiss_threads, nearest_centroid
-from vehiclust.cluster.selector import SELECTION_COLUMNS
+from vehiclust.cluster.kmeans import _PLUSPLUS_ROWS, DEFAULT_MAX_TRAIN, faiss_threads, nearest_centroid
+from vehiclust.cluster.selector import SELECTION_COLUMNS, ClusterSelector, _base_seed
 from vehiclust.distributed import _kernels as K
 from vehiclust.distributed._arrays import auto_chunk_rows
 from vehiclust.distributed._client import get_client
@@ -38,31 +45,101 @@ from vehiclust.exceptions import InputError
 
 log = logging.getLogger(__name__)
 
-# k-means++ seeding looks at this many rows of the driver's sample (as FaissKMeans does).
-_PLUSPLUS_ROWS = 20_000
+
+class RowReader:
+    """``X[idx]`` of a matrix that may live on the workers: what the driver-side code reads.
+
+    A numpy array is indexed directly; a (persisted) Dask array is gathered, the last few
+    requests cached (the stability subsamples are the same for every k).
+    """
+
+    def __init__(self, X, client=None, cache_size: int = 8) -> None:
+        self._X = X
+        self._client = client
+        self._cache: dict[bytes, np.ndarray] = {}
+        self._cache_size = cache_size
+        self.shape = tuple(int(s) for s in X.shape)
+        self.dtype = np.dtype(np.float32)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, idx) -> np.ndarray:
+        if not hasattr(self._X, "dask"):
+            return np.asarray(self._X[idx], dtype=np.float32)
+        idx = np.arange(self.shape[0])[idx] if isinstance(idx, slice) else np.asarray(idx, dtype=np.int64)
+        key = hashlib.blake2b(idx.tobytes(), digest_size=16).digest()
+        if key not in self._cache:
+            uniq, inverse = np.unique(idx, return_inverse=True)
+            got = np.asarray(self._client.compute(self._X[uniq], sync=True), dtype=np.float32)
+            self._cache[key] = np.ascontiguousarray(got[inverse])
+            while len(self._cache) > self._cache_size:
+                self._cache.pop(next(iter(self._cache)))
+        return self._cache[key]
 
 
-def _base_seed(random_state) -> int:
-    if isinstance(random_state, (int, np.integer)):
-        return int(random_state) & 0x7FFFFFFF
-    return int(check_random_state(random_state).randint(0, 2**31 - 1))
+def train_centres(rows, k: int, random_state, *, n_init: int = 1, max_iter: int = 25,
+                  max_train: int = DEFAULT_MAX_TRAIN) -> tuple[np.ndarray, float]:
+    """(centroids, training objective) that ``FaissKMeans(k, n_init, max_iter, max_train,
+    random_state).fit(X)`` finds, reading only the training rows of ``rows`` (``X`` or a
+    :class:`RowReader`): the same seeded draws, k-means++ seeds and faiss training, in order."""
+    import faiss
+
+    n, d = int(rows.shape[0]), int(rows.shape[1])
+    rng = check_random_state(random_state)
+    best_obj, best = np.inf, None
+    for _ in range(max(1, int(n_init))):
+        seed = int(rng.randint(0, 2**31 - 1))
+        train_rows = slice(None) if n <= max_train else np.sort(rng.choice(n, max_train, replace=False))
+        train = np.ascontiguousarray(rows[train_rows], dtype=np.float32)
+        seeds_from = train if train.shape[0] <= _PLUSPLUS_ROWS else train[rng.choice(train.shape[0], _PLUSPLUS_ROWS, replace=False)]
+        init, _ = kmeans_plusplus(seeds_from, int(k), random_state=seed)
+        km = faiss.Kmeans(d, int(k), niter=int(max_iter), nredo=1, seed=seed, verbose=False,
+                          max_points_per_centroid=train.shape[0], min_points_per_centroid=1)
+        km.train(train, init_centroids=np.ascontiguousarray(init, dtype=np.float32))
+        obj = float(km.obj[-1]) if len(km.obj) else np.inf
+        if best is None or obj < best_obj:
+            best_obj, best = obj, np.asarray(km.centroids, dtype=np.float32).reshape(k, d)
+    return best, best_obj
 
 
-class DaskClusterSelector:
-    """Sweep k-means over k on a Dask cluster, score every k, keep the best.
+def indices_from_sums(means: np.ndarray, counts: np.ndarray, dist_sum: np.ndarray, dist_sq: np.ndarray) -> dict[str, float]:
+    """Calinski-Harabasz, Davies-Bouldin and R² from per-cluster sums (as
+    `cluster.metrics.internal_indices` computes them from the rows; empty clusters dropped)."""
+    nz = counts > 0
+    k = int(nz.sum())
+    n = float(counts.sum())
+    if k < 2 or n <= k:
+        return {"calinski_harabasz": float("nan"), "davies_bouldin": float("nan"), "explained_variance": float("nan")}
+    centroids, c = means[nz], counts[nz].astype(np.float64)
+    grand = (centroids * c[:, None]).sum(0) / n
+    between = float((c * ((centroids - grand) ** 2).sum(1)).sum())
+    within = float(dist_sq[nz].sum())
+    if within == 0.0:
+        ch = float("inf") if between > 0 else float("nan")
+    else:
+        ch = between * (n - k) / (within * (k - 1))
+    total = between + within
+    return {
+        "calinski_harabasz": ch,
+        "davies_bouldin": M._db_from(centroids, dist_sum[nz] / np.maximum(c, 1.0)),
+        "explained_variance": between / total if total > 0 else float("nan"),
+    }
+
+
+class DaskClusterSelector(ClusterMixin, BaseEstimator):
+    """Sweep k-means over k with the per-row work on a Dask cluster; score every k, keep the best.
 
     Parameters
     ----------
-    families : accepted for compatibility with ``ClusterSelector``; only "kmeans" runs here.
+    families : as ``ClusterSelector``; only "kmeans" runs here (the others are skipped with a note).
     k_min, k_max : the grid of k (inclusive).
-    n_init : k-means++ starts per k (the lowest inertia wins).
-    max_iter, tol : Lloyd iterations, and the stop when every centre moved less than
-        ``tol`` x the mean feature variance.
     n_stability, stability_sample, silhouette_sample, stability_floor : as ``ClusterSelector``.
-    sample_size : rows the driver keeps for seeding, silhouette and stability.
+    n_jobs : threads for faiss and BLAS on the driver (as ``ClusterSelector``; workers use one each).
     chunk_rows : rows per block (None = automatic).
-    random_state : seed; the same seed gives the same labels.
-    progress : show a progress bar over Lloyd iterations.
+    random_state : seed; the same seed gives the same labels, and the labels of
+        ``ClusterSelector(families=("kmeans",))`` with that seed.
+    progress : show a progress bar over k.
     scheduler : scheduler address, a ``distributed.Client``, or None (the process's
         LocalCluster with two worker processes).
     """
@@ -73,14 +150,11 @@ class DaskClusterSelector:
         k_min: int = 2,
         k_max: int = 40,
         *,
-        n_init: int = 1,
-        max_iter: int = 25,
-        tol: float = 1e-4,
         n_stability: int = 3,
         stability_sample: int = 2000,
         silhouette_sample: int = 2000,
         stability_floor: float = 0.5,
-        sample_size: int = 20_000,
+        n_jobs: int | None = 1,
         chunk_rows: int | None = None,
         random_state=None,
         progress: bool = True,
@@ -89,14 +163,11 @@ class DaskClusterSelector:
         self.families = families
         self.k_min = k_min
         self.k_max = k_max
-        self.n_init = n_init
-        self.max_iter = max_iter
-        self.tol = tol
         self.n_stability = n_stability
         self.stability_sample = stability_sample
         self.silhouette_sample = silhouette_sample
         self.stability_floor = stability_floor
-        self.sample_size = sample_size
+        self.n_jobs = n_jobs
         self.chunk_rows = chunk_rows
         self.random_state = random_state
         self.progress = progress
@@ -108,13 +179,15 @@ class DaskClusterSelector:
         unknown = [f for f in names if f not in FAMILIES]
         if unknown or not names:
             raise InputError(f"The 'families' parameter of DaskClusterSelector must name families in {sorted(FAMILIES)}. Got {names!r}.")
-        for pname in ("k_min", "k_max", "max_iter", "n_init"):
+        for pname in ("k_min", "k_max"):
             v = getattr(self, pname)
-            low = 2 if pname.startswith("k_") else 1
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < low:
-                raise InputError(f"The '{pname}' parameter of DaskClusterSelector must be an int in [{low}, inf). Got {v!r}.")
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 2:
+                raise InputError(f"The '{pname}' parameter of DaskClusterSelector must be an int in [2, inf). Got {v!r}.")
         if self.k_max < self.k_min:
             raise InputError(f"DaskClusterSelector needs k_min <= k_max. Got k_min={self.k_min}, k_max={self.k_max}.")
+        c = self.chunk_rows
+        if c is not None and (not isinstance(c, (int, np.integer)) or isinstance(c, bool) or c < 1):
+            raise InputError(f"The 'chunk_rows' parameter of DaskClusterSelector must be None or an int in [1, inf). Got {c!r}.")
         notes: list[str] = []
         skipped = [f for f in names if f != "kmeans"]
         if skipped:
@@ -122,6 +195,8 @@ class DaskClusterSelector:
             log.info("DaskClusterSelector: the Dask engine sweeps k-means only; skipped %s", skipped)
         if not hasattr(X, "dask"):
             X = check_array(X, dtype=np.float32, order="C", copy=False, ensure_min_samples=1)
+        elif X.ndim != 2:
+            raise InputError(f"DaskClusterSelector expects a 2-D array; got shape {X.shape}.")
         n = int(X.shape[0])
         if n < 3:
             raise InputError(f"DaskClusterSelector needs at least 3 rows to compare clusterings. Got {n}.")
@@ -130,108 +205,92 @@ class DaskClusterSelector:
             notes.append(f"k grid cut to {k_hi} (only {n} rows)")
         return X, list(range(min(int(self.k_min), k_hi), k_hi + 1)), notes
 
-    # ---- one pass over the blocks ------------------------------------------------------
-    def _pass(self, fn, *args) -> list:
-        """Run ``fn(block, *args)`` on every row block; return the per-block results in order."""
-        import dask
-
-        client = self._client
-        shared = [client.scatter(a, broadcast=True, hash=False) if isinstance(a, np.ndarray) else a for a in args]
-        tasks = [dask.delayed(fn, pure=False)(blk, *shared) for blk in self._blocks]
-        return client.gather(client.compute(tasks))
-
-    def _lloyd(self, centres: dict[int, np.ndarray], scale: float) -> tuple[dict[int, np.ndarray], dict[int, float], int]:
-        """Batched Lloyd iterations for every k still moving; returns centres, inertia, passes."""
-        active = sorted(centres)
-        inertia = {k: np.inf for k in centres}
-        passes = 0
-        for _ in _progress.track(range(int(self.max_iter)), "k-means on Dask", disable=not self.progress):
-            if not active:
-                break
-            ks = tuple(centres[k].shape[0] for k in active)
-            packed = np.concatenate([centres[k] for k in active]).astype(np.float32)
-            per_block = self._pass(K.block_stats, packed, ks)
-            passes += 1
-            still = []
-            for j, k in enumerate(active):
-                sums = sum(b[j][0] for b in per_block)
-                counts = sum(b[j][1] for b in per_block)
-                inertia[k] = float(sum(b[j][2] for b in per_block))
-                new = centres[k].astype(np.float64).copy()
-                nz = counts > 0
-                new[nz] = sums[nz] / counts[nz, None]
-                shift = float(((new - centres[k]) ** 2).sum(1).max())
-                centres[k] = new.astype(np.float32)
-                if shift > self.tol * scale:
-                    still.append(k)
-            active = still
-        return centres, inertia, passes
-
-    def _init_centres(self, S: np.ndarray, k: int, seed: int, start: int) -> np.ndarray:
-        rng = np.random.RandomState(config_seed(seed, "dask-init", {"start": start}))
-        rows = S if len(S) <= _PLUSPLUS_ROWS else S[rng.choice(len(S), _PLUSPLUS_ROWS, replace=False)]
-        init, _ = kmeans_plusplus(rows, int(k), random_state=int(rng.randint(0, 2**31 - 1)))
-        return init.astype(np.float32)
-
     # ---- fit ---------------------------------------------------------------------------
     def fit(self, X, y=None) -> "DaskClusterSelector":
         """Sweep, score and choose; `labels_`, `selection_`, `best_` hold the outcome."""
-        import dask.array as da
-
         X, ks, notes = self._validate(X)
-        start_all = time.perf_counter()
-        self._client = client = get_client(self.scheduler)
+        limit = threadpool_limits(limits=int(self.n_jobs)) if self.n_jobs is not None else nullcontext()
+        client = get_client(self.scheduler)
+        blocks, rows, held = self._scatter(X, client)
+        try:
+            with faiss_threads(self.n_jobs), limit:
+                return self._fit(rows, blocks, ks, notes, client)
+        finally:
+            client.cancel(blocks + held)
+
+    def _scatter(self, X, client) -> tuple[list, RowReader, list]:
+        """Row blocks as futures on the workers, and the driver's reader of single rows."""
         n, d = int(X.shape[0]), int(X.shape[1])
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-        step = self.chunk_rows or auto_chunk_rows(n, d, n_workers)
-        Xd = X.rechunk((step, d)) if hasattr(X, "dask") else da.from_array(X, chunks=(step, d))
-        Xd = client.persist(Xd)
-        self._blocks = list(Xd.to_delayed().ravel())
+        step = int(self.chunk_rows or auto_chunk_rows(n, d, n_workers))
+        if not hasattr(X, "dask"):
+            parts = [np.ascontiguousarray(X[a:a + step]) for a in range(0, n, step)]
+            return list(client.scatter(parts, hash=False)), RowReader(X), []
+        Xp = client.persist(X.astype(np.float32).rechunk((step, d)))
+        blocks = client.compute(list(Xp.to_delayed().ravel()))
+        return blocks, RowReader(Xp, client), list(client.futures_of(Xp))
+
+    def _fit(self, rows: RowReader, blocks: list, ks: list[int], notes: list[str], client) -> "DaskClusterSelector":
+        start_all = time.perf_counter()
+        n, d = rows.shape
         base = _base_seed(self.random_state)
-        rng = np.random.RandomState(config_seed(base, "dask-sample", {}))
-        sample = np.sort(rng.choice(n, min(n, int(self.sample_size)), replace=False))
-        S = np.ascontiguousarray(X[sample] if not hasattr(X, "dask") else client.compute(Xd[sample], sync=True), dtype=np.float32)
-        scale = float(S.var(axis=0).mean()) or 1.0
-        # The structureless reference of the local selector (same rows when X is in memory).
-        self.reference_ = NullReference(S if hasattr(X, "dask") else X, random_state=config_seed(base, "reference", {}))
-        # k-means++ starts from the sample, then Lloyd on every row; n_init starts per k.
-        seeds = {k: config_seed(base, "kmeans", {"k": k}) for k in ks}
-        best_c: dict[int, np.ndarray] = {}
-        best_inertia: dict[int, float] = {}
-        passes = 0
-        for start in range(int(self.n_init)):
-            centres = {k: self._init_centres(S, k, seeds[k], start) for k in ks}
-            centres, inertia, p = self._lloyd(centres, scale)
-            passes += p
-            for k in ks:
-                if k not in best_c or inertia[k] < best_inertia[k]:
-                    best_c[k], best_inertia[k] = centres[k], inertia[k]
-        # Exact CH / DB: means of the final assignment, then spreads around those means.
-        ks_t = tuple(best_c[k].shape[0] for k in ks)
-        packed = np.concatenate([best_c[k] for k in ks]).astype(np.float32)
-        per_block = self._pass(K.block_stats, packed, ks_t)
-        means, counts = [], []
-        for j in range(len(ks)):
-            s = sum(b[j][0] for b in per_block)
-            c = sum(b[j][1] for b in per_block).astype(np.float64)
-            means.append(s / np.maximum(c, 1.0)[:, None])
-            counts.append(c)
-        spread = self._pass(K.block_spread, packed, np.concatenate(means), ks_t)
-        lloyd_seconds = time.perf_counter() - start_all
-        rows = []
-        with faiss_threads(1):
-            family = make_family("kmeans")
-            for j, k in enumerate(ks):
-                dist_sum = sum(b[j][0] for b in spread)
-                dist_sq = sum(b[j][1] for b in spread)
-                row = self._score(S, best_c[k], means[j], counts[j], dist_sum, dist_sq, k, seeds[k], base, family)
-                row.update(config_id=j, family="kmeans", params=f"k={k}", k=k,
-                           fit_seconds=round(lloyd_seconds / len(ks), 4), engine="dask")
-                rows.append(row)
-        table = pd.DataFrame(rows)
+        self.reference_ = NullReference(rows, random_state=config_seed(base, "reference", {}))
+        family = make_family("kmeans")
+        # The local selector's stability step, run on the driver's reader of the rows.
+        local = ClusterSelector(families=("kmeans",), n_stability=self.n_stability,
+                                stability_sample=self.stability_sample, progress=False)
+        # 1. Train each k on the driver; the workers label every row meanwhile.
+        jobs: dict[int, dict[str, Any]] = {}
+        for k in _progress.track(ks, "k-means on Dask", disable=not self.progress):
+            t0 = time.perf_counter()
+            centres, _ = train_centres(rows, k, family.seed_for(base, {"k": k}), n_init=family.n_init,
+                                       max_iter=family.max_iter)
+            shared = client.scatter(centres, broadcast=True, hash=False)
+            jobs[k] = {"assigned": [client.submit(K.assign, b, shared, pure=False) for b in blocks],
+                       "seconds": time.perf_counter() - t0}
+        # 2. Per-cluster means from the block sums, then distances of the rows to them.
+        for k in ks:
+            job = jobs[k]
+            t0 = time.perf_counter()
+            parts = client.gather(job["assigned"])
+            counts = sum(p["counts"] for p in parts).astype(np.float64)
+            means = sum(p["sums"] for p in parts) / np.maximum(counts, 1.0)[:, None]
+            job.update(labels=np.concatenate([p["labels"] for p in parts]), counts=counts, means=means,
+                       inertia=float(sum(p["inertia"] for p in parts)))
+            shared = client.scatter(means, broadcast=True, hash=False)
+            job["spread"] = [client.submit(K.spread, b, a, shared, pure=False) for b, a in zip(blocks, job["assigned"])]
+            del job["assigned"]  # released once the spread tasks that read the labels are done
+            job["seconds"] += time.perf_counter() - t0
+        # 3. Score every k as ClusterSelector._score does.
+        table_rows = []
+        for j, k in enumerate(_progress.track(ks, "scoring on Dask", disable=not self.progress)):
+            job = jobs[k]
+            t0 = time.perf_counter()
+            spread = client.gather(job.pop("spread"))
+            labels = job["labels"].astype(np.int64)
+            seed = family.seed_for(base, {"k": k})
+            n_clusters = int(np.unique(labels).size)
+            row: dict[str, Any] = {"config_id": j, "family": "kmeans", "params": f"k={k}", "k": k,
+                                   "n_clusters": n_clusters, "noise_share": 0.0, "size_balance": M.size_balance(labels)}
+            if n_clusters >= 2:
+                row.update(indices_from_sums(job["means"], job["counts"], sum(s[0] for s in spread),
+                                             sum(s[1] for s in spread)))
+                s, lo, hi = M.sampled_silhouette(rows, labels, n_samples=self.silhouette_sample, random_state=seed)
+                row.update(silhouette_sample=s, silhouette_ci_low=lo, silhouette_ci_high=hi)
+                row.update(self.reference_.excess(n_clusters, s, row["davies_bouldin"], row["calinski_harabasz"]))
+                row["stability"] = local._stability(rows, family, {"k": k}, labels, base)
+            else:
+                row.update(calinski_harabasz=np.nan, davies_bouldin=np.nan, silhouette_sample=np.nan,
+                           silhouette_ci_low=np.nan, silhouette_ci_high=np.nan, stability=np.nan,
+                           silhouette_excess=np.nan, davies_bouldin_excess=np.nan, calinski_harabasz_excess=np.nan,
+                           explained_variance=np.nan)
+            row["inertia"] = job["inertia"]
+            row["fit_seconds"] = round(job["seconds"] + time.perf_counter() - t0, 4)
+            row["engine"] = "dask"
+            table_rows.append(row)
+        table = pd.DataFrame(table_rows)
         own = REFERENCE_COLUMNS + ["explained_variance"]
-        extra = [c for c in table.columns if c not in SELECTION_COLUMNS and c not in own]
-        table = table[SELECTION_COLUMNS + own + extra]
+        table = table[SELECTION_COLUMNS + own + [c for c in table.columns if c not in SELECTION_COLUMNS and c not in own]]
         table, chosen_id, note = choose_configuration(
             table, k_min=ks[0], k_max=ks[-1], stability_floor=self.stability_floor, extra_notes=notes
         )
@@ -239,80 +298,21 @@ class DaskClusterSelector:
         best = table.loc[table["config_id"] == chosen_id].iloc[0].to_dict()
         self.best_ = {key: (v.item() if isinstance(v, np.generic) else v) for key, v in best.items()}
         if note:
-            warnings.warn(f"DaskClusterSelector: {note}", UserWarning, stacklevel=2)
+            warnings.warn(f"DaskClusterSelector: {note}", UserWarning, stacklevel=3)
         k = int(best["k"])
-        j = ks.index(k)
-        parts = self._pass(K.block_labels, best_c[k])
+        job = jobs[k]
         # labels 0..k-1 with no gaps (a centre can end up empty), as the local selector gives
-        self.labels_ = M._compact(np.concatenate(parts).astype(np.int64))[0]
-        # mean of each cluster's rows, row c = cluster c (same assignment as the labels)
-        self.cluster_centers_ = means[j][counts[j] > 0].astype(np.float32)
+        self.labels_ = M._compact(job["labels"].astype(np.int64))[0]
+        # mean of each cluster's rows, row c = cluster c (as ClusterSelector.cluster_centers_)
+        self.cluster_centers_ = job["means"][job["counts"] > 0].astype(np.float32)
         self.noise_mask_ = np.zeros(n, dtype=bool)
         self.best_params_ = {"k": k}
         self.n_clusters_ = int(np.unique(self.labels_).size)
         self.n_features_in_ = d
-        self.n_passes_ = passes + 3
         self.fit_seconds_ = round(time.perf_counter() - start_all, 3)
-        client.cancel(Xd)
-        del self._blocks, self._client
-        log.info("DaskClusterSelector: k=%d chosen from %d..%d in %.1f s (%d passes over %d rows)",
-                 k, ks[0], ks[-1], self.fit_seconds_, self.n_passes_, n)
+        log.info("DaskClusterSelector: k=%d chosen from %d..%d in %.1f s (%d rows)", k, ks[0], ks[-1],
+                 self.fit_seconds_, n)
         return self
-
-    def _score(self, S, centres, means, counts, dist_sum, dist_sq, k, seed, base, family) -> dict[str, Any]:
-        nz = counts > 0
-        kk = int(nz.sum())
-        n = float(counts.sum())
-        p = counts[nz] / n
-        row: dict[str, Any] = {
-            "n_clusters": kk,
-            "noise_share": 0.0,
-            "size_balance": float(-(p * np.log(p)).sum() / np.log(kk)) if kk >= 2 else 0.0,
-        }
-        if kk < 2:
-            row.update(calinski_harabasz=np.nan, davies_bouldin=np.nan, silhouette_sample=np.nan,
-                       silhouette_ci_low=np.nan, silhouette_ci_high=np.nan, stability=np.nan,
-                       silhouette_excess=np.nan, davies_bouldin_excess=np.nan, calinski_harabasz_excess=np.nan,
-                       explained_variance=np.nan)
-            return row
-        mu, c = means[nz], counts[nz]
-        grand = (mu * c[:, None]).sum(0) / n
-        between = float((c * ((mu - grand) ** 2).sum(1)).sum())
-        within = float(dist_sq[nz].sum())
-        row["calinski_harabasz"] = (between * (n - kk) / (within * (kk - 1))) if within > 0 else float("inf")
-        row["explained_variance"] = between / (between + within) if between + within > 0 else float("nan")
-        scatter = dist_sum[nz] / c
-        sq = (mu**2).sum(1)
-        sep = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * mu @ mu.T, 0.0))
-        np.fill_diagonal(sep, np.inf)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = (scatter[:, None] + scatter[None, :]) / sep
-        ratio[~np.isfinite(ratio)] = 0.0
-        row["davies_bouldin"] = float(ratio.max(1).mean())
-        labels_s, _ = nearest_centroid(S, centres)
-        s, lo, hi = M.sampled_silhouette(S, labels_s, n_samples=self.silhouette_sample, random_state=seed)
-        row.update(silhouette_sample=s, silhouette_ci_low=lo, silhouette_ci_high=hi)
-        row.update(self.reference_.excess(kk, s, row["davies_bouldin"], row["calinski_harabasz"]))
-        row["stability"] = self._stability(S, labels_s, k, base, family)
-        return row
-
-    def _stability(self, S: np.ndarray, labels: np.ndarray, k: int, base: int, family) -> float:
-        """As ``ClusterSelector``: mean ARI of refits on subsamples (of the driver's sample)."""
-        if self.n_stability <= 0:
-            return float("nan")
-        n = S.shape[0]
-        size = min(int(self.stability_sample), max(int(0.8 * n), 3))
-        if k >= size:
-            return float("nan")
-        pairs = []
-        for b in range(int(self.n_stability)):
-            rng = np.random.RandomState(config_seed(base, "stability-rows", {"b": b}))
-            idx = np.sort(rng.choice(n, size=size, replace=False))
-            sub_seed = family.seed_for(config_seed(base, "stability-fit", {"b": b}), {"k": k})
-            sub = family.fit(np.ascontiguousarray(S[idx]), {"k": k}, sub_seed)
-            keep = sub.labels >= 0
-            pairs.append((idx[keep], sub.labels[keep]))
-        return M.mean_pairwise_ari(labels, pairs)
 
     def fit_predict(self, X, y=None) -> np.ndarray:
         return self.fit(X).labels_

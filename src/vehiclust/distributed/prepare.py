@@ -1,10 +1,13 @@
 """`DaskPreparer`: the same preparation as `DescriptorPreparer`, computed on a Dask cluster.
 
-Column selection → L2 normalisation → PCA, with the PCA fitted on EVERY valid row (not a
-sample): the mean and variance are one pass of per-block sums, the components come from
-dask.array's randomized SVD (``svd_compressed``, tall-and-skinny, block by block) or, when
-the number of components is a share of variance, from the covariance matrix summed over
-blocks. Workers read their rows from the memory-mapped file themselves.
+Column selection → L2 normalisation → PCA. By default the PCA is fitted as the local engine
+fits it, on the same seeded sample of ``sample_size`` rows (the driver reads them), so both
+engines project onto the same components; the projection of every row runs on the workers,
+which read their rows from the memory-mapped file themselves. With ``sample_size=None`` the
+PCA is fitted on EVERY valid row by the workers: the mean and variance are one pass of
+per-block sums, the components come from dask.array's randomized SVD (``svd_compressed``)
+or, when the number of components is a share of variance, from the covariance matrix summed
+over blocks.
 """
 
 from __future__ import annotations
@@ -41,8 +44,9 @@ class DaskPreparer(DescriptorPreparer):
 
     Parameters are those of :class:`vehiclust.prepare.DescriptorPreparer`, plus
     ``scheduler`` (address, Client, or None for the process's LocalCluster),
-    ``n_power_iter`` (power iterations of the randomized SVD) and ``sample_size``
-    (None = fit on every valid row, the default here since the cluster can afford it).
+    ``n_power_iter`` (power iterations of the randomized SVD when fitting on every row) and
+    ``sample_size`` (rows of the PCA fit, as the local preparer; None = every valid row, on
+    the workers, which no longer matches the local engine exactly).
     """
 
     def __init__(
@@ -52,7 +56,7 @@ class DaskPreparer(DescriptorPreparer):
         n_components: int | float | None = 64,
         whiten: bool = False,
         columns: np.ndarray | None = None,
-        sample_size: int | None = None,
+        sample_size: int | None = 60_000,
         chunk_rows: int | None = None,
         n_power_iter: int = 4,
         random_state: int | np.random.RandomState | None = None,
@@ -83,12 +87,19 @@ class DaskPreparer(DescriptorPreparer):
             or (isinstance(n_comp, float) and 0 < n_comp < 1)
         ):
             raise InputError(f"The 'n_components' parameter of DaskPreparer must be an int >= 1, a float in (0, 1) or None. Got {n_comp!r}.")
+        ss = self.sample_size
+        if ss is not None and (not isinstance(ss, (int, np.integer)) or isinstance(ss, bool) or ss < 2):
+            raise InputError(f"The 'sample_size' parameter of DaskPreparer must be None or an int in [2, inf). Got {ss!r}.")
+        if ss is not None:
+            # The local fit itself, on its seeded sample: the same components by construction.
+            super().fit(X, rows=rows)
+            self.n_rows_fit_ = int(min(len(rows), ss))
+            if self.components_ is None:
+                self.explained_variance_ = np.ones(1)
+            return self
         client = get_client(self.scheduler)
         rng = check_random_state(self.random_state)
-        fit_rows = rows
-        if self.sample_size is not None and len(rows) > self.sample_size:
-            fit_rows = np.sort(rng.choice(rows, int(self.sample_size), replace=False))
-        S = self._array(X, fit_rows, client)
+        S = self._array(X, rows, client)
         n, d = S.shape
         self.n_features_in_ = X.shape[1]
         self.n_features_kept_ = d
