@@ -5,19 +5,40 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.metrics import adjusted_rand_score
 
 from vehiclust.cluster import ClusterSelector, calinski_harabasz, davies_bouldin
-from vehiclust.distributed import DaskClusterSelector, DaskPreparer, dask_outlier_scores, get_client, row_chunked
+from vehiclust.cluster.metrics import explained_variance
+from vehiclust.cluster.kmeans import FaissKMeans
+from vehiclust.distributed import (
+    DaskClusterSelector,
+    DaskOutlierEnsemble,
+    DaskPreparer,
+    dask_knn_graph,
+    close_clients,
+    dask_outlier_scores,
+    get_client,
+    row_chunked,
+)
+from vehiclust.distributed.cluster import RowReader, train_centres
 from vehiclust.exceptions import InputError
+from vehiclust.outliers import OutlierEnsemble, knn_graph
 from vehiclust.prepare import DescriptorPreparer
+
+
+def _quiet(fn, *a, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return fn(*a, **kw)
 
 
 @pytest.fixture(scope="module")
 def prepared(case, dask_client):
     local = DescriptorPreparer(n_components=16, random_state=0, sample_size=10**6)
-    dist = DaskPreparer(n_components=16, random_state=0, scheduler=dask_client)
+    dist = DaskPreparer(n_components=16, random_state=0, sample_size=None, scheduler=dask_client)
     return {
         "local": local.fit_transform(case["X"], rows=case["valid"]),
         "dask": dist.fit_transform(case["X"], rows=case["valid"]),
@@ -47,7 +68,20 @@ def test_in_memory_array_is_read_too(case, dask_client):
     np.testing.assert_allclose(got[np.isfinite(want).all(1)], want[np.isfinite(want).all(1)], rtol=1e-5, atol=1e-6)
 
 
-def test_preparer_matches_local_subspace(prepared, case):
+def test_default_preparer_is_the_local_fit_projected_by_workers(hard_case, dask_client):
+    """Default sample_size: the same seeded PCA sample as the local engine, so the same matrix."""
+    kw = dict(n_components=16, random_state=4, sample_size=2500)
+    local = DescriptorPreparer(**kw)
+    dist = DaskPreparer(scheduler=dask_client, chunk_rows=700, **kw)
+    a = local.fit_transform(hard_case["X"], rows=hard_case["valid"])
+    b = dist.fit_transform(hard_case["X"], rows=hard_case["valid"])
+    np.testing.assert_array_equal(local.components_, dist.components_)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    assert dist.summary()["n_rows_fit"] == 2500 and dist.summary()["engine"] == "dask"
+    assert DaskPreparer().sample_size == DescriptorPreparer().sample_size
+
+
+def test_preparer_on_every_row_matches_local_subspace(prepared, case):
     a, b = prepared["local"], prepared["dask"]
     assert a.shape == b.shape == (int(case["valid"].sum()), 16)
     assert b.dtype == np.float32
@@ -63,17 +97,19 @@ def test_preparer_matches_local_subspace(prepared, case):
 
 
 def test_preparer_variance_share_uses_the_covariance(case, dask_client):
-    prep = DaskPreparer(n_components=0.9, random_state=0, scheduler=dask_client)
+    prep = DaskPreparer(n_components=0.9, random_state=0, sample_size=None, scheduler=dask_client)
     X = prep.fit_transform(case["X"], rows=case["valid"])
     assert 1 <= prep.n_components_ <= 14
     assert prep.summary()["explained_variance"] >= 0.9
     assert X.shape == (int(case["valid"].sum()), prep.n_components_)
 
 
-@pytest.mark.parametrize("bad", [0, -3, 1.5, "64", True])
-def test_preparer_rejects_bad_components(case, dask_client, bad):
-    with pytest.raises(InputError, match="n_components"):
-        DaskPreparer(n_components=bad, scheduler=dask_client).fit(case["X"], rows=case["valid"])
+@pytest.mark.parametrize("kw, match", [({"n_components": 0}, "n_components"), ({"n_components": -3}, "n_components"),
+                                       ({"n_components": 1.5}, "n_components"), ({"n_components": "64"}, "n_components"),
+                                       ({"n_components": True}, "n_components"), ({"sample_size": 1}, "sample_size")])
+def test_preparer_rejects_bad_parameters(case, dask_client, kw, match):
+    with pytest.raises(InputError, match=match):
+        DaskPreparer(scheduler=dask_client, **kw).fit(case["X"], rows=case["valid"])
 
 
 def test_preparer_rejects_bad_rows(case, dask_client):
@@ -83,43 +119,88 @@ def test_preparer_rejects_bad_rows(case, dask_client):
         DaskPreparer(scheduler=dask_client).fit(np.zeros(5, dtype=np.float32))
 
 
+# ---- k-means sweep ----------------------------------------------------------------------
+def test_train_centres_is_faiss_kmeans(hard_case):
+    """The driver's training = FaissKMeans' own, seeded draws included (subsampled and not)."""
+    X = np.ascontiguousarray(np.asarray(hard_case["X"])[hard_case["valid"]][:, :16])
+    for max_train in (10**6, 2000):
+        km = FaissKMeans(7, n_init=2, max_train=max_train, random_state=12).fit(X)
+        centres, _ = train_centres(RowReader(X), 7, 12, n_init=2, max_train=max_train)
+        np.testing.assert_allclose(centres, km.cluster_centers_, rtol=1e-5, atol=1e-5)
+
+
+def test_row_reader_gathers_rows_in_the_order_asked(case, dask_client):
+    X = np.asarray(case["X"])[:900]
+    arr = row_chunked(X, chunk_rows=200)
+    reader = RowReader(dask_client.persist(arr), dask_client)
+    idx = np.array([850, 3, 3, 401, 0])
+    np.testing.assert_array_equal(reader[idx], X[idx])
+    np.testing.assert_array_equal(reader[idx], X[idx])  # cached
+    assert reader.shape == X.shape and len(reader) == 900
+
+
 @pytest.fixture(scope="module")
-def selectors(prepared, dask_client):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        local = ClusterSelector(families=("kmeans",), k_min=2, k_max=8, random_state=3, progress=False).fit(prepared["local"])
-        dist = DaskClusterSelector(k_min=2, k_max=8, random_state=3, progress=False, scheduler=dask_client).fit(prepared["dask"])
+def hard_prepared(hard_case):
+    return DescriptorPreparer(n_components=16, random_state=0).fit_transform(hard_case["X"], rows=hard_case["valid"])
+
+
+@pytest.fixture(scope="module")
+def hard_selectors(hard_prepared, dask_client):
+    kw = dict(k_min=2, k_max=14, random_state=3, progress=False)
+    local = _quiet(ClusterSelector(families=("kmeans",), **kw).fit, hard_prepared)
+    dist = _quiet(DaskClusterSelector(scheduler=dask_client, chunk_rows=1000, **kw).fit, hard_prepared)
     return local, dist
 
 
-def test_selector_agrees_with_local_engine(selectors, case):
-    local, dist = selectors
-    assert dist.best_["k"] == local.best_["k"] == 6
+def test_selector_agrees_with_local_engine_on_overlapping_unequal_clusters(hard_selectors, hard_prepared):
+    local, dist = hard_selectors
+    assert dist.best_["k"] == local.best_["k"]
     assert adjusted_rand_score(local.labels_, dist.labels_) >= 0.99
+    np.testing.assert_allclose(dist.cluster_centers_, local.cluster_centers_, rtol=1e-4, atol=1e-5)
+    # The whole selection table, reference-excess and R² columns included, is the local one.
+    a, b = local.selection_, dist.selection_
+    assert list(b.columns) == list(a.columns)
+    numeric = [c for c in a.columns if c != "fit_seconds" and pd.api.types.is_float_dtype(a[c])]
+    assert {"explained_variance", "silhouette_excess", "davies_bouldin_excess", "calinski_harabasz_excess"} <= set(numeric)
+    np.testing.assert_allclose(b[numeric].to_numpy(float), a[numeric].to_numpy(float), rtol=1e-4, atol=1e-6)
+    assert (a["chosen"] == b["chosen"]).all()
+    # The indices summed over blocks are the exact ones.
+    row = b.loc[b["chosen"]].iloc[0]
+    assert row["calinski_harabasz"] == pytest.approx(calinski_harabasz(hard_prepared, dist.labels_), rel=1e-5)
+    assert row["davies_bouldin"] == pytest.approx(davies_bouldin(hard_prepared, dist.labels_), rel=1e-5)
+    assert row["explained_variance"] == pytest.approx(explained_variance(hard_prepared, dist.labels_), rel=1e-6)
+
+
+def test_selector_on_a_dask_array_gives_the_same_labels(hard_case, hard_selectors, dask_client):
+    _, dist = hard_selectors
+    prep = DaskPreparer(n_components=16, random_state=0, scheduler=dask_client).fit(hard_case["X"], rows=hard_case["valid"])
+    lazy = prep.transform_dask(hard_case["X"], rows=hard_case["valid"])
+    again = _quiet(DaskClusterSelector(k_min=2, k_max=14, random_state=3, progress=False, scheduler=dask_client).fit, lazy)
+    assert adjusted_rand_score(again.labels_, dist.labels_) >= 0.99
+    assert again.best_["k"] == dist.best_["k"]
+
+
+def test_selector_recovers_planted_clusters(prepared, case, dask_client):
+    dist = _quiet(DaskClusterSelector(k_min=2, k_max=8, random_state=3, progress=False, scheduler=dask_client).fit,
+                  prepared["dask"])
+    assert dist.best_["k"] == 6
     truth = case["truth"][case["valid"]]
     inl = truth >= 0
     assert adjusted_rand_score(truth[inl], dist.labels_[inl]) >= 0.99
-    assert dist.labels_.dtype == np.int64 and dist.labels_.shape == local.labels_.shape
+    assert dist.labels_.dtype == np.int64 and dist.cluster_centers_.shape == (6, 16)
+    assert dist.predict(prepared["dask"][:50]).tolist() == dist.labels_[:50].tolist()
 
 
-def test_selection_table_has_the_local_columns_and_exact_metrics(selectors, prepared):
-    local, dist = selectors
-    assert list(local.selection_.columns)[:14] == list(dist.selection_.columns)[:14]
-    assert dist.selection_["k"].tolist() == list(range(2, 9))
-    assert int(dist.selection_["chosen"].sum()) == 1
-    row = dist.selection_.loc[dist.selection_["chosen"]].iloc[0]
-    X = prepared["dask"]
-    assert row["calinski_harabasz"] == pytest.approx(calinski_harabasz(X, dist.labels_), rel=1e-5)
-    assert row["davies_bouldin"] == pytest.approx(davies_bouldin(X, dist.labels_), rel=1e-5)
-    assert dist.cluster_centers_.shape == (6, X.shape[1])
-
-
-def test_selector_same_seed_same_labels(prepared, dask_client):
-    kw = dict(k_min=5, k_max=7, random_state=11, progress=False, scheduler=dask_client, n_stability=1)
-    a = DaskClusterSelector(**kw).fit(prepared["dask"])
-    b = DaskClusterSelector(**kw).fit(prepared["dask"])
+def test_selector_same_seed_same_labels_and_is_an_estimator(prepared, dask_client):
+    # A scheduler address (a str, as from the CLI) keeps the estimator clonable.
+    sel = DaskClusterSelector(k_min=5, k_max=7, random_state=11, progress=False,
+                              scheduler=dask_client.scheduler.address, n_stability=1)
+    a = _quiet(sel.fit, prepared["dask"])
+    b = _quiet(clone(sel).fit, prepared["dask"])
+    assert clone(sel).get_params()["k_max"] == 7
     np.testing.assert_array_equal(a.labels_, b.labels_)
     np.testing.assert_array_equal(a.selection_["calinski_harabasz"], b.selection_["calinski_harabasz"])
+    close_clients()  # the client connected to that address
 
 
 def test_selector_notes_skipped_families_and_small_grids(dask_client):
@@ -133,49 +214,46 @@ def test_selector_notes_skipped_families_and_small_grids(dask_client):
 
 
 @pytest.mark.parametrize("kw, match", [({"k_min": 1}, "k_min"), ({"k_min": 5, "k_max": 3}, "k_min <= k_max"),
-                                       ({"families": ("spectral",)}, "families"), ({"n_init": 0}, "n_init")])
+                                       ({"families": ("spectral",)}, "families"), ({"chunk_rows": 0}, "chunk_rows")])
 def test_selector_rejects_bad_parameters(dask_client, kw, match):
     X = np.zeros((20, 2), dtype=np.float32)
     with pytest.raises(InputError, match=match):
         DaskClusterSelector(scheduler=dask_client, **kw).fit(X)
 
 
-def _reference_knn(X, ref_rows, k):
-    """Slow numpy reference of the k-NN detector."""
-    R = X[ref_rows]
-    D = np.sqrt(np.maximum(((X[:, None, :] - R[None, :, :]) ** 2).sum(-1), 0))
-    D[ref_rows, np.arange(len(ref_rows))] = np.inf  # a row is not its own neighbour
-    return np.sort(D, axis=1)[:, :k].mean(axis=1)
+# ---- outliers ---------------------------------------------------------------------------
+@pytest.mark.parametrize("exact_max_rows", [10**6, 1000])  # exact search, and the IVF index
+def test_knn_graph_on_workers_is_the_local_graph(hard_prepared, dask_client, exact_max_rows):
+    a = knn_graph(hard_prepared, 10, exact_max_rows=exact_max_rows, random_state=5)
+    b = dask_knn_graph(hard_prepared, 10, exact_max_rows=exact_max_rows, random_state=5, chunk_rows=1500,
+                       scheduler=dask_client)
+    assert (a.indices == b.indices).mean() >= 0.999
+    np.testing.assert_allclose(a.distances, b.distances, rtol=1e-4, atol=1e-5)
 
 
-def test_outlier_scores_match_reference_and_find_planted_outliers(selectors, prepared, case, dask_client):
-    _, dist = selectors
-    X = prepared["dask"]
-    table = dask_outlier_scores(X, dist.labels_, dist.cluster_centers_, n_neighbors=5, reference_size=400,
-                                random_state=0, scheduler=dask_client)
-    assert len(table) == len(X)
-    ref_rows = np.sort(np.random.RandomState(0).choice(len(X), 400, replace=False))
-    np.testing.assert_allclose(table["knn_distance"].to_numpy(), _reference_knn(X.astype(np.float64), ref_rows, 5),
-                               rtol=1e-3, atol=1e-4)
-    centre = np.linalg.norm(X - dist.cluster_centers_[dist.labels_], axis=1)
-    np.testing.assert_allclose(table["centroid_distance"], centre, rtol=1e-4, atol=1e-5)
-    planted = case["outlier"][case["valid"]]
-    flagged = table["is_outlier"].to_numpy()
-    assert flagged[planted].mean() >= 0.9
-    assert (flagged & ~planted).mean() <= 0.02
-    assert set(table.loc[flagged, "outlier_reasons"].str.split(";").sum()) <= {"far_from_cluster", "far_from_data"}
-    assert (table.loc[~flagged, "outlier_reasons"] == "").all()
+def test_outlier_ensemble_agrees_with_local_on_overlapping_clusters(hard_prepared, hard_selectors, hard_case,
+                                                                    dask_client):
+    local_sel, dist_sel = hard_selectors
+    a = OutlierEnsemble(random_state=2).fit(hard_prepared, local_sel.labels_, centers=local_sel.cluster_centers_)
+    b = DaskOutlierEnsemble(random_state=2, chunk_rows=1000, scheduler=dask_client).fit(
+        hard_prepared, dist_sel.labels_, centers=dist_sel.cluster_centers_)
+    assert np.mean(a.labels_ != b.labels_) <= 0.01
+    assert list(a.scores_.columns) == list(b.scores_.columns)
+    np.testing.assert_allclose(b.decision_scores_, a.decision_scores_, atol=1e-6)
+    assert (a.reasons_ == b.reasons_).mean() >= 0.99
+    planted = hard_case["outlier"][hard_case["valid"]]
+    assert b.labels_[planted].mean() >= 0.9
 
 
-def test_outlier_scores_without_centres_and_with_contamination(selectors, prepared, dask_client):
-    _, dist = selectors
-    X = prepared["dask"]
-    table = dask_outlier_scores(X, dist.labels_, contamination=0.05, reference_size=500, random_state=1,
-                                scheduler=dask_client)
-    share = table["is_outlier"].mean()
-    assert 0.04 <= share <= 0.1  # each detector flags its top 5%; flags are their union
+def test_outlier_table_with_contamination_and_bad_labels(prepared, dask_client):
+    labels = np.zeros(len(prepared["dask"]), dtype=np.int64)
+    table = dask_outlier_scores(prepared["dask"], labels, contamination=0.05, random_state=1, scheduler=dask_client)
+    assert len(table) == len(prepared["dask"])
+    assert 0.04 <= table["is_outlier"].mean() <= 0.06
+    assert (table.loc[~table["is_outlier"], "outlier_reasons"] == "").all()
+    assert {"knn_outlierness", "iforest_outlierness", "cluster_distance_outlierness"} <= set(table.columns)
     with pytest.raises(InputError, match="labels"):
-        dask_outlier_scores(X, dist.labels_[:-1], scheduler=dask_client)
+        DaskOutlierEnsemble(scheduler=dask_client).fit(prepared["dask"], labels[:-1])
 
 
 def test_get_client_rejects_a_bad_scheduler():

@@ -286,7 +286,6 @@ class DaskClusterSelector(ClusterMixin, BaseEstimator):
                            explained_variance=np.nan)
             row["inertia"] = job["inertia"]
             row["fit_seconds"] = round(job["seconds"] + time.perf_counter() - t0, 4)
-            row["engine"] = "dask"
             table_rows.append(row)
         table = pd.DataFrame(table_rows)
         own = REFERENCE_COLUMNS + ["explained_variance"]
