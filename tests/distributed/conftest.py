@@ -65,4 +65,4 @@ def case(tmp_path_factory) -> dict:
 def hard_case(tmp_path_factory) -> dict:
     """Case-shaped: ten overlapping clusters of very unequal sizes (where k-means and the
     selection rule are sensitive to every detail), 1% planted outliers."""
-    return _saved(tmp_path_factory, "hard-case", n=6000, n_clusters=10, seed=3, separation=2.2, balance=1.0)
+    return _saved(tmp_path_factory, "hard-case", n=4000, n_clusters=10, seed=3, separation=2.2, balance=1.0)

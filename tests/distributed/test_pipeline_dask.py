@@ -21,7 +21,7 @@ def case_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("dask-case")
     for name, (dim, seed) in {"reid": (96, 3)}.items():
         # case-shaped: overlapping clusters of very unequal sizes, planted outliers, NaN rows
-        X, truth, _ = make_case(n=2000, d=dim, n_clusters=8, seed=seed, separation=2.5, balance=1.0)
+        X, truth, _ = make_case(n=2000, d=dim, n_clusters=8, seed=seed, separation=3.5, balance=1.0)
         with open(d / f"{name}.pickle", "wb") as fh:
             pickle.dump(X, fh, protocol=5)
     paths = [f"veriwild\\{1 + i // 500}\\{i // 10 + 1:05d}\\{i + 1:06d}.jpg" for i in range(2000)]
@@ -65,7 +65,9 @@ def test_dask_engine_agrees_with_local_engine(case_dir, tmp_path, dask_client):
         assert adjusted_rand_score(a.labels, b.labels) >= 0.99
         assert a.chosen["k"] == b.chosen["k"]
         inl = (truth >= 0) & (b.labels >= 0)
-        print("planted ARI", adjusted_rand_score(truth[inl], b.labels[inl]), a.chosen["k"])
+        # overlapping clusters: k-means only partly recovers them, and both engines alike
+        ari_a, ari_b = (adjusted_rand_score(truth[inl], lab[inl]) for lab in (a.labels, b.labels))
+        assert ari_b >= 0.6 and abs(ari_a - ari_b) <= 0.01
         fa = a.outliers["is_outlier"].to_numpy(bool)
         fb = b.outliers["is_outlier"].to_numpy(bool)
         assert np.mean(fa != fb) <= 0.01
