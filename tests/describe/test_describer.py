@@ -129,3 +129,28 @@ def test_real_colour_photos(shared_dir, colour):
         pytest.skip("vehicle-colors not complete")
     t = describe_clusters(np.zeros(16, dtype=np.int64), paths=[str(f) for f in files], run_heads=False, random_state=0, progress=False)
     assert t.loc[0, "colour"] == colour
+
+
+@pytest.mark.slow
+def test_real_models_name_zenodo_types(shared_dir):
+    """Real traffic crops, six pure clusters of 20, no labels: the models run on them and name
+    five types; ImageNet has no word for these pickups, so that cluster must not get another."""
+    pytest.importorskip("efficientnet_lite_pytorch")
+    root = shared_dir / "data" / "vehicles-zenodo"
+    kinds = {"bike": "motorbike or bicycle", "car": "car", "juggernaut": "articulated lorry",
+             "minibus": "van or minibus", "pickup": "", "truck": "truck"}
+    rng = np.random.default_rng(0)
+    files, labels = [], []
+    for c, kind in enumerate(kinds):
+        found = sorted((root / kind).glob("*.jpg"))
+        if len(found) < 20:
+            pytest.skip("vehicles-zenodo not complete")
+        files += [str(found[i]) for i in sorted(rng.choice(len(found), 20, replace=False))]
+        labels += [c] * 20
+    d = ClusterDescriber(weights=shared_dir / "models", random_state=0, progress=False).fit(np.array(labels), paths=files)
+    t = d.clusters_.set_index("cluster")
+    assert t["type"].tolist() == list(kinds.values())
+    assert t["type_source"].eq("ImageNet classifier").all()
+    assert d.image_evidence_["imagenet_mass:truck"].between(0, 1).all()
+    assert "of the ImageNet classifier's vehicle-type probability" in t.loc[5, "description"]
+    assert t.loc[4, "cluster_name"].endswith("mixed types")

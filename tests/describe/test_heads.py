@@ -31,7 +31,7 @@ def test_imagenet_classes_map_to_type_words():
                       "imagenet_top1_prob": [0.5, 0.4, 0.9, np.nan], "imagenet_vehicle_prob": [0.9, 0.8, 0.01, np.nan]})
     ev = head_evidence(t)
     assert ev["imagenet_class"].tolist() == ["trailer truck", "minibus", "tabby", ""]
-    assert ev["imagenet_type"].tolist() == ["articulated lorry", "minibus", "", ""]
+    assert ev["imagenet_type"].tolist() == ["articulated lorry", "van or minibus", "", ""]
 
 
 def test_missing_probabilities_give_no_word():
@@ -43,5 +43,32 @@ def test_merge_two_models_on_path():
     va = pd.DataFrame({"path": ["a", "b"], "color_red": [0.9, 0.1], "color_blue": [0.1, 0.9]})
     im = pd.DataFrame({"path": ["b", "c"], "imagenet_top1": ["moving van", "pickup, pickup truck"]})
     m = merge_head_tables([va, im]).set_index("path")
-    assert m.loc["b", "head_colour"] == "blue" and m.loc["b", "imagenet_type"] == "van"
+    assert m.loc["b", "head_colour"] == "blue" and m.loc["b", "imagenet_type"] == "truck"  # a moving van is a lorry
     assert m.loc["c", "imagenet_type"] == "pickup" and m.loc["a", "head_colour"] == "red"
+
+
+def test_type_mass_columns_read_and_not_taken_for_the_type_model():
+    t = pd.DataFrame({"path": ["a"], "type_car": [0.9], "type_van": [0.1], "imagenet_mass:truck": [0.6],
+                      "imagenet_mass:car": [0.1]})
+    ev = head_evidence(t)
+    assert ev.loc[0, "head_type"] == "car"
+    assert ev.loc[0, "imagenet_mass:truck"] == pytest.approx(0.6)
+    assert np.isnan(ev.loc[0, "imagenet_mass:pickup"])
+
+
+def test_group_masses_sum_the_classes_of_each_type():
+    from vehiclust.describe._heads import IMAGENET_GROUPS, MASS_PREFIX, group_masses
+    from vehiclust.extract._imagenet import class_names
+
+    names = class_names()
+    probs = np.zeros((2, 1000), dtype=np.float32)
+    probs[0, names.index("moving van")] = 0.3
+    probs[0, names.index("tow truck")] = 0.2
+    probs[0, names.index("tabby")] = 0.5
+    probs[1, names.index("moped")] = 0.6
+    probs[1, names.index("mountain bike")] = 0.4
+    m = group_masses(probs)
+    assert list(m.columns) == [MASS_PREFIX + g for g in IMAGENET_GROUPS]
+    np.testing.assert_allclose(m[MASS_PREFIX + "truck"], [0.5, 0.0])
+    np.testing.assert_allclose(m[MASS_PREFIX + "motorbike or bicycle"], [0.0, 1.0])
+    np.testing.assert_allclose(m.sum(axis=1), [0.5, 1.0])

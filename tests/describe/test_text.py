@@ -110,11 +110,54 @@ def test_pink_is_not_outvoted_by_the_models_red():
     assert describe([e], {})[0]["colour"] == "pink"
 
 
-def test_type_model_ignored_where_imagenet_sees_no_vehicle_and_distinctive_type_marked():
-    e = ev(0, {"grey": 0.9}, {"car": 0.7, "truck": 0.3}, {"motorbike": 0.25, "car": 0.1})
+def test_type_model_ignored_where_imagenet_sees_no_vehicle():
+    e = ev(0, {"grey": 0.9}, {"car": 0.7, "truck": 0.3})
     e.vehicle_prob = 0.2
-    e.overall = {"imagenet_types": {"motorbike": 0.05, "van": 0.6, "car": 0.15}, "model_types": {"car": 0.5}}
     out = describe([e], {})[0]
-    assert out["type"] == "" and out["type_distinctive"] == "motorbike"
-    assert out["cluster_name"] == "grey, many motorbikes"
-    assert "more motorbikes than overall: 25% vs 5%" in out["description"]
+    assert out["type"] == "" and out["cluster_name"] == "grey"
+    assert "type model" not in out["description"]
+
+
+def _mass(cluster, types):
+    e = ev(cluster, {"grey": 0.9}, imagenet=types)
+    e.imagenet_mass_based, e.imagenet_type_mass = True, 0.6
+    return e
+
+
+def test_weighing_against_all_clusters_cancels_a_models_lean():
+    """ImageNet says truck to everything; what each cluster has more of than the rest decides."""
+    from vehiclust.describe._evidence import mean_distribution
+
+    es = [_mass(0, {"truck": 0.45, "van or minibus": 0.35, "car": 0.2}),
+          _mass(1, {"truck": 0.45, "car": 0.45, "van or minibus": 0.1}),
+          _mass(2, {"truck": 0.8, "van or minibus": 0.1, "car": 0.1})]
+    overall = {"imagenet_types": mean_distribution([e.imagenet_types for e in es])}
+    for e in es:
+        e.overall = overall
+    out = describe(es, {})
+    assert [o["type"] for o in out] == ["van or minibus", "car", "truck"]
+    assert out[0]["cluster_name"] == "grey vans or minibuses"
+    assert "van or minibus 35% of the ImageNet classifier's vehicle-type probability, 1.9x its mean over all clusters" in out[0]["description"]
+    assert out[2]["type_lift"] == pytest.approx(0.8 / (1.7 / 3), abs=0.01)
+
+
+def test_one_cluster_is_not_weighed():
+    out = describe([_mass(0, {"truck": 0.55, "car": 0.45})], {})[0]
+    assert out["type"] == "truck" and out["type_weight"] == pytest.approx(0.55)
+    assert "x its mean" not in out["description"]
+
+
+def test_close_types_are_said_together_and_three_way_is_mixed():
+    two = describe([_mass(0, {"truck": 0.48, "articulated lorry": 0.45, "car": 0.07})], {})[0]
+    assert two["type"] == "truck or articulated lorry" and two["cluster_name"] == "grey trucks or articulated lorries"
+    assert "truck 48%" in two["description"] and "articulated lorry 45%" in two["description"]
+    three = describe([_mass(0, {"truck": 0.36, "articulated lorry": 0.33, "car": 0.31})], {})[0]
+    assert three["type"] == "" and three["cluster_name"] == "grey, mixed types"
+    assert "no type stands out" not in three["description"] and "types mixed" in three["description"]
+
+
+def test_no_type_word_from_little_vehicle_evidence():
+    e = _mass(0, {"motorbike or bicycle": 0.9, "car": 0.1})
+    e.imagenet_type_mass = 0.05
+    out = describe([e], {})[0]
+    assert out["type"] == "" and "ImageNet" not in out["description"]

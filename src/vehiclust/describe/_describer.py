@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from vehiclust.describe._evidence import format_distribution, gather_evidence, nearest_clusters
 from vehiclust.describe._gallery import gallery_rows, montage, outlier_sections
-from vehiclust.describe._heads import HEAD_COLUMNS, merge_head_tables
+from vehiclust.describe._heads import HEAD_COLUMNS, MASS_COLUMNS, imagenet_heads, merge_head_tables
 from vehiclust.describe._pixels import PIXEL_COLUMNS, pixel_evidence
 from vehiclust.describe._text import describe
 from vehiclust.exceptions import InputError, MissingDependencyError, MissingWeightsError
@@ -114,6 +114,7 @@ class ClusterDescriber(BaseEstimator):
                 "model_colours": format_distribution(ev.model_colours, 4),
                 "model_types": format_distribution(ev.model_types, 4),
                 "imagenet_types": format_distribution(ev.imagenet_types, 4),
+                "imagenet_type_mass": round(ev.imagenet_type_mass, 3),
                 "imagenet_classes": format_distribution(ev.imagenet_classes, 4),
                 "brightness": round(ev.brightness, 2),
                 "dark_share": round(ev.dark_share, 3),
@@ -183,8 +184,9 @@ class ClusterDescriber(BaseEstimator):
                     try:
                         from vehiclust.extract import predict_heads
 
-                        found.append(predict_heads(todo, model=model, weights=weights,
-                                                   progress=self.progress is not False))
+                        show = self.progress is not False
+                        found.append(imagenet_heads(todo, weights=weights, progress=show) if model == "imagenet"
+                                     else predict_heads(todo, model=model, weights=weights, progress=show))
                         break
                     except (MissingWeightsError, MissingDependencyError, ImportError) as exc:
                         error = exc
@@ -237,7 +239,8 @@ def _models_covered(found: pd.DataFrame) -> set[str]:
     has = lambda col: found[col].fillna("").astype(str).ne("").any()  # noqa: E731
     if has("head_colour") or has("head_type"):
         covered.add("vehicle-attributes")
-    if has("imagenet_class"):
+    # A top-class-only ImageNet table does not cover the model: its per-type masses are wanted.
+    if found[MASS_COLUMNS].notna().any().any():
         covered.add("imagenet")
     return covered
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from vehiclust.describe._heads import MASS_COLUMNS, MASS_PREFIX
+
 # Where a word came from, as written in descriptions.
 SOURCE_PIXELS = "pixel colour"
 SOURCE_COLOUR_MODEL = "colour model"
@@ -35,8 +37,13 @@ class ClusterEvidence:
     saturation: float = float("nan")
     aspect: float = float("nan")
     vehicle_prob: float = float("nan")
+    # Share of the ImageNet evidence on any vehicle type (probability mass, or images whose top
+    # class is a vehicle), and whether ``imagenet_types`` are probability masses or image shares.
+    imagenet_type_mass: float = float("nan")
+    imagenet_mass_based: bool = False
     labels: dict[str, dict[str, float]] = field(default_factory=dict)
-    # The same distributions over every sampled image, to tell what is typical of this cluster.
+    # The same distributions averaged over all clusters (each counts once): what a model says
+    # of everything here, against which a cluster's own answer is weighed.
     overall: dict[str, dict[str, float]] = field(default_factory=dict)
     centroid: np.ndarray | None = None
 
@@ -56,6 +63,16 @@ def top(dist: dict[str, float]) -> tuple[str, float]:
         return "", 0.0
     word = max(dist, key=dist.get)
     return word, dist[word]
+
+
+def mean_distribution(dists: list[dict[str, float]]) -> dict[str, float]:
+    """Average of several distributions, each counting once (missing words count as 0)."""
+    dists = [d for d in dists if d]
+    if not dists:
+        return {}
+    words = dict.fromkeys(w for d in dists for w in d)
+    mean = {w: float(np.mean([d.get(w, 0.0) for d in dists])) for w in words}
+    return dict(sorted(mean.items(), key=lambda kv: -kv[1]))
 
 
 def format_distribution(dist: dict[str, float], n: int = 3) -> str:
@@ -83,12 +100,6 @@ def gather_evidence(labels: np.ndarray, images: pd.DataFrame | None, label_table
         img_by_cluster = {int(c): g for c, g in img.groupby("cluster")}
     x_labels = labels[rows_of_X] if X is not None and rows_of_X is not None else None
     overall: dict[str, dict[str, float]] = {}
-    if img_by_cluster:
-        every = pd.concat(img_by_cluster.values())
-        if "head_type" in every:
-            overall["model_types"] = distribution(every["head_type"])
-            has_class = every["imagenet_class"].fillna("").astype(str) != ""
-            overall["imagenet_types"] = distribution(every.loc[has_class, "imagenet_type"].fillna("").replace("", "other"))
     for c, size in zip(clusters, sizes):
         c = int(c)
         ev = ClusterEvidence(cluster=c, size=int(size), share=float(size) / n_assigned, overall=overall)
@@ -107,12 +118,7 @@ def gather_evidence(labels: np.ndarray, images: pd.DataFrame | None, label_table
                 ev.model_colours = distribution(g["head_colour"])
                 ev.model_types = distribution(g["head_type"])
                 ev.imagenet_classes = distribution(g["imagenet_class"])
-                has_class = g["imagenet_class"].fillna("").astype(str) != ""
-                if has_class.any():
-                    # Share among images the classifier saw, so "no vehicle class" counts against.
-                    types = g.loc[has_class, "imagenet_type"].fillna("").replace("", "other")
-                    ev.imagenet_types = distribution(types)
-                    ev.imagenet_types.pop("other", None)
+                _imagenet_types(ev, g)
                 if g["imagenet_vehicle_prob"].notna().any():
                     ev.vehicle_prob = float(g["imagenet_vehicle_prob"].mean())
             ev.n_images = max(ev.n_images, len(g))
@@ -125,7 +131,29 @@ def gather_evidence(labels: np.ndarray, images: pd.DataFrame | None, label_table
             if len(members):
                 ev.centroid = members.mean(axis=0, dtype=np.float64).astype(np.float32)
         out.append(ev)
+    overall["model_types"] = mean_distribution([e.model_types for e in out])
+    overall["imagenet_types"] = mean_distribution([e.imagenet_types for e in out])
     return out
+
+
+def _imagenet_types(ev: ClusterEvidence, g: pd.DataFrame) -> None:
+    """Vehicle-type shares of the ImageNet evidence: probability mass per type when known
+    (every class of a type counts, not only the top one), else the images' top classes."""
+    masses = g[[c for c in MASS_COLUMNS if c in g]].apply(pd.to_numeric, errors="coerce").dropna(how="all")
+    if len(masses):
+        mean = masses.fillna(0.0).mean()
+        total = float(mean.sum())
+        ev.imagenet_type_mass = total
+        ev.imagenet_mass_based = True
+        if total > 0:
+            shares = {str(col)[len(MASS_PREFIX):]: float(v) / total for col, v in mean.items() if v > 0}
+            ev.imagenet_types = dict(sorted(shares.items(), key=lambda kv: -kv[1]))
+        return
+    has_class = g["imagenet_class"].fillna("").astype(str) != ""
+    if has_class.any():
+        types = g.loc[has_class, "imagenet_type"].fillna("").astype(str)
+        ev.imagenet_type_mass = float((types != "").mean())
+        ev.imagenet_types = distribution(types)
 
 
 def nearest_clusters(evidence: list[ClusterEvidence]) -> dict[int, int]:

@@ -1,42 +1,56 @@
-"""Model head tables → per-image evidence words: colour and type, ImageNet class.
+"""Model head tables → per-image evidence: colour and type words, ImageNet vehicle groups.
 
 A head table has ``path`` plus the model's columns. Columns are recognised by name, so the
 tables written by :func:`vehiclust.extract.predict_heads` and user-supplied CSVs both work:
-``color_white`` / ``colour:white`` / ``type_van`` style probability columns, and
-``imagenet_top1`` (class name) with ``imagenet_top1_prob``.
+``color_white`` / ``colour:white`` / ``type_van`` style probability columns,
+``imagenet_top1`` (class name) with ``imagenet_top1_prob``, and ``imagenet_mass:<type>``
+(the ImageNet probability summed over the classes of one vehicle type, see
+:func:`imagenet_heads`).
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from vehiclust.describe._colour import COLOURS
 
-HEAD_COLUMNS = ["head_colour", "head_colour_prob", "head_type", "head_type_prob",
-                "imagenet_class", "imagenet_type", "imagenet_prob", "imagenet_vehicle_prob"]
+log = logging.getLogger(__name__)
 
 _COLOUR_SYNONYMS = {"gray": "grey", "silver": "grey"}
 _COLOUR_COL = re.compile(r"^(?:.*[_:. -])?colou?r[_:. -]+([a-z]+)(?:[_:. -]prob(?:ability)?)?$")
 _TYPE_COL = re.compile(r"^(?:.*[_:. -])?type[_:. -]+([a-z]+)(?:[_:. -]prob(?:ability)?)?$")
 
-# ImageNet classes (first synonym) → the vehicle-type word a description may use.
+# ImageNet classes (first synonym) → the vehicle-type word a description may use. Only classes
+# that are that kind of vehicle: a go-kart is not a car, a snowmobile not a motorbike. At 100 px
+# the classifier cannot tell a van from a minibus or a scooter from a bicycle, so those share a word.
 IMAGENET_TYPES = {
     "sports car": "car", "convertible": "car", "cab": "car", "limousine": "car", "beach wagon": "car",
     "racer": "car", "jeep": "car", "Model T": "car", "car wheel": "car", "grille": "car",
-    "golfcart": "car", "go-kart": "car", "police van": "van", "moving van": "van",
     # a minivan (MPV, people carrier) is a passenger car, not a goods van
     "minivan": "car",
-    "ambulance": "van", "recreational vehicle": "van", "minibus": "minibus", "pickup": "pickup",
-    "tow truck": "truck", "garbage truck": "truck", "fire engine": "truck", "snowplow": "truck",
-    "forklift": "truck", "trailer truck": "articulated lorry", "school bus": "bus", "trolleybus": "bus",
-    "moped": "motorbike", "motor scooter": "motorbike", "crash helmet": "motorbike",
-    "mountain bike": "bicycle", "bicycle-built-for-two": "bicycle", "tricycle": "bicycle",
-    "unicycle": "bicycle", "tractor": "tractor", "streetcar": "tram", "half track": "military vehicle",
-    "tank": "military vehicle", "amphibian": "military vehicle",
+    "police van": "van or minibus", "ambulance": "van or minibus", "recreational vehicle": "van or minibus",
+    "minibus": "van or minibus", "pickup": "pickup",
+    # WordNet: a moving van is "a large truck designed to carry furniture"
+    "moving van": "truck", "tow truck": "truck", "garbage truck": "truck", "fire engine": "truck",
+    "snowplow": "truck", "trailer truck": "articulated lorry", "school bus": "bus", "trolleybus": "bus",
+    "moped": "motorbike or bicycle", "motor scooter": "motorbike or bicycle", "crash helmet": "motorbike or bicycle",
+    "mountain bike": "motorbike or bicycle", "bicycle-built-for-two": "motorbike or bicycle",
+    "tricycle": "motorbike or bicycle", "unicycle": "motorbike or bicycle", "tractor": "tractor",
+    "streetcar": "tram", "half track": "military vehicle", "tank": "military vehicle",
+    "amphibian": "military vehicle",
 }
+IMAGENET_GROUPS = tuple(dict.fromkeys(IMAGENET_TYPES.values()))
+MASS_PREFIX = "imagenet_mass:"
+MASS_COLUMNS = [MASS_PREFIX + g for g in IMAGENET_GROUPS]
+HEAD_COLUMNS = ["head_colour", "head_colour_prob", "head_type", "head_type_prob",
+                "imagenet_class", "imagenet_type", "imagenet_prob", "imagenet_vehicle_prob"] + MASS_COLUMNS
 
 
 def _short(name: object) -> str:
@@ -62,6 +76,8 @@ def head_evidence(table: pd.DataFrame) -> pd.DataFrame:
     type_cols: dict[str, str] = {}
     for col in table.columns:
         key = str(col).lower()
+        if key.startswith(MASS_PREFIX):
+            continue
         m = _COLOUR_COL.match(key)
         if m and _COLOUR_SYNONYMS.get(m.group(1), m.group(1)) in COLOURS:
             colour_cols[col] = _COLOUR_SYNONYMS.get(m.group(1), m.group(1))
@@ -82,6 +98,8 @@ def head_evidence(table: pd.DataFrame) -> pd.DataFrame:
         out["imagenet_type"] = ""
         out["imagenet_prob"] = np.nan
     out["imagenet_vehicle_prob"] = pd.to_numeric(table["imagenet_vehicle_prob"], errors="coerce") if "imagenet_vehicle_prob" in table else np.nan
+    for col in MASS_COLUMNS:
+        out[col] = pd.to_numeric(table[col], errors="coerce") if col in table else np.nan
     return out.reset_index(drop=True)
 
 
@@ -103,3 +121,48 @@ def merge_head_tables(tables: list[pd.DataFrame]) -> pd.DataFrame:
     if merged is None:
         return pd.DataFrame(columns=["path"] + HEAD_COLUMNS)
     return merged.reset_index().rename(columns={"index": "path"})
+
+
+@lru_cache(maxsize=2)
+def _classifier(weights_file: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """EfficientNet-Lite0's last layer (1000 x 1280 weights, bias) from its state dict."""
+    try:
+        import torch
+
+        state = torch.load(weights_file, map_location="cpu", weights_only=True)
+        return state["_fc.weight"].numpy().astype(np.float32), state["_fc.bias"].numpy().astype(np.float32)
+    except (ImportError, OSError, RuntimeError, KeyError, AttributeError) as exc:
+        log.info("describe: no ImageNet classifier layer in %s (%s)", weights_file, exc)
+        return None
+
+
+def group_masses(probs: np.ndarray) -> pd.DataFrame:
+    """(n, 1000) ImageNet probabilities → probability summed over each vehicle type's classes."""
+    from vehiclust.extract._imagenet import class_names
+
+    ids = {name: i for i, name in enumerate(class_names())}
+    return pd.DataFrame({MASS_PREFIX + g: probs[:, [ids[c] for c, w in IMAGENET_TYPES.items() if w == g]].sum(axis=1)
+                         for g in IMAGENET_GROUPS})
+
+
+def imagenet_heads(paths: Sequence[str], *, weights: str | Path | None = None, progress: bool = True) -> pd.DataFrame:
+    """EfficientNet-Lite0's ImageNet head table plus each vehicle type's probability mass.
+
+    The classifier is one linear layer on the pooled features, so the full 1,000-class
+    probabilities come from the descriptor: a type whose probability is spread over several
+    classes (a truck: moving van, tow truck, garbage truck ...) is not lost to the top class.
+    """
+    from vehiclust.extract import extract_descriptors
+
+    ext = extract_descriptors(list(paths), "efficientnet-lite0", weights=weights, progress=progress)
+    frame = ext.heads.copy() if ext.heads is not None else pd.DataFrame(index=range(len(ext.paths)))
+    frame.insert(0, "path", ext.paths)
+    layer = _classifier(str(ext.info.get("weights", "")))
+    if layer is not None:
+        w, b = layer
+        logits = ext.features @ w.T + b
+        logits -= np.nanmax(logits, axis=1, keepdims=True)
+        probs = np.exp(logits)
+        probs /= probs.sum(axis=1, keepdims=True)
+        frame = pd.concat([frame, group_masses(probs)], axis=1)
+    return frame

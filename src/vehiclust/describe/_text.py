@@ -4,7 +4,9 @@ Rules: every word is backed by a number printed next to it; a word needs more th
 :data:`MAJORITY` of the sampled images behind it, or a clear plurality (at least
 :data:`PLURALITY` and :data:`LEAD` times the runner-up), otherwise the cluster is called mixed;
 two sources must not contradict each other (the colour model's word is used only where the
-pixels show some of it); a cluster without images or labels is described by its size alone.
+pixels show some of it); a type is weighed against what its model says of every cluster
+(:func:`weigh`), and two close types are said together; a cluster without images or labels is
+described by its size alone.
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ MAJORITY = 0.5  # a word needs more than this share of the sampled images...
 PLURALITY = 0.4  # ...or at least this share
 LEAD = 1.5  # ...and this many times the share of the runner-up
 CORROBORATION = 0.2  # the pixels must show this share of the colour model's word
-# A type no majority names may still mark a cluster: this share of it, this many times its
-# share over every sampled image (classifiers that say "moving van" to everything cancel out).
 NO_VEHICLE = 0.35  # mean ImageNet vehicle probability below which the type model is not used
-MARK_MIN = 0.15
-MARK_LIFT = 2.0
-IMAGENET_MIN = 0.4  # ImageNet's finer type words need this share of the sampled images
+MIN_TYPE_MASS = 0.1  # ImageNet evidence on vehicle types below this gives no type word
+# Two types are said together ("trucks or articulated lorries") when neither stands out alone,
+# the second has at least PAIR_RATIO of the first's weight, the two hold PAIR_MIN of it, and
+# the third has less than PAIR_RATIO of the second's (the pair stands apart from the rest).
+PAIR_RATIO = 0.6
+PAIR_MIN = 0.6
 DARK_MAJORITY = 0.5
 DAY_MAX_DARK = 0.1
 MIN_SEPARATION = 0.15
@@ -47,13 +50,21 @@ class Words:
     colour_share: float = 0.0
     colour_source: str = ""
     colour_named: bool = False
-    vtype: str = ""
-    type_share: float = 0.0
+    vtype: str = ""  # the first (or only) type word
+    type_share: float = 0.0  # its share of the type evidence
+    type_weight: float = 0.0  # its weight after weighing against all clusters (see :func:`weigh`)
+    type_lift: float = float("nan")  # its share here over its mean share over all clusters
+    type_pair: str = ""  # a second type said with the first when the two are close
     type_source: str = ""
     type_named: bool = False
+    type_mass: bool = False  # type shares are probability mass (else shares of images)
     colour_dist: dict | None = None
     type_dist: dict | None = None
-    marked: tuple[str, float, float, str] | None = None  # word, share here, share overall, source
+    type_reference: dict | None = None
+
+    @property
+    def type_word(self) -> str:
+        return f"{self.vtype} or {self.type_pair}" if self.type_pair else self.vtype
 
 
 def named(dist: dict[str, float]) -> bool:
@@ -65,8 +76,29 @@ def named(dist: dict[str, float]) -> bool:
     return first > MAJORITY or (first >= PLURALITY and first >= LEAD * second)
 
 
+def weigh(dist: dict[str, float], reference: dict[str, float] | None) -> dict[str, float]:
+    """Type weights: share here times lift over the mean of all clusters (share² / mean), normalised.
+
+    A type word must be common in the cluster *and* typical of it. Classifiers lean: on small
+    oblique traffic crops ImageNet calls every lorry, van and pickup a "moving van", and the
+    type model calls nearly everything a truck; weighing each answer against what the model
+    says of every cluster cancels that lean while a type that holds most of a cluster keeps it.
+    With one cluster (or no reference) the weights are the shares.
+    """
+    scores = {}
+    for word, share in dist.items():
+        if share <= 0:
+            continue
+        mean = (reference or {}).get(word, 0.0)
+        scores[word] = share * share / mean if mean > 0 else share
+    total = sum(scores.values())
+    if total <= 0:
+        return {}
+    return dict(sorted(((w, v / total) for w, v in scores.items()), key=lambda kv: -kv[1]))
+
+
 def plural(word: str) -> str:
-    return _PLURALS.get(word, word + "s")
+    return " or ".join(_PLURALS.get(part, part + "s") for part in word.split(" or "))
 
 
 def quantifier(share: float) -> str:
@@ -101,49 +133,43 @@ def choose_words(ev: ClusterEvidence) -> Words:
         else:
             best = max(said or options, key=lambda o: o[1])
         w.colour_named, w.colour_share, w.colour, w.colour_source, w.colour_dist = best
-    it, is_ = top(ev.imagenet_types)
-    mt, ms_t = top(ev.model_types)
-    if np.isfinite(ev.vehicle_prob) and ev.vehicle_prob < NO_VEHICLE:
-        # The type model must answer car, bus, truck or van even for a motorbike or a road;
-        # where ImageNet sees few vehicles its answer is not evidence.
-        mt, ms_t = "", 0.0
-    if it and is_ >= IMAGENET_MIN and (is_ >= ms_t - 0.2 or not mt):
-        w.vtype, w.type_share, w.type_source, w.type_dist = it, is_, SOURCE_IMAGENET, ev.imagenet_types
-    elif mt:
-        w.vtype, w.type_share, w.type_source, w.type_dist = mt, ms_t, SOURCE_TYPE_MODEL, ev.model_types
-    elif it:
-        w.vtype, w.type_share, w.type_source, w.type_dist = it, is_, SOURCE_IMAGENET, ev.imagenet_types
-    w.type_named = named(w.type_dist or {})
-    if not w.type_named:
-        w.marked = distinctive_type(ev)
+    _choose_type(ev, w)
     return w
 
 
-def distinctive_type(ev: ClusterEvidence) -> tuple[str, float, float, str] | None:
-    """The type over-represented here the most, if clearly (:data:`MARK_MIN`, :data:`MARK_LIFT`)."""
-    best = None
-    sources = [(ev.imagenet_types, "imagenet_types", SOURCE_IMAGENET)]
-    if not (np.isfinite(ev.vehicle_prob) and ev.vehicle_prob < NO_VEHICLE):
-        sources.append((ev.model_types, "model_types", SOURCE_TYPE_MODEL))
-    for dist, key, source in sources:
-        overall = ev.overall.get(key, {})
-        for word, share in dist.items():
-            base = overall.get(word, 0.0)
-            if word == "other" or share < MARK_MIN or base <= 0:
-                continue
-            lift = share / base
-            if lift >= MARK_LIFT and (best is None or lift > best[0]):
-                best = (lift, word, share, base, source)
-    return None if best is None else best[1:]
+def _choose_type(ev: ClusterEvidence, w: Words) -> None:
+    """The type word: ImageNet's vehicle classes where it saw vehicles, else the type model."""
+    sources = []
+    if ev.imagenet_types and not (np.isfinite(ev.imagenet_type_mass) and ev.imagenet_type_mass < MIN_TYPE_MASS):
+        sources.append((ev.imagenet_types, "imagenet_types", SOURCE_IMAGENET, ev.imagenet_mass_based))
+    if ev.model_types and not (np.isfinite(ev.vehicle_prob) and ev.vehicle_prob < NO_VEHICLE):
+        # The type model must answer car, bus, truck or van even for a motorbike or a road;
+        # where ImageNet sees few vehicles its answer is not evidence.
+        sources.append((ev.model_types, "model_types", SOURCE_TYPE_MODEL, False))
+    if not sources:
+        return
+    dist, key, source, mass = sources[0]
+    reference = ev.overall.get(key) or {}
+    weights = weigh(dist, reference)
+    if not weights:
+        return
+    ranked = list(weights.items()) + [("", 0.0), ("", 0.0)]
+    (first, p1), (second, p2), (_, p3) = ranked[:3]
+    w.vtype, w.type_share, w.type_weight, w.type_source, w.type_mass = first, dist[first], p1, source, mass
+    w.type_dist, w.type_reference = dist, (reference if reference and reference != dist else None)
+    if w.type_reference and reference.get(first, 0.0) > 0:
+        w.type_lift = dist[first] / reference[first]
+    if named(weights):
+        w.type_named = True
+    elif second and p2 >= PAIR_RATIO * p1 and p1 + p2 >= PAIR_MIN and p3 < PAIR_RATIO * p2:
+        w.type_named, w.type_pair, w.type_weight = True, second, p1 + p2
 
 
 def cluster_name(ev: ClusterEvidence, w: Words) -> str:
     colour = w.colour if w.colour_named else ""
-    vtype = w.vtype if w.type_named else ""
+    vtype = w.type_word if w.type_named else ""
     if colour and vtype:
         return f"{colour} {plural(vtype)}"
-    if w.marked and not vtype:
-        return f"{colour or 'mixed'}, many {plural(w.marked[0])}"
     if colour:
         return f"{colour}, mixed types" if w.type_dist else colour
     if vtype:
@@ -158,8 +184,8 @@ def cluster_name(ev: ClusterEvidence, w: Words) -> str:
 
 
 def strength(w: Words) -> float:
-    """Mean share of the images behind the words used (0 = nothing to say)."""
-    shares = [s for s, d in ((w.colour_share, w.colour_dist), (w.type_share, w.type_dist)) if d]
+    """Mean share (for the type: weight) of the evidence behind the words used (0 = nothing to say)."""
+    shares = [s for s, d in ((w.colour_share, w.colour_dist), (w.type_weight, w.type_dist)) if d]
     return float(np.mean(shares)) if shares else 0.0
 
 
@@ -169,6 +195,21 @@ def strength_label(value: float) -> str:
     if value >= 0.5:
         return "moderate"
     return "weak" if value > 0 else "none"
+
+
+def _type_fact(w: Words) -> str:
+    """The numbers behind the type word: share, and lift over all clusters where known."""
+    words = [w.vtype] + ([w.type_pair] if w.type_pair else [])
+    def one(word: str) -> str:
+        share = w.type_dist.get(word, 0.0)
+        text = (f"{word} {share:.0%} of the {w.type_source}'s vehicle-type probability" if w.type_mass
+                else f"{share:.0%} {word} by the {w.type_source}")
+        mean = (w.type_reference or {}).get(word, 0.0)
+        if mean > 0:
+            text += f", {share / mean:.1f}x its mean over all clusters"
+        return text
+    text = "; ".join(one(x) for x in words)
+    return text + ("" if w.type_pair else _runner_up(w.type_dist, w.type_share))
 
 
 def _runner_up(dist: dict | None, share: float) -> str:
@@ -185,18 +226,18 @@ def _sentence_one(ev: ClusterEvidence, w: Words) -> str:
     type_ok = w.type_named
     facts = []
     if type_ok:
-        facts.append(f"{w.type_share:.0%} {w.vtype} by the {w.type_source}" + _runner_up(w.type_dist, w.type_share))
+        facts.append(_type_fact(w))
     if colour_ok:
         facts.append(f"{w.colour_share:.0%} of {n} sampled images {w.colour} by {w.colour_source}"
                      + _runner_up(w.colour_dist, w.colour_share))
     if colour_ok and type_ok:
-        head = f"{quantifier(min(w.colour_share, w.type_share))} {w.colour} {plural(w.vtype)}"
+        head = f"{quantifier(min(w.colour_share, w.type_weight))} {w.colour} {plural(w.type_word)}"
     elif colour_ok:
         head = f"{quantifier(w.colour_share)} {w.colour}"
         if w.type_dist:
             facts.append(f"types mixed: {format_distribution(w.type_dist)} by the {w.type_source}")
     elif type_ok:
-        head = f"{quantifier(w.type_share)} {plural(w.vtype)}"
+        head = f"{quantifier(w.type_weight)} {plural(w.type_word)}"
         if w.colour_dist:
             facts.append(f"colours mixed: {format_distribution(w.colour_dist)} by {w.colour_source}")
     elif w.colour_dist or w.type_dist:
@@ -208,9 +249,6 @@ def _sentence_one(ev: ClusterEvidence, w: Words) -> str:
     else:
         head = f"{ev.size:,} rows ({ev.share:.1%} of assigned rows)"
         facts.append("no image or model evidence available")
-    if w.marked:
-        word, here, there, source = w.marked
-        facts.append(f"more {plural(word)} than overall: {here:.0%} vs {there:.0%} by the {source}")
     text = f"{head} ({'; '.join(facts)})"
     extras = []
     if np.isfinite(ev.dark_share):
@@ -246,8 +284,8 @@ def separation(ev: ClusterEvidence, w: Words, other: ClusterEvidence, wo: Words,
             options.append((diff * 0.8, f"{w.colour} {w.colour_share:.0%} here vs {wo.colour_dist.get(w.colour, 0.0):.0%} there"))
     if w.type_dist and wo.type_dist is not None and w.type_source == wo.type_source:
         diff = _tv(w.type_dist, wo.type_dist)
-        if wo.type_named and w.vtype != wo.vtype and w.type_named:
-            options.append((diff, f"these are {plural(w.vtype)} rather than {plural(wo.vtype)}"))
+        if wo.type_named and w.type_word != wo.type_word and w.type_named:
+            options.append((diff, f"these are {plural(w.type_word)} rather than {plural(wo.type_word)}"))
         elif w.vtype:
             options.append((diff * 0.8, f"{w.vtype} {w.type_share:.0%} here vs {wo.type_dist.get(w.vtype, 0.0):.0%} there"))
     if np.isfinite(ev.brightness) and np.isfinite(other.brightness):
@@ -295,10 +333,11 @@ def describe(evidence: list[ClusterEvidence], neighbours: dict[int, int]) -> lis
             "colour": w.colour if w.colour_named else "",
             "colour_share": round(w.colour_share, 3),
             "colour_source": w.colour_source,
-            "type": w.vtype if w.type_named else "",
+            "type": w.type_word if w.type_named else "",
             "type_share": round(w.type_share, 3),
+            "type_weight": round(w.type_weight, 3),
+            "type_lift": round(w.type_lift, 2),
             "type_source": w.type_source,
-            "type_distinctive": w.marked[0] if w.marked else "",
             "nearest_cluster": -1 if j is None else int(j),
         })
     return out
