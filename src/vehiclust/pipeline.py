@@ -35,6 +35,7 @@ class PreparedSet:
     X: np.ndarray  # (n_valid, d) float32, prepared (normalised, reduced)
     valid: np.ndarray  # (n_rows,) bool: rows that entered fitting
     preparation: dict[str, Any] = field(default_factory=dict)
+    graph: Any = None  # vehiclust.neighbors.KNNGraph of X: built by the outlier stage, reused by the maps
 
 
 @dataclass
@@ -230,7 +231,10 @@ def _stage_image_checks(ctx: RunContext) -> None:
 
 # ---- outliers (outliers issue) ----------------------------------------------------------
 def _stage_outliers(ctx: RunContext) -> None:
-    """Per-row outlier table for each descriptor set; invalid rows are always outliers."""
+    """Per-row outlier table for each descriptor set; invalid rows are always outliers.
+
+    The k-NN graph searched here is kept on the prepared set: the maps place rows with it."""
+    from vehiclust.neighbors import knn_graph
     from vehiclust.outliers import OutlierEnsemble, outlier_table
 
     n = len(ctx.samples)
@@ -241,7 +245,10 @@ def _stage_outliers(ctx: RunContext) -> None:
             labels = np.asarray(run_.labels)[ps.valid]
             centers = getattr(getattr(run_, "selector", None), "cluster_centers_", None)
             ensemble = OutlierEnsemble(contamination=ctx.config.contamination, random_state=ctx.seeds["outliers"])
-            ensemble.fit(ps.X, labels, centers=centers)
+            if len(ps.X) > 1:
+                ps.graph = knn_graph(ps.X, ensemble.n_neighbors, random_state=ctx.seeds["outliers"],
+                                     progress=ctx.config.progress)
+            ensemble.fit(ps.X, labels, centers=centers, graph=ps.graph)
         run_.outliers = outlier_table(n, ps.valid, ensemble, ctx.image_checks)
 
 
@@ -254,7 +261,8 @@ def _stage_maps(ctx: RunContext) -> None:
     for name, run_ in ctx.runs.items():
         ps = ctx.prepared[name]
         map_run(run_, ps.X, ps.valid, cfg.out, method=cfg.map_method, three_d=cfg.map_3d,
-                random_state=ctx.seeds["maps"], progress=cfg.progress)
+                random_state=ctx.seeds["maps"], progress=cfg.progress, graph=ps.graph)
+        ps.graph = None  # its last user: free ~50 MB per set at full size
 
 
 # ---- describe (maps-and-words issue) ----------------------------------------------------

@@ -96,3 +96,22 @@ def test_bad_parameters_say_which(params, match):
 def test_params_stored_unchanged():
     est = MapEmbedder(method="tsne", sample_size=None, random_state=5)
     assert est.get_params()["sample_size"] is None and est.get_params()["method"] == "tsne"
+
+
+@pytest.mark.parametrize("method", ["tsne", "umap"])
+def test_shared_graph_lays_out_its_reference_and_places_like_a_search(method):
+    """A reference-sample k-NN graph (built once by the outlier stage) replaces the map's own
+    sample and search: same layout sample, same placement as the embedder's own k-NN."""
+    from vehiclust.neighbors import knn_graph
+
+    X, y = blobs(900)
+    graph = knn_graph(X, 10, exact_max_rows=100, reference_size=200, random_state=1)
+    emb = MapEmbedder(method=method, random_state=0)
+    Y = emb.fit_transform(X, graph=graph)
+    np.testing.assert_array_equal(emb.sample_indices_, graph.reference)
+    rest = np.setdiff1d(np.arange(len(X)), graph.reference)
+    np.testing.assert_allclose(Y[rest], emb.transform(X[rest]), atol=1e-3)
+    # clusters stay apart in the placed rows too
+    centroid = np.array([Y[y == c].mean(0) for c in range(4)])
+    nearest = np.argmin(((Y[rest, None, :] - centroid[None]) ** 2).sum(-1), axis=1)
+    assert np.mean(nearest == y[rest]) > 0.95

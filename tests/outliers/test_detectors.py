@@ -76,14 +76,31 @@ def test_knn_graph_matches_brute_force():
     assert not (g.indices == np.arange(len(X))[:, None]).any()
 
 
-def test_knn_graph_ivf_path_is_close_to_exact():
+def test_knn_graph_reference_path_searches_the_sample_exactly():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(3000, 8)).astype(np.float32)
-    exact = knn_graph(X, 5)
-    approx = knn_graph(X, 5, exact_max_rows=100, nprobe=16)
-    # IVF search: most k-th distances equal the exact ones, never smaller
-    assert np.mean(np.isclose(approx.distances[:, -1], exact.distances[:, -1], rtol=1e-4)) > 0.9
-    assert (approx.distances[:, -1] >= exact.distances[:, -1] - 1e-4).all()
+    g = knn_graph(X, 5, exact_max_rows=100, reference_size=400, random_state=3)
+    assert g.reference is not None and len(g.reference) == 400
+    assert np.isin(g.indices, g.reference).all()
+    assert not (g.indices == np.arange(len(X))[:, None]).any()
+    # the same neighbours as a brute-force search of the reference rows (self excluded)
+    nn = NearestNeighbors(n_neighbors=6).fit(X[g.reference])
+    dist, idx = nn.kneighbors(X)
+    own = np.isin(np.arange(len(X)), g.reference)
+    expected = np.where(own[:, None], dist[:, 1:], dist[:, :5])
+    close = np.isclose(g.distances, expected, rtol=1e-4, atol=1e-4).all(axis=1)
+    assert close.mean() > 0.99  # HNSW: near-exact
+    # same seed, same sample and graph
+    g2 = knn_graph(X, 5, exact_max_rows=100, reference_size=400, random_state=3)
+    np.testing.assert_array_equal(g.indices, g2.indices)
+
+
+@pytest.mark.parametrize("cls", [KNNDistanceDetector, LOFDetector])
+def test_reference_graph_still_finds_planted_outliers(cls):
+    X, y, _ = blobs_with_outliers(n_per=400)
+    g = knn_graph(X, 10, exact_max_rows=100, reference_size=300, random_state=0)
+    det = cls(n_neighbors=10).fit(X, graph=g)
+    assert roc_auc_score(y, det.decision_scores_) > 0.97
 
 
 def test_lof_matches_scikit_learn():

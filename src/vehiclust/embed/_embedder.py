@@ -21,7 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from vehiclust import _progress
-from vehiclust.embed._knn import knn
+from vehiclust.neighbors import KNNGraph, knn
 from vehiclust.exceptions import InputError
 
 log = logging.getLogger(__name__)
@@ -92,17 +92,27 @@ class MapEmbedder(TransformerMixin, BaseEstimator):
             raise InputError(f"The 'n_epochs' parameter of MapEmbedder must be an int in [1, inf) or None. Got {self.n_epochs!r}.")
 
     # ---- public API ----------------------------------------------------------------------
-    def fit(self, X, y=None) -> "MapEmbedder":
-        self.fit_transform(X)
+    def fit(self, X, y=None, graph: KNNGraph | None = None) -> "MapEmbedder":
+        self.fit_transform(X, graph=graph)
         return self
 
-    def fit_transform(self, X, y=None) -> np.ndarray:
-        """Coordinates of every row of ``X``, (n_rows, n_components) float32."""
+    def fit_transform(self, X, y=None, graph: KNNGraph | None = None) -> np.ndarray:
+        """Coordinates of every row of ``X``, (n_rows, n_components) float32.
+
+        ``graph``: a k-NN graph of ``X`` against a reference sample
+        (:func:`vehiclust.neighbors.knn_graph`, shared with the outlier stage); its sample is
+        laid out and its neighbours place the other rows, so no second search is needed.
+        ``sample_size`` is then the graph's.
+        """
         self._check_params()
         X = check_array(X, dtype=np.float32, order="C", ensure_min_samples=1)
         n = X.shape[0]
         rng = check_random_state(self.random_state)
-        if self.method == "pca" or self.sample_size is None or n <= self.sample_size:
+        use_graph = (graph is not None and graph.reference is not None and self.method != "pca"
+                     and graph.indices.shape[0] == n and graph.k >= 1)
+        if use_graph:
+            sample = np.asarray(graph.reference)
+        elif self.method == "pca" or self.sample_size is None or n <= self.sample_size:
             sample = np.arange(n)
         else:
             sample = np.sort(rng.choice(n, size=self.sample_size, replace=False))
@@ -118,7 +128,12 @@ class MapEmbedder(TransformerMixin, BaseEstimator):
             Y = np.empty((n, self.n_components), dtype=np.float32)
             rest = np.setdiff1d(np.arange(n), sample, assume_unique=True)
             Y[sample] = Y_sample
-            Y[rest] = self._place(X[rest])
+            if use_graph:
+                k = min(self.placement_k, graph.k)
+                pos = np.searchsorted(sample, graph.indices[rest, :k])
+                Y[rest] = self._weighted(graph.distances[rest, :k], pos)
+            else:
+                Y[rest] = self._place(X[rest])
         self.embedding_ = Y
         self.n_features_in_ = X.shape[1]
         return Y
@@ -196,11 +211,15 @@ class MapEmbedder(TransformerMixin, BaseEstimator):
         for start in _progress.track(starts, "placing map rows", disable=None if self.progress is None else not self.progress):
             chunk = np.ascontiguousarray(X[start:start + _PLACE_CHUNK])
             dist, idx = knn(base, chunk, k)
-            # Inverse-distance weights; an exact duplicate of a sample row lands on it.
-            w = 1.0 / (np.sqrt(np.maximum(dist, 0.0)) + 1e-6)
-            w /= w.sum(axis=1, keepdims=True)
-            out[start:start + _PLACE_CHUNK] = np.einsum("nk,nkc->nc", w, self.sample_embedding_[idx])
+            out[start:start + _PLACE_CHUNK] = self._weighted(np.sqrt(np.maximum(dist, 0.0)), idx)
         return out
+
+
+    def _weighted(self, dist: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Inverse-distance mean of sample coordinates; an exact duplicate lands on its twin."""
+        w = 1.0 / (dist.astype(np.float32) + 1e-6)
+        w /= w.sum(axis=1, keepdims=True)
+        return np.einsum("nk,nkc->nc", w, self.sample_embedding_[idx]).astype(np.float32)
 
 
 def _pca(X: np.ndarray, n_components: int) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
-from vehiclust.embed._knn import knn
+from vehiclust.neighbors import knn
 from vehiclust.exceptions import InputError
 
 

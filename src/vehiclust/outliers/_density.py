@@ -39,7 +39,7 @@ class _GraphDetector(AcceptsGraph, BaseDetector):
         k = int(min(self.n_neighbors, max(len(X) - 1, 0)))
         g = self._graph
         if g is not None and g.indices.shape[0] == len(X) and g.k >= k:
-            return KNNGraph(g.indices[:, :k], g.distances[:, :k])
+            return g.head(k)
         return knn_graph(X, k, random_state=self.random_state)
 
 
@@ -74,7 +74,11 @@ class LOFDetector(_GraphDetector):
 
 
 def local_outlier_factor(graph: KNNGraph) -> np.ndarray:
-    """LOF from a k-NN graph (Breunig et al. 2000), float64, 1 = as dense as its neighbours."""
+    """LOF from a k-NN graph (Breunig et al. 2000), float64, 1 = as dense as its neighbours.
+
+    On a reference-sample graph every neighbour is a reference row whose own neighbours are
+    reference rows too, so each row's density is compared with the sample's densities.
+    """
     idx, dist = graph.indices, graph.distances.astype(np.float64)
     k_distance = dist[:, -1]
     reach = np.maximum(dist, k_distance[idx])

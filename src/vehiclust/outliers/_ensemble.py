@@ -38,7 +38,7 @@ from vehiclust.outliers._cluster_distance import ClusterDistanceDetector
 from vehiclust.outliers._density import KNNDistanceDetector, LOFDetector
 from vehiclust.outliers._glosh import GLOSHDetector
 from vehiclust.outliers._isolation import IsolationForestDetector
-from vehiclust.outliers._neighbors import knn_graph
+from vehiclust.outliers._neighbors import KNNGraph, knn_graph
 
 log = logging.getLogger(__name__)
 
@@ -102,14 +102,18 @@ class OutlierEnsemble(BaseEstimator):
             )
         return names
 
-    def fit(self, X: np.ndarray, labels: np.ndarray | None = None, centers: np.ndarray | None = None) -> "OutlierEnsemble":
+    def fit(self, X: np.ndarray, labels: np.ndarray | None = None, centers: np.ndarray | None = None,
+            graph: KNNGraph | None = None) -> "OutlierEnsemble":
+        """``graph``: a k-NN graph of ``X`` already built (e.g. shared with the maps), else built here."""
         names = self._validate()
         X = check_array(X, dtype=np.float32, ensure_min_samples=1)
         n = len(X)
         rng = np.random.default_rng(self.random_state)
         seeds = {name: int(rng.integers(0, 2**31 - 1)) for name in DETECTORS}
-        graph = None
-        if {"knn", "lof", "glosh"} & set(names) and n > 1:
+        if graph is not None and (graph.indices.shape[0] != n or graph.k < min(self.n_neighbors, n - 1)):
+            raise InputError(f"The k-NN graph passed to OutlierEnsemble.fit has {graph.indices.shape[0]} rows and "
+                             f"k={graph.k}; X has {n} rows and n_neighbors={self.n_neighbors}.")
+        if graph is None and {"knn", "lof", "glosh"} & set(names) and n > 1:
             graph = knn_graph(X, self.n_neighbors, random_state=seeds["knn"])
         fitted: dict[str, BaseDetector] = {}
         columns: dict[str, np.ndarray] = {}

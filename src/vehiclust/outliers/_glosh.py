@@ -62,8 +62,8 @@ class GLOSHDetector(AcceptsGraph, BaseDetector):
             return np.zeros(n)
         k = int(min(self.min_samples, n - 1))
         g = self._graph
-        if g is None or g.indices.shape[0] != n or g.k < k:
-            g = knn_graph(X, k, random_state=self.random_state)
+        if g is None or g.indices.shape[0] != n or g.k < k or g.reference is not None:
+            g = knn_graph(X, k, exact_max_rows=max(n, 1), random_state=self.random_state)  # all rows
         self.available_ = True
         return glosh_from_graph(g, min_samples=k, min_cluster_size=self.min_cluster_size)
 
