@@ -36,6 +36,7 @@ MIN_TYPE_MASS = 0.1  # ImageNet evidence on vehicle types below this gives no ty
 # the third has less than PAIR_RATIO of the second's (the pair stands apart from the rest).
 PAIR_RATIO = 0.6
 PAIR_MIN = 0.6
+SURE_TYPE = 0.75  # a type word with less weight than this is said with "probably"
 DARK_MAJORITY = 0.5
 DAY_MAX_DARK = 0.1
 MIN_SEPARATION = 0.15
@@ -197,19 +198,32 @@ def strength_label(value: float) -> str:
     return "weak" if value > 0 else "none"
 
 
+def _type_head(w: Words) -> str:
+    """The type as said: a weight is not a share of images, so no "mostly"; hedged unless strong."""
+    text = plural(w.type_word) if w.type_weight >= SURE_TYPE else f"probably {plural(w.type_word)}"
+    return text[0].upper() + text[1:]
+
+
 def _type_fact(w: Words) -> str:
-    """The numbers behind the type word: share, and lift over all clusters where known."""
-    words = [w.vtype] + ([w.type_pair] if w.type_pair else [])
-    def one(word: str) -> str:
+    """The numbers behind the type word: share, lift over all clusters where known, and the
+    largest other type's share when the word has no majority, so the reader sees the margin."""
+    said = [w.vtype] + ([w.type_pair] if w.type_pair else [])
+    lift = lambda word: (w.type_dist.get(word, 0.0) / w.type_reference[word]  # noqa: E731
+                         if (w.type_reference or {}).get(word, 0.0) > 0 else float("nan"))
+    parts = []
+    for word in said:
         share = w.type_dist.get(word, 0.0)
         text = (f"{word} {share:.0%} of the {w.type_source}'s vehicle-type probability" if w.type_mass
                 else f"{share:.0%} {word} by the {w.type_source}")
-        mean = (w.type_reference or {}).get(word, 0.0)
-        if mean > 0:
-            text += f", {share / mean:.1f}x its mean over all clusters"
-        return text
-    text = "; ".join(one(x) for x in words)
-    return text + ("" if w.type_pair else _runner_up(w.type_dist, w.type_share))
+        if np.isfinite(lift(word)):
+            text += f", {lift(word):.1f}x its mean over all clusters"
+        parts.append(text)
+    text = "; ".join(parts)
+    others = sorted(((x, s) for x, s in w.type_dist.items() if x not in said), key=lambda kv: -kv[1])
+    if others and w.type_dist.get(w.vtype, 0.0) <= MAJORITY:
+        word, share = others[0]
+        text += f" (other types: {word} {share:.0%}" + (f", {lift(word):.1f}x" if np.isfinite(lift(word)) else "") + ")"
+    return text
 
 
 def _runner_up(dist: dict | None, share: float) -> str:
@@ -231,13 +245,13 @@ def _sentence_one(ev: ClusterEvidence, w: Words) -> str:
         facts.append(f"{w.colour_share:.0%} of {n} sampled images {w.colour} by {w.colour_source}"
                      + _runner_up(w.colour_dist, w.colour_share))
     if colour_ok and type_ok:
-        head = f"{quantifier(min(w.colour_share, w.type_weight))} {w.colour} {plural(w.type_word)}"
+        head = f"{_type_head(w)}, {quantifier(w.colour_share).lower()} {w.colour}"
     elif colour_ok:
         head = f"{quantifier(w.colour_share)} {w.colour}"
         if w.type_dist:
             facts.append(f"types mixed: {format_distribution(w.type_dist)} by the {w.type_source}")
     elif type_ok:
-        head = f"{quantifier(w.type_weight)} {plural(w.type_word)}"
+        head = _type_head(w)
         if w.colour_dist:
             facts.append(f"colours mixed: {format_distribution(w.colour_dist)} by {w.colour_source}")
     elif w.colour_dist or w.type_dist:
