@@ -25,7 +25,8 @@ from vehiclust.distributed import (
 )
 from vehiclust.distributed.cluster import RowReader, train_centres
 from vehiclust.exceptions import InputError
-from vehiclust.outliers import OutlierEnsemble, knn_graph
+from vehiclust.neighbors import knn_graph
+from vehiclust.outliers import OutlierEnsemble
 from vehiclust.prepare import DescriptorPreparer
 
 
@@ -223,13 +224,16 @@ def test_selector_rejects_bad_parameters(dask_client, kw, match):
 
 
 # ---- outliers ---------------------------------------------------------------------------
-@pytest.mark.parametrize("exact_max_rows", [10**6, 1000])  # exact search, and the IVF index
+@pytest.mark.parametrize("exact_max_rows", [10**6, 1000])  # all rows, and the HNSW reference sample
 def test_knn_graph_on_workers_is_the_local_graph(hard_prepared, dask_client, exact_max_rows):
-    a = knn_graph(hard_prepared, 10, exact_max_rows=exact_max_rows, random_state=5)
-    b = dask_knn_graph(hard_prepared, 10, exact_max_rows=exact_max_rows, random_state=5, chunk_rows=1500,
-                       scheduler=dask_client)
+    kw = dict(exact_max_rows=exact_max_rows, reference_size=1500, random_state=5)
+    a = knn_graph(hard_prepared, 10, **kw)
+    b = dask_knn_graph(hard_prepared, 10, chunk_rows=1300, scheduler=dask_client, **kw)
     assert (a.indices == b.indices).mean() >= 0.999
     np.testing.assert_allclose(a.distances, b.distances, rtol=1e-4, atol=1e-5)
+    assert (a.reference is None) == (b.reference is None) == (exact_max_rows > len(hard_prepared))
+    if a.reference is not None:
+        np.testing.assert_array_equal(a.reference, b.reference)
 
 
 def test_outlier_ensemble_agrees_with_local_on_overlapping_clusters(hard_prepared, hard_selectors, hard_case,

@@ -1,12 +1,18 @@
 """`DaskOutlierEnsemble`: the local `OutlierEnsemble`, with its per-row work on Dask.
 
-The same detectors, seeds, thresholds and vote as :class:`vehiclust.outliers.OutlierEnsemble`,
-so on the same prepared matrix both flag the same rows. What costs time per row runs on the
-workers over row blocks: the k-NN search of every row (the faiss index is built on the driver
-exactly as :func:`vehiclust.outliers.knn_graph` builds it, then shipped to the workers once)
-and the isolation-forest scoring (the forest is fitted on the driver, it sees only
-200 x 512 rows). LOF and the k-NN distance are read off the gathered graph, the cluster-centre
-distance and GLOSH (at most 30,000 rows) run on the driver through the local detectors.
+The same detectors, seeds, thresholds and vote as :class:`vehiclust.outliers.OutlierEnsemble`
+(it IS that class, with two steps moved), so on the same prepared matrix both flag the same
+rows. What costs time per row runs on the workers over row blocks:
+
+- the k-NN search of every row (:func:`dask_knn_graph`): the faiss index is built on the
+  driver exactly as :func:`vehiclust.neighbors.knn_graph` builds it (all rows, exact, up to
+  60,000 rows; above that an HNSW index of the seeded 20,000-row reference sample, built on
+  one thread), serialised and sent to the workers once;
+- the isolation-forest scoring of every row (the forest is fitted on the driver: it sees
+  200 trees x 512 rows).
+
+LOF and the k-NN distance are read off the gathered graph; the cluster-centre distance and
+GLOSH (at most 30,000 rows) run on the driver, through the local detectors.
 """
 
 from __future__ import annotations
@@ -23,34 +29,42 @@ from sklearn.utils.validation import check_array
 from vehiclust.distributed._arrays import auto_chunk_rows
 from vehiclust.distributed._client import get_client
 from vehiclust.exceptions import InputError
-from vehiclust.outliers import DEFAULT_DETECTORS, DEFAULT_VOTERS, DETECTORS, KNNGraph, OutlierEnsemble, robust_threshold
-from vehiclust.outliers._ensemble import _rescale
-from vehiclust.outliers._neighbors import _drop_self
+from vehiclust.neighbors import _HNSW_EF_CONSTRUCTION, _HNSW_EF_SEARCH, _HNSW_M, KNNGraph, _drop_self
+from vehiclust.outliers import DEFAULT_DETECTORS, DEFAULT_VOTERS, DETECTORS, IsolationForestDetector, OutlierEnsemble
 
 log = logging.getLogger(__name__)
 
 
-def _search_block(block: np.ndarray, blob: np.ndarray, start: int, k: int, nprobe: int,
-                  block_rows: int = 8192) -> tuple[np.ndarray, np.ndarray]:
-    """(indices, squared distances) of the k nearest OTHER rows of each row of one block."""
+def _n_workers(client) -> int:
+    return max(1, len(client.scheduler_info().get("workers", {})))
+
+
+def _scatter_blocks(client, X: np.ndarray, chunk_rows: int | None) -> tuple[list, list[int]]:
+    """Row blocks of an in-memory matrix as futures spread over the workers, and their starts."""
+    step = int(chunk_rows or auto_chunk_rows(len(X), X.shape[1], _n_workers(client)))
+    starts = list(range(0, len(X), step))
+    return client.scatter([np.ascontiguousarray(X[a:a + step]) for a in starts], hash=False), starts
+
+
+def _search_block(block: np.ndarray, blob: np.ndarray, ids: np.ndarray | None, start: int, k: int,
+                  ef_search: int, block_rows: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
+    """(row numbers, squared distances) of the k nearest OTHER rows of each row of one block."""
     import faiss
 
     faiss.omp_set_num_threads(1)  # one task per core; the worker owns the parallelism
     index = faiss.deserialize_index(blob)
-    if isinstance(index, faiss.IndexIVF):
-        index.nprobe = nprobe
+    if isinstance(index, faiss.IndexHNSW):
+        index.hnsw.efSearch = ef_search
     n = len(block)
     idx = np.empty((n, k), dtype=np.int64)
     dist = np.empty((n, k), dtype=np.float32)
     for a in range(0, n, block_rows):
         b = min(a + block_rows, n)
         D, I = index.search(np.ascontiguousarray(block[a:b], dtype=np.float32), k + 1)
+        if ids is not None:
+            I = np.where(I >= 0, ids[np.maximum(I, 0)], -1)
         idx[a:b], dist[a:b] = _drop_self(I, D, np.arange(start + a, start + b))
     return idx, dist
-
-
-def _forest_scores(block: np.ndarray, forest: IsolationForest) -> np.ndarray:
-    return -forest.score_samples(block)
 
 
 def dask_knn_graph(
@@ -58,17 +72,13 @@ def dask_knn_graph(
     k: int,
     *,
     exact_max_rows: int = 60_000,
-    nprobe: int = 12,
+    reference_size: int = 20_000,
     random_state: int | None = 0,
     chunk_rows: int | None = None,
     scheduler: Any = None,
 ) -> KNNGraph:
-    """:func:`vehiclust.outliers.knn_graph` with the search of every row on the workers.
-
-    The index (exact up to ``exact_max_rows`` rows, else IVF trained on the same seeded
-    subsample) is built on the driver, serialised and broadcast once; each worker searches
-    its row blocks against it.
-    """
+    """:func:`vehiclust.neighbors.knn_graph` (same parameters, same graph) with the search of
+    every row on the workers; the index is built on the driver and broadcast once."""
     import faiss
 
     X = np.ascontiguousarray(X, dtype=np.float32)
@@ -76,38 +86,73 @@ def dask_knn_graph(
     k = int(min(k, max(n - 1, 0)))
     if k == 0:
         return KNNGraph(np.zeros((n, 0), np.int64), np.zeros((n, 0), np.float32))
+    reference = None
     if n <= exact_max_rows:
         index = faiss.IndexFlatL2(d)
-    else:  # as knn_graph: the same lists, the same training rows, the same seed
-        nlist = int(min(4096, max(64, 4 * np.sqrt(n))))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, nlist)
+        index.add(X)
+    else:  # as knn_graph: the same seeded reference sample, the same one-thread HNSW build
         rng = np.random.default_rng(random_state)
-        n_train = min(n, 64 * nlist)
-        train = X[np.sort(rng.choice(n, size=n_train, replace=False))]
-        index.cp.seed = int(rng.integers(0, 2**31 - 1))
-        index.train(train)
-        log.info("k-NN graph on Dask: IVF index, %d lists, nprobe %d, %d rows", nlist, nprobe, n)
-    index.add(X)
+        reference = np.sort(rng.choice(n, size=min(n, max(reference_size, k + 1)), replace=False))
+        index = faiss.IndexHNSWFlat(d, _HNSW_M)
+        index.hnsw.efConstruction = _HNSW_EF_CONSTRUCTION
+        before = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            index.add(X[reference])
+        finally:
+            faiss.omp_set_num_threads(before)
+        log.info("k-NN graph on Dask: %d rows against a %d-row reference sample (HNSW)", n, len(reference))
     client = get_client(scheduler)
-    blob = client.scatter(faiss.serialize_index(index), broadcast=True, hash=False)
+    shared = [client.scatter(a, broadcast=True, hash=False) for a in (faiss.serialize_index(index), reference)
+              if a is not None]
+    blob, ids = shared[0], (shared[1] if reference is not None else None)
     del index
-    step = int(chunk_rows or auto_chunk_rows(n, d, max(1, len(client.scheduler_info().get("workers", {})))))
-    starts = list(range(0, n, step))
-    blocks = client.scatter([X[a:a + step] for a in starts], hash=False)
-    futures = [client.submit(_search_block, b, blob, a, k, int(nprobe), pure=False) for b, a in zip(blocks, starts)]
-    parts = client.gather(futures)
-    client.cancel(blocks + [blob])
+    blocks, starts = _scatter_blocks(client, X, chunk_rows)
+    ef = max(_HNSW_EF_SEARCH, k + 1)
+    parts = client.gather([client.submit(_search_block, b, blob, ids, a, k, ef, pure=False)
+                           for b, a in zip(blocks, starts)])
+    client.cancel(blocks + shared)
     idx = np.concatenate([p[0] for p in parts])
     dist = np.concatenate([p[1] for p in parts])
     np.sqrt(np.maximum(dist, 0.0, out=dist), out=dist)
-    return KNNGraph(idx, dist)
+    return KNNGraph(idx, dist, reference)
+
+
+def _forest_scores(block: np.ndarray, forest: IsolationForest) -> np.ndarray:
+    return -forest.score_samples(block)
+
+
+class DaskIsolationForestDetector(IsolationForestDetector):
+    """:class:`vehiclust.outliers.IsolationForestDetector`: the forest fitted on the driver (it
+    sees ``n_estimators`` x ``max_samples`` rows), every row scored on the workers."""
+
+    def __init__(self, n_estimators: int = 200, max_samples: int = 512, *, cut: float = 3.5,
+                 contamination: float | None = None, n_jobs: int | None = None, random_state: int | None = 0,
+                 chunk_rows: int | None = None, scheduler: Any = None) -> None:
+        super().__init__(n_estimators, max_samples, cut=cut, contamination=contamination, n_jobs=n_jobs,
+                         random_state=random_state)
+        self.chunk_rows = chunk_rows
+        self.scheduler = scheduler
+
+    def _decision_scores(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+        if len(X) < 2:
+            return np.zeros(len(X))
+        forest = IsolationForest(n_estimators=self.n_estimators, max_samples=min(self.max_samples, len(X)),
+                                 n_jobs=self.n_jobs, random_state=self.random_state).fit(X)
+        self.forest_ = forest
+        client = get_client(self.scheduler)
+        shared = client.scatter(forest, broadcast=True, hash=False)
+        blocks, _ = _scatter_blocks(client, X, self.chunk_rows)
+        parts = client.gather([client.submit(_forest_scores, b, shared, pure=False) for b in blocks])
+        client.cancel(blocks + [shared])
+        return np.concatenate(parts)
 
 
 class DaskOutlierEnsemble(OutlierEnsemble):
     """:class:`vehiclust.outliers.OutlierEnsemble` with the k-NN search and the isolation-forest
     scoring of every row on a Dask cluster. Same parameters and fitted attributes, plus
     ``chunk_rows`` (rows per block, None = automatic) and ``scheduler`` (address, Client, or
-    None for the process's LocalCluster). The prepared matrix is held by the driver
+    None for the process's LocalCluster). The driver holds the prepared matrix
     (n x 64 float32: 106 MB at 416k rows)."""
 
     def __init__(
@@ -129,7 +174,9 @@ class DaskOutlierEnsemble(OutlierEnsemble):
         self.chunk_rows = chunk_rows
         self.scheduler = scheduler
 
-    def fit(self, X, labels: np.ndarray | None = None, centers: np.ndarray | None = None) -> "DaskOutlierEnsemble":
+    def fit(self, X, labels: np.ndarray | None = None, centers: np.ndarray | None = None,
+            graph: KNNGraph | None = None) -> "DaskOutlierEnsemble":
+        """As ``OutlierEnsemble.fit``; the k-NN graph, when not given, is searched on the workers."""
         names = self._validate()
         if hasattr(X, "dask"):
             X = get_client(self.scheduler).compute(X, sync=True)
@@ -137,74 +184,21 @@ class DaskOutlierEnsemble(OutlierEnsemble):
         n = len(X)
         if labels is not None and np.shape(labels) != (n,):
             raise InputError(f"DaskOutlierEnsemble.fit got {np.shape(labels)[0]} labels for {n} rows of X.")
-        # The same per-detector seeds as OutlierEnsemble.fit.
-        rng = np.random.default_rng(self.random_state)
-        seeds = {name: int(rng.integers(0, 2**31 - 1)) for name in DETECTORS}
-        graph = None
-        if {"knn", "lof", "glosh"} & set(names) and n > 1:
+        if graph is None and {"knn", "lof", "glosh"} & set(names) and n > 1:
+            # the seed OutlierEnsemble.fit gives its own knn_graph call
+            rng = np.random.default_rng(self.random_state)
+            seeds = {name: int(rng.integers(0, 2**31 - 1)) for name in DETECTORS}
             graph = dask_knn_graph(X, self.n_neighbors, random_state=seeds["knn"], chunk_rows=self.chunk_rows,
                                    scheduler=self.scheduler)
-        fitted, columns = {}, {}
-        for name in names:
-            det = self._make(name, seeds[name], centers)
-            if name in ("knn", "lof", "glosh"):
-                det.fit(X, graph=graph)  # type: ignore[call-arg]
-            elif name == "cluster_distance":
-                det.fit(X, labels)
-            elif name == "iforest":
-                self._fit_forest(det, X)
-            else:
-                det.fit(X)
-            if name == "glosh" and not getattr(det, "available_", False):
-                log.info("GLOSH not available for %d rows; left out of the ensemble", n)
-                continue
-            fitted[name] = det
-            columns[f"{name}_outlierness"] = det.outlierness_
-        self._combine(fitted, columns, names, n)
+        super().fit(X, labels, centers=centers, graph=graph)
+        log.info("DaskOutlierEnsemble: %d of %d rows flagged", int(self.labels_.sum()), n)
         return self
 
-    def _fit_forest(self, det, X: np.ndarray) -> None:
-        """IsolationForestDetector.fit with the scoring of every row on the workers."""
-        det._validate_common()
-        det._validate_params_extra(X)
-        det.n_features_in_ = X.shape[1]
-        if len(X) < 2:
-            det.decision_scores_ = np.zeros(len(X))
-        else:
-            forest = IsolationForest(n_estimators=det.n_estimators, max_samples=min(det.max_samples, len(X)),
-                                     n_jobs=det.n_jobs, random_state=det.random_state).fit(X)
-            client = get_client(self.scheduler)
-            step = int(self.chunk_rows or auto_chunk_rows(len(X), X.shape[1],
-                                                          max(1, len(client.scheduler_info().get("workers", {})))))
-            shared = client.scatter(forest, broadcast=True, hash=False)
-            blocks = client.scatter([X[a:a + step] for a in range(0, len(X), step)], hash=False)
-            parts = client.gather([client.submit(_forest_scores, b, shared, pure=False) for b in blocks])
-            client.cancel(blocks + [shared])
-            det.forest_ = forest
-            det.decision_scores_ = np.concatenate(parts).astype(np.float64)
-        det._process_decision_scores()
-
-    def _combine(self, fitted: dict, columns: dict, names: list[str], n: int) -> None:
-        """The vote of OutlierEnsemble.fit over the detectors' calibrated scores."""
-        self.detectors_ = fitted
-        self.scores_ = pd.DataFrame(columns)
-        out = self.scores_.to_numpy(np.float64)
-        voting = [f"{v}_outlierness" for v in (self.voters if self.voters is not None else names)]
-        voting = [c for c in voting if c in self.scores_] or list(self.scores_.columns)
-        self.voters_ = [c.removesuffix("_outlierness") for c in voting]
-        vote = self.scores_[voting].to_numpy(np.float64)
-        score = np.maximum(vote.mean(axis=1), vote.max(axis=1) - (self.strong - 0.5)) if vote.shape[1] else np.zeros(n)
-        self.decision_scores_ = np.clip(score, 0.0, 1.0)
-        if self.contamination is None:
-            self.threshold_ = 0.5
-            self.outlierness_ = self.decision_scores_
-        else:
-            self.threshold_ = robust_threshold(self.decision_scores_, contamination=self.contamination)
-            self.outlierness_ = _rescale(self.decision_scores_, self.threshold_)
-        flagged = self.decision_scores_ > self.threshold_
-        self.labels_ = flagged.astype(np.int64)
-        self.reasons_ = self._reasons(out, flagged)
-        log.info("DaskOutlierEnsemble: %d of %d rows flagged", int(flagged.sum()), n)
+    def _make(self, name: str, seed: int, centers: np.ndarray | None):
+        if name == "iforest":
+            return DaskIsolationForestDetector(random_state=seed, cut=self.cut, contamination=self.contamination,
+                                               chunk_rows=self.chunk_rows, scheduler=self.scheduler)
+        return super()._make(name, seed, centers)
 
 
 def dask_outlier_scores(
