@@ -72,3 +72,27 @@ def test_group_masses_sum_the_classes_of_each_type():
     np.testing.assert_allclose(m[MASS_PREFIX + "truck"], [0.5, 0.0])
     np.testing.assert_allclose(m[MASS_PREFIX + "motorbike or bicycle"], [0.0, 1.0])
     np.testing.assert_allclose(m.sum(axis=1), [0.5, 1.0])
+
+
+@pytest.mark.slow
+def test_imagenet_heads_give_type_masses_and_nan_for_unreadable(shared_dir, tmp_path):
+    pytest.importorskip("efficientnet_lite_pytorch")
+    from vehiclust.describe import imagenet_heads
+    from vehiclust.describe._heads import MASS_COLUMNS
+
+    real = sorted((shared_dir / "data" / "vehicles-zenodo" / "juggernaut").glob("*.jpg"))[:2]
+    if len(real) < 2:
+        pytest.skip("vehicles-zenodo not present")
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"not an image")
+    t = imagenet_heads([str(real[0]), str(bad), str(real[1])], progress=False)
+    assert list(t["path"]) == [str(real[0]), str(bad), str(real[1])]
+    masses = t[MASS_COLUMNS].to_numpy()
+    assert np.isnan(masses[1]).all()
+    ok = masses[[0, 2]]
+    assert (ok >= 0).all() and (ok.sum(axis=1) <= 1 + 1e-5).all()
+    # the masses are the classifier's own probabilities: the top class's type holds at least its probability
+    ev = head_evidence(t)
+    for i in (0, 2):
+        if ev.loc[i, "imagenet_type"]:
+            assert t.loc[i, "imagenet_mass:" + ev.loc[i, "imagenet_type"]] >= t.loc[i, "imagenet_top1_prob"] - 1e-5

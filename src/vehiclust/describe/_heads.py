@@ -161,7 +161,7 @@ def imagenet_heads(paths: Sequence[str], *, weights: str | Path | None = None, p
     if layer is not None:
         w, b = layer
         logits = ext.features @ w.T + b
-        logits -= np.nanmax(logits, axis=1, keepdims=True)
+        logits -= logits.max(axis=1, keepdims=True)  # unreadable images: NaN rows stay NaN
         probs = np.exp(logits)
         probs /= probs.sum(axis=1, keepdims=True)
         frame = pd.concat([frame, group_masses(probs)], axis=1)
