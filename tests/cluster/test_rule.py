@@ -92,3 +92,20 @@ def test_boundary_choices_are_noted(k_true, side):
     assert out.loc[out.chosen, "k"].item() == k_true
     assert "no clear elbow" in note
     assert f"{side} boundary" in note and out.loc[out.chosen, "note"].item() == note
+
+
+def test_a_few_giant_clusters_solution_is_not_eligible():
+    # a mixture whose R² elbow is a 90 % cluster plus crumbs must lose to a balanced k-means,
+    # even with a higher silhouette excess and stability (the vehicle-attributes failure)
+    ks = list(range(2, 12))
+    km = _kfamily("kmeans", ks, [min(k, 6) / 6 * 0.7 for k in ks], sil_x=0.03, db_x=0.1, stability=0.6)
+    km["size_balance"] = 0.95
+    gm = _kfamily("gmm", ks, [min(k, 4) / 4 * 0.3 for k in ks], sil_x=0.08, db_x=0.3, stability=0.9, start=100)
+    gm["size_balance"] = 0.3
+    out, _, note = choose_configuration(pd.concat([km, gm], ignore_index=True), k_min=2, k_max=11)
+    assert not out.loc[out.family == "gmm", "eligible"].any()
+    assert out.loc[out.chosen, "family"].item() == "kmeans" and out.loc[out.chosen, "k"].item() == 6
+    assert note == ""
+    # when nothing is balanced the floor is dropped, with a note
+    out, _, note = choose_configuration(gm, k_min=2, k_max=11)
+    assert out.loc[out.chosen, "k"].item() == 4 and "size-balance floor" in note
