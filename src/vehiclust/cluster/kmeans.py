@@ -10,10 +10,11 @@ from sklearn.utils import check_array, check_random_state
 
 from vehiclust.exceptions import InputError
 
-# Train on at most this many rows; assignment of every row is exact afterwards.
-DEFAULT_MAX_TRAIN = 50_000
+# Train on at most this many rows (500 per centroid at k = 40; faiss' own default is 256);
+# assignment of every row is exact afterwards. 50,000 cost 2.2x the CPU for +0.15 % inertia.
+DEFAULT_MAX_TRAIN = 20_000
 # k-means++ seeding looks at this many of the training rows.
-_PLUSPLUS_ROWS = 20_000
+_PLUSPLUS_ROWS = 5_000
 
 
 def _faiss():
@@ -60,7 +61,7 @@ class FaissKMeans:
     """Lloyd k-means (faiss) from k-means++ seeds, the lowest-inertia of `n_init` runs.
 
     faiss' own random-row start falls into poor local minima on well-separated data, so by
-    default the seeds come from scikit-learn's `kmeans_plusplus` on at most 20,000 rows
+    default the seeds come from scikit-learn's `kmeans_plusplus` on at most 5,000 rows
     (`init="random"` picks random rows: enough for many small micro-clusters). Training uses a
     random subset of at most `max_train` rows; every row is then assigned to its nearest
     centroid exactly.
