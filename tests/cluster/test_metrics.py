@@ -88,3 +88,16 @@ def test_size_balance(labels, expected):
 
 def test_size_balance_dominant_cluster_is_low():
     assert M.size_balance(np.r_[np.zeros(990, int), np.arange(10) + 1]) < 0.2
+
+
+@pytest.mark.parametrize("k", [5, 300])  # one-hot product path and sorted-segment path
+def test_cluster_centroids_match_a_plain_mean(k, monkeypatch):
+    monkeypatch.setattr(M, "_CHUNK", 997)  # chunks that split clusters
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((3000, 7)).astype(np.float32)
+    labels = rng.integers(-1, k, 3000)
+    centroids, counts = M.cluster_centroids(X, labels)
+    for c in (0, k // 2, k - 1):
+        rows = X[labels == c].astype(np.float64)
+        assert counts[c] == len(rows)
+        np.testing.assert_allclose(centroids[c], rows.mean(0) if len(rows) else 0.0, rtol=1e-10, atol=1e-12)
