@@ -94,6 +94,7 @@ def run(
     mix_weight: Optional[list[str]] = typer.Option(None, "--mix-weight", help="NAME=WEIGHT of a block in mixes [default: equal]."),
     contamination: Optional[float] = typer.Option(None, "--contamination", help="Force this outlier share instead of the data-driven threshold."),
     map_method: Optional[str] = typer.Option(None, "--map-method", help="umap, tsne or pca [default: umap]."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Processes for per-set work (sweeps, maps) on 50k+ rows; -1 = every core [default: -1]."),
     engine: Optional[str] = typer.Option(None, "--engine", help="local or dask [default: local]."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (with --engine dask); default a LocalCluster."),
     trust_pickle: bool = typer.Option(False, "--trust-pickle", help="Unpickle descriptor files without the safety allow-list."),
@@ -109,7 +110,7 @@ def run(
     overrides: dict[str, Any] = {
         "paths": paths, "images": images, "labels": labels, "out": out_dir, "seed": seed,
         "k_min": k_min, "k_max": k_max, "contamination": contamination, "map_method": map_method,
-        "engine": engine, "scheduler": scheduler,
+        "engine": engine, "scheduler": scheduler, "n_jobs": jobs,
     }
     if descriptors:
         overrides["descriptors"] = _named(descriptors)

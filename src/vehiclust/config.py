@@ -30,6 +30,7 @@ class RunConfig:
     cache_dir: Path | None = None  # default: <out>/.cache
     force: bool = False  # recompute cached stages
     progress: bool = True
+    n_jobs: int | None = -1  # processes for per-set work (sweeps, maps) above 50k rows; -1 = every core
     # preparation
     l2_normalize: bool = True
     pca_components: int | float = 64  # int = dims, float in (0, 1) = explained variance

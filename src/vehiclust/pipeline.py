@@ -78,6 +78,8 @@ def run(config: RunConfig) -> RunResults:
         raise InputError("At least one descriptor set is needed: --descriptors NAME=PATH.")
     if config.paths is None:
         raise InputError("The paths file is needed: --paths images_paths.csv.")
+    if config.n_jobs is not None and (not isinstance(config.n_jobs, int) or config.n_jobs == 0):
+        raise InputError(f"The 'n_jobs' setting must be a non-zero int (-1 = every core) or None. Got {config.n_jobs!r}.")
     if config.engine not in ("local", "dask"):
         raise InputError(f"The 'engine' setting must be 'local' or 'dask'. Got {config.engine!r}.")
     out = Path(config.out)
@@ -164,34 +166,50 @@ def _stage_mix(ctx: RunContext) -> None:
 
 
 # ---- cluster (clustering-engine issue) --------------------------------------------------
+def _fit_selector(X: np.ndarray, params: dict[str, Any]) -> Any:
+    """One set's sweep; module-level so a worker process can run it."""
+    from vehiclust.cluster import ClusterSelector
+
+    return ClusterSelector(**params).fit(X)
+
+
 def _stage_cluster(ctx: RunContext) -> None:
     if ctx.config.engine == "dask":  # the Dask engine (vehiclust.distributed)
         from vehiclust.distributed.stages import cluster_stage
 
         return cluster_stage(ctx)
+    from vehiclust._parallel import processes, run_jobs
     from vehiclust.cluster import ClusterSelector
+    from vehiclust.cluster._rule import summarise
 
     cfg = ctx.config
     n = len(ctx.samples)
+    selector = ClusterSelector(families=cfg.families, k_min=cfg.k_min, k_max=cfg.k_max,
+                               random_state=ctx.seeds["cluster"])
+    params = {k: v for k, v in selector.get_params().items() if k != "progress"}  # every default: the cache key
+    found: dict[str, tuple[dict[str, Any], Any]] = {}
+    todo: list[tuple[str, str]] = []
     for name, ps in ctx.prepared.items():
-        selector = ClusterSelector(
-            families=cfg.families,
-            k_min=cfg.k_min,
-            k_max=cfg.k_max,
-            random_state=ctx.seeds["cluster"],
-            progress=cfg.progress,
-        )
-        params = {k: v for k, v in selector.get_params().items() if k != "progress"}
         key = cache_key(ps.X, ps.valid, params)
         cached = ctx.cache.load("cluster", name, key) if ctx.cache else None
         if cached is None:
-            selector.fit(ps.X)
-            cached = {"labels": np.asarray(selector.labels_, dtype=np.int64), "selection": selector.selection_,
-                      "chosen": selector.best_}
-            if ctx.cache:
-                ctx.cache.save("cluster", name, key, cached)
+            todo.append((name, key))
         else:
-            selector = None  # resumed: the fitted estimator is not kept, only its results
+            found[name] = (cached, None)  # resumed: the fitted estimator is not kept, only its results
+    in_workers = processes(cfg.n_jobs, len(todo), n) > 1
+    jobs = [(ctx.prepared[name].X, {**params, "progress": cfg.progress and not in_workers}) for name, _ in todo]
+    selectors = run_jobs(_fit_selector, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="clustering sets",
+                         progress=cfg.progress)
+    for (name, key), selector in zip(todo, selectors):
+        cached = {"labels": np.asarray(selector.labels_, dtype=np.int64), "selection": selector.selection_,
+                  "chosen": selector.best_}
+        if in_workers:  # the worker's own log line is lost
+            log.info("%s: chosen %s", name, summarise(selector.best_))
+        if ctx.cache:
+            ctx.cache.save("cluster", name, key, cached)
+        found[name] = (cached, selector)
+    for name, ps in ctx.prepared.items():
+        cached, selector = found[name]
         labels = np.full(n, -1, dtype=np.int64)
         labels[ps.valid] = cached["labels"]
         ctx.runs[name] = DescriptorRun(
@@ -255,14 +273,22 @@ def _stage_outliers(ctx: RunContext) -> None:
 # ---- maps (maps-and-words issue) --------------------------------------------------------
 def _stage_maps(ctx: RunContext) -> None:
     """2-D (and 3-D) coordinates of every row, and the map PNGs, for each descriptor set."""
-    from vehiclust.embed import map_run
+    from vehiclust._parallel import processes, run_jobs
+    from vehiclust.embed import full_coords, render_run_maps
 
     cfg = ctx.config
+    dims = (2, 3) if cfg.map_3d else (2,)
+    todo = [(name, d) for name in ctx.runs for d in dims]
+    show = cfg.progress and processes(cfg.n_jobs, len(todo), len(ctx.samples)) == 1
+    jobs = [(ctx.prepared[name].X, ctx.prepared[name].valid, d, cfg.map_method, ctx.seeds["maps"], 20_000, show,
+             ctx.prepared[name].graph) for name, d in todo]
+    coords = run_jobs(full_coords, jobs, n_jobs=cfg.n_jobs, n_rows=len(ctx.samples), description="maps",
+                      progress=cfg.progress)
+    for (name, d), xy in zip(todo, coords):
+        setattr(ctx.runs[name], "coords_2d" if d == 2 else "coords_3d", xy)
     for name, run_ in ctx.runs.items():
-        ps = ctx.prepared[name]
-        map_run(run_, ps.X, ps.valid, cfg.out, method=cfg.map_method, three_d=cfg.map_3d,
-                random_state=ctx.seeds["maps"], progress=cfg.progress, graph=ps.graph)
-        ps.graph = None  # its last user: free ~50 MB per set at full size
+        render_run_maps(run_, cfg.out)
+        ctx.prepared[name].graph = None  # its last user: free ~50 MB per set at full size
 
 
 # ---- describe (maps-and-words issue) ----------------------------------------------------

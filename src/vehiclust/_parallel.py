@@ -1,0 +1,49 @@
+"""Independent per-set work side by side in worker processes.
+
+The k-means sweep (faiss on one thread, see `ClusterSelector.n_jobs`) and the UMAP layouts
+(numba, single-threaded once seeded) each keep one core busy. With several descriptor sets,
+running the sets in ``n_jobs`` processes (joblib's loky backend; large arrays travel as
+memory maps) uses the other cores of a small machine. Each job is seeded on its own, so the
+results do not depend on the number of processes or on the order jobs finish in. Below
+``MIN_ROWS`` rows, starting processes costs more than it saves and the jobs run in process.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from vehiclust import _progress
+
+MIN_ROWS = 50_000
+
+
+def effective_jobs(n_jobs: int | None, n_tasks: int) -> int:
+    """Processes to use: ``None``/1 = one, -1 = every core, never more than there are tasks."""
+    if n_jobs is None:
+        return 1
+    cores = os.cpu_count() or 1
+    n = cores + 1 + n_jobs if n_jobs < 0 else n_jobs
+    return max(1, min(n, n_tasks))
+
+
+def processes(n_jobs: int | None, n_tasks: int, n_rows: int) -> int:
+    """How many processes :func:`run_jobs` will use (1 = in this process)."""
+    return effective_jobs(n_jobs, n_tasks) if n_rows >= MIN_ROWS else 1
+
+
+def run_jobs(fn: Callable[..., Any], jobs: Sequence[tuple], *, n_jobs: int | None, n_rows: int,
+             description: str, progress: bool | None = None) -> list[Any]:
+    """``[fn(*args) for args in jobs]``, in parallel processes when it pays; results in job order.
+
+    ``fn`` must be importable (a module-level function); jobs in worker processes should not
+    draw their own progress bars (the bar here counts finished jobs)."""
+    n = processes(n_jobs, len(jobs), n_rows)
+    disable = None if progress is None else not progress
+    if n <= 1:
+        return [fn(*args) for args in _progress.track(jobs, description, total=len(jobs), disable=disable)]
+    from joblib import Parallel, delayed
+
+    results = Parallel(n_jobs=n, return_as="generator")(delayed(fn)(*args) for args in jobs)
+    return list(_progress.track(results, f"{description} ({n} processes)", total=len(jobs), disable=disable))
