@@ -264,3 +264,17 @@ def test_outlier_table_with_contamination_and_bad_labels(prepared, dask_client):
 def test_get_client_rejects_a_bad_scheduler():
     with pytest.raises(InputError, match="scheduler"):
         get_client(scheduler=42)
+
+
+def test_outlier_stage_parts_match_the_local_stage(hard_prepared, hard_selectors, dask_client):
+    """`stages.fit_outliers` gives `pipeline._fit_outliers`' graph and flags (what the maps reuse)."""
+    from vehiclust.distributed.stages import fit_outliers
+    from vehiclust.pipeline import _fit_outliers
+
+    local_sel, _ = hard_selectors
+    args = (hard_prepared, local_sel.labels_, local_sel.cluster_centers_, None, 9)
+    g_local, e_local = _fit_outliers(*args, False)
+    g_dask, e_dask = fit_outliers(*args, scheduler=dask_client)
+    np.testing.assert_array_equal(g_dask.indices, g_local.indices)
+    np.testing.assert_array_equal(e_dask.labels_, e_local.labels_)
+    assert isinstance(e_dask, DaskOutlierEnsemble)

@@ -1,8 +1,9 @@
 """The pipeline's prepare and cluster stages on the Dask engine (``config.engine == "dask"``).
 
-`vehiclust.pipeline._stage_prepare` / `_stage_cluster` hand over to these; they fill the run
-context exactly as the local stages do (``ctx.prepared[name]``, ``ctx.runs[name]``), so every
-later stage (outliers, maps, descriptions, comparison, report) runs unchanged.
+`vehiclust.pipeline._stage_prepare` / `_stage_cluster` hand over to these (and
+`_stage_outliers` can, to `outliers_stage`); they fill the run context exactly as the local
+stages do (``ctx.prepared[name]``, ``ctx.runs[name]``), so every later stage (maps,
+descriptions, comparison, report) runs unchanged.
 """
 
 from __future__ import annotations
@@ -58,3 +59,31 @@ def cluster_stage(ctx: Any) -> None:
                             preparation=ps.preparation)
         run.selector = selector  # type: ignore[attr-defined]
         ctx.runs[name] = run
+
+
+def fit_outliers(X: np.ndarray, labels: np.ndarray, centers: np.ndarray | None, contamination: float | None,
+                 seed: int, scheduler: Any = None) -> tuple[Any, Any]:
+    """One set's k-NN graph and detector ensemble, as `pipeline._fit_outliers` gives them, with
+    the k-NN search and the forest scoring of every row on the workers."""
+    from vehiclust.distributed.outliers import DaskOutlierEnsemble, dask_knn_graph
+
+    ensemble = DaskOutlierEnsemble(contamination=contamination, random_state=seed, scheduler=scheduler)
+    graph = dask_knn_graph(X, ensemble.n_neighbors, random_state=seed, scheduler=scheduler) if len(X) > 1 else None
+    return graph, ensemble.fit(X, labels, centers=centers, graph=graph)
+
+
+def outliers_stage(ctx: Any) -> None:
+    """The outlier stage on the Dask engine: fills ``ctx.prepared[name].graph`` (for the maps)
+    and ``ctx.runs[name].outliers`` exactly as the local stage does."""
+    from vehiclust.outliers import outlier_table
+
+    cfg = ctx.config
+    n = len(ctx.samples)
+    for name, run_ in ctx.runs.items():
+        ps = ctx.prepared[name]
+        ensemble = None
+        if len(ps.X):
+            centers = getattr(getattr(run_, "selector", None), "cluster_centers_", None)
+            ps.graph, ensemble = fit_outliers(ps.X, np.asarray(run_.labels)[ps.valid], centers, cfg.contamination,
+                                              ctx.seeds["outliers"], scheduler=cfg.scheduler)
+        run_.outliers = outlier_table(n, ps.valid, ensemble, ctx.image_checks)
