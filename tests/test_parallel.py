@@ -50,3 +50,16 @@ def test_maps_in_workers_match_in_process_with_a_shared_graph():
     assert [c.shape for c in workers] == [(1200, 2), (1200, 3)]
     for a, b in zip(local, workers):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_outlier_ensembles_in_workers_match_in_process():
+    from vehiclust.pipeline import _fit_outliers
+
+    sets = [_blobs(s, n=900) for s in (4, 5)]
+    jobs = [(X, np.zeros(len(X), np.int64), None, None, 11, False) for X in sets]
+    local = run_jobs(_fit_outliers, jobs, n_jobs=1, n_rows=MIN_ROWS, description="t", progress=False)
+    workers = run_jobs(_fit_outliers, jobs, n_jobs=2, n_rows=MIN_ROWS, description="t", progress=False)
+    for (g1, e1), (g2, e2) in zip(local, workers):
+        np.testing.assert_array_equal(g1.indices, g2.indices)
+        np.testing.assert_array_equal(e1.labels_, e2.labels_)
+        np.testing.assert_allclose(e1.decision_scores_, e2.decision_scores_)

@@ -248,25 +248,38 @@ def _stage_image_checks(ctx: RunContext) -> None:
 
 
 # ---- outliers (outliers issue) ----------------------------------------------------------
+def _fit_outliers(X: np.ndarray, labels: np.ndarray, centers: np.ndarray | None, contamination: float | None,
+                  seed: int, progress: bool) -> tuple[Any, Any]:
+    """One set's k-NN graph and detector ensemble; module-level so a worker process can run it."""
+    from vehiclust.neighbors import knn_graph
+    from vehiclust.outliers import OutlierEnsemble
+
+    ensemble = OutlierEnsemble(contamination=contamination, random_state=seed)
+    graph = knn_graph(X, ensemble.n_neighbors, random_state=seed, progress=progress) if len(X) > 1 else None
+    return graph, ensemble.fit(X, labels, centers=centers, graph=graph)
+
+
 def _stage_outliers(ctx: RunContext) -> None:
     """Per-row outlier table for each descriptor set; invalid rows are always outliers.
 
     The k-NN graph searched here is kept on the prepared set: the maps place rows with it."""
-    from vehiclust.neighbors import knn_graph
-    from vehiclust.outliers import OutlierEnsemble, outlier_table
+    from vehiclust._parallel import processes, run_jobs
+    from vehiclust.outliers import outlier_table
 
+    cfg = ctx.config
     n = len(ctx.samples)
+    todo = [name for name in ctx.runs if len(ctx.prepared[name].X)]
+    show = cfg.progress and processes(cfg.n_jobs, len(todo), n) == 1
+    jobs = []
+    for name in todo:
+        ps, run_ = ctx.prepared[name], ctx.runs[name]
+        centers = getattr(getattr(run_, "selector", None), "cluster_centers_", None)
+        jobs.append((ps.X, np.asarray(run_.labels)[ps.valid], centers, cfg.contamination, ctx.seeds["outliers"], show))
+    fitted = dict(zip(todo, run_jobs(_fit_outliers, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="outliers",
+                                     progress=cfg.progress)))
     for name, run_ in ctx.runs.items():
         ps = ctx.prepared[name]
-        ensemble = None
-        if len(ps.X):
-            labels = np.asarray(run_.labels)[ps.valid]
-            centers = getattr(getattr(run_, "selector", None), "cluster_centers_", None)
-            ensemble = OutlierEnsemble(contamination=ctx.config.contamination, random_state=ctx.seeds["outliers"])
-            if len(ps.X) > 1:
-                ps.graph = knn_graph(ps.X, ensemble.n_neighbors, random_state=ctx.seeds["outliers"],
-                                     progress=ctx.config.progress)
-            ensemble.fit(ps.X, labels, centers=centers, graph=ps.graph)
+        ps.graph, ensemble = fitted.get(name, (None, None))
         run_.outliers = outlier_table(n, ps.valid, ensemble, ctx.image_checks)
 
 
