@@ -63,6 +63,13 @@ def test_configurations_below_the_reference_are_not_eligible():
     out, _, _ = choose_configuration(t, k_min=2, k_max=9)
     assert not out.loc[out.k == 5, "eligible"].item()
     assert out.loc[out.chosen, "k"].item() in (4, 6)
+    # the same for Davies-Bouldin: a 2-cluster mixture with a high silhouette but clusters that
+    # overlap more than a split of structureless data does (seen on sqrt-whitened hog, NMI 0.05)
+    t = _kfamily("kmeans", ks, [min(k, 5) / 5 for k in ks], sil_x=0.02, stability=0.6)
+    t.loc[t.k == 5, ["silhouette_excess", "stability", "davies_bouldin_excess"]] = [0.3, 0.99, -0.5]
+    out, _, _ = choose_configuration(t, k_min=2, k_max=9)
+    assert not out.loc[out.k == 5, "eligible"].item()
+    assert out.loc[out.chosen, "k"].item() in (4, 6)
 
 
 def test_stability_floor_dropped_with_a_note():

@@ -2,11 +2,13 @@
 
 1. Eligible: at least 2 clusters, finite metrics, at most `max_noise` (25 %) of the rows left
    as noise by the family (more would leave a quarter of the collection unexplained), a
-   silhouette above that of structureless data (`silhouette_excess` > 0), a `size_balance`
+   silhouette and a Davies-Bouldin index better than those of structureless data
+   (`silhouette_excess` > 0 and `davies_bouldin_excess` > 0), a `size_balance`
    (normalised entropy of the cluster sizes) of at least `min_balance` (0.5: below it one
    cluster holds most of the rows, e.g. 90 % + crumbs, which does not describe the collection;
    a diagonal mixture won on vehicle-attributes that way with NMI 0.03), and stability at least
-   `stability_floor`. A floor nothing passes (balance or stability) is dropped with a note.
+   `stability_floor`. A floor nothing passes (balance, or stability with DB) is dropped with a
+   note. The DB condition does not trim the R² curve of step 2 (over-split k fail it).
 2. Elbow per k-family: the share of variance the clusters explain, R²(k) = 1 - W/T (W the
    within-cluster sum of squares), rises with k and flattens once the real groups are split.
    The family's candidate is the knee of that curve (with R²(1) = 0 when the grid starts at
@@ -92,11 +94,16 @@ def choose_configuration(
         elif base.any():
             notes.append(f"no configuration reached the size-balance floor {min_balance}; floor dropped")
     stable = t["stability"].isna() | (t["stability"] >= stability_floor)
+    if have_reference:
+        # Davies-Bouldin must beat structureless data too; not part of `base`, so the R² curve
+        # the elbow is read from keeps its over-split tail (where DB falls below the reference)
+        stable &= t["davies_bouldin_excess"] > 0
     eligible = base & stable
     if not eligible.any():
         if base.any():
             eligible = base
-            notes.append(f"no configuration reached the stability floor {stability_floor}; floor dropped")
+            extra = " with a Davies-Bouldin excess > 0" if have_reference else ""
+            notes.append(f"no configuration reached the stability floor {stability_floor}{extra}; floor dropped")
         else:
             eligible = t["n_clusters"] >= 1
             notes.append("no configuration found 2 or more clusters with finite metrics"
