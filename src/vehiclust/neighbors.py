@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -63,6 +64,54 @@ def knn(base: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.n
     return index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
 
 
+def neighbour_index(
+    X: np.ndarray,
+    k: int,
+    *,
+    exact_max_rows: int = 60_000,
+    reference_size: int = 20_000,
+    random_state: int | None = 0,
+) -> tuple[Any, np.ndarray | None]:
+    """(faiss index, reference rows or None) that :func:`knn_graph` searches every row in.
+
+    Split out so another engine can build the index once and search row blocks elsewhere
+    (:mod:`vehiclust.distributed`) with :func:`search_rows`.
+    """
+    import faiss
+
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    n, d = X.shape
+    if n <= exact_max_rows:
+        index = faiss.IndexFlatL2(d)
+        index.add(X)
+        return index, None
+    rng = np.random.default_rng(random_state)
+    reference = np.sort(rng.choice(n, size=min(n, max(reference_size, k + 1)), replace=False))
+    index = faiss.IndexHNSWFlat(d, _HNSW_M)
+    index.hnsw.efConstruction = _HNSW_EF_CONSTRUCTION
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)  # a one-thread build is reproducible
+    try:
+        index.add(X[reference])
+    finally:
+        faiss.omp_set_num_threads(before)
+    log.info("k-NN graph: %d rows against a %d-row reference sample (HNSW)", n, len(reference))
+    return index, reference
+
+
+def search_rows(index: Any, rows: np.ndarray, start: int, k: int, reference: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(row numbers, L2 distances) of the k nearest OTHER rows of ``rows`` (rows ``start``...)."""
+    import faiss
+
+    if isinstance(index, faiss.IndexHNSW):
+        index.hnsw.efSearch = max(_HNSW_EF_SEARCH, k + 1)
+    D, I = index.search(np.ascontiguousarray(rows, dtype=np.float32), k + 1)
+    if reference is not None:
+        I = np.where(I >= 0, reference[np.maximum(I, 0)], -1)
+    I, D = _drop_self(I, D, np.arange(start, start + len(rows)))
+    return I, np.sqrt(np.maximum(D, 0.0))
+
+
 def knn_graph(
     X: np.ndarray,
     k: int,
@@ -75,43 +124,20 @@ def knn_graph(
 ) -> KNNGraph:
     """k nearest neighbours of every row (self excluded): among all rows up to
     ``exact_max_rows``, else among a seeded reference sample of ``reference_size`` rows."""
-    import faiss
-
     X = np.ascontiguousarray(X, dtype=np.float32)
-    n, d = X.shape
+    n = X.shape[0]
     k = int(min(k, max(n - 1, 0)))
     if k == 0:
         return KNNGraph(np.zeros((n, 0), np.int64), np.zeros((n, 0), np.float32))
-    reference = None
-    if n <= exact_max_rows:
-        index = faiss.IndexFlatL2(d)
-        index.add(X)
-        ids = None
-    else:
-        rng = np.random.default_rng(random_state)
-        reference = np.sort(rng.choice(n, size=min(n, max(reference_size, k + 1)), replace=False))
-        index = faiss.IndexHNSWFlat(d, _HNSW_M)
-        index.hnsw.efConstruction = _HNSW_EF_CONSTRUCTION
-        before = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)  # a one-thread build is reproducible
-        try:
-            index.add(X[reference])
-        finally:
-            faiss.omp_set_num_threads(before)
-        index.hnsw.efSearch = max(_HNSW_EF_SEARCH, k + 1)
-        ids = reference
-        log.info("k-NN graph: %d rows against a %d-row reference sample (HNSW)", n, len(reference))
+    index, reference = neighbour_index(X, k, exact_max_rows=exact_max_rows, reference_size=reference_size,
+                                       random_state=random_state)
     idx = np.empty((n, k), dtype=np.int64)
     dist = np.empty((n, k), dtype=np.float32)
     starts = range(0, n, block_rows)
     for start in _progress.track(starts, "k-NN graph", total=len(starts),
                                  disable=None if progress is None else not progress):
         stop = min(start + block_rows, n)
-        D, I = index.search(X[start:stop], k + 1)
-        if ids is not None:
-            I = np.where(I >= 0, ids[np.maximum(I, 0)], -1)
-        idx[start:stop], dist[start:stop] = _drop_self(I, D, np.arange(start, stop))
-    np.sqrt(np.maximum(dist, 0.0, out=dist), out=dist)
+        idx[start:stop], dist[start:stop] = search_rows(index, X[start:stop], start, k, reference)
     return KNNGraph(idx, dist, reference)
 
 

@@ -263,6 +263,10 @@ def _stage_outliers(ctx: RunContext) -> None:
     """Per-row outlier table for each descriptor set; invalid rows are always outliers.
 
     The k-NN graph searched here is kept on the prepared set: the maps place rows with it."""
+    if ctx.config.engine == "dask":  # the Dask engine (vehiclust.distributed)
+        from vehiclust.distributed.stages import outliers_stage
+
+        return outliers_stage(ctx)
     from vehiclust._parallel import processes, run_jobs
     from vehiclust.outliers import outlier_table
 

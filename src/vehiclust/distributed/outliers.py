@@ -29,7 +29,7 @@ from sklearn.utils.validation import check_array
 from vehiclust.distributed._arrays import auto_chunk_rows
 from vehiclust.distributed._client import get_client
 from vehiclust.exceptions import InputError
-from vehiclust.neighbors import _HNSW_EF_CONSTRUCTION, _HNSW_EF_SEARCH, _HNSW_M, KNNGraph, _drop_self
+from vehiclust.neighbors import KNNGraph, neighbour_index, search_rows
 from vehiclust.outliers import DEFAULT_DETECTORS, DEFAULT_VOTERS, DETECTORS, IsolationForestDetector, OutlierEnsemble
 
 log = logging.getLogger(__name__)
@@ -46,25 +46,15 @@ def _scatter_blocks(client, X: np.ndarray, chunk_rows: int | None) -> tuple[list
     return client.scatter([np.ascontiguousarray(X[a:a + step]) for a in starts], hash=False), starts
 
 
-def _search_block(block: np.ndarray, blob: np.ndarray, ids: np.ndarray | None, start: int, k: int,
-                  ef_search: int, block_rows: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
-    """(row numbers, squared distances) of the k nearest OTHER rows of each row of one block."""
+def _search_block(block: np.ndarray, blob: np.ndarray, reference: np.ndarray | None, start: int, k: int,
+                  block_rows: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
+    """(row numbers, distances) of the k nearest OTHER rows of each row of one block."""
     import faiss
 
     faiss.omp_set_num_threads(1)  # one task per core; the worker owns the parallelism
     index = faiss.deserialize_index(blob)
-    if isinstance(index, faiss.IndexHNSW):
-        index.hnsw.efSearch = ef_search
-    n = len(block)
-    idx = np.empty((n, k), dtype=np.int64)
-    dist = np.empty((n, k), dtype=np.float32)
-    for a in range(0, n, block_rows):
-        b = min(a + block_rows, n)
-        D, I = index.search(np.ascontiguousarray(block[a:b], dtype=np.float32), k + 1)
-        if ids is not None:
-            I = np.where(I >= 0, ids[np.maximum(I, 0)], -1)
-        idx[a:b], dist[a:b] = _drop_self(I, D, np.arange(start + a, start + b))
-    return idx, dist
+    parts = [search_rows(index, block[a:a + block_rows], start + a, k, reference) for a in range(0, len(block), block_rows)]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def dask_knn_graph(
@@ -82,39 +72,23 @@ def dask_knn_graph(
     import faiss
 
     X = np.ascontiguousarray(X, dtype=np.float32)
-    n, d = X.shape
+    n = X.shape[0]
     k = int(min(k, max(n - 1, 0)))
     if k == 0:
         return KNNGraph(np.zeros((n, 0), np.int64), np.zeros((n, 0), np.float32))
-    reference = None
-    if n <= exact_max_rows:
-        index = faiss.IndexFlatL2(d)
-        index.add(X)
-    else:  # as knn_graph: the same seeded reference sample, the same one-thread HNSW build
-        rng = np.random.default_rng(random_state)
-        reference = np.sort(rng.choice(n, size=min(n, max(reference_size, k + 1)), replace=False))
-        index = faiss.IndexHNSWFlat(d, _HNSW_M)
-        index.hnsw.efConstruction = _HNSW_EF_CONSTRUCTION
-        before = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)
-        try:
-            index.add(X[reference])
-        finally:
-            faiss.omp_set_num_threads(before)
-        log.info("k-NN graph on Dask: %d rows against a %d-row reference sample (HNSW)", n, len(reference))
+    index, reference = neighbour_index(X, k, exact_max_rows=exact_max_rows, reference_size=reference_size,
+                                       random_state=random_state)
     client = get_client(scheduler)
     shared = [client.scatter(a, broadcast=True, hash=False) for a in (faiss.serialize_index(index), reference)
               if a is not None]
     blob, ids = shared[0], (shared[1] if reference is not None else None)
     del index
     blocks, starts = _scatter_blocks(client, X, chunk_rows)
-    ef = max(_HNSW_EF_SEARCH, k + 1)
-    parts = client.gather([client.submit(_search_block, b, blob, ids, a, k, ef, pure=False)
+    parts = client.gather([client.submit(_search_block, b, blob, ids, a, k, pure=False)
                            for b, a in zip(blocks, starts)])
     client.cancel(blocks + shared)
     idx = np.concatenate([p[0] for p in parts])
-    dist = np.concatenate([p[1] for p in parts])
-    np.sqrt(np.maximum(dist, 0.0, out=dist), out=dist)
+    dist = np.concatenate([p[1] for p in parts]).astype(np.float32)
     return KNNGraph(idx, dist, reference)
 
 
