@@ -24,7 +24,7 @@ reporting only — its NMI with the true type, next to plain k-means with k = 6 
 configuration the raw silhouette would pick::
 
     .venv/bin/python bench/cluster.py --real /tmp/vehiclust-zenodo --names efficientnet-lite0 osnet
-    .venv/bin/python bench/cluster.py --real /tmp/vehiclust-zenodo --scale-power 0.5   # sqrt-whitened
+    .venv/bin/python bench/cluster.py --real /tmp/vehiclust-zenodo --whiten 0     # no whitening
 """
 
 from __future__ import annotations
@@ -152,11 +152,11 @@ def child_sklearn(folder: Path, k_min: int, k_max: int, seed: int) -> dict:
 
 
 def real_sets(folder: Path, names: list[str] | None, families: list[str], k_min: int, k_max: int, seed: int,
-              scale_power: float = 0.0) -> None:
+              whiten: float = 0.5) -> None:
     """Selector on real descriptor sets with known types (NMI reported, never used).
 
-    `scale_power` p > 0 divides each prepared (PCA) column by its standard deviation ** p after
-    preparation: 1 is whitening, 0.5 flattens the spectrum halfway (a preparation experiment).
+    `whiten` is `DescriptorPreparer(whiten=...)`: each PCA column divided by its standard
+    deviation ** whiten (0.5, the pipeline's default, flattens the spectrum halfway; 0 = none).
     """
     import pandas as pd
 
@@ -168,9 +168,7 @@ def real_sets(folder: Path, names: list[str] | None, families: list[str], k_min:
     rows = []
     for name in names:
         X = np.load(folder / f"{name}.npy", mmap_mode="r")
-        Z = DescriptorPreparer(n_components=64, random_state=seed).fit_transform(X)
-        if scale_power:
-            Z = np.ascontiguousarray(Z / Z.std(0) ** scale_power, dtype=np.float32)
+        Z = DescriptorPreparer(n_components=64, whiten=whiten, random_state=seed).fit_transform(X)
         start = time.perf_counter()
         sel = ClusterSelector(families=families, k_min=k_min, k_max=k_max, random_state=seed, keep_labels=True,
                               progress=False).fit(Z)
@@ -216,8 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the generated data")
     p.add_argument("--real", type=Path, default=None, help="folder of real <name>.npy + paths.csv (type column)")
     p.add_argument("--names", nargs="+", default=None, help="with --real: descriptor sets to run")
-    p.add_argument("--scale-power", type=float, default=0.0,
-                   help="with --real: divide each prepared column by its std ** P (1 = whitening, 0.5 = half)")
+    p.add_argument("--whiten", type=float, default=0.5,
+                   help="with --real: DescriptorPreparer(whiten=P): PCA columns / std ** P (pipeline default 0.5; 0 = none)")
     p.add_argument("--child", choices=["sweep", "sklearn"], help=argparse.SUPPRESS)
     a = p.parse_args(argv)
 
@@ -225,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         import warnings
 
         warnings.simplefilter("ignore", UserWarning)  # boundary notes are printed in the table
-        real_sets(a.real, a.names, a.families, a.k_min, a.k_max, a.seed, a.scale_power)
+        real_sets(a.real, a.names, a.families, a.k_min, a.k_max, a.seed, a.whiten)
         return 0
 
     if a.child:

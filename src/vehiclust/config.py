@@ -34,7 +34,7 @@ class RunConfig:
     # preparation
     l2_normalize: bool = True
     pca_components: int | float = 64  # int = dims, float in (0, 1) = explained variance
-    whiten: bool = False
+    whiten: float = 0.5  # PCA components / std**whiten: 0 none, 1 full, 0.5 partial (see DescriptorPreparer)
     # clustering
     families: tuple[str, ...] = ("kmeans", "gmm", "ward", "hdbscan", "dbscan")
     k_min: int = 2

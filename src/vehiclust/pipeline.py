@@ -130,7 +130,14 @@ def _stage_prepare(ctx: RunContext) -> None:
     if ctx.config.engine == "dask":  # the Dask engine (vehiclust.distributed)
         from vehiclust.distributed.stages import prepare_stage
 
-        return prepare_stage(ctx)
+        prepare_stage(ctx)
+    else:
+        _prepare_locally(ctx)
+    # The raw descriptors are not read again: unmap them (at full size, GBs of resident pages).
+    ctx.case.descriptors.clear()
+
+
+def _prepare_locally(ctx: RunContext) -> None:
     from vehiclust.prepare import DescriptorPreparer
 
     cfg = ctx.config

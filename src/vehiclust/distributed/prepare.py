@@ -54,7 +54,7 @@ class DaskPreparer(DescriptorPreparer):
         l2_normalize: bool = True,
         standardize: bool = False,
         n_components: int | float | None = 64,
-        whiten: bool = False,
+        whiten: bool | float = False,
         columns: np.ndarray | None = None,
         sample_size: int | None = 60_000,
         chunk_rows: int | None = None,
@@ -147,6 +147,8 @@ class DaskPreparer(DescriptorPreparer):
         self.explained_variance_ = eigval[:k]
         self.explained_variance_ratio_ = ratio[:k]
         self.n_components_ = k
+        power = float(self.whiten)
+        self.whiten_scale_ = (np.maximum(self.explained_variance_, 1e-12) ** (power / 2)).astype(np.float32) if power else None
         log.info("DaskPreparer: PCA on %d rows x %d columns -> %d components (%.3f of variance)",
                  n, d, k, float(ratio[:k].sum()))
         return self
@@ -160,9 +162,7 @@ class DaskPreparer(DescriptorPreparer):
         rows = self._check(X, rows)
         client = get_client(self.scheduler)
         A = self._array(X, rows, client)
-        whiten_div = None
-        if self.whiten and self.components_ is not None:
-            whiten_div = np.sqrt(np.maximum(self.explained_variance_, 1e-12)).astype(np.float32)
+        whiten_div = getattr(self, "whiten_scale_", None) if self.components_ is not None else None
         params = dask.delayed((self.mean_, self.scale_, self.components_, whiten_div), pure=True)
         parts = [
             da.from_delayed(dask.delayed(_project, pure=True)(blk, params), shape=(A.chunks[0][i], self.n_components_),

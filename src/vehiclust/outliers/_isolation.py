@@ -57,4 +57,7 @@ class IsolationForestDetector(BaseDetector):
         )
         forest.fit(X)
         self.forest_ = forest
-        return -forest.score_samples(X)
+        from sklearn import config_context
+
+        with config_context(working_memory=128):  # MB per scoring chunk (default 1 GB: too much per worker)
+            return -forest.score_samples(X)
