@@ -96,11 +96,15 @@ def _score(table: pd.DataFrame, labels: np.ndarray, truth: np.ndarray, word_col:
 
 
 def _pipeline_clusters(X: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
-    """What the pipeline does by default: prepare (L2, PCA 64), then the selector's choice."""
+    """What the pipeline does by default: prepare (L2, PCA 64, the config's whitening), then the
+    selector's choice."""
     from vehiclust.cluster import ClusterSelector
+    from vehiclust.config import RunConfig
     from vehiclust.prepare import DescriptorPreparer
 
-    Z = DescriptorPreparer(random_state=seed).fit_transform(np.asarray(X, dtype=np.float32))
+    cfg = RunConfig()
+    Z = DescriptorPreparer(n_components=cfg.pca_components, whiten=cfg.whiten,
+                           random_state=seed).fit_transform(np.asarray(X, dtype=np.float32))
     sel = ClusterSelector(random_state=seed, progress=False).fit(Z)
     return np.asarray(sel.labels_, dtype=np.int64), Z, f"ClusterSelector: {sel.best_['family']} {sel.best_['params']}"
 
