@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rows", type=int, default=CASE_ROWS)
     p.add_argument("--dims", type=int, default=CASE_DIMS)
     p.add_argument("--clusters", type=int, default=12, help="planted clusters")
-    p.add_argument("--families", nargs="+", default=["kmeans", "gmm", "ward", "hdbscan", "dbscan"])
+    p.add_argument("--families", nargs="+", default=["kmeans", "eac", "gmm", "ward", "hdbscan", "dbscan"])
     p.add_argument("--k-min", type=int, default=2)
     p.add_argument("--k-max", type=int, default=40)
     p.add_argument("--seed", type=int, default=0)

@@ -7,6 +7,7 @@ from sklearn.metrics import adjusted_rand_score
 from vehiclust.cluster import FAMILIES, FaissKMeans
 from vehiclust.cluster._families import make_family
 from vehiclust.cluster.dbscan import AutoEpsDBSCAN
+from vehiclust.cluster.evidence import EvidenceAccumulation
 from vehiclust.cluster.gmm import SampledGaussianMixture
 from vehiclust.cluster.hdbscan import SampledHDBSCAN
 from vehiclust.cluster.ward import MicroWard
@@ -42,6 +43,7 @@ def test_family_same_seed_same_labels(family, blobs5):
     lambda: FaissKMeans(5, random_state=0),
     lambda: SampledGaussianMixture(5, random_state=0, max_fit_samples=200),
     lambda: MicroWard(5, n_micro=100, random_state=0),
+    lambda: EvidenceAccumulation(5, n_micro=100, random_state=0),
     lambda: SampledHDBSCAN(20, max_fit_samples=300, random_state=0),
     lambda: AutoEpsDBSCAN(10, max_fit_samples=300, random_state=0),
 ])
@@ -74,6 +76,23 @@ def test_microward_cut_at_every_k(blobs5):
         assert len(np.unique(cuts[2][cuts[5] == c])) == 1
 
 
+def test_evidence_accumulation_cuts_exactly_k_and_records_its_runs(blobs5):
+    X, y = blobs5
+    eac = EvidenceAccumulation(5, n_micro=80, base_k=(2, 12), runs_per_k=2, random_state=0).fit(X)
+    assert eac.n_base_runs_ == 22
+    C = eac.coassociation_
+    assert C.shape == (80, 80) and np.allclose(np.diag(C), 1.0) and np.allclose(C, C.T)
+    # micro-clusters of one planted blob are put together by most runs, of two blobs by few
+    blob = np.array([np.bincount(y[eac.micro_labels_ == m]).argmax() for m in range(80)])
+    same = blob[:, None] == blob[None, :]
+    assert C[same].mean() > 0.6 > 0.2 > C[~same].mean()
+    cuts = eac.labels_for_many([2, 5, 40, 81])
+    assert sorted(cuts) == [2, 5, 40]
+    for k in (2, 5, 40):
+        assert len(np.unique(cuts[k])) == k and cuts[k].shape == (len(X),)
+    assert adjusted_rand_score(y, cuts[5]) >= 0.95
+
+
 def test_density_noise_is_flagged_and_assigned():
     rng = np.random.RandomState(0)
     X = np.r_[rng.randn(300, 4) * 0.2, rng.randn(300, 4) * 0.2 + 5, rng.uniform(-20, 20, (30, 4))].astype(np.float32)
@@ -90,6 +109,9 @@ def test_density_noise_is_flagged_and_assigned():
     (lambda: FaissKMeans(3, init="nope"), "init"),
     (lambda: SampledGaussianMixture(3, covariance_type="nope"), "covariance_type"),
     (lambda: MicroWard(3, n_micro=1), "n_micro"),
+    (lambda: EvidenceAccumulation(3, n_micro=1), "n_micro"),
+    (lambda: EvidenceAccumulation(3, base_k=(1, 10)), "base_k"),
+    (lambda: EvidenceAccumulation(5000), "n_clusters=5000"),
     (lambda: SampledHDBSCAN(1), "min_cluster_size"),
     (lambda: AutoEpsDBSCAN(0), "min_samples"),
     (lambda: AutoEpsDBSCAN(5, eps=-1.0), "eps"),

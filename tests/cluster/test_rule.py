@@ -116,3 +116,35 @@ def test_a_few_giant_clusters_solution_is_not_eligible():
     # when nothing is balanced the floor is dropped, with a note
     out, _, note = choose_configuration(gm, k_min=2, k_max=11)
     assert out.loc[out.chosen, "k"].item() == 4 and "size-balance floor" in note
+
+
+def test_consensus_replaces_kmeans_at_the_chosen_k():
+    ks = list(range(2, 14))
+    r2 = [min(k, 6) / 6 * 0.7 + 0.001 * k for k in ks]
+    km = _kfamily("kmeans", ks, r2, sil_x=0.08)
+    # the consensus is less compact than k-means at every k and its own knee would be k=3:
+    # it must neither win on its own nor move k, only replace k-means' labels at k=6
+    eac = _kfamily("eac", ks, [min(k, 3) / 3 * 0.7 for k in ks], sil_x=0.05, start=100)
+    out, cid, note = choose_configuration(pd.concat([km, eac], ignore_index=True), k_min=2, k_max=13)
+    chosen = out.loc[out.chosen].iloc[0]
+    assert (chosen["family"], chosen["k"]) == ("eac", 6) and cid == chosen["config_id"]
+    assert "consensus (eac) of the kmeans runs at the chosen k=6" in note
+    assert not out.loc[out.family == "eac", "candidate"].any()
+    assert out.loc[out.chosen, "rank"].item() == 1
+    assert out.loc[(out.family == "kmeans") & (out.k == 6), "rank"].item() == 2
+
+
+def test_ineligible_consensus_leaves_kmeans_chosen():
+    ks = list(range(2, 14))
+    r2 = [min(k, 6) / 6 * 0.7 + 0.001 * k for k in ks]
+    km = _kfamily("kmeans", ks, r2)
+    eac = _kfamily("eac", ks, r2, sil_x=-0.01, start=100)  # worse than structureless data
+    out, _, note = choose_configuration(pd.concat([km, eac], ignore_index=True), k_min=2, k_max=13)
+    assert out.loc[out.chosen, "family"].item() == "kmeans" and "consensus" not in note
+
+
+def test_consensus_alone_competes_with_its_own_elbow():
+    ks = list(range(2, 14))
+    eac = _kfamily("eac", ks, [min(k, 5) / 5 * 0.7 + 0.001 * k for k in ks])
+    out, _, note = choose_configuration(eac, k_min=2, k_max=13)
+    assert out.loc[out.chosen, "k"].item() == 5 and "consensus" not in note

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from vehiclust.cluster.dbscan import AutoEpsDBSCAN
+from vehiclust.cluster.evidence import EvidenceAccumulation
 from vehiclust.cluster.gmm import SampledGaussianMixture
 from vehiclust.cluster.hdbscan import SampledHDBSCAN
 from vehiclust.cluster.kmeans import FaissKMeans
@@ -78,34 +79,52 @@ class GMMFamily(Family):
         return FamilyFit(gm.labels_, info={"bic": gm.bic_, "converged": gm.converged_})
 
 
-class WardFamily(Family):
-    """One tree per (data, seed) serves every k; trees are memoised by a data fingerprint."""
-
-    name = "ward"
+class TreeFamily(Family):
+    """A family whose one fitted tree serves every k; trees are memoised by a data fingerprint."""
 
     def __init__(self) -> None:
-        self._trees: OrderedDict[tuple, MicroWard] = OrderedDict()
+        self._trees: OrderedDict[tuple, Any] = OrderedDict()
+
+    def build(self, X: np.ndarray, seed: int) -> Any:
+        """The fitted tree: an object with ``labels_for_many(ks)``."""
+        raise TypeError(f"{type(self).__name__} must implement build().")
 
     def seed_for(self, base_seed: int, params: dict[str, Any]) -> int:
         return config_seed(base_seed, self.name, {})  # the tree does not depend on k
 
-    def _tree(self, X: np.ndarray, seed: int) -> MicroWard:
+    def _tree(self, X: np.ndarray, seed: int) -> Any:
         key = (X.shape, hashlib.blake2b(memoryview(np.ascontiguousarray(X)).cast("B"), digest_size=16).digest(), seed)
         if key not in self._trees:
-            k0 = min(2, X.shape[0])
-            self._trees[key] = MicroWard(k0, random_state=seed).fit(X)
+            self._trees[key] = self.build(X, seed)
             while len(self._trees) > 8:
                 self._trees.popitem(last=False)
         return self._trees[key]
 
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
-        return FamilyFit(self._tree(X, seed).labels_for(int(params["k"])))
+        k = int(params["k"])
+        return FamilyFit(self._tree(X, seed).labels_for_many([k])[k])
 
     def sweep(self, X, configs, base_seed):
         tree = self._tree(X, self.seed_for(base_seed, {}))
         cuts = tree.labels_for_many([int(p["k"]) for p in configs])
         for params in configs:
             yield params, FamilyFit(cuts[int(params["k"])])
+
+
+class WardFamily(TreeFamily):
+    name = "ward"
+
+    def build(self, X: np.ndarray, seed: int) -> MicroWard:
+        return MicroWard(min(2, X.shape[0]), random_state=seed).fit(X)
+
+
+class EvidenceAccumulationFamily(TreeFamily):
+    """Average linkage on how often ~40 k-means runs (k = 2..40) put micro-clusters together."""
+
+    name = "eac"
+
+    def build(self, X: np.ndarray, seed: int) -> EvidenceAccumulation:
+        return EvidenceAccumulation(min(2, X.shape[0]), random_state=seed).fit(X)
 
 
 def _density_sizes(n: int) -> list[int]:
@@ -142,6 +161,7 @@ FAMILIES: dict[str, type[Family]] = {
     "kmeans": KMeansFamily,
     "gmm": GMMFamily,
     "ward": WardFamily,
+    "eac": EvidenceAccumulationFamily,
     "hdbscan": HDBSCANFamily,
     "dbscan": DBSCANFamily,
 }

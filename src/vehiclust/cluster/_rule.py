@@ -26,6 +26,13 @@
 4. The best score wins; ties go to the higher silhouette excess, then the more stable, then
    the fewer clusters. A chosen k at the
    edge of the k grid is reported in `note` (and warned about by the caller).
+5. Consensus at the chosen k. A family in :data:`CONSENSUS_OF` (evidence accumulation, "eac")
+   is a consensus of many runs of another family (k-means) and does not put forward a k of
+   its own while that family is swept. When the winner belongs to that family and the
+   consensus at the same k is eligible, the consensus is taken instead: one k-means run is
+   one draw (its agreement with the real groups swings by several points from seed to seed),
+   the consensus keeps what ~40 runs agree on. The internal metrics still pick k; the
+   consensus only decides which rows go together at that k.
 
 Without the reference columns (another engine's table) step 3 ranks the raw indices.
 """
@@ -38,6 +45,8 @@ import numpy as np
 import pandas as pd
 
 EXCESS = ["silhouette_excess", "davies_bouldin_excess", "calinski_harabasz_excess"]
+# consensus family → the family whose runs it combines (see step 5 of the rule)
+CONSENSUS_OF = {"eac": "kmeans"}
 
 
 def elbow(k: np.ndarray, r2: np.ndarray) -> tuple[float, float]:
@@ -123,7 +132,10 @@ def choose_configuration(
     have_r2 = "explained_variance" in t.columns
     density: list[str] = []
     elbows: list[float] = []
+    swept = set(t["family"].unique())
     for fam in t["family"].unique():
+        if CONSENSUS_OF.get(fam) in swept:
+            continue  # a consensus refines its base family's choice (step 5), it does not compete
         part = t[(t["family"] == fam)]
         if not has_k[part.index].all():
             density.append(fam)
@@ -164,6 +176,11 @@ def choose_configuration(
                      _stab=t["stability"].fillna(-np.inf), _n=t["n_clusters"])
     order = order.sort_values(["_c", "_s", "_e", "_first", "_stab", "_n"],
                               ascending=[False, False, False, False, False, True], kind="stable")
+    consensus = _consensus_at(t, order.index[0], eligible)
+    if consensus is not None:
+        order = order.loc[[consensus] + [i for i in order.index if i != consensus]]
+        base_row = t.loc[order.index[1]]
+        notes.append(f"consensus ({t.loc[consensus, 'family']}) of the {base_row['family']} runs at the chosen k={int(base_row['k'])}")
     t["rank"] = 0
     t.loc[order.index, "rank"] = np.arange(1, len(t) + 1)
     chosen_idx = order.index[0]
@@ -179,6 +196,20 @@ def choose_configuration(
     t["note"] = ""
     t.loc[chosen_idx, "note"] = note
     return t, int(chosen["config_id"]), note
+
+
+def _consensus_at(t: pd.DataFrame, winner: int, eligible: pd.Series):
+    """Index of the eligible consensus row at the winner's k, if the winner's family has one."""
+    family, k = t.loc[winner, "family"], t.loc[winner, "k"] if "k" in t.columns else np.nan
+    if pd.isna(k):
+        return None
+    for cons, of in CONSENSUS_OF.items():
+        if of != family:
+            continue
+        rows = t.index[(t["family"] == cons) & (t["k"] == k) & eligible]
+        if len(rows):
+            return rows[0]
+    return None
 
 
 def summarise(row: dict[str, Any]) -> str:

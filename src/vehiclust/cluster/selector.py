@@ -59,7 +59,7 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
 
     Parameters
     ----------
-    families : names from :data:`vehiclust.cluster.FAMILIES` ("kmeans", "gmm", "ward",
+    families : names from :data:`vehiclust.cluster.FAMILIES` ("kmeans", "eac", "gmm", "ward",
         "hdbscan", "dbscan").
     k_min, k_max : the grid of k for families that take a k (inclusive).
     n_stability : refits per configuration on random subsamples; stability is the mean ARI
@@ -78,7 +78,7 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
 
     def __init__(
         self,
-        families: tuple[str, ...] | list[str] = ("kmeans", "gmm", "ward", "hdbscan", "dbscan"),
+        families: tuple[str, ...] | list[str] = ("kmeans", "eac", "gmm", "ward", "hdbscan", "dbscan"),
         k_min: int = 2,
         k_max: int = 40,
         *,
@@ -223,8 +223,9 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         best = table.loc[table["config_id"] == chosen_id].iloc[0].to_dict()
         self.best_ = {k: _plain(v) for k, v in best.items()}
         log.info("chosen: %s (of %d configurations)", summarise(self.best_), len(table))
-        if note:
-            warnings.warn(f"ClusterSelector: {note}", UserWarning, stacklevel=3)
+        warn = "; ".join(part for part in note.split("; ") if part and not part.startswith("consensus"))
+        if warn:  # taking the consensus is the rule working, not something to warn about
+            warnings.warn(f"ClusterSelector: {warn}", UserWarning, stacklevel=3)
         fam = families[best["family"]]
         params = params_list[chosen_id]
         final = fam.fit(X, params, fam.seed_for(base, params))

@@ -16,6 +16,21 @@ from vehiclust.cluster.kmeans import FaissKMeans
 from vehiclust.exceptions import InputError
 
 
+def micro_clusters(X: np.ndarray, n_micro: int, max_train: int, rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row → micro-cluster int64, centres float64, sizes float64); rows themselves up to `n_micro`.
+
+    Empty micro-clusters are dropped, so every centre has at least one row.
+    """
+    n = X.shape[0]
+    if not isinstance(n_micro, (int, np.integer)) or n_micro < 2:
+        raise InputError(f"The 'n_micro' parameter must be an int in [2, inf). Got {n_micro!r}.")
+    if n <= n_micro:
+        return np.arange(n, dtype=np.int64), X.astype(np.float64), np.ones(n)
+    km = FaissKMeans(int(n_micro), init="random", max_iter=10, max_train=max_train, random_state=rng).fit(X)
+    used, labels = np.unique(km.labels_, return_inverse=True)
+    return labels.astype(np.int64), km.cluster_centers_[used].astype(np.float64), np.bincount(labels).astype(np.float64)
+
+
 class MicroWard:
     """Ward's method on k-means micro-clusters; `labels_for(k)` cuts the tree at any k."""
 
@@ -29,19 +44,10 @@ class MicroWard:
     def fit(self, X: np.ndarray, y=None) -> "MicroWard":
         X = check_array(X, dtype=np.float32, order="C", copy=False)
         n = X.shape[0]
-        if not isinstance(self.n_micro, (int, np.integer)) or self.n_micro < 2:
-            raise InputError(f"The 'n_micro' parameter of MicroWard must be an int in [2, inf). Got {self.n_micro!r}.")
         if self.n_clusters > n:
             raise InputError(f"MicroWard got n_clusters={self.n_clusters} but only {n} rows.")
-        if n <= self.n_micro:
-            self.micro_labels_ = np.arange(n, dtype=np.int64)
-            centroids, weights = X.astype(np.float64), np.ones(n)
-        else:
-            km = FaissKMeans(int(self.n_micro), init="random", max_iter=10, max_train=self.micro_max_train,
-                             random_state=check_random_state(self.random_state)).fit(X)
-            used, self.micro_labels_ = np.unique(km.labels_, return_inverse=True)
-            centroids = km.cluster_centers_[used].astype(np.float64)
-            weights = np.bincount(self.micro_labels_).astype(np.float64)
+        self.micro_labels_, centroids, weights = micro_clusters(X, self.n_micro, self.micro_max_train,
+                                                               check_random_state(self.random_state))
         self.micro_centers_ = centroids
         self.micro_weights_ = weights
         self.merges_, self.merge_costs_ = weighted_ward_merges(centroids, weights)
