@@ -22,11 +22,11 @@ from scipy.spatial.distance import squareform
 from sklearn.cluster import KMeans
 from sklearn.utils import check_array, check_random_state
 
-from vehiclust.cluster.ward import micro_clusters
+from vehiclust.cluster.ward import MicroClusterTree, micro_clusters
 from vehiclust.exceptions import InputError
 
 
-class EvidenceAccumulation:
+class EvidenceAccumulation(MicroClusterTree):
     """Average-linkage tree on the co-association of k-means runs; `labels_for(k)` cuts it.
 
     Parameters
@@ -75,10 +75,6 @@ class EvidenceAccumulation:
         self.n_features_in_ = X.shape[1]
         return self
 
-    def labels_for(self, k: int) -> np.ndarray:
-        """Row labels when the tree is cut into k clusters (k <= number of micro-clusters)."""
-        return self.labels_for_many([k])[k]
-
     def labels_for_many(self, ks: list[int]) -> dict[int, np.ndarray]:
         m = self.coassociation_.shape[0]
         wanted = sorted({int(k) for k in ks if 1 <= k <= m})
@@ -89,6 +85,3 @@ class EvidenceAccumulation:
         # cut_tree keeps the merge order, so ties in co-association still give exactly k clusters
         cuts = cut_tree(self.linkage_, n_clusters=wanted)
         return {k: cuts[:, j].astype(np.int64)[self.micro_labels_] for j, k in enumerate(wanted)}
-
-    def fit_predict(self, X: np.ndarray, y=None) -> np.ndarray:
-        return self.fit(X).labels_

@@ -31,7 +31,21 @@ def micro_clusters(X: np.ndarray, n_micro: int, max_train: int, rng: np.random.R
     return labels.astype(np.int64), km.cluster_centers_[used].astype(np.float64), np.bincount(labels).astype(np.float64)
 
 
-class MicroWard:
+class MicroClusterTree:
+    """Base of the tree clusterings on micro-clusters: one fit, a cut at any k."""
+
+    def labels_for_many(self, ks: list[int]) -> dict[int, np.ndarray]:
+        raise TypeError(f"{type(self).__name__} must implement labels_for_many().")
+
+    def labels_for(self, k: int) -> np.ndarray:
+        """Row labels when the tree is cut into k clusters (k <= number of micro-clusters)."""
+        return self.labels_for_many([k])[k]
+
+    def fit_predict(self, X: np.ndarray, y=None) -> np.ndarray:
+        return self.fit(X).labels_
+
+
+class MicroWard(MicroClusterTree):
     """Ward's method on k-means micro-clusters; `labels_for(k)` cuts the tree at any k."""
 
     def __init__(self, n_clusters: int = 8, *, n_micro: int = 1000, micro_max_train: int = 50_000,
@@ -55,14 +69,7 @@ class MicroWard:
         self.n_features_in_ = X.shape[1]
         return self
 
-    def labels_for(self, k: int) -> np.ndarray:
-        """Row labels when the tree is cut into k clusters (k <= number of micro-clusters)."""
-        return self.labels_for_many([k])[k]
-
     def labels_for_many(self, ks: list[int]) -> dict[int, np.ndarray]:
         m = self.micro_centers_.shape[0]
         cuts = cut_merges(self.merges_, m, [k for k in ks if k <= m])
         return {k: cut[self.micro_labels_] for k, cut in cuts.items()}
-
-    def fit_predict(self, X: np.ndarray, y=None) -> np.ndarray:
-        return self.fit(X).labels_
