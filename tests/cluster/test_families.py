@@ -93,6 +93,21 @@ def test_evidence_accumulation_cuts_exactly_k_and_records_its_runs(blobs5):
     assert adjusted_rand_score(y, cuts[5]) >= 0.95
 
 
+def test_evidence_accumulation_does_not_spend_a_cluster_on_outliers():
+    """40 far rows form micro-clusters no base run puts with anything; a plain cut of the
+    average-linkage tree at k = 5 keeps them as a cluster and merges two real blobs."""
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(2000, n_features=8, centers=5, cluster_std=1.0, center_box=(-6, 6), random_state=0)
+    far = np.random.RandomState(0).randn(40, 8) * 8 + 30
+    eac = EvidenceAccumulation(5, n_micro=200, random_state=0).fit(np.r_[X, far].astype(np.float32))
+    m = eac.coassociation_.shape[0]
+    plain = np.unique(eac._cuts[:, m - 5], return_inverse=True)[1][eac.micro_labels_]
+    assert np.bincount(plain).min() == 40 and adjusted_rand_score(y, plain[:2000]) < 0.8
+    assert adjusted_rand_score(y, eac.labels_[:2000]) >= 0.99
+    assert len(np.unique(eac.labels_)) == 5 and np.bincount(eac.labels_).min() >= 400
+
+
 def test_density_noise_is_flagged_and_assigned():
     rng = np.random.RandomState(0)
     X = np.r_[rng.randn(300, 4) * 0.2, rng.randn(300, 4) * 0.2 + 5, rng.uniform(-20, 20, (30, 4))].astype(np.float32)

@@ -56,6 +56,7 @@ class EvidenceAccumulation(MicroClusterTree):
             raise InputError(f"The 'base_k' parameter of EvidenceAccumulation must be (low, high) with 2 <= low <= high. Got {self.base_k!r}.")
         rng = check_random_state(self.random_state)
         self.micro_labels_, centres, weights = micro_clusters(X, self.n_micro, self.micro_max_train, rng)
+        self.micro_weights_ = weights
         m = centres.shape[0]
         ks = [k for k in range(low, min(high, m - 1) + 1)] or [min(2, m)]
         together = np.zeros((m, m), dtype=np.float64)
@@ -71,6 +72,8 @@ class EvidenceAccumulation(MicroClusterTree):
         distance = 1.0 - self.coassociation_.astype(np.float64)
         np.fill_diagonal(distance, 0.0)
         self.linkage_ = linkage(squareform(distance, checks=False), method="average") if m > 1 else np.zeros((0, 4))
+        if hasattr(self, "_cuts"):
+            del self._cuts
         self.labels_ = self.labels_for(int(self.n_clusters))
         self.n_features_in_ = X.shape[1]
         return self
@@ -78,10 +81,39 @@ class EvidenceAccumulation(MicroClusterTree):
     def labels_for_many(self, ks: list[int]) -> dict[int, np.ndarray]:
         m = self.coassociation_.shape[0]
         wanted = sorted({int(k) for k in ks if 1 <= k <= m})
-        if not wanted:
-            return {}
         if m == 1:
-            return {1: np.zeros(self.micro_labels_.shape[0], dtype=np.int64)}
-        # cut_tree keeps the merge order, so ties in co-association still give exactly k clusters
-        cuts = cut_tree(self.linkage_, n_clusters=wanted)
-        return {k: cuts[:, j].astype(np.int64)[self.micro_labels_] for j, k in enumerate(wanted)}
+            return {1: np.zeros(self.micro_labels_.shape[0], dtype=np.int64)} if wanted else {}
+        if not hasattr(self, "_cuts"):
+            # every cut at once (column j holds m - j clusters); cut_tree keeps the merge
+            # order, so ties in co-association still give exactly that many clusters
+            self._cuts = cut_tree(self.linkage_).astype(np.int32)
+        return {k: self._micro_cut(k)[self.micro_labels_] for k in wanted}
+
+    def _micro_cut(self, k: int) -> np.ndarray:
+        """k clusters of the micro-clusters, none of them a crumb.
+
+        A group of outlying micro-clusters (planted outliers, junk images) is put with nothing
+        by the base runs, so average linkage keeps it apart to the very top of the tree and a
+        plain cut at k spends a cluster on it while merging two real ones. Here the tree is cut
+        deeper until k clusters hold at least a tenth of the mean cluster size each; the
+        micro-clusters of the smaller ones join the cluster they were most often put with.
+        """
+        m = self.coassociation_.shape[0]
+        w = self.micro_weights_
+        floor = w.sum() / (10.0 * k)
+        for kk in range(k, m + 1):
+            cut = self._cuts[:, m - kk]
+            sizes = np.bincount(cut, weights=w, minlength=kk)
+            big = np.flatnonzero(sizes >= floor)
+            if len(big) == k:
+                break
+        else:
+            return np.unique(self._cuts[:, m - k], return_inverse=True)[1].astype(np.int64)
+        keep = np.isin(cut, big)
+        if not keep.all():
+            # weighted mean co-association of each crumb micro-cluster with each kept cluster
+            member = (cut[keep][:, None] == big[None, :]) * w[keep][:, None]
+            affinity = self.coassociation_[~keep][:, keep].astype(np.float64) @ member / member.sum(axis=0)
+            cut = cut.copy()
+            cut[~keep] = big[affinity.argmax(axis=1)]
+        return np.unique(cut, return_inverse=True)[1].astype(np.int64)
