@@ -86,6 +86,7 @@ def test_evidence_accumulation_cuts_exactly_k_and_records_its_runs(blobs5):
     blob = np.array([np.bincount(y[eac.micro_labels_ == m]).argmax() for m in range(80)])
     same = blob[:, None] == blob[None, :]
     assert C[same].mean() > 0.6 > 0.2 > C[~same].mean()
+    assert [len(np.unique(eac.tree_cuts_[:, j])) for j in (0, 40, 79)] == [80, 40, 1]
     cuts = eac.labels_for_many([2, 5, 40, 81])
     assert sorted(cuts) == [2, 5, 40]
     for k in (2, 5, 40):
@@ -102,7 +103,7 @@ def test_evidence_accumulation_does_not_spend_a_cluster_on_outliers():
     far = np.random.RandomState(0).randn(40, 8) * 8 + 30
     eac = EvidenceAccumulation(5, n_micro=200, random_state=0).fit(np.r_[X, far].astype(np.float32))
     m = eac.coassociation_.shape[0]
-    plain = np.unique(eac._cuts[:, m - 5], return_inverse=True)[1][eac.micro_labels_]
+    plain = np.unique(eac.tree_cuts_[:, m - 5], return_inverse=True)[1][eac.micro_labels_]
     assert np.bincount(plain).min() == 40 and adjusted_rand_score(y, plain[:2000]) < 0.8
     assert adjusted_rand_score(y, eac.labels_[:2000]) >= 0.99
     assert len(np.unique(eac.labels_)) == 5 and np.bincount(eac.labels_).min() >= 400

@@ -72,8 +72,9 @@ class EvidenceAccumulation(MicroClusterTree):
         distance = 1.0 - self.coassociation_.astype(np.float64)
         np.fill_diagonal(distance, 0.0)
         self.linkage_ = linkage(squareform(distance, checks=False), method="average") if m > 1 else np.zeros((0, 4))
-        if hasattr(self, "_cuts"):
-            del self._cuts
+        # every cut at once (column j holds m - j clusters); cut_tree keeps the merge order,
+        # so ties in co-association still give exactly that many clusters
+        self.tree_cuts_ = cut_tree(self.linkage_).astype(np.int32) if m > 1 else np.zeros((1, 1), np.int32)
         self.labels_ = self.labels_for(int(self.n_clusters))
         self.n_features_in_ = X.shape[1]
         return self
@@ -83,10 +84,6 @@ class EvidenceAccumulation(MicroClusterTree):
         wanted = sorted({int(k) for k in ks if 1 <= k <= m})
         if m == 1:
             return {1: np.zeros(self.micro_labels_.shape[0], dtype=np.int64)} if wanted else {}
-        if not hasattr(self, "_cuts"):
-            # every cut at once (column j holds m - j clusters); cut_tree keeps the merge
-            # order, so ties in co-association still give exactly that many clusters
-            self._cuts = cut_tree(self.linkage_).astype(np.int32)
         return {k: self._micro_cut(k)[self.micro_labels_] for k in wanted}
 
     def _micro_cut(self, k: int) -> np.ndarray:
@@ -102,13 +99,13 @@ class EvidenceAccumulation(MicroClusterTree):
         w = self.micro_weights_
         floor = w.sum() / (10.0 * k)
         for kk in range(k, m + 1):
-            cut = self._cuts[:, m - kk]
+            cut = self.tree_cuts_[:, m - kk]
             sizes = np.bincount(cut, weights=w, minlength=kk)
             big = np.flatnonzero(sizes >= floor)
             if len(big) == k:
                 break
         else:
-            return np.unique(self._cuts[:, m - k], return_inverse=True)[1].astype(np.int64)
+            return np.unique(self.tree_cuts_[:, m - k], return_inverse=True)[1].astype(np.int64)
         keep = np.isin(cut, big)
         if not keep.all():
             # weighted mean co-association of each crumb micro-cluster with each kept cluster
