@@ -142,3 +142,12 @@ def test_kmeans_on_identical_points_does_not_crash():
     X = np.ones((50, 3), dtype=np.float32)
     km = FaissKMeans(3, random_state=0).fit(X)
     assert km.labels_.shape == (50,)
+
+
+def test_evidence_accumulation_on_identical_points_is_quiet():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        eac = EvidenceAccumulation(2, random_state=0).fit(np.ones((50, 3), dtype=np.float32))
+    assert eac.labels_.shape == (50,) and len(np.unique(eac.labels_)) == 2

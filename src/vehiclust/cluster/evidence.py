@@ -16,10 +16,13 @@ same k gets 0.54-0.57 (``bench/cluster.py --real``).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.cluster.hierarchy import cut_tree, linkage
 from scipy.spatial.distance import squareform
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 
 from vehiclust.cluster.ward import MicroClusterTree, micro_clusters
@@ -64,7 +67,11 @@ class EvidenceAccumulation(MicroClusterTree):
         for k in ks:
             for _ in range(max(1, int(self.runs_per_k))):
                 base = KMeans(k, n_init=1, max_iter=100, random_state=int(rng.randint(0, 2**31 - 1)))
-                lab = base.fit_predict(centres, sample_weight=weights)
+                with warnings.catch_warnings():
+                    # duplicate centres (identical rows) give fewer distinct clusters than k:
+                    # such a run simply puts them together, which is what co-association counts
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    lab = base.fit_predict(centres, sample_weight=weights)
                 together += lab[:, None] == lab[None, :]
                 runs += 1
         self.coassociation_ = (together / runs).astype(np.float32)
