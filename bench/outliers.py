@@ -9,7 +9,7 @@ and recall at the chosen thresholds, and the AUROC of ``outlier_score`` for "any
 with planted outliers) through the descriptor-space ensemble: time, peak RSS, AUROC.
 Run it under ``flock /tmp/vehiclust-big.lock``.
 
-    python bench/outliers.py real --shared ../shared [--vehicles 1500] [--model efficientnet-lite0]
+    python bench/outliers.py real --shared ../shared [--vehicles 1500] [--model efficientnet-lite0] [--whiten 0.5]
     flock /tmp/vehiclust-big.lock python bench/outliers.py big [--rows 416314] [--dims 64]
 """
 
@@ -128,12 +128,12 @@ def bench_real(args: argparse.Namespace) -> None:
     t = time.perf_counter()
     if not desc.exists():  # a kept --work folder reuses its descriptors and image cache
         ext = extract_descriptors(frame["path"].tolist(), args.model, root=work / "images", progress=False,
-                                  checkpoint=work / "extract-checkpoint")
+                                  checkpoint=work / f"extract-checkpoint-{args.model}")
         np.save(desc, ext.features)
     print(f"descriptors {args.model}: {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
     report = find_outliers({args.model: desc}, work / "images_paths.csv", images=work / "images",
-                           n_clusters=args.clusters, random_state=args.seed, cache_dir=work / "cache",
+                           n_clusters=args.clusters, whiten=args.whiten, random_state=args.seed, cache_dir=work / "cache",
                            weights=shared / "models", progress=False)
     print(f"outlier stage (image checks + descriptor ensemble): {time.perf_counter() - t:.1f} s")
     table = report.tables[args.model]
@@ -208,6 +208,8 @@ def main(argv: list[str] | None = None) -> None:
     real.add_argument("--work", default=None, help="work folder (default: a new temporary folder)")
     real.add_argument("--keep", action="store_true", help="keep the work folder")
     real.add_argument("--seed", type=int, default=0)
+    real.add_argument("--whiten", type=float, default=0.5,
+                      help="DescriptorPreparer(whiten=P), as the pipeline (0.5); 0 = none")
     big = sub.add_parser("big", help="case-shaped prepared space, time and memory")
     big.add_argument("--rows", type=int, default=416_314)
     big.add_argument("--dims", type=int, default=64)

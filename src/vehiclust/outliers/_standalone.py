@@ -53,12 +53,17 @@ def find_outliers(
     contamination: float | None = None,
     n_clusters: int = 8,
     n_components: int | float | None = 64,
+    whiten: float = 0.5,
     random_state: int = 0,
     cache_dir: str | Path | None = None,
     weights: str | Path | None = None,
     progress: bool | None = None,
 ) -> OutlierReport:
-    """Descriptor-space outliers for each set, merged with image checks when ``images`` is given."""
+    """Descriptor-space outliers for each set, merged with image checks when ``images`` is given.
+
+    The descriptors are prepared as `vehiclust run` prepares them (``whiten`` as in
+    :class:`~vehiclust.config.RunConfig`), so both commands score outliers in the same space.
+    """
     import warnings
 
     from sklearn.cluster import MiniBatchKMeans
@@ -92,7 +97,8 @@ def find_outliers(
         valid = validity.valid_rows[name]
         ensemble = None
         if valid.any():
-            prep = DescriptorPreparer(n_components=n_components, columns=validity.kept_columns[name], random_state=prep_seed)
+            prep = DescriptorPreparer(n_components=n_components, whiten=whiten, columns=validity.kept_columns[name],
+                                      random_state=prep_seed)
             X = prep.fit_transform(raw, rows=valid)
             labels = None
             k = int(min(n_clusters, len(X)))
