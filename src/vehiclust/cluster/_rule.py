@@ -16,7 +16,9 @@
    eligible k nearest to it. A curve
    with no knee (never more than `min_knee` above its chord) gives no elbow; that family's
    candidate is then its best eligible configuration by the score below, with a note.
-   Density families (no k of their own) put forward every eligible configuration with at
+   A family whose parameter plays the role of k (Leiden's resolution, see
+   :data:`RESOLUTION_FAMILIES`) is read the same way, over the number of clusters each of its
+   configurations found. Density families (no k of their own) put forward every eligible configuration with at
    least as many clusters as the smallest elbow (fewer would be under-splitting: on real
    descriptors they tend to find 2-3 dense cores and call the rest noise).
 3. Score among the candidates: the mean percentile rank over `silhouette_excess`,
@@ -47,6 +49,9 @@ import pandas as pd
 EXCESS = ["silhouette_excess", "davies_bouldin_excess", "calinski_harabasz_excess"]
 # consensus family → the family whose runs it combines (see step 5 of the rule)
 CONSENSUS_OF = {"eac": "kmeans"}
+# families without a k whose parameter plays its role (Leiden's resolution): their elbow is read
+# from R² over the number of clusters each configuration found (step 2)
+RESOLUTION_FAMILIES = ("leiden",)
 
 
 def elbow(k: np.ndarray, r2: np.ndarray) -> tuple[float, float]:
@@ -137,21 +142,25 @@ def choose_configuration(
         if CONSENSUS_OF.get(fam) in swept:
             continue  # a consensus refines its base family's choice (step 5), it does not compete
         part = t[(t["family"] == fam)]
-        if not has_k[part.index].all():
+        if fam in RESOLUTION_FAMILIES:
+            part_k = part["n_clusters"].astype(float)  # the resolution plays the role of k
+        elif not has_k[part.index].all():
             density.append(fam)
             continue
+        else:
+            part_k = part["k"].astype(float)
         ok = part[eligible[part.index]]
         if ok.empty:
             continue
         knee, height = (float("nan"), 0.0)
         if have_r2 and base[part.index].sum() >= 2:
             fit = part[base[part.index]]
-            knee, height = elbow(fit["k"].to_numpy(float), fit["explained_variance"].to_numpy(float))
+            knee, height = elbow(part_k[fit.index].to_numpy(float), fit["explained_variance"].to_numpy(float))
         if np.isfinite(knee) and height >= min_knee:
-            dist = (ok["k"] - knee).abs()
+            dist = (part_k[ok.index] - knee).abs()
             pick = dist.sort_values(kind="stable").index[0]
             t.loc[pick, "elbow"] = True
-            elbows.append(float(t.loc[pick, "k"]))
+            elbows.append(float(part_k[pick]))
         else:
             pick = _score(ok, columns).sort_values(ascending=False, kind="stable").index[0]
             if have_r2:

@@ -60,7 +60,7 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
     Parameters
     ----------
     families : names from :data:`vehiclust.cluster.FAMILIES` ("kmeans", "eac", "gmm", "ward",
-        "hdbscan", "dbscan").
+        "hdbscan", "dbscan", "leiden").
     k_min, k_max : the grid of k for families that take a k (inclusive).
     n_stability : refits per configuration on random subsamples; stability is the mean ARI
         between each refit and the full fit on the same rows. 0 disables it.
@@ -78,7 +78,7 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
 
     def __init__(
         self,
-        families: tuple[str, ...] | list[str] = ("kmeans", "eac", "gmm", "ward", "hdbscan", "dbscan"),
+        families: tuple[str, ...] | list[str] = ("kmeans", "eac", "gmm", "ward", "hdbscan", "dbscan", "leiden"),
         k_min: int = 2,
         k_max: int = 40,
         *,
