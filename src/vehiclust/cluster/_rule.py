@@ -52,6 +52,8 @@ CONSENSUS_OF = {"eac": "kmeans"}
 # families without a k whose parameter plays its role (Leiden's resolution): their elbow is read
 # from R² over the number of clusters each configuration found (step 2)
 RESOLUTION_FAMILIES = ("leiden",)
+MAX_NOISE = 0.25  # step 1: most noise a configuration may leave
+MIN_BALANCE = 0.5  # step 1: least size balance
 
 
 def elbow(k: np.ndarray, r2: np.ndarray) -> tuple[float, float]:
@@ -85,9 +87,9 @@ def choose_configuration(
     k_min: int,
     k_max: int,
     stability_floor: float = 0.5,
-    max_noise: float = 0.25,
+    max_noise: float = MAX_NOISE,
     min_knee: float = 0.05,
-    min_balance: float = 0.5,
+    min_balance: float = MIN_BALANCE,
     extra_notes: list[str] | None = None,
 ) -> tuple[pd.DataFrame, int, str]:
     """Add `eligible`, `elbow`, `candidate`, `score`, `rank`, `chosen`, `note`; return (table, id, note)."""
@@ -205,6 +207,17 @@ def choose_configuration(
     t["note"] = ""
     t.loc[chosen_idx, "note"] = note
     return t, int(chosen["config_id"]), note
+
+
+def eligible_alone(row: dict[str, Any], stability_floor: float = 0.5) -> bool:
+    """Whether one scored configuration passes every floor of step 1 (none dropped)."""
+    metrics = ["silhouette_sample", "davies_bouldin", "calinski_harabasz", *EXCESS]
+    if row.get("n_clusters", 0) < 2 or not all(np.isfinite(float(row.get(c, np.nan))) for c in metrics):
+        return False
+    stability = float(row.get("stability", np.nan))
+    balance = float(row.get("size_balance", np.nan))
+    return (row["noise_share"] <= MAX_NOISE and row["silhouette_excess"] > 0 and row["davies_bouldin_excess"] > 0
+            and not balance < MIN_BALANCE and not stability < stability_floor)
 
 
 def _consensus_at(t: pd.DataFrame, winner: int, eligible: pd.Series):
