@@ -228,6 +228,7 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         self.reference_ = NullReference(X, random_state=config_seed(base, "reference", {}))
         families = self._families(names, graph)
         full: dict[int, dict[str, Any]] = {}
+        fits: dict[int, FamilyFit] = {}
         kept = None
         for _, f in _progress.track(list(finalists.iterrows()), "clustering: finalists on every row",
                                     disable=not self.progress):
@@ -236,14 +237,15 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
             fit = fam.fit(X, params, fam.seed_for(base, params))
             row = self._score(X, fam, params, fit, fam.seed_for(base, params), base)
             row["fit_seconds"] = round(time.perf_counter() - t0, 4)
-            full[int(f["config_id"])] = row
+            full[int(f["config_id"])], fits[int(f["config_id"])] = row, fit
             if eligible_alone(row, self.stability_floor):
                 kept = (f, fam, params, fit)
                 break
-        if kept is None:  # none holds up on every row: the sample's choice, with a note
+        fallback = kept is None
+        if fallback:  # none holds up on every row: the sample's choice, with a note
             f = finalists.iloc[0]
             fam, params = families[f["family"]], self.params_by_config_[int(f["config_id"])]
-            fit = fam.fit(X, params, fam.seed_for(base, params)) if int(f["config_id"]) not in full else fit
+            fit = fits.get(int(f["config_id"])) or fam.fit(X, params, fam.seed_for(base, params))
             kept = (f, fam, params, fit)
         f, fam, params, fit = kept
         table = screen.copy()
@@ -255,10 +257,10 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
                     table.loc[i, col] = v
             table.loc[i, "scored_on"] = "all rows"
         table["chosen"] = table["config_id"] == int(f["config_id"])
-        note = "; ".join(x for x in [screen.loc[screen["chosen"], "note"].iloc[0],
-                                      "" if int(f["config_id"]) == int(chosen["config_id"].iloc[0]) else
-                                      f"the sample's choice did not stay eligible on every row: next finalist taken"]
-                         if x)
+        taken = ("no finalist stayed eligible on every row: the sample's choice kept" if fallback else
+                 "" if int(f["config_id"]) == int(chosen["config_id"].iloc[0]) else
+                 "the sample's choice did not stay eligible on every row: the next finalist taken")
+        note = "; ".join(x for x in [screen.loc[screen["chosen"], "note"].iloc[0], taken] if x)
         table["note"] = ""
         table.loc[table["chosen"], "note"] = note
         self.selection_ = table
