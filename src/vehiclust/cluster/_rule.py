@@ -18,7 +18,7 @@
    candidate is then its best eligible configuration by the score below, with a note.
    A family whose parameter plays the role of k (Leiden's resolution, see
    :data:`RESOLUTION_FAMILIES`) is read the same way, over the number of clusters each of its
-   configurations found. Density families (no k of their own) put forward every eligible configuration with at
+   configurations found, with R²(1) = 0 (its smallest count is found, not a grid bound the user set). Density families (no k of their own) put forward every eligible configuration with at
    least as many clusters as the smallest elbow (fewer would be under-splitting: on real
    descriptors they tend to find 2-3 dense cores and call the rest noise).
 3. Score among the candidates: the mean percentile rank over `silhouette_excess`,
@@ -157,7 +157,10 @@ def choose_configuration(
         knee, height = (float("nan"), 0.0)
         if have_r2 and base[part.index].sum() >= 2:
             fit = part[base[part.index]]
-            knee, height = elbow(part_k[fit.index].to_numpy(float), fit["explained_variance"].to_numpy(float))
+            kk, r2 = part_k[fit.index].to_numpy(float), fit["explained_variance"].to_numpy(float)
+            if fam in RESOLUTION_FAMILIES:  # one cluster explains nothing: R²(1) = 0 on every curve
+                kk, r2 = np.r_[1.0, kk], np.r_[0.0, r2]
+            knee, height = elbow(kk, r2)
         if np.isfinite(knee) and height >= min_knee:
             dist = (part_k[ok.index] - knee).abs()
             pick = dist.sort_values(kind="stable").index[0]
