@@ -137,9 +137,9 @@ def spread_labels(graph: KNNGraph, nodes: np.ndarray, node_labels: np.ndarray, c
     for a in range(0, rest.size, chunk):
         rows = rest[a:a + chunk]
         neigh = labels[graph.indices[rows]]  # neighbours are nodes: already labelled
-        votes = np.zeros((rows.size, c))
-        np.add.at(votes, (np.repeat(np.arange(rows.size), k), neigh.ravel()), np.tile(w, rows.size))
-        labels[rows] = votes.argmax(axis=1)
+        cells = (np.arange(rows.size)[:, None] * c + neigh).ravel()
+        votes = np.bincount(cells, weights=np.tile(w, rows.size), minlength=rows.size * c)
+        labels[rows] = votes.reshape(rows.size, c).argmax(axis=1)
     return labels
 
 
