@@ -3,6 +3,9 @@
 The sweep keeps only one configuration's labels at a time (plus the matrix itself); the chosen
 configuration is fitted again at the end with the same derived seed, which gives the same
 labels because every family is deterministic for a given seed.
+
+On large sets (`screen_sample`) the sweep runs on a seeded sample and only its finalists are
+fitted and scored on every row; configurations out of the running get no stability refits.
 """
 
 from __future__ import annotations
