@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from vehiclust.exceptions import InputError
-from vehiclust.io.descriptors import load_descriptors
+from vehiclust.io.descriptors import DescriptorNote, load_descriptors
 from vehiclust.io.labels import join_labels, read_labels
 from vehiclust.io.paths import read_paths, resolve_all
 
@@ -73,9 +73,8 @@ def load_case(
             arr = load_descriptors(src, cache_dir=cache_dir, trust_pickle=trust_pickle)
         for w in caught:  # pass them on, and keep them for the validation table
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-            if "cast to float32" in str(w.message):
-                dtype = str(w.message).rsplit(": ", 1)[-1].split()[0]
-                notes.append((name, "dtype", f"descriptors were {dtype}; cast to float32"))
+            if isinstance(w.message, DescriptorNote):
+                notes.append((name, w.message.check, w.message.detail))
         if arr.shape[0] != n:
             raise InputError(f"{Path(paths).name} has {n:,} rows but {Path(src).name} has {arr.shape[0]:,}.")
         arrays[name] = arr

@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import pandas as pd
 
 from vehiclust.exceptions import InputError
+from vehiclust.io._text import read_text_csv
 
 PATH_COLUMNS = ("paths", "path")
 
@@ -25,12 +26,9 @@ def normalise_path(raw: object) -> str:
 def read_paths(path: str | Path) -> pd.Series:
     """Read ``images_paths.csv`` (column ``paths`` or ``path``) as normalised strings."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"Paths file {path} does not exist.")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise InputError(f"Paths file {path} is empty.") from None
+    frame = read_text_csv(path, "Paths file", dtype=str, keep_default_na=False)
+    if frame.columns.empty:
+        raise InputError(f"Paths file {path} is empty.")
     column = next((c for c in PATH_COLUMNS if c in frame.columns), None)
     if column is None:
         raise InputError(f"Paths file {path} needs a column named 'paths' or 'path'; it has {list(frame.columns)}.")
