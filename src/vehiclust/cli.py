@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -18,7 +19,40 @@ from rich.console import Console
 from vehiclust import __version__, _progress
 from vehiclust.exceptions import VehiclustError
 
+class _OneLineErrors(typer.core.TyperGroup):
+    """A wrong option (``--seed abc``, an unknown flag) is one ``error:`` line and exit code 2,
+    like every other bad input, instead of a usage box."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        try:  # typer >= 0.20 carries its own click
+            from typer._click import exceptions as cx
+        except ImportError:  # pragma: no cover
+            from click import exceptions as cx
+
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except cx.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `vehiclust` alone: the help
+                exc.show()
+                sys.exit(exc.exit_code)
+            cmd = getattr(exc.ctx, "info_name", None) if getattr(exc.ctx, "parent", None) is not None else None
+            message = " ".join(exc.format_message().split())
+            err.print(f"[bold red]error:[/] {f'vehiclust {cmd}: ' if cmd else ''}{message}", highlight=False,
+                      markup=True, soft_wrap=True)
+            sys.exit(2)
+        except cx.ClickException as exc:
+            err.print(f"[bold red]error:[/] {' '.join(exc.format_message().split())}", highlight=False, soft_wrap=True)
+            sys.exit(exc.exit_code or 2)
+        except (typer.Abort, KeyboardInterrupt):
+            err.print("interrupted.")
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     name="vehiclust",
     help="Cluster vehicle images by their deep descriptors, find outliers, draw maps, describe clusters.",
     no_args_is_help=True,
@@ -48,6 +82,18 @@ def main(
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
     _progress.ENABLED = not quiet and sys.stderr.isatty()
     logging.captureWarnings(True)
+    warnings.formatwarning = _one_line_warning
+
+
+def _one_line_warning(message: Any, category: type, filename: str, lineno: int, line: Optional[str] = None) -> str:
+    """Warnings reach the user as log lines: the message only, on one line."""
+    return " ".join(str(message).split())
+
+
+def _warn_trusted_pickles(trust: bool) -> None:
+    if trust:
+        err.print("[bold yellow]warning:[/] --trust-pickle: descriptor pickles are unpickled without the safety "
+                  "checks; a malicious file can run code on this machine.", highlight=False, soft_wrap=True)
 
 
 def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -139,6 +185,8 @@ def run(
         cfg = RunConfig.from_toml(config, **overrides)
     else:
         cfg = RunConfig(**{k: v for k, v in overrides.items() if v is not None})
+    cfg.validate()
+    _warn_trusted_pickles(cfg.trust_pickle)
     results = run_pipeline(cfg)
     best = results.descriptors[results.best]
     n_clusters = len({int(c) for c in best.labels if c >= 0})
@@ -163,6 +211,7 @@ def validate(
     from vehiclust.io.atomic import atomic_write_csv
     from vehiclust.prepare import validate_descriptors
 
+    _warn_trusted_pickles(trust_pickle)
     case = load_case(_named(descriptors), paths, images=images, labels=labels, trust_pickle=trust_pickle, cache_dir=cache_dir)
     result = validate_descriptors(case.descriptors, case.samples, progress=_progress.ENABLED)
     for name, arr in case.descriptors.items():

@@ -63,17 +63,13 @@ def stage_seeds(seed: int) -> dict[str, int]:
 
 def run(config: RunConfig) -> RunResults:
     """Run the whole job and write the outputs into ``config.out``."""
+    config.validate()  # every setting, before any work and before the output folder exists
     _progress.ENABLED = config.progress
-    if not config.descriptors:
-        raise InputError("At least one descriptor set is needed: --descriptors NAME=PATH.")
-    if config.paths is None:
-        raise InputError("The paths file is needed: --paths images_paths.csv.")
-    if config.n_jobs is not None and (not isinstance(config.n_jobs, int) or config.n_jobs == 0):
-        raise InputError(f"The 'n_jobs' setting must be a non-zero int (-1 = every core) or None. Got {config.n_jobs!r}.")
-    if config.engine not in ("local", "dask"):
-        raise InputError(f"The 'engine' setting must be 'local' or 'dask'. Got {config.engine!r}.")
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"The output folder {out} cannot be created ({exc.strerror}).") from None
     ctx = _stage_load(config)
     for stage in (_stage_prepare, _stage_mix, _stage_cluster, _stage_image_checks, _stage_outliers,
                   _stage_maps, _stage_describe, _stage_compare, _stage_report):

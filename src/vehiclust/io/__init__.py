@@ -3,10 +3,11 @@
 from vehiclust.io.case import Case, load_case, parse_named_paths
 from vehiclust.io.descriptors import content_key, load_descriptors
 from vehiclust.io.labels import read_labels
-from vehiclust.io.paths import normalise_path, read_paths, resolve_under_root
+from vehiclust.io.paths import check_folder_name, normalise_path, read_paths, resolve_under_root
 
 __all__ = [
     "Case",
+    "check_folder_name",
     "content_key",
     "load_case",
     "load_descriptors",

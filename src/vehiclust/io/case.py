@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ import pandas as pd
 from vehiclust.exceptions import InputError
 from vehiclust.io.descriptors import DescriptorNote, load_descriptors
 from vehiclust.io.labels import join_labels, read_labels
-from vehiclust.io.paths import read_paths, resolve_all
+from vehiclust.io.paths import check_folder_name, read_paths, resolve_all
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,11 @@ def parse_named_paths(items: list[str] | tuple[str, ...]) -> dict[str, Path]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep:
-            value, name = item, Path(item).stem
+            value, name = item, re.sub(r"[^A-Za-z0-9._+-]", "_", Path(item).stem).lstrip(".") or "descriptors"
         name = name.strip()
         if not name or not value:
             raise InputError(f"Expected NAME=PATH, got '{item}'.")
+        check_folder_name(name)
         if name in named:
             raise InputError(f"The descriptor name '{name}' is given twice.")
         named[name] = Path(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import pandas as pd
@@ -11,6 +12,17 @@ from vehiclust.exceptions import InputError
 from vehiclust.io._text import read_text_csv
 
 PATH_COLUMNS = ("paths", "path")
+_NAME = re.compile(r"[A-Za-z0-9._+-]{1,200}")
+
+
+def check_folder_name(name: object, what: str = "descriptor name") -> str:
+    """A name that becomes a folder under the output (a descriptor set, a mix): letters,
+    digits and ``. _ + -`` only, no ``..``, so it can never point outside the output folder."""
+    text = str(name)
+    if not isinstance(name, str) or not _NAME.fullmatch(text) or ".." in text or text.startswith("."):
+        raise InputError(f"The {what} {text[:80]!r} is not allowed: use 1-200 letters, digits and . _ + - "
+                         "(no '..', no leading '.', no path separators).")
+    return text
 
 
 def normalise_path(raw: object) -> str:
