@@ -270,6 +270,7 @@ def extract(
     mean: Optional[str] = typer.Option(None, "--mean", help="Generic onnx model: R,G,B mean of [0,1] pixels, e.g. 0.485,0.456,0.406."),
     std: Optional[str] = typer.Option(None, "--std", help="Generic onnx model: R,G,B std, e.g. 0.229,0.224,0.225."),
     list_models_: bool = typer.Option(False, "--list-models", help="List the models and exit."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out, --heads-out or images_paths.csv."),
 ) -> None:
     """Compute descriptors (and optional head predictions) from images with a real model."""
     from vehiclust.exceptions import InputError
@@ -299,7 +300,8 @@ def extract(
     if options and model != "onnx":
         raise InputError(f"--input-size/--mean/--std apply only to --model onnx. Got --model {model}.")
     report = run_extract(model=model, out=out_file, images=images, paths=paths, weights=weights, heads_out=heads_out,
-                         batch_size=batch_size, n_jobs=n_jobs, options=options or None, progress=_progress.ENABLED)
+                         batch_size=batch_size, n_jobs=n_jobs, options=options or None, progress=_progress.ENABLED,
+                         overwrite=overwrite)
     ext = report.extraction
     n_bad = len(ext.errors)
     out.print(f"{len(ext.paths):,} images → {report.out} ({ext.features.shape[1]}-d, {ext.images_per_second:,.1f} img/s); "

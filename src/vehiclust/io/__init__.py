@@ -1,5 +1,6 @@
 """Reading the case: descriptor files, image paths, labels; atomic writing of outputs."""
 
+from vehiclust.io._text import read_text_csv
 from vehiclust.io.case import Case, load_case, parse_named_paths
 from vehiclust.io.descriptors import content_key, load_descriptors
 from vehiclust.io.labels import read_labels
@@ -15,5 +16,6 @@ __all__ = [
     "parse_named_paths",
     "read_labels",
     "read_paths",
+    "read_text_csv",
     "resolve_under_root",
 ]
