@@ -213,7 +213,7 @@ def validate(
 
     _warn_trusted_pickles(trust_pickle)
     case = load_case(_named(descriptors), paths, images=images, labels=labels, trust_pickle=trust_pickle, cache_dir=cache_dir)
-    result = validate_descriptors(case.descriptors, case.samples, progress=_progress.ENABLED)
+    result = validate_descriptors(case.descriptors, case.samples, progress=_progress.ENABLED, notes=case.notes)
     for name, arr in case.descriptors.items():
         out.print(f"{name}: {arr.shape[0]:,} rows x {arr.shape[1]} columns, {int(result.valid_rows[name].sum()):,} valid rows, {len(result.kept_columns[name])} columns kept")
     if result.findings.empty:

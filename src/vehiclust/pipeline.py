@@ -166,6 +166,15 @@ def _fit_selector(X: np.ndarray, params: dict[str, Any]) -> Any:
     return ClusterSelector(**params).fit(X)
 
 
+def _resumed_selector(cached: dict[str, Any]) -> Any:
+    """The parts of a fitted ClusterSelector that the outlier and compare stages read (centres,
+    chosen configuration), from the cache: a resumed run then scores exactly like a clean one."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(cluster_centers_=cached["centers"], best_=cached["chosen"],
+                           best_params_=cached["best_params"])
+
+
 def _stage_cluster(ctx: RunContext) -> None:
     if ctx.config.engine == "dask":  # the Dask engine (vehiclust.distributed)
         from vehiclust.distributed.stages import cluster_stage
@@ -185,17 +194,18 @@ def _stage_cluster(ctx: RunContext) -> None:
     for name, ps in ctx.prepared.items():
         key = cache_key(ps.X, ps.valid, params)
         cached = ctx.cache.load("cluster", name, key) if ctx.cache else None
-        if cached is None:
+        if cached is None or "centers" not in cached:
             todo.append((name, key))
         else:
-            found[name] = (cached, None)  # resumed: the fitted estimator is not kept, only its results
+            found[name] = (cached, _resumed_selector(cached))  # what later stages read of the estimator
     in_workers = processes(cfg.n_jobs, len(todo), n) > 1
     jobs = [(ctx.prepared[name].X, {**params, "progress": cfg.progress and not in_workers}) for name, _ in todo]
     selectors = run_jobs(_fit_selector, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="clustering sets",
                          progress=cfg.progress)
     for (name, key), selector in zip(todo, selectors):
         cached = {"labels": np.asarray(selector.labels_, dtype=np.int64), "selection": selector.selection_,
-                  "chosen": selector.best_}
+                  "chosen": selector.best_, "centers": np.asarray(selector.cluster_centers_, dtype=np.float32),
+                  "best_params": dict(selector.best_params_)}
         if in_workers:  # the worker's own log line is lost
             log.info("%s: chosen %s", name, summarise(selector.best_))
         if ctx.cache:
