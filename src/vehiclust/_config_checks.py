@@ -139,3 +139,19 @@ def check_run_config(cfg: Any) -> None:
         if not _is_real(w) or not 0 < w < float("inf"):
             _fail(f"mix_weights.{name}", "a positive number", w)
     _check_out(Path(cfg.out))
+    _check_inputs(cfg)
+
+
+def _check_inputs(cfg: Any) -> None:
+    """Every input named exists (its content is checked when it is read)."""
+    files = [(f"Descriptor file ({name})", p) for name, p in cfg.descriptors.items()]
+    files += [("Paths file", cfg.paths)] + ([("Labels file", cfg.labels)] if cfg.labels is not None else [])
+    files += [(f"Head table ({name})", p) for name, p in cfg.heads.items()]
+    for what, p in files:
+        p = Path(p)
+        if not p.exists():
+            raise InputError(f"{what} {p} does not exist.")
+        if p.is_dir():
+            raise InputError(f"{what} {p} is a folder; expected a file.")
+    if cfg.images is not None and not Path(cfg.images).is_dir():
+        raise InputError(f"Images root {cfg.images} is not a folder.")
