@@ -108,6 +108,13 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
             raise typer.Exit(code=2) from None
+        except (OSError, MemoryError) as exc:  # the machine, not the input: disk full, permissions, memory
+            if _state["verbose"]:
+                raise
+            what = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror and exc.filename \
+                else (str(exc) or type(exc).__name__)
+            err.print(f"[bold red]error:[/] {' '.join(what.split())}", highlight=False, markup=True, soft_wrap=True)
+            raise typer.Exit(code=2) from None
         except KeyboardInterrupt:
             err.print("interrupted; finished stages are cached, run again to resume.")
             raise typer.Exit(code=130) from None
