@@ -214,10 +214,13 @@ def validate(
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Where pickles are converted to .npy [default: none, read in memory]."),
 ) -> None:
     """Check descriptor files and paths; print (and optionally write) the findings."""
+    from vehiclust.exceptions import InputError
     from vehiclust.io import load_case
     from vehiclust.io.atomic import atomic_write_csv
     from vehiclust.prepare import validate_descriptors
 
+    if out_file is not None and out_file.is_dir():
+        raise InputError(f"--out {out_file} is a folder; give the CSV file to write.")
     _warn_trusted_pickles(trust_pickle)
     case = load_case(_named(descriptors), paths, images=images, labels=labels, trust_pickle=trust_pickle, cache_dir=cache_dir)
     result = validate_descriptors(case.descriptors, case.samples, progress=_progress.ENABLED, notes=case.notes)
