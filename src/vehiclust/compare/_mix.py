@@ -200,5 +200,7 @@ def build_mixes(prepared: Mapping[str, Any], specs: Sequence[str], weights: Mapp
         del blocks
         summary = {"kind": "mix", "spec": spec, "blocks": names, **mixer.summary(), "n_valid": int(valid.sum())}
         log.info("mix %s: %d rows, %d dims from %s", mix_name(names), X.shape[0], X.shape[1], names)
-        out.append(PreparedSet(name=mix_name(names), X=X, valid=valid, preparation=summary))
+        from vehiclust.assign import mixer_state
+
+        out.append(PreparedSet(name=mix_name(names), X=X, valid=valid, preparation=summary, model=mixer_state(mixer)))
     return out
