@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tests.assign.conftest import load_part
 from vehiclust.assign import RunAssigner, drift_summary, drift_table, write_drift_report
@@ -68,3 +70,31 @@ def test_one_kind_only_shifts_the_shares(demo_run):
     top = drift[drift["cluster"] >= 0].sort_values("new_share").iloc[-1]
     assert int(top["cluster"]) in summary["shifted_clusters"]
     assert f"cluster {int(top['cluster'])}" in summary["sentence"]
+
+
+@pytest.mark.shared
+def test_real_road_scenes_are_a_new_kind(demo_run, with_models, shared_dir, tmp_path):
+    """60 real road-scene crops with no vehicle (Udacity non-vehicles), described by the same
+    extractors as the demo, mixed into the held-out vehicles: most are named a new kind."""
+    from typer.testing import CliRunner
+
+    from vehiclust.cli import app
+
+    root = shared_dir / "data" / "vehicles-udacity" / "non-vehicles" / "Extras"
+    names = sorted(p.name for p in root.glob("*.png"))[:60]
+    pd.DataFrame({"paths": names}).to_csv(tmp_path / "paths.csv", index=False)
+    road = {}
+    for model in ("osnet", "vehicle-attributes"):
+        res = CliRunner().invoke(app, ["-q", "extract", "--paths", str(tmp_path / "paths.csv"), "--images", str(root),
+                                       "--model", model, "--out", str(tmp_path / f"{model}.pkl")])
+        assert res.exit_code == 0, res.output
+        with open(tmp_path / f"{model}.pkl", "rb") as fh:
+            road[model] = np.asarray(pickle.load(fh), np.float32)
+    test = load_part(demo_run["split"], "test")
+    mixed = {n: np.vstack([X, road[n]]) for n, X in test.items()}
+    is_road = np.r_[np.zeros(len(test["osnet"]), bool), np.ones(len(names), bool)]
+    table, drift, summary = _drift(demo_run["run_dir"], mixed)
+    found = table["new_kind"].to_numpy()
+    assert found[is_road].mean() >= 0.6 and found[~is_road].mean() <= 0.05
+    assert summary["new_kind"] and summary["affected_clusters"]
+    assert table["is_outlier"].to_numpy()[is_road].mean() >= 0.6

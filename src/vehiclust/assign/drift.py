@@ -94,12 +94,12 @@ def drift_summary(drift: pd.DataFrame) -> dict[str, Any]:
     level = "major" if value > PSI_MAJOR else "moderate" if value > PSI_MODERATE else "none"
     parts = []
     if is_new_kind:
-        where = ", ".join(f"{int(r.cluster)} ({r.cluster_name}: {int(r.new_kind_rows)})" for r in affected.head(3).itertuples())
-        parts.append(f"{new_kind:.0%} of the new images fit no cluster (the run: {baseline:.0%}), mostly placed in cluster {where}")
+        where = ", ".join(f"{_named(r.cluster, r.cluster_name)} ({int(r.new_kind_rows)} rows)" for r in affected.head(3).itertuples())
+        parts.append(f"{new_kind:.0%} of the new images fit no cluster (the run: {baseline:.0%}); nearest clusters: {where}")
     for r in shifted.head(3).itertuples():
         change = ("doubled" if r.share_ratio >= 2 else "more than halved" if r.share_ratio <= 0.5
                   else "grew" if r.new_share > r.run_share else "shrank")
-        parts.append(f"cluster {int(r.cluster)} ({r.cluster_name}) {change}: {r.run_share:.0%} → {r.new_share:.0%}")
+        parts.append(f"{_named(r.cluster, r.cluster_name)} {change}: {r.run_share:.0%} → {r.new_share:.0%}")
     outl_then, outl_now = float(total["run_outlier_share"]), float(total["new_outlier_share"])
     if outl_now > max(2 * outl_then, outl_then + 0.05):
         parts.append(f"outliers rose from {outl_then:.0%} to {outl_now:.0%}")
@@ -107,7 +107,8 @@ def drift_summary(drift: pd.DataFrame) -> dict[str, Any]:
         sentence = (f"No drift: the new images spread over the clusters like the run's (PSI {value:.3f}); "
                     f"{new_kind:.0%} fit no cluster, {outl_now:.0%} are outliers (run: {outl_then:.0%}).")
     else:
-        sentence = "; ".join(parts) + f". Cluster shares: PSI {value:.2f} ({level} shift)."
+        words = {"none": "stable", "moderate": "a moderate shift", "major": "a major shift"}[level]
+        sentence = "; ".join(parts) + f". Cluster shares: PSI {value:.2f} ({words})."
         sentence = sentence[0].upper() + sentence[1:]
     return {
         "psi": value,
@@ -120,6 +121,12 @@ def drift_summary(drift: pd.DataFrame) -> dict[str, Any]:
         "new_outlier_share": outl_now,
         "sentence": sentence,
     }
+
+
+def _named(cluster: Any, name: Any) -> str:
+    """"cluster 4, night scenes" (just "cluster 4" when the run gave no name)."""
+    plain = f"cluster {int(cluster)}"
+    return plain if str(name) in ("", plain, "nan") else f"{plain}, {name}"
 
 
 def write_drift_report(drift: pd.DataFrame, out: str | Path, *, run_dir: Path | None = None, set_name: str = "") -> dict[str, Any]:
