@@ -165,7 +165,7 @@ def combination_labels(combos: np.ndarray, combo_labels: np.ndarray, counts: np.
 def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_checks: pd.DataFrame | None = None) -> Placement:
     """Labels, outlier table and far-from-every-cluster flags of prepared rows ``X`` (the valid ones)."""
     from vehiclust.neighbors import knn
-    from vehiclust.outliers import outlier_table
+    from vehiclust.outliers import calibrate, outlier_table
 
     a, info = model.arrays, model.info
     n = len(valid)
@@ -207,7 +207,7 @@ def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_chec
             else:  # cluster_distance
                 at = np.searchsorted(ids, labels_valid)
                 raw = np.linalg.norm(X - centres[at], axis=1).astype(np.float64) / scales[at]
-            cols[f"{name}_outlierness"] = _calibrate(raw, float(a[f"{name}_threshold"][0]), float(a[f"{name}_spread"][0]))
+            cols[f"{name}_outlierness"] = calibrate(raw, float(a[f"{name}_threshold"][0]), float(a[f"{name}_spread"][0]))
     ensemble = _combine(pd.DataFrame(cols), out_info) if out_info else None
     table = outlier_table(n, valid, ensemble, image_checks)
     labels = np.full(n, -1, np.int64)
@@ -224,21 +224,6 @@ def _vote(pos: np.ndarray, dist: np.ndarray, n_ids: int) -> np.ndarray:
     tally = np.zeros((len(pos), n_ids))
     np.add.at(tally, (np.repeat(np.arange(len(pos)), pos.shape[1]), pos.ravel()), weights.ravel())
     return tally.argmax(axis=1) if len(pos) else np.zeros(0, np.int64)
-
-
-def _calibrate(raw: np.ndarray, threshold: float, spread: float) -> np.ndarray:
-    """The run's calibration (:func:`vehiclust.outliers.calibrate`) with the run's threshold and spread."""
-    s = np.asarray(raw, np.float64)
-    out = np.zeros(s.shape)
-    if s.size == 0 or not np.isfinite(threshold):
-        return out
-    if spread == 0.0:
-        spread = max(abs(threshold), 1.0) * 1e-6
-    z = (s - threshold) / spread
-    finite = np.isfinite(z)
-    out[finite] = 1.0 / (1.0 + np.exp(-np.clip(z[finite], -50, 50)))
-    out[np.isposinf(s)] = 1.0
-    return out
 
 
 def _combine(scores: pd.DataFrame, info: dict[str, Any]) -> SimpleNamespace:

@@ -59,7 +59,7 @@ class SetModel:
         np.savez_compressed(buf, **self.arrays)
         atomic_write_bytes(buf.getvalue(), folder / MODEL_NPZ)
         meta = {"format": FORMAT, "version": VERSION, "name": self.name, "kind": self.kind, **self.info}
-        atomic_write_text(json.dumps(meta, indent=2, default=_plain), folder / MODEL_JSON)
+        atomic_write_text(json.dumps(meta, indent=2, default=lambda o: o.item() if isinstance(o, np.generic) else str(o)), folder / MODEL_JSON)
         return folder
 
     @classmethod
@@ -80,14 +80,6 @@ class SetModel:
         name, kind = meta.pop("name"), meta.pop("kind")
         meta.pop("format"), meta.pop("version")
         return cls(name=name, kind=kind, info=meta, arrays=arrays)
-
-
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
 
 
 # ---- preparation -------------------------------------------------------------------------
