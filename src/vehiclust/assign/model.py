@@ -314,5 +314,6 @@ def model_for_set(prepared: Any, run: Any, ensemble: Any) -> SetModel | None:
     family = str((run.chosen or {}).get("family", ""))
     return build_set_model(prepared.name, kind, prepared.X, prepared.valid, run.labels, family, ensemble,
                            prepared.graph, prep_state=prepared.model if kind == "single" else None,
-                           blocks=prepared.preparation.get("blocks"), mix=prepared.model if kind == "mix" else None,
+                           blocks=prepared.preparation.get("blocks"),
+                           mix=mixer_state(prepared.model["mixer"]) if kind == "mix" else None,
                            outliers=run.outliers)

@@ -166,7 +166,7 @@ def build_mixes(prepared: Mapping[str, Any], specs: Sequence[str], weights: Mapp
     marks them among all rows). A mix keeps the rows valid in every block. ``weights`` maps a
     set name to its weight (default 1). Specs that resolve to the same sets are built once.
     """
-    from vehiclust.pipeline import PreparedSet
+    from vehiclust.prepare import PreparedSet
 
     weights = dict(weights or {})
     available = list(prepared)
@@ -202,7 +202,5 @@ def build_mixes(prepared: Mapping[str, Any], specs: Sequence[str], weights: Mapp
         del blocks
         summary = {"kind": "mix", "spec": spec, "blocks": names, **mixer.summary(), "n_valid": int(valid.sum())}
         log.info("mix %s: %d rows, %d dims from %s", mix_name(names), X.shape[0], X.shape[1], names)
-        from vehiclust.assign import mixer_state
-
-        out.append(PreparedSet(name=mix_name(names), X=X, valid=valid, preparation=summary, model=mixer_state(mixer)))
+        out.append(PreparedSet(name=mix_name(names), X=X, valid=valid, preparation=summary, model={"mixer": mixer}))
     return out
