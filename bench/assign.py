@@ -10,6 +10,7 @@ as the CLI (:func:`vehiclust.assign.assign_run`), and the drift report must show
 
     .venv/bin/python bench/assign.py                                  # 100,000-row run, 100,000 new rows
     .venv/bin/python bench/assign.py --run-rows 416314 --new-rows 100000   # the full-size figure
+    .venv/bin/python bench/assign.py --family ward     # rows placed by neighbours, not centres
 """
 
 from __future__ import annotations
@@ -55,8 +56,13 @@ def draw(n: int, world_seed: int, row_seed: int, outlier_share: float = 0.01) ->
     return X, np.where(out, -1, cluster)
 
 
-def build_run(run_dir: Path, n: int, seed: int) -> dict:
-    """Fit one set like the pipeline does and save a run folder with its assignment model."""
+FAMILY_PARAMS = {"kmeans": {"k": N_CLUSTERS}, "ward": {"k": N_CLUSTERS}, "gmm": {"k": N_CLUSTERS},
+                 "hdbscan": {"min_cluster_size": 500}}
+
+
+def build_run(run_dir: Path, n: int, seed: int, family: str = "kmeans", own_rows: int = 20_000) -> dict:
+    """Fit one set like the pipeline does and save a run folder with its assignment model; then
+    assign ``own_rows`` of the run's own rows back and count how many keep their label and flag."""
     from vehiclust.assign import build_set_model, preparation_state
     from vehiclust.cluster._families import make_family
     from vehiclust.neighbors import knn_graph
@@ -68,24 +74,31 @@ def build_run(run_dir: Path, n: int, seed: int) -> dict:
     raw, _ = draw(n, seed, seed + 1)
     prep = DescriptorPreparer(n_components=64, whiten=0.5, random_state=seed)
     X = prep.fit_transform(raw)
-    del raw
-    labels = np.asarray(make_family("kmeans").fit(X, {"k": N_CLUSTERS}, seed).labels, np.int64)
+    labels = np.asarray(make_family(family).fit(X, FAMILY_PARAMS[family], seed).labels, np.int64)
     ensemble = OutlierEnsemble(random_state=seed)
     graph = knn_graph(X, ensemble.n_neighbors, random_state=seed, progress=False)
     ensemble.fit(X, labels, graph=graph)
     valid = np.ones(n, bool)
     outliers = outlier_table(n, valid, ensemble)
-    model = build_set_model(SET.name, "single", X, valid, labels, "kmeans", ensemble, graph,
+    model = build_set_model(SET.name, "single", X, valid, labels, family, ensemble, graph,
                             prep_state=preparation_state(prep), outliers=outliers)
-    run = DescriptorRun(name=SET.name, labels=labels, selection=pd.DataFrame({"family": ["kmeans"], "k": [N_CLUSTERS]}),
-                        chosen={"family": "kmeans", "k": N_CLUSTERS}, outliers=outliers, model=model)
+    run = DescriptorRun(name=SET.name, labels=labels, selection=pd.DataFrame({"family": [family]}),
+                        chosen={"family": family, **FAMILY_PARAMS[family]}, outliers=outliers, model=model)
     results = RunResults(samples=pd.DataFrame({"path": case_paths(n)}),
                          validation=pd.DataFrame(columns=["descriptor", "check", "severity", "count", "detail"]),
                          descriptors={SET.name: run}, best=SET.name, metadata={"seed": seed, "n_rows": n})
     results.save(run_dir)
     size = sum(f.stat().st_size for f in (run_dir / "descriptors" / SET.name).glob("model.*"))
-    return {"run_rows": n, "fit_s": round(time.perf_counter() - t0, 1), "model_bytes": size,
-            "reference_rows": int(len(model.arrays["ref_X"]))}
+    fit_s = round(time.perf_counter() - t0, 1)
+    from vehiclust.assign import RunAssigner
+
+    rows = np.sort(np.random.default_rng(seed).choice(n, min(own_rows, n), replace=False))
+    back = RunAssigner(run_dir).predict({SET.name: raw[rows]})
+    flags = outliers["is_outlier"].to_numpy(bool)[rows]
+    return {"run_rows": n, "family": family, "rule": model.info["rule"], "fit_s": fit_s, "model_bytes": size,
+            "reference_rows": int(len(model.arrays["ref_X"])), "own_rows_checked": int(len(rows)),
+            "own_labels_same": round(float(np.mean(back.labels == labels[rows])), 4),
+            "own_flags_same": round(float(np.mean(back.outliers["is_outlier"].to_numpy(bool) == flags)), 4)}
 
 
 def assign_child(run_dir: Path, new_dir: Path, out: Path) -> dict:
@@ -109,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--new-rows", type=int, default=100_000)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/vehiclust-assign-bench"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--family", default="kmeans", choices=sorted(FAMILY_PARAMS), help="the run's clustering family")
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -118,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     shutil.rmtree(args.dir, ignore_errors=True)
     new_dir.mkdir(parents=True)
-    fit = build_run(run_dir, args.run_rows, args.seed)
+    fit = build_run(run_dir, args.run_rows, args.seed, args.family)
     X, _ = draw(args.new_rows, args.seed, args.seed + 2)
     with open(new_dir / f"{SET.name}.pickle", "wb") as fh:
         pickle.dump(X, fh, protocol=5)

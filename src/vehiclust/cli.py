@@ -183,7 +183,7 @@ def assign(
     paths: Path = typer.Option(..., "--paths", "-p", help="images_paths.csv of the new rows."),
     images: Optional[Path] = typer.Option(None, "--images", help="Images root of the new rows; enables the image checks."),
     out_dir: Path = typer.Option(..., "--out", "-o", help="Output folder: clusters.csv, drift.csv, drift.json, drift.html."),
-    descriptor_set: Optional[str] = typer.Option(None, "--set", help="Use this set's clusters [default: the run's chosen set]."),
+    descriptor_set: Optional[str] = typer.Option(None, "--set", help="Use this set's clusters (default: the run's chosen set, the one in its clusters.csv)."),
     trust_pickle: bool = typer.Option(False, "--trust-pickle", help="Unpickle descriptor files without the safety allow-list."),
 ) -> None:
     """Place new images into RUN_DIR's clusters (same ids, names, outlier rules) and report the drift."""
