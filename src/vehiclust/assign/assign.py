@@ -178,7 +178,7 @@ def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_chec
     kq = int(min(k + 1, len(ref_X)))
     D2, I = knn(ref_X, X, kq) if len(X) else (np.zeros((0, kq), np.float32), np.zeros((0, kq), np.int64))
     D = np.sqrt(np.maximum(D2, 0.0)).astype(np.float64)
-    d2c, near = knn(centres, X, 1) if len(X) else (np.zeros((0, 1)), np.zeros((0, 1), np.int64))
+    near = knn(centres, X, 1)[1] if len(X) else np.zeros((0, 1), np.int64)
     if info["rule"] == "centre":
         pos = near[:, 0].astype(np.int64)
     else:
