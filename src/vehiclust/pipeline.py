@@ -139,12 +139,15 @@ def _prepare_locally(ctx: RunContext) -> None:
         )
         key = cache_key(ctx.source_keys[name], prep.get_params(), valid)
         cached = ctx.cache.load("prepare", name, key) if ctx.cache else None
-        if cached is None:
+        if cached is None or "prep_mean" not in cached:
+            from vehiclust.assign import preparation_state
+
             X = prep.fit_transform(raw, rows=valid)
-            cached = {"X": X, "preparation": prep.summary()}
+            cached = {"X": X, "preparation": prep.summary(), **preparation_state(prep)}
             if ctx.cache:
                 ctx.cache.save("prepare", name, key, cached)
-        ctx.prepared[name] = PreparedSet(name=name, X=cached["X"], valid=valid, preparation=cached["preparation"])
+        ctx.prepared[name] = PreparedSet(name=name, X=cached["X"], valid=valid, preparation=cached["preparation"],
+                                         model={k: v for k, v in cached.items() if k.startswith("prep_")})
 
 
 # ---- mixes (compare issue) --------------------------------------------------------------
@@ -271,6 +274,7 @@ def _stage_outliers(ctx: RunContext) -> None:
 
         return outliers_stage(ctx)
     from vehiclust._parallel import processes, run_jobs
+    from vehiclust.assign import model_for_set
     from vehiclust.outliers import outlier_table
 
     cfg = ctx.config
@@ -288,6 +292,7 @@ def _stage_outliers(ctx: RunContext) -> None:
         ps = ctx.prepared[name]
         ps.graph, ensemble = fitted.get(name, (None, None))
         run_.outliers = outlier_table(n, ps.valid, ensemble, ctx.image_checks)
+        run_.model = model_for_set(ps, run_, ensemble)  # what `vehiclust assign` needs
 
 
 # ---- maps (maps-and-words issue) --------------------------------------------------------
@@ -387,6 +392,9 @@ def _consensus_run(ctx: RunContext, singles: list[str]) -> None:
         "outlier_reasons": np.where(~valid, "unassigned_in_every_set",
                                     np.where(votes > 0.5, "flagged_by_most_descriptor_sets", "")),
     })
+    from vehiclust.assign import build_consensus_model
+
+    run_.model = build_consensus_model(name, run_.labels, {n: ctx.runs[n].labels for n in singles}, run_.outliers)
     ctx.runs[name] = run_
     # maps and descriptions for the consensus too, so it can be the deliverable like any set
     # The consensus space is a spectral embedding already: a PCA map of it is enough and saves
