@@ -139,7 +139,7 @@ def run(
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder [default: vehiclust-output]."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed [default: 0]."),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML file with the same settings (command-line options win)."),
-    families: Optional[str] = typer.Option(None, "--families", help="Comma-separated algorithm families (default all: kmeans,eac,gmm,ward,hdbscan,dbscan)."),
+    families: Optional[str] = typer.Option(None, "--families", help="Comma-separated algorithm families (default all: kmeans,eac,gmm,ward,hdbscan,dbscan,leiden)."),
     k_min: Optional[int] = typer.Option(None, "--k-min", help="Smallest number of clusters tried [default: 2]."),
     k_max: Optional[int] = typer.Option(None, "--k-max", help="Largest number of clusters tried [default: 40]."),
     pca: Optional[float] = typer.Option(None, "--pca", help="PCA dimensions (>= 1) or explained-variance share (< 1) [default: 64]."),

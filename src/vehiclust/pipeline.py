@@ -162,11 +162,23 @@ def _stage_mix(ctx: RunContext) -> None:
 
 
 # ---- cluster (clustering-engine issue) --------------------------------------------------
-def _fit_selector(X: np.ndarray, params: dict[str, Any]) -> Any:
+def _fit_selector(X: np.ndarray, params: dict[str, Any], graph: Any = None) -> Any:
     """One set's sweep; module-level so a worker process can run it."""
     from vehiclust.cluster import ClusterSelector
 
-    return ClusterSelector(**params).fit(X)
+    return ClusterSelector(**params).fit(X, graph=graph)
+
+
+def _fit_selector_with_graph(X: np.ndarray, params: dict[str, Any], seed: int) -> tuple[Any, Any]:
+    """One set's k-NN graph (Leiden clusters it; the outliers and maps reuse it) and sweep."""
+    from vehiclust.neighbors import knn_graph
+
+    graph = knn_graph(X, GRAPH_NEIGHBOURS, random_state=seed, progress=params.get("progress")) if len(X) > 1 else None
+    return _fit_selector(X, params, graph), graph
+
+
+# neighbours per row in the one k-NN graph of a set: Leiden's 15 (the outlier detectors use 10)
+GRAPH_NEIGHBOURS = 15
 
 
 def _resumed_selector(cached: dict[str, Any]) -> Any:
@@ -202,10 +214,12 @@ def _stage_cluster(ctx: RunContext) -> None:
         else:
             found[name] = (cached, _resumed_selector(cached))  # what later stages read of the estimator
     in_workers = processes(cfg.n_jobs, len(todo), n) > 1
-    jobs = [(ctx.prepared[name].X, {**params, "progress": cfg.progress and not in_workers}) for name, _ in todo]
-    selectors = run_jobs(_fit_selector, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="clustering sets",
-                         progress=cfg.progress)
-    for (name, key), selector in zip(todo, selectors):
+    jobs = [(ctx.prepared[name].X, {**params, "progress": cfg.progress and not in_workers}, ctx.seeds["cluster"])
+            for name, _ in todo]
+    fitted = run_jobs(_fit_selector_with_graph, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="clustering sets",
+                      progress=cfg.progress)
+    for (name, key), (selector, graph) in zip(todo, fitted):
+        ctx.prepared[name].graph = graph  # the outliers and the maps search no further
         cached = {"labels": np.asarray(selector.labels_, dtype=np.int64), "selection": selector.selection_,
                   "chosen": selector.best_, "centers": np.asarray(selector.cluster_centers_, dtype=np.float32),
                   "best_params": dict(selector.best_params_)}
@@ -255,13 +269,15 @@ def _stage_image_checks(ctx: RunContext) -> None:
 
 # ---- outliers (outliers issue) ----------------------------------------------------------
 def _fit_outliers(X: np.ndarray, labels: np.ndarray, centers: np.ndarray | None, contamination: float | None,
-                  seed: int, progress: bool) -> tuple[Any, Any]:
-    """One set's k-NN graph and detector ensemble; module-level so a worker process can run it."""
+                  seed: int, progress: bool, graph: Any = None) -> tuple[Any, Any]:
+    """One set's k-NN graph (unless the cluster stage built it) and detector ensemble;
+    module-level so a worker process can run it."""
     from vehiclust.neighbors import knn_graph
     from vehiclust.outliers import OutlierEnsemble
 
     ensemble = OutlierEnsemble(contamination=contamination, random_state=seed)
-    graph = knn_graph(X, ensemble.n_neighbors, random_state=seed, progress=progress) if len(X) > 1 else None
+    if graph is None or graph.indices.shape[0] != len(X) or graph.k < min(ensemble.n_neighbors, len(X) - 1):
+        graph = knn_graph(X, ensemble.n_neighbors, random_state=seed, progress=progress) if len(X) > 1 else None
     return graph, ensemble.fit(X, labels, centers=centers, graph=graph)
 
 
@@ -285,7 +301,8 @@ def _stage_outliers(ctx: RunContext) -> None:
     for name in todo:
         ps, run_ = ctx.prepared[name], ctx.runs[name]
         centers = getattr(getattr(run_, "selector", None), "cluster_centers_", None)
-        jobs.append((ps.X, np.asarray(run_.labels)[ps.valid], centers, cfg.contamination, ctx.seeds["outliers"], show))
+        jobs.append((ps.X, np.asarray(run_.labels)[ps.valid], centers, cfg.contamination, ctx.seeds["outliers"], show,
+                     ps.graph))
     fitted = dict(zip(todo, run_jobs(_fit_outliers, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="outliers",
                                      progress=cfg.progress)))
     for name, run_ in ctx.runs.items():
