@@ -113,10 +113,15 @@ def test_sources_disagree_the_stronger_is_said_with_a_hedge():
     assert out["colour"] == "black" and out["colour_source"] == "pixel colour"
 
 
-def test_pink_is_not_outvoted_by_the_models_red():
-    e = ev(0, {"pink": 0.7, "red": 0.3})
+def test_pink_is_said_where_the_pixels_are_stronger():
+    e = ev(0, {"pink": 0.85, "red": 0.15})
+    e.model_colours = {"red": 0.8, "white": 0.2}
+    assert describe([e], {})[0]["colour"] == "pink"  # the model has no pink
+    # dark red paint read as brown by the pixels: the model's stronger red is said, unhedged
+    e = ev(0, {"brown": 0.55, "red": 0.1, "black": 0.35})
     e.model_colours = {"red": 0.9, "white": 0.1}
-    assert describe([e], {})[0]["colour"] == "pink"
+    out = describe([e], {})[0]
+    assert out["colour"] == "red" and not out["colour_hedged"] and out["cluster_name"] == "red"
 
 
 def test_type_model_ignored_where_imagenet_sees_no_vehicle():

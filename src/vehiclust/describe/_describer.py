@@ -49,8 +49,9 @@ class ClusterDescriber(BaseEstimator):
     weights : path or None
         Model weights folder for ``run_heads`` (else ``$VEHICLUST_MODELS``).
     boxes : bool
-        Read colour inside the vehicle detector's box (pixels, and the colour model when
-        ``run_heads``) rather than over the whole crop; skipped quietly without the detector.
+        Read colour inside the vehicle detector's box (pixels, and the vehicle-attributes colour
+        model, whose weights ship with the package) rather than over the whole crop; skipped
+        quietly without the detector or OpenVINO.
     cache_dir : path or None
         Folder caching the detector's boxes per image (as the image checks cache theirs).
     random_state : int or None
@@ -168,7 +169,7 @@ class ClusterDescriber(BaseEstimator):
             frame["path"] = sample_paths
             pix = pd.DataFrame([cache.pixels.get(p, {}) for p in sample_paths], columns=PIXEL_COLUMNS)
             frame = pd.concat([frame, pix], axis=1)
-            if self.boxes and self.run_heads:
+            if self.boxes:
                 frame = pd.concat([frame, self._box_colours(sample_paths, cache)], axis=1)
         found = None
         covered: set[str] = set()

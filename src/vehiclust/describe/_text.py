@@ -137,8 +137,8 @@ def _choose_colour(ev: ClusterEvidence, w: Words) -> None:
     Where the two agree the word is said plainly. Where they disagree the better-supported word
     (the larger share of the sampled images) is said only if its own source names it, with
     "probably" unless the other source shows some of it too; the weaker never overrules. The
-    model has no brown, pink, orange or purple: the pixels say those, unless the model names a
-    colour they cannot be (a "blue" cluster is not pink).
+    model has no brown, pink, orange or purple: only the pixels say those, and where the model
+    says more of a near colour (red for pink or brown paint) its word is said.
     """
     pixels, model = ev.pixel_colours, ev.model_colours
     pc, ps = top(pixels)
@@ -154,18 +154,21 @@ def _choose_colour(ev: ClusterEvidence, w: Words) -> None:
     said = named(dist)
     hedged = False
     if pc and mc and pc != mc:
-        if pc in PIXEL_ONLY and named(pixels) and (mc in PIXEL_ONLY[pc] or not named(model)):
-            share, word, source, dist, said = ps, pc, SOURCE_PIXELS, pixels, True
-        else:
-            other = model if dist is pixels else pixels
-            hedged = other.get(word, 0.0) < CORROBORATION
+        other = model if dist is pixels else pixels
+        hedged = _support(other, word) < CORROBORATION
     elif pc and mc and not said:
-        # Both name the same word, neither by a clear majority: together they may.
-        said = _covers(ev, word, "") >= MAJORITY
+        # Both say the same word, neither by a clear majority: together they may ("mostly").
+        said = _covers(ev, word, "") >= HEDGE
     w.colour, w.colour_share, w.colour_source, w.colour_dist = word, share, source, dist
     w.colour_named, w.colour_hedged = said, said and hedged
     if pc and mc:
         w.colour_source = f"{SOURCE_PIXELS} and {ev.model_colour_source}" if pc == mc else source
+
+
+def _support(dist: dict[str, float], word: str) -> float:
+    """How much of ``dist`` agrees with ``word``: the word itself, and for a colour-model word
+    the pixel-only colours it covers (pixels calling dark red paint brown agree with red)."""
+    return dist.get(word, 0.0) + sum(dist.get(p, 0.0) for p, near in PIXEL_ONLY.items() if word in near)
 
 
 def _choose_type(ev: ClusterEvidence, w: Words) -> None:
