@@ -352,7 +352,7 @@ def _stage_describe(ctx: RunContext) -> None:
         ps = ctx.prepared[name]
         describe_run(run_, ps.X, ps.valid, ctx.samples, cfg.out, images=cfg.images is not None,
                      head_files=cfg.heads, random_state=ctx.seeds["describe"], cache=cache,
-                     progress=cfg.progress)
+                     progress=cfg.progress, cache_dir=cfg.cache_path / "image_checks")
         render_run_maps(run_, cfg.out)  # redraw the legend with the cluster names
 
 
