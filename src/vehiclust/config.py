@@ -70,6 +70,14 @@ class RunConfig:
             out[f.name] = v
         return out
 
+    def validate(self) -> "RunConfig":
+        """Every setting checked before any work starts (and before the output folder is made);
+        the first problem is one :class:`InputError` line naming the setting and what is allowed."""
+        from vehiclust._config_checks import check_run_config
+
+        check_run_config(self)
+        return self
+
     @classmethod
     def from_toml(cls, path: str | Path, **overrides: Any) -> "RunConfig":
         """Read a TOML config; keys are the field names; paths are relative to the file."""
@@ -91,6 +99,9 @@ class RunConfig:
             p = Path(p)
             return p if p.is_absolute() else base / p
 
+        from vehiclust._config_checks import check_toml_types
+
+        check_toml_types(data, path)
         for key in ("paths", "images", "labels", "out", "cache_dir"):
             if data.get(key) is not None:
                 data[key] = rel(data[key])

@@ -296,31 +296,45 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
 
         def runs():
             for fam, configs in plan:
-                start = time.perf_counter()
-                for params, fit in fam.sweep(X, configs, base):
-                    yield fam, params, fit, time.perf_counter() - start
-                    start = time.perf_counter()
+                for params, fit, elapsed in _guarded_sweep(fam, X, configs, base):
+                    yield fam, params, fit, elapsed
 
         for fam, params, fit, elapsed in _progress.track(runs(), "clustering", total=total, disable=not self.progress):
             seed = fam.seed_for(base, params)
             row = {"config_id": len(rows), "family": fam.name, "params": _params_text(params),
                    "k": params.get("k", np.nan)}
-            row.update(self._score(X, fam, params, fit, seed, base))
+            if isinstance(fit, Exception):  # this configuration failed; the sweep goes on
+                row.update(n_clusters=0, error=_error_text(fit))
+                fit = None
+            else:
+                try:
+                    row.update(self._score(X, fam, params, fit, seed, base))
+                except Exception as exc:  # noqa: BLE001 - e.g. a stability refit the family cannot give
+                    row.update(n_clusters=0, error=_error_text(exc))
+            if row.get("error"):
+                log.info("%s %s failed: %s", fam.name, row["params"], row["error"])
             row["fit_seconds"] = round(elapsed, 4)
             row["_params"] = params
-            if self.keep_labels:
+            if self.keep_labels and fit is not None:
                 self.labels_by_config_[row["config_id"]] = fit.labels.astype(np.int16)
             rows.append(row)
             log.debug("%s %s: %d clusters", fam.name, row["params"], row["n_clusters"])
-        table = pd.DataFrame(rows)
+        table = pd.DataFrame(rows).reindex(columns=list(dict.fromkeys(
+            SELECTION_COLUMNS + REFERENCE_COLUMNS + ["explained_variance"] + [c for r in rows for c in r] + ["error"])))
         extra = [c for c in table.columns if c not in SELECTION_COLUMNS and c != "_params"]
         params_list = table.pop("_params").tolist()
         self.params_by_config_ = params_list  # config_id → parameter dict
         own = REFERENCE_COLUMNS + ["explained_variance"]
         table = table[SELECTION_COLUMNS + own + [c for c in extra if c not in own]]
-        table, chosen_id, note = choose_configuration(
-            table, k_min=ks[0], k_max=ks[-1], stability_floor=self.stability_floor, extra_notes=notes
+        table["error"] = [e if isinstance(e, str) else "" for e in table["error"]]
+        failed = table["error"] != ""
+        if failed.all():
+            raise InputError(f"ClusterSelector: every configuration failed; the first: {table['error'].iloc[0]}")
+        chosen_table, chosen_id, note = choose_configuration(
+            table[~failed], k_min=ks[0], k_max=ks[-1], stability_floor=self.stability_floor, extra_notes=notes
         )
+        table = pd.concat([chosen_table, table[failed].assign(eligible=False, candidate=False, chosen=False, note="")]
+                          ).sort_values("config_id", kind="stable").reset_index(drop=True)
         self.selection_ = table
         best = table.loc[table["config_id"] == chosen_id].iloc[0].to_dict()
         self.best_ = {k: _plain(v) for k, v in best.items()}
@@ -336,6 +350,32 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
 
     def fit_predict(self, X, y=None) -> np.ndarray:
         return self.fit(X).labels_
+
+
+def _guarded_sweep(fam, X: np.ndarray, configs: list[dict[str, Any]], base: int):
+    """``fam.sweep`` as (params, FamilyFit or the exception it raised, seconds): a configuration
+    that fails is yielded as its exception and the sweep goes on with the next one."""
+    done = 0
+    start = time.perf_counter()
+    try:
+        for params, fit in fam.sweep(X, configs, base):
+            yield params, fit, time.perf_counter() - start
+            done += 1
+            start = time.perf_counter()
+        return
+    except Exception as exc:  # noqa: BLE001 - the shared sweep failed: one configuration at a time
+        log.info("%s: shared sweep failed (%s); fitting the configurations one by one", fam.name, _error_text(exc))
+    for params in configs[done:]:
+        start = time.perf_counter()
+        try:
+            fit = fam.fit(X, params, fam.seed_for(base, params))
+        except Exception as exc:  # noqa: BLE001
+            fit = exc
+        yield params, fit, time.perf_counter() - start
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".replace("\n", " ")[:300]
 
 
 def _params_text(params: dict[str, Any]) -> str:
