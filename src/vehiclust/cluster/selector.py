@@ -237,8 +237,12 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
                                     disable=not self.progress):
             fam, params = families[f["family"]], self.params_by_config_[int(f["config_id"])]
             t0 = time.perf_counter()
-            fit = fam.fit(X, params, fam.seed_for(base, params))
-            row = self._score(X, fam, params, fit, fam.seed_for(base, params), base)
+            try:
+                fit = fam.fit(X, params, fam.seed_for(base, params))
+                row = self._score(X, fam, params, fit, fam.seed_for(base, params), base)
+            except Exception as exc:  # noqa: BLE001 - a finalist that fails on every row is passed over
+                log.info("%s %s failed on every row: %s", fam.name, f["params"], _error_text(exc))
+                continue
             row["fit_seconds"] = round(time.perf_counter() - t0, 4)
             full[int(f["config_id"])], fits[int(f["config_id"])] = row, fit
             if eligible_alone(row, self.stability_floor):
