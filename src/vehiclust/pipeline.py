@@ -229,6 +229,15 @@ def _stage_cluster(ctx: RunContext) -> None:
         ctx.runs[name].selector = selector
 
 
+def _typicality(ps: PreparedSet, labels: np.ndarray) -> np.ndarray:
+    """Per row, how typical it is of its cluster in the prepared space (1 = nearest the centre)."""
+    from vehiclust.cluster import typicality
+
+    out = np.full(len(labels), np.nan, dtype=np.float32)
+    out[ps.valid] = typicality(ps.X, np.asarray(labels)[ps.valid])
+    return out
+
+
 # ---- image checks (outliers issue) ------------------------------------------------------
 def _stage_image_checks(ctx: RunContext) -> None:
     """Per-image quality checks; only when an images root is given (cached per image)."""
@@ -436,6 +445,9 @@ def _stage_compare(ctx: RunContext) -> None:
 # ---- report -----------------------------------------------------------------------------
 def _stage_report(ctx: RunContext) -> None:
     cfg = ctx.config
+    for name, run_ in ctx.runs.items():  # every set, mix and the consensus, whichever engine clustered it
+        if run_.typicality is None and name in ctx.prepared:
+            run_.typicality = _typicality(ctx.prepared[name], run_.labels)
     results = RunResults(
         samples=ctx.samples.drop(columns=["resolved"], errors="ignore"),
         validation=ctx.validation,

@@ -11,6 +11,7 @@ from vehiclust.cluster.metrics import (
     davies_bouldin,
     sampled_silhouette,
     size_balance,
+    typicality,
 )
 from vehiclust.cluster.plot import plot_selection_curves
 from vehiclust.cluster.selector import ClusterSelector
@@ -27,4 +28,5 @@ __all__ = [
     "purity",
     "sampled_silhouette",
     "size_balance",
+    "typicality",
 ]

@@ -3,7 +3,7 @@
 from vehiclust.io.case import Case, load_case, parse_named_paths
 from vehiclust.io.descriptors import content_key, load_descriptors
 from vehiclust.io.labels import read_labels
-from vehiclust.io.paths import normalise_path, read_paths, resolve_under_root
+from vehiclust.io.paths import normalise_path, read_given_paths, read_paths, resolve_under_root
 
 __all__ = [
     "Case",
@@ -13,6 +13,7 @@ __all__ = [
     "normalise_path",
     "parse_named_paths",
     "read_labels",
+    "read_given_paths",
     "read_paths",
     "resolve_under_root",
 ]

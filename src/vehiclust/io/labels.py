@@ -13,7 +13,7 @@ import pandas as pd
 from vehiclust.exceptions import InputError
 from vehiclust.io.paths import PATH_COLUMNS, normalise_path
 
-RESERVED = {"path", "resolved", "path_error"}
+RESERVED = {"path", "path_given", "resolved", "path_error"}  # the samples columns vehiclust adds itself
 
 
 def read_labels(path: str | Path) -> pd.DataFrame:
