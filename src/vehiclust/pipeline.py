@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 import vehiclust
-from vehiclust import _progress
+from vehiclust import _progress, _runlog
 from vehiclust._cache import StageCache, cache_key
 from vehiclust.config import RunConfig
 from vehiclust.exceptions import InputError
@@ -85,6 +85,7 @@ def run(config: RunConfig) -> RunResults:
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     ctx = _stage_load(config)
+    _runlog.step("load", ctx.timings["load"], len(ctx.samples), f"{len(ctx.case.descriptors)} sets, {len(ctx.samples):,} rows")
     for stage in (_stage_prepare, _stage_mix, _stage_cluster, _stage_image_checks, _stage_outliers,
                   _stage_maps, _stage_describe, _stage_compare, _stage_report):
         name = stage.__name__.removeprefix("_stage_")
@@ -92,6 +93,8 @@ def run(config: RunConfig) -> RunResults:
         stage(ctx)
         ctx.timings[name] = round(time.perf_counter() - start, 3)
         log.info("stage %s done in %.1f s", name, ctx.timings[name])
+        if ctx.timings[name] >= 0.05:  # a stage with nothing to do (no mixes, no images) is not news
+            _runlog.step(f"{name} done", ctx.timings[name], len(ctx.samples))
     assert ctx.results is not None
     return ctx.results
 
@@ -206,7 +209,8 @@ def _stage_cluster(ctx: RunContext) -> None:
     in_workers = processes(cfg.n_jobs, len(todo), n) > 1
     jobs = [(ctx.prepared[name].X, {**params, "progress": cfg.progress and not in_workers}) for name, _ in todo]
     selectors = run_jobs(_fit_selector, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="clustering sets",
-                         progress=cfg.progress)
+                         progress=cfg.progress, on_done=lambda i, sel, s: _runlog.step(
+                             f"cluster {todo[i][0]}", s, n, f"{len(sel.selection_)} configurations, chose {sel.n_clusters_} clusters"))
     for (name, key), selector in zip(todo, selectors):
         cached = {"labels": np.asarray(selector.labels_, dtype=np.int64), "selection": selector.selection_,
                   "chosen": selector.best_}
@@ -296,7 +300,8 @@ def _stage_outliers(ctx: RunContext) -> None:
         centers = getattr(getattr(run_, "selector", None), "cluster_centers_", None)
         jobs.append((ps.X, np.asarray(run_.labels)[ps.valid], centers, cfg.contamination, ctx.seeds["outliers"], show))
     fitted = dict(zip(todo, run_jobs(_fit_outliers, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="outliers",
-                                     progress=cfg.progress)))
+                                     progress=cfg.progress, on_done=lambda i, fit, s: _runlog.step(
+                                         f"outliers {todo[i]}", s, n, f"{int(fit[1].labels_.sum()):,} flagged"))))
     for name, run_ in ctx.runs.items():
         ps = ctx.prepared[name]
         ps.graph, ensemble = fitted.get(name, (None, None))
@@ -316,7 +321,8 @@ def _stage_maps(ctx: RunContext) -> None:
     jobs = [(ctx.prepared[name].X, ctx.prepared[name].valid, d, cfg.map_method, ctx.seeds["maps"], 20_000, show,
              ctx.prepared[name].graph) for name, d in todo]
     coords = run_jobs(full_coords, jobs, n_jobs=cfg.n_jobs, n_rows=len(ctx.samples), description="maps",
-                      progress=cfg.progress)
+                      progress=cfg.progress, on_done=lambda i, xy, s: _runlog.step(
+                          f"map {todo[i][0]}", s, len(ctx.samples), f"{todo[i][1]}-D {cfg.map_method}"))
     for (name, d), xy in zip(todo, coords):
         setattr(ctx.runs[name], "coords_2d" if d == 2 else "coords_3d", xy)
     for name, run_ in ctx.runs.items():
@@ -341,10 +347,13 @@ def _stage_describe(ctx: RunContext) -> None:
         cache = _EVIDENCE_CACHE[id(ctx.samples)] = EvidenceCache()
     for name, run_ in ctx.runs.items():
         ps = ctx.prepared[name]
+        start = time.perf_counter()
         describe_run(run_, ps.X, ps.valid, ctx.samples, cfg.out, images=cfg.images is not None,
                      head_files=cfg.heads, random_state=ctx.seeds["describe"], cache=cache,
                      progress=cfg.progress)
         render_run_maps(run_, cfg.out)  # redraw the legend with the cluster names
+        _runlog.step(f"describe {name}", time.perf_counter() - start, None,
+                     f"{0 if run_.clusters is None else len(run_.clusters)} clusters")
 
 
 # ---- compare + choose the best (compare issue) ------------------------------------------
