@@ -189,13 +189,13 @@ def _stage_cluster(ctx: RunContext) -> None:
 
         return cluster_stage(ctx)
     from vehiclust._parallel import processes, run_jobs
-    from vehiclust.cluster import ClusterSelector
+    from vehiclust.cluster import ClusterSelector, sweep_params
     from vehiclust.cluster._rule import summarise
 
     cfg = ctx.config
     n = len(ctx.samples)
     selector = ClusterSelector(families=cfg.families, k_min=cfg.k_min, k_max=cfg.k_max,
-                               random_state=ctx.seeds["cluster"])
+                               random_state=ctx.seeds["cluster"], **sweep_params(n))
     params = {k: v for k, v in selector.get_params().items() if k != "progress"}  # every default: the cache key
     found: dict[str, tuple[dict[str, Any], Any]] = {}
     todo: list[tuple[str, str]] = []
@@ -312,7 +312,7 @@ def _stage_outliers(ctx: RunContext) -> None:
 def _stage_maps(ctx: RunContext) -> None:
     """2-D (and 3-D) coordinates of every row, and the map PNGs, for each descriptor set."""
     from vehiclust._parallel import processes, run_jobs
-    from vehiclust.embed import full_coords, render_run_maps
+    from vehiclust.embed import full_coords
 
     cfg = ctx.config
     dims = (2, 3) if cfg.map_3d else (2,)
@@ -325,8 +325,8 @@ def _stage_maps(ctx: RunContext) -> None:
                           f"map {todo[i][0]}", s, len(ctx.samples), f"{todo[i][1]}-D {cfg.map_method}"))
     for (name, d), xy in zip(todo, coords):
         setattr(ctx.runs[name], "coords_2d" if d == 2 else "coords_3d", xy)
-    for name, run_ in ctx.runs.items():
-        render_run_maps(run_, cfg.out)
+    for name in ctx.runs:
+        # the PNGs are drawn by the describe stage, once the clusters have names
         ctx.prepared[name].graph = None  # its last user: free ~50 MB per set at full size
 
 
@@ -351,7 +351,7 @@ def _stage_describe(ctx: RunContext) -> None:
         describe_run(run_, ps.X, ps.valid, ctx.samples, cfg.out, images=cfg.images is not None,
                      head_files=cfg.heads, random_state=ctx.seeds["describe"], cache=cache,
                      progress=cfg.progress)
-        render_run_maps(run_, cfg.out)  # redraw the legend with the cluster names
+        render_run_maps(run_, cfg.out)  # the map PNGs, with the cluster names in the legend
         _runlog.step(f"describe {name}", time.perf_counter() - start, None,
                      f"{0 if run_.clusters is None else len(run_.clusters)} clusters")
 
@@ -371,12 +371,12 @@ def _new_cluster_run(ctx: RunContext, ps: PreparedSet) -> DescriptorRun:
     """Cluster the consensus embedding like the cluster stage does, with the k-based families only:
     the embedding is a set of discrete points (one per micro-cluster), where density families
     would return the micro-clusters themselves."""
-    from vehiclust.cluster import ClusterSelector
+    from vehiclust.cluster import ClusterSelector, sweep_params
 
     cfg = ctx.config
     families = tuple(f for f in cfg.families if f in ("kmeans", "gmm", "ward")) or ("kmeans",)
     selector = ClusterSelector(families=families, k_min=cfg.k_min, k_max=cfg.k_max,
-                               random_state=ctx.seeds["compare"], progress=cfg.progress)
+                               random_state=ctx.seeds["compare"], progress=cfg.progress, **sweep_params(len(ps.X)))
     selector.fit(ps.X)
     labels = np.full(len(ctx.samples), -1, dtype=np.int64)
     labels[ps.valid] = selector.labels_

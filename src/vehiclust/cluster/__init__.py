@@ -14,6 +14,7 @@ from vehiclust.cluster.metrics import (
     typicality,
 )
 from vehiclust.cluster.plot import plot_selection_curves
+from vehiclust.cluster._sizing import k_grid, sweep_params
 from vehiclust.cluster.selector import ClusterSelector
 
 __all__ = [
@@ -24,9 +25,11 @@ __all__ = [
     "calinski_harabasz",
     "davies_bouldin",
     "external_agreement",
+    "k_grid",
     "plot_selection_curves",
     "purity",
     "sampled_silhouette",
     "size_balance",
+    "sweep_params",
     "typicality",
 ]
