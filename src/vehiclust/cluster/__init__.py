@@ -1,6 +1,6 @@
 """Clustering engine: several families swept over k, scored in one space, one chosen.
 
-See the README section "How the clustering is chosen" for the rule.
+See docs/clustering.md ("How the clustering is chosen") for the rule.
 """
 
 from vehiclust.cluster._families import FAMILIES, available_families
