@@ -2,6 +2,7 @@
 
     python bench/demo.py --out /tmp/demo-bench            # a first run (empty cache)
     python bench/demo.py --out /tmp/demo-bench --again    # and a second one, reusing the cache
+    python bench/demo.py --out /tmp/demo-bench --reuse    # only a run on what is already there
 
 The configuration is the Makefile's `demo` target. On a machine shared with other jobs the
 wall time overstates the cost; the CPU time (one core busy at a time in most stages) is what
@@ -75,9 +76,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--again", action="store_true", help="also time a second run reusing the first one's cache")
+    ap.add_argument("--reuse", action="store_true", help="keep what an earlier run left in --out (its cache)")
     ap.add_argument("--json", type=Path, help="write the figures here")
     args = ap.parse_args()
-    shutil.rmtree(args.out, ignore_errors=True)
+    if not args.reuse:
+        shutil.rmtree(args.out, ignore_errors=True)
     report = {"load_average_start": os.getloadavg()[0]}
     for label in ("first run",) + (("second run (cache reused)",) if args.again else ()):
         w0, c0 = time.perf_counter(), cpu_seconds()

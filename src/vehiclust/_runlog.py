@@ -108,22 +108,40 @@ def setup_cli_logging(quiet: bool, verbose: int) -> None:
 
 # ---- the closing summary ------------------------------------------------------------------
 def _follows(results: Any, name: str, n: int = 2) -> str:
-    """The attributes the set's clusters explain best, e.g. ``label type 0.62, head colour 0.41``."""
+    """The attributes the set's clusters explain best, e.g. ``type (label) 0.62, colour (vehicle-attributes) 0.41``."""
     table = results.attribute_alignment
     if table is None or name not in table.index:
         return ""
     row = table.loc[name].dropna().astype(float).sort_values(ascending=False)
-    parts = []
-    for col, value in row.head(n).items():
-        if value < 0.05:
+    parts: dict[str, float] = {}
+    for col, value in row.items():
+        if len(parts) >= n or value < 0.05:
             break
-        words = str(col).replace(":", " ").replace("_", " ")
-        parts.append(f"{words} {value:.2f}")
-    return ", ".join(parts)
+        parts.setdefault(attribute_words(str(col)), value)
+    return ", ".join(f"{words} {value:.2f}" for words, value in parts.items())
+
+
+def attribute_words(column: str) -> str:
+    """``head:imagenet:imagenet_mass:car`` → ``car (ImageNet)``; ``label:type`` → ``type (label)``;
+    ``checks:brightness_p95`` → ``brightness (image)``."""
+    source, _, rest = column.partition(":")
+    if source == "label":
+        return f"{rest} (label)"
+    if source == "head":
+        model, _, what = rest.partition(":")
+        if what.startswith("imagenet_mass:"):
+            return f"{what.split(':', 1)[1]} (ImageNet)"
+        if what.startswith("imagenet_"):
+            return f"{what.removeprefix('imagenet_').replace('_', ' ')} (ImageNet)"
+        return f"{what.replace('_', ' ')} ({model})"
+    if source in ("checks", "pixels"):
+        words = re.sub(r"^is_|_(p\d+|quality)$", "", rest).replace("_", " ")
+        return f"{words} (image)"
+    return column.replace(":", " ").replace("_", " ")
 
 
 def _chosen(chosen: dict[str, Any]) -> str:
-    """``kmeans``, ``eac (consensus of the k-means runs)``, ``hdbscan (min_cluster_size=12)``:
+    """``kmeans``, ``eac (k-means consensus)``, ``hdbscan (min_cluster_size=12)``:
     the number of clusters has its own column."""
     family = str(chosen.get("family", "") or "")
     if not family:
@@ -132,7 +150,7 @@ def _chosen(chosen: dict[str, Any]) -> str:
     if params and not params.startswith("k="):
         return f"{family} ({params})"
     if family == "eac":
-        return "eac (consensus of the k-means runs)"
+        return "eac (k-means consensus)"
     return family
 
 
