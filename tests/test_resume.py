@@ -27,6 +27,11 @@ def test_second_run_resumes_from_cache(tmp_path, caplog):
     reused = [r.getMessage() for r in caplog.records if "reused cached result" in r.getMessage()]
     assert any("stage prepare [a]" in m for m in reused) and any("stage cluster [a]" in m for m in reused)
     np.testing.assert_array_equal(first.descriptors["a"].labels, second.descriptors["a"].labels)
+    # the resumed clustering still gives the outlier stage its centres and the compare stage its
+    # refits: the same outliers, the same scores, the same best set as the fresh run
+    pd.testing.assert_frame_equal(first.descriptors["a"].outliers, second.descriptors["a"].outliers)
+    pd.testing.assert_frame_equal(first.comparison, second.comparison)
+    assert first.best_reason == second.best_reason
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="vehiclust._cache"):
         run(RunConfig(force=True, **cfg))

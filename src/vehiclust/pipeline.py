@@ -195,7 +195,7 @@ def _stage_cluster(ctx: RunContext) -> None:
         if cached is None:
             todo.append((name, key))
         else:
-            found[name] = (cached, None)  # resumed: the fitted estimator is not kept, only its results
+            found[name] = (cached, _resumed_selector(cached))  # resumed: what later stages read of it
     in_workers = processes(cfg.n_jobs, len(todo), n) > 1
     jobs = [(ctx.prepared[name].X, {**params, "progress": cfg.progress and not in_workers}) for name, _ in todo]
     selectors = run_jobs(_fit_selector, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="clustering sets",
@@ -203,7 +203,8 @@ def _stage_cluster(ctx: RunContext) -> None:
                              f"cluster {todo[i][0]}", s, n, f"{len(sel.selection_)} configurations, chose {sel.n_clusters_} clusters"))
     for (name, key), selector in zip(todo, selectors):
         cached = {"labels": np.asarray(selector.labels_, dtype=np.int64), "selection": selector.selection_,
-                  "chosen": selector.best_}
+                  "chosen": selector.best_, "best_params": dict(selector.best_params_),
+                  "centers": np.asarray(selector.cluster_centers_)}
         if in_workers:  # the worker's own log line is lost
             log.info("%s: chosen %s", name, summarise(selector.best_))
         if ctx.cache:
@@ -221,6 +222,18 @@ def _stage_cluster(ctx: RunContext) -> None:
             preparation=ps.preparation,
         )
         ctx.runs[name].selector = selector
+
+
+def _resumed_selector(cached: dict[str, Any]) -> Any:
+    """What the outlier and compare stages read of a fitted selector (the chosen row, its
+    parameters, the cluster centres), rebuilt from the stage cache, so that a run resumed from
+    the cache gives the outliers and the best set of a fresh run. None for older cache entries."""
+    if "best_params" not in cached or "centers" not in cached:
+        return None
+    from types import SimpleNamespace
+
+    return SimpleNamespace(best_=cached["chosen"], best_params_=dict(cached["best_params"]),
+                           cluster_centers_=np.asarray(cached["centers"], dtype=np.float32))
 
 
 def _typicality(ps: PreparedSet, labels: np.ndarray) -> np.ndarray:
