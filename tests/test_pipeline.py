@@ -144,5 +144,5 @@ def test_subprocess_smoke(case, tmp_path):
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "best: b" in proc.stdout
+    assert "Best: b" in proc.stdout  # the closing summary
     assert len(pd.read_csv(tmp_path / "sp" / "clusters.csv")) == N

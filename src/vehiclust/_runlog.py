@@ -3,7 +3,8 @@
 - :func:`step`: one line per stage and per descriptor set (``cluster osnet: 166 configurations,
   74 s (16 rows/s)``), logged on ``vehiclust.steps``. The CLI shows these lines when stderr is
   not a terminal (a log file, CI), where progress bars are off, so a long run can be followed.
-- :func:`install_warnings`: every warning becomes one plain line without a source path;
+- :func:`install_warnings`: every warning becomes one plain line without a source path
+  (``warning: ...``);
   third-party warnings that change nothing for the user are dropped.
 - :func:`summary`: the closing table: per set the chosen clustering, clusters, outliers and
   what the clusters follow; the best and why; the time; where to look.
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 STEPS = "vehiclust.steps"
-WARNINGS = "vehiclust.warnings"
+WARNINGS = "py.warnings"  # where logging.captureWarnings sends them
 log = logging.getLogger(STEPS)
 
 # Third-party warnings that change nothing in the results (matched on the message).
@@ -77,17 +78,29 @@ def _package(filename: str) -> str:
 
 
 def install_warnings() -> None:
-    """Show each distinct warning once, as one line on the ``vehiclust.warnings`` logger."""
-    seen: set[str] = set()
-    wlog = logging.getLogger(WARNINGS)
+    """Warnings become log records of ``py.warnings`` (``logging.captureWarnings``) holding one
+    plain line each (harmless ones: an empty line, which :class:`_OncePlain` drops)."""
+    logging.captureWarnings(True)
+    warnings.formatwarning = _format_warning
 
-    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001 (warnings API)
-        text = one_line(message, category, str(filename))
-        if text is not None and text not in seen:
-            seen.add(text)
-            wlog.warning(text)
 
-    warnings.showwarning = show
+def _format_warning(message, category, filename, lineno, line=None) -> str:  # noqa: ARG001 (warnings API)
+    return one_line(message, category, str(filename)) or ""
+
+
+class _OncePlain(logging.Filter):
+    """Drop empty (harmless) warning lines and repeats of a line already shown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage().strip()
+        if not text or text in self.seen:
+            return False
+        self.seen.add(text)
+        return True
 
 
 def setup_cli_logging(quiet: bool, verbose: int) -> None:
@@ -98,6 +111,8 @@ def setup_cli_logging(quiet: bool, verbose: int) -> None:
         logger.handlers.clear()
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(fmt, datefmt="%H:%M:%S"))
+        if name == WARNINGS:
+            handler.addFilter(_OncePlain())
         logger.addHandler(handler)
         logger.propagate = False
     logging.getLogger(WARNINGS).setLevel(logging.ERROR if quiet else logging.WARNING)

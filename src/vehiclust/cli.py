@@ -10,7 +10,6 @@ import functools
 import logging
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Any, Callable, Optional
 
