@@ -308,6 +308,7 @@ def base_name(ev: ClusterEvidence, w: Words) -> Name:
 # Traits that tell look-alike clusters apart: (evidence attribute, low word, high word, scale).
 # A pair of clusters gets the trait only when they differ by at least its scale.
 _TRAITS = (
+    ("vehicle_lightness", "darker", "lighter", 4.0),  # the vehicle itself (inside its box)
     ("brightness", "dark", "bright", 8.0),
     ("saturation", "muted", "vivid", 6.0),
     ("aspect", "tall", "wide", 0.12),
@@ -322,8 +323,8 @@ def _trait_values(ev: ClusterEvidence, attr: str) -> float:
 
 def unique_names(evidence: list[ClusterEvidence], names: dict[int, Name]) -> dict[int, str]:
     """Names no two clusters share: among clusters with the same name, the trait on which they
-    differ most (brightness, colourfulness, crop shape, image size) is added to each, low or
-    high, until every name differs; night-time clusters say so. A last resort numbers them."""
+    differ most (the vehicle's lightness, the image's, colourfulness, crop shape, image size)
+    is added to each, low or high, until every name differs; night-time clusters say so. A last resort numbers them."""
     by_id = {ev.cluster: ev for ev in evidence}
     for ev in evidence:
         if np.isfinite(ev.dark_share) and ev.dark_share >= DARK_MAJORITY:
@@ -354,7 +355,7 @@ def _separate(group: list[int], by_id: dict[int, ClusterEvidence], names: dict[i
         if not np.isfinite(vals).all() or any(low in names[c].traits or high in names[c].traits for c in group):
             continue
         spread = (vals.max() - vals.min()) / (scale or np.log(1.25))
-        if spread >= 1.0 and (best is None or spread > best[0]):
+        if spread >= 0.5 and (best is None or spread > best[0]):
             best = (spread, vals, low, high, scale or np.log(1.25))
     if best is None:
         return
