@@ -11,6 +11,7 @@ import pandas as pd
 
 from vehiclust.describe._describer import ClusterDescriber, EvidenceCache
 from vehiclust.exceptions import InputError
+from vehiclust.io import read_text_csv
 from vehiclust.io.paths import PATH_COLUMNS, normalise_path
 
 log = logging.getLogger(__name__)
@@ -23,10 +24,7 @@ def read_head_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"Head table {path} does not exist.")
-    try:
-        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-        raise InputError(f"Head table {path} is not a readable CSV: {exc}") from None
+    frame = read_text_csv(path, "Head table", keep_default_na=False, na_values=[""])  # any encoding; one line
     column = next((c for c in PATH_COLUMNS if c in frame.columns), None)
     if column is None:
         raise InputError(f"Head table {path} needs a column named 'path' or 'paths'; it has {list(frame.columns)}.")
