@@ -41,48 +41,6 @@ def test_esc_leaves_no_markup(text: str) -> None:
     assert "<" not in out and ">" not in out and "'" not in out and '"' not in out
 
 
-def _synthetic(n: int, n_clusters: int, *, coords: bool = True, outliers: bool = True,
-               clusters_table: bool = True, names: list[str] | None = None, seed: int = 0) -> RunResults:
-    """A results object shaped like a real run, for the writer's edge cases (no images)."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, n_clusters, size=n).astype(np.int64)
-    labels[: max(n // 100, 1)] = -1
-    centres = rng.normal(scale=8, size=(n_clusters, 3))
-    xyz = (centres[np.maximum(labels, 0)] + rng.normal(size=(n, 3))).astype(np.float32)
-    run = DescriptorRun(
-        name="osnet",
-        labels=labels,
-        selection=pd.DataFrame({"family": ["kmeans"] * 3, "k": [2, n_clusters, 9], "silhouette": [0.1, 0.3, 0.2]}),
-        chosen={"family": "kmeans", "k": n_clusters, "silhouette": 0.3},
-        preparation={"dims_in": 512, "dims_out": 64},
-    )
-    if coords:
-        run.coords_2d, run.coords_3d = xyz[:, :2].copy(), xyz
-    if outliers:
-        flagged = labels < 0
-        flagged[rng.choice(n, size=max(n // 50, 1), replace=False)] = True
-        run.outliers = pd.DataFrame({
-            "is_outlier": flagged,
-            "outlier_score": np.where(flagged, rng.uniform(0.5, 1, n), rng.uniform(0, 0.5, n)),
-            "outlier_reasons": np.where(flagged, np.where(labels < 0, "invalid_descriptor", "far_from_data;low_density"), ""),
-        })
-    if clusters_table:
-        ids = np.arange(n_clusters)
-        names = names or [f"group {c}" for c in ids]
-        run.clusters = pd.DataFrame({
-            "cluster": ids, "size": [int((labels == c).sum()) for c in ids],
-            "share": [float((labels == c).mean()) for c in ids], "cluster_name": names,
-            "description": [f"Description of {nm}" for nm in names], "strength": 0.5,
-        })
-    paths = [f"images\\cls{c}\\img{i}.jpg" for i, c in enumerate(labels)]
-    return RunResults(
-        samples=pd.DataFrame({"path": [p.replace("\\", "/") for p in paths]}),
-        validation=pd.DataFrame(columns=["descriptor", "check", "severity", "count", "detail"]),
-        descriptors={"osnet": run}, best="osnet", best_reason="the only set",
-        metadata={"seed": 0, "config": {"images": None}},
-    )
-
-
 def _figure(html_text: str, div: str) -> dict:
     match = re.search(rf"<script type='application/json' id='{div}-data'>(.*?)</script>", html_text, flags=re.S)
     assert match, div
@@ -97,8 +55,8 @@ def _n_points(trace: dict) -> int:
     return len(x)
 
 
-def test_big_run_draws_a_sample_over_a_density_layer(tmp_path: Path) -> None:
-    results = _synthetic(30_000, 7)
+def test_big_run_draws_a_sample_over_a_density_layer(tmp_path: Path, synthetic) -> None:
+    results = synthetic(30_000, 7)
     out = write_html_report(results, tmp_path, max_points=2_000, max_points_3d=800)
     text = out.read_text()
     fig2 = _figure(text, "map2d")
@@ -113,8 +71,8 @@ def test_big_run_draws_a_sample_over_a_density_layer(tmp_path: Path) -> None:
     assert len(text) < 8_000_000
 
 
-def test_sample_is_seeded_and_keeps_every_cluster() -> None:
-    results = _synthetic(20_000, 12)
+def test_sample_is_seeded_and_keeps_every_cluster(synthetic) -> None:
+    results = synthetic(20_000, 12)
     run = results.descriptors["osnet"]
     a = _media.map_sample(run, run.coords_2d, 1_000, random_state=3)
     b = _media.map_sample(run, run.coords_2d, 1_000, random_state=3)
@@ -125,16 +83,16 @@ def test_sample_is_seeded_and_keeps_every_cluster() -> None:
 
 
 @pytest.mark.parametrize("coords,outliers,table", [(False, False, False), (True, False, False), (False, True, True)])
-def test_absent_stages_are_skipped_cleanly(tmp_path: Path, coords: bool, outliers: bool, table: bool) -> None:
-    results = _synthetic(300, 3, coords=coords, outliers=outliers, clusters_table=table)
+def test_absent_stages_are_skipped_cleanly(tmp_path: Path, coords: bool, outliers: bool, table: bool, synthetic) -> None:
+    results = synthetic(300, 3, coords=coords, outliers=outliers, clusters_table=table)
     text = write_html_report(results, tmp_path).read_text()
     assert ("no map coordinates" in text) is (not coords)
     assert text.count("<section class='cluster'") == 3
     assert "No comparison in this run." in text
 
 
-def test_hostile_names_are_escaped_everywhere(tmp_path: Path) -> None:
-    results = _synthetic(200, 3, names=HOSTILE[:3])
+def test_hostile_names_are_escaped_everywhere(tmp_path: Path, synthetic) -> None:
+    results = synthetic(200, 3, names=HOSTILE[:3])
     results.samples.loc[0, "path"] = XSS_NAME
     results.best_reason = HOSTILE[1]
     text = write_html_report(results, tmp_path).read_text()
@@ -147,8 +105,8 @@ def test_hostile_names_are_escaped_everywhere(tmp_path: Path) -> None:
     assert any("&lt;img src=x onerror=alert(1)&gt;" in name for name in legend)
 
 
-def test_single_cluster_and_one_row(tmp_path: Path) -> None:
-    results = _synthetic(1, 1)
+def test_single_cluster_and_one_row(tmp_path: Path, synthetic) -> None:
+    results = synthetic(1, 1)
     results.descriptors["osnet"].labels[:] = 0
     results.descriptors["osnet"].outliers.loc[:, "is_outlier"] = False
     text = write_html_report(results, tmp_path).read_text()
@@ -205,9 +163,9 @@ def test_chosen_row_is_found(selection: pd.DataFrame, chosen: dict, expected) ->
 
 
 @pytest.mark.parametrize("kwargs", [{"max_points": 0}, {"gallery_size": 2.5}, {"thumb_size": True}, {"embed_limit": -1}])
-def test_bad_parameters_are_refused(tmp_path: Path, kwargs: dict) -> None:
+def test_bad_parameters_are_refused(tmp_path: Path, kwargs: dict, synthetic) -> None:
     from vehiclust.exceptions import InputError
 
     name = next(iter(kwargs))
     with pytest.raises(InputError, match=f"'{name}' parameter of write_html_report"):
-        write_html_report(_synthetic(10, 2), tmp_path, **kwargs)
+        write_html_report(synthetic(10, 2), tmp_path, **kwargs)

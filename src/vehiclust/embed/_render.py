@@ -28,8 +28,10 @@ MAX_LEGEND = 20
 
 
 def cluster_colours(n: int) -> np.ndarray:
-    """n distinguishable RGB colours: tab20 first, then evenly spaced hues."""
-    base = np.asarray(plt.get_cmap("tab20").colors)[[0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19]]
+    """n distinguishable RGB colours: tab20 without its greys first, then evenly spaced hues.
+
+    Grey is kept for what is not a cluster: unassigned rows and the density of all rows."""
+    base = np.asarray(plt.get_cmap("tab20").colors)[[0, 2, 4, 6, 8, 10, 12, 16, 18, 1, 3, 5, 7, 9, 11, 13, 17, 19]]
     if n <= len(base):
         return base[:n]
     hues = (np.arange(n) * 0.618033988749895) % 1.0

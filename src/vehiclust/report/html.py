@@ -393,8 +393,8 @@ class _Page:
         info = table.set_index(table["cluster"].astype(int)) if table is not None and "cluster" in table else None
         labels = np.asarray(best.labels)
         parts = ["<section id='clusters'><h2>Clusters</h2>",
-                 f"<p class='muted'>{len(self.clusters)} clusters of <b>{esc(self.results.best)}</b>, largest first "
-                 "as the describe stage ordered them; open “numbers” for each cluster's figures.</p><div class='cards'>"]
+                 f"<p class='muted'>{len(self.clusters)} clusters of <b>{esc(self.results.best)}</b>, each with the images "
+                 "closest to its centre; open “numbers” for its figures.</p><div class='cards'>"]
         for c in self.clusters:
             row = info.loc[c] if info is not None and c in info.index else None
             size = int((labels == c).sum())
@@ -406,7 +406,8 @@ class _Page:
                 f"<h3><span class='swatch' style='background:{colour}'></span>{esc(_media.cluster_label(best, c))}</h3>"
                 f"<p class='size'><b>{size:,}</b> images · <b>{size / max(len(labels), 1):.1%}</b></p>"
                 + (f"<p class='description'>{esc(sentence)}</p>" if sentence else "")
-                + "<div class='gallery'>" + "".join(self.figure(r) for r in galleries.get(c, []).tolist()) + "</div>"
+                + ("<div class='gallery'>" + "".join(self.figure(r) for r in galleries.get(c, []).tolist()) + "</div>"
+                   if self.thumbs.root is not None else "")
                 + self._cluster_numbers(c, row, labels == c, description, sentence) + "</section>"
             )
         parts.append("</div>")
