@@ -176,11 +176,11 @@ def test_layout_in_chromium(browser, report_under_test) -> None:
         page.goto(report.as_uri(), wait_until="load")
         # 1. sticky first column: scroll every wide table to its right end; its first cells stay put
         wides = page.evaluate("""() => Array.from(document.querySelectorAll('.table-wrap'))
-            .map((w, i) => [i, w.scrollWidth > w.clientWidth + 4]).filter(x => x[1]).map(x => x[0])""")
+            .map((w, i) => [i, w.checkVisibility() && w.scrollWidth > w.clientWidth + 4]).filter(x => x[1]).map(x => x[0])""")
         assert wides, "no table is wider than a 760 px window; nothing to check"
         for i in wides:
             state = page.evaluate("""(i) => { const w = document.querySelectorAll('.table-wrap')[i];
-                w.scrollIntoView(); const before = w.querySelector('tbody td').getBoundingClientRect().left;
+                w.scrollIntoView({block: 'center'}); const before = w.querySelector('tbody td').getBoundingClientRect().left;
                 w.scrollLeft = w.scrollWidth; const cell = w.querySelector('tbody td'); const r = cell.getBoundingClientRect();
                 const hit = document.elementFromPoint(r.left + Math.min(r.width / 2, 20), r.top + r.height / 2);
                 return {moved: w.scrollLeft > 0, before: before, after: r.left, wrapLeft: w.getBoundingClientRect().left,
@@ -193,12 +193,12 @@ def test_layout_in_chromium(browser, report_under_test) -> None:
             page.screenshot(path=str(shots / "report-comparison-scrolled.png"))
         # 2. figures folded, each under a caption that comes before its picture
         folded = page.evaluate("""() => Array.from(document.querySelectorAll('#comparison details.figure')).map(d => ({
-            open: d.open, height: d.querySelector('img').getBoundingClientRect().height,
+            open: d.open, shown: d.querySelector('img').checkVisibility(),
             captionFirst: !!(d.querySelector('figcaption').compareDocumentPosition(d.querySelector('img')) & Node.DOCUMENT_POSITION_FOLLOWING)}))""")
-        assert all(not f["open"] and f["height"] == 0 and f["captionFirst"] for f in folded), folded
+        assert all(not f["open"] and not f["shown"] and f["captionFirst"] for f in folded), folded
         if folded:
             page.locator("#comparison details.figure summary").first.click()
-            assert page.evaluate("document.querySelector('#comparison details.figure img').getBoundingClientRect().height") > 0
+            assert page.evaluate("document.querySelector('#comparison details.figure img').checkVisibility()")
         # 3. outliers: shown when few, hidden (one legend click or the box shows them) when many
         n_out = int(_media.outlier_frame(best)["is_outlier"].sum())
         if best.coords_2d is not None and n_out:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vehiclust.report import _media, write_html_report
+from vehiclust.report import _mapfig, _media, write_html_report
 from vehiclust.report.html import FILES_DIR, esc, script_json
 from vehiclust.results import DescriptorRun, RunResults
 
@@ -44,6 +44,12 @@ def test_esc_leaves_no_markup(text: str) -> None:
 def _figure(html_text: str, div: str) -> dict:
     match = re.search(rf"<script type='application/json' id='{div}-data'>(.*?)</script>", html_text, flags=re.S)
     assert match, div
+    return json.loads(match.group(1))
+
+
+def _json_block(html_text: str, block: str):
+    match = re.search(rf"<script type='application/json' id='{block}'>(.*?)</script>", html_text, flags=re.S)
+    assert match, block
     return json.loads(match.group(1))
 
 
@@ -129,9 +135,11 @@ def test_report_of_the_real_run(report_run: Path) -> None:
         assert info[str(probe_row)]["p"].endswith(XSS_NAME)
     best = results.descriptors[results.best]
     assert outside.count("<section class='cluster'") == len(_media.cluster_ids(best))
-    # every picture in the galleries is an embedded JPEG thumbnail
-    thumbs = re.findall(r"<figure class='thumb'[^>]*><img src='([^']*)'", outside)
-    assert thumbs and all(t.startswith("data:image/jpeg;base64,") for t in thumbs)
+    # every picture in the galleries is an embedded JPEG thumbnail, stored once in the page
+    rows = re.findall(r"<figure class='thumb'[^>]*><img data-thumb='(\d+)'", outside)
+    table = _json_block(text, "thumbs")
+    assert rows and all(table[r].startswith("data:image/jpeg;base64,") for r in rows)
+    assert all(text.count(src) == 1 for src in table.values())
 
 
 def test_rewriting_is_byte_identical_and_large_runs_use_a_folder(report_run: Path, tmp_path: Path) -> None:
@@ -169,3 +177,112 @@ def test_bad_parameters_are_refused(tmp_path: Path, kwargs: dict, synthetic) -> 
     name = next(iter(kwargs))
     with pytest.raises(InputError, match=f"'{name}' parameter of write_html_report"):
         write_html_report(synthetic(10, 2), tmp_path, **kwargs)
+
+
+@pytest.mark.parametrize("n_outliers_wanted,visible", [(40, True), (5_000, "legendonly")])
+def test_outliers_are_small_and_hidden_when_many(tmp_path: Path, synthetic, n_outliers_wanted: int, visible) -> None:
+    results = synthetic(n_outliers_wanted * 50 // 3, 5)  # synthetic() flags 3 % of rows
+    n_out = int(results.descriptors["osnet"].outliers["is_outlier"].sum())
+    assert (n_out <= _mapfig.OUTLIERS_SHOWN_UP_TO) is (visible is True)
+    text = write_html_report(results, tmp_path, max_points=3_000, max_points_3d=1_000).read_text()
+    for div in ("map2d", "map3d"):
+        traces = [t for t in _figure(text, div)["data"] if t.get("name", "").startswith("outliers")]
+        assert len(traces) == 1 and traces[0].get("visible", True) == visible
+        assert traces[0]["marker"]["symbol"] == "x" and traces[0]["marker"]["size"] <= 5
+        assert traces[0]["name"] == f"outliers ({n_out:,})"
+    assert ("id='show-outliers' checked" in text) is (visible is True)
+
+
+def test_one_colour_per_cluster_everywhere(tmp_path: Path, synthetic) -> None:
+    """The report's map, its cluster cards, the notebook's map and the map PNG share one palette."""
+    from vehiclust.embed import cluster_palette
+    from vehiclust.report import notebook_helpers as nh
+
+    results = synthetic(2_000, 6)
+    run = results.descriptors["osnet"]
+    palette = cluster_palette(run.labels)
+    text = write_html_report(results, tmp_path).read_text()
+    sizes = {c: int((run.labels == c).sum()) for c in range(6)}
+    for div in ("map2d", "map3d"):
+        colours = {t["name"]: t["marker"]["color"] for t in _figure(text, div)["data"] if t["type"] != "heatmap"}
+        assert {_mapfig.legend_name(run, c, sizes[c]): palette[c] for c in range(6)}.items() <= colours.items()
+    for c in range(6):
+        assert f"data-cluster='{c}' style='border-top-color:{palette[c]}'" in text
+    fig = nh.map_figure(run)
+    import matplotlib.colors as mcolors
+
+    drawn = {h.get_label(): mcolors.to_hex(h.get_facecolor()[0]) for h in fig.axes[0].collections if h.get_label().startswith(tuple("012345"))}
+    assert {f"{_media.cluster_label(run, c)} ({sizes[c]:,})": palette[c] for c in range(6)} == drawn
+    assert nh.map_3d(run, results).data[0].marker.color == palette[0]
+
+
+def test_map_names_and_sizes_at_cluster_centres(tmp_path: Path, synthetic) -> None:
+    results = synthetic(30_000, 7)
+    run = results.descriptors["osnet"]
+    text = write_html_report(results, tmp_path, max_points=2_000).read_text()
+    fig = _figure(text, "map2d")
+    notes = {a["text"]: (a["x"], a["y"]) for a in fig["layout"]["annotations"]}
+    for c in range(7):
+        centre = np.median(run.coords_2d[run.labels == c], axis=0)
+        assert np.allclose(notes[_media.cluster_label(run, c)], centre, atol=1e-3)
+    assert len(_figure(text, "map3d")["layout"]["scene"]["annotations"]) == 7
+    assert fig["data"][0]["type"] == "heatmap" and fig["data"][0].get("visible", True) is True
+
+
+def test_page_stores_plotly_once_compressed(tmp_path: Path, synthetic) -> None:
+    import base64
+    import gzip
+
+    import plotly.offline
+
+    text = write_html_report(synthetic(300, 3), tmp_path).read_text()
+    blob = re.search(r"<script type='application/octet-stream' id='plotly-gz'>(.*?)</script>", text, re.S).group(1)
+    assert gzip.decompress(base64.b64decode(blob)).decode("utf-8") == plotly.offline.get_plotlyjs()
+    assert text.count("id='plotly-gz'") == 1 and "Plotly.newPlot" in text
+    assert len(text) < 2_500_000  # plotly.js alone is 4.8 MB uncompressed
+
+
+@pytest.mark.parametrize("chosen,expected", [
+    ({"family": "kmeans", "k": 12, "n_clusters": 12, "params": "k=12"}, "kmeans, 12 clusters"),
+    ({"family": "hdbscan", "n_clusters": 9.0, "params": {"min_cluster_size": 20}}, "hdbscan (min_cluster_size=20), 9 clusters"),
+    ({"family": "ward", "k": 1}, "ward, 1 cluster"),
+    ({}, "no configuration recorded"),
+])
+def test_chosen_clustering_is_said_once(chosen: dict, expected: str) -> None:
+    from vehiclust.report.notebook_helpers import chosen_text
+
+    assert chosen_text(chosen) == expected
+
+
+def test_summary_says_each_thing_once_and_why_scores_differ(tmp_path: Path, synthetic) -> None:
+    results = synthetic(500, 4)
+    run = results.descriptors["osnet"]
+    run.chosen.update({"n_clusters": 4, "params": "k=4", "silhouette_sample": 0.31})
+    results.comparison = pd.DataFrame({"descriptor": ["osnet"], "silhouette": [0.12], "davies_bouldin": [1.5]})
+    summary = re.search(r"<section id='summary'>(.*?)</section>", write_html_report(results, tmp_path).read_text(), re.S).group(1)
+    assert "kmeans, 4 clusters" in summary and "k=4" not in summary and "n_clusters" not in summary
+    assert "silhouette 0.12 vs 0.31" in summary and "cosine" in summary
+    assert "id='best-reason'>Why <b>osnet</b>: the only set" in summary
+
+
+def test_follows_table_is_shown_when_the_run_has_one(tmp_path: Path, synthetic) -> None:
+    results = synthetic(300, 3)
+    assert "id='follows'" not in write_html_report(results, tmp_path).read_text()
+    results.follows = pd.DataFrame({"descriptor": ["osnet"], "follows": ["vehicle type <and> colour"]})
+    text = write_html_report(results, tmp_path).read_text()
+    assert "id='follows'" in text and "vehicle type &lt;and&gt; colour" in text
+
+
+def test_cluster_cards_are_compact(tmp_path: Path, synthetic) -> None:
+    results = synthetic(1_000, 3)
+    run = results.descriptors["osnet"]
+    run.clusters["description"] = ["White vans, e.g. Transits. Mostly side views.", "Red cars.", "Trucks"]
+    run.clusters["typicality_mean"] = [0.5, 0.6, 0.7]
+    text = write_html_report(results, tmp_path).read_text()
+    cards = re.findall(r"<section class='cluster'.*?</section>", text, re.S)
+    assert len(cards) == 3
+    first = cards[0]
+    assert "<p class='description'>White vans, e.g. Transits.</p>" in first
+    assert re.search(r"<b>[\d,]+</b> images · <b>[\d.]+%</b>", first)
+    numbers = re.search(r"<details><summary>numbers</summary>(.*?)</details>", first, re.S).group(1)
+    assert "Mostly side views." in numbers and "typicality_mean" in numbers
