@@ -300,7 +300,9 @@ class _Page:
             f"({n_out / max(n, 1):.1%}).</p>"
         )
         # the best set's one-sentence reason, and what each clustering follows, when the run has them
-        reason = (f"<p id='best-reason'>Why <b>{esc(r.best)}</b>: {esc(r.best_reason)}</p>" if r.best_reason
+        note = _metrics_note(best, r.comparison)
+        reason = (f"<p id='best-reason'>Why <b>{esc(r.best)}</b>: {esc(r.best_reason)}"
+                  + (f" <span class='muted'>({esc(note)})</span>" if note else "") + "</p>" if r.best_reason
                   else "<p id='best-reason' hidden></p>")
         return (f"<header><h1>vehiclust report</h1><nav>{nav}</nav></header><main><section id='summary'>{summary}{reason}"
                 f"{self._follows()}{self._sets_table()}</section>")
@@ -317,8 +319,7 @@ class _Page:
         return "<div id='follows'><h3>What each clustering follows</h3>" + table_html(follows) + "</div>"
 
     def _sets_table(self) -> str:
-        """One line per descriptor set: its chosen clustering once, clusters, outliers, and why its
-        numbers may differ from the selection table."""
+        """One line per descriptor set: its chosen clustering (the cluster count said once), clusters, outliers."""
         rows = []
         for name, run in self.results.descriptors.items():
             flagged = _media.outlier_frame(run)["is_outlier"].to_numpy(bool)
@@ -327,11 +328,8 @@ class _Page:
                 "clusters": len(_media.cluster_ids(run)),
                 "outliers": int(flagged.sum()),
                 "chosen clustering": chosen_text(run.chosen),
-                "note": _metrics_note(run, self.results.comparison),
             })
         frame = pd.DataFrame(rows)
-        if not frame["note"].astype(bool).any():
-            frame = frame.drop(columns="note")
         return "<div class='sets'>" + table_html(frame) + "</div>"
 
     def map_section(self, rows_2d: np.ndarray, rows_3d: np.ndarray) -> str:
@@ -431,7 +429,8 @@ class _Page:
         mix = self._label_mix(members)
         if mix:
             items.append(f"<dt>given labels (reported only)</dt><dd>{mix.lstrip('; ')}</dd>")
-        rest = description[len(sentence):].strip() if isinstance(description, str) else ""
+        full = " ".join(description.split()) if isinstance(description, str) else ""
+        rest = full[len(sentence):].strip() if full.startswith(sentence) else full
         body = (f"<p>{esc(rest)}</p>" if rest else "") + (f"<dl class='numbers'>{''.join(items)}</dl>" if items else "")
         body += self._cluster_artifacts(cluster)
         return f"<details><summary>numbers</summary>{body}</details>" if body else ""
@@ -482,7 +481,9 @@ class _Page:
             row = {"descriptor": name}
             row.update({k: v for k, v in run.chosen.items() if not isinstance(v, (dict, list))})
             chosen_rows.append(row)
-        parts.append("<h3>Chosen configuration per descriptor set</h3>" + table_html(pd.DataFrame(chosen_rows)))
+        parts.append("<h3>Chosen configuration per descriptor set</h3><p class='muted'>Scores here are measured in each "
+                     "set's prepared space (euclidean); the comparison below scores every set alike (cosine), so a "
+                     "score of the same name can differ between the two tables.</p>" + table_html(pd.DataFrame(chosen_rows)))
         for name, run in self.results.descriptors.items():
             figure = self._selection_plot(name, run)
             prep = run.preparation or {}
@@ -625,8 +626,8 @@ def _metrics_note(run: DescriptorRun, comparison: pd.DataFrame | None) -> str:
             differ.append(f"{compared} {a:.3g} vs {b:.3g}")
     if not differ:
         return ""
-    return ("comparison vs selection table: " + ", ".join(differ)
-            + " — the comparison measures cosine distances, the selection euclidean ones in the prepared space")
+    return (", ".join(differ) + " in the selection table: the comparison scores every set alike with cosine distances, "
+            "the selection table with euclidean ones in the set's prepared space")
 
 
 def _count(n: int, noun: str) -> str:

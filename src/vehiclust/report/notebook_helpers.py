@@ -106,15 +106,32 @@ def _same(value: Any, count: int | None) -> bool:
         return False
 
 
-def first_sentence(text: Any) -> str:
-    """The first sentence of a description ('' for none): what a cluster card shows unfolded."""
+def first_sentence(text: Any, max_chars: int = 160) -> str:
+    """The first sentence of a description ('' for none): what a cluster card shows unfolded.
+
+    A sentence longer than `max_chars` stops at its first ';' (the rest is in the card's numbers)."""
     if not isinstance(text, str):
         return ""
     text = " ".join(text.split())
+    sentence = text
     for i, ch in enumerate(text):
         if ch in ".!?" and (i + 1 == len(text) or text[i + 1] == " ") and not text[:i].lower().endswith(("e.g", "i.e", "vs", "etc")):
-            return text[: i + 1]
-    return text
+            sentence = text[: i + 1]
+            break
+    if len(sentence) > max_chars:  # keep the words, drop the evidence in brackets, stop at the first ';'
+        sentence = _without_brackets(sentence)
+        sentence = sentence.split("; ")[0].rstrip(" .,;") + "."
+    return sentence
+
+
+def _without_brackets(text: str) -> str:
+    out, depth = [], 0
+    for ch in text:
+        depth += ch == "("
+        if depth == 0:
+            out.append(ch)
+        depth -= ch == ")" and depth > 0
+    return " ".join("".join(out).replace(" ,", ",").replace(" ;", ";").replace(" .", ".").split())
 
 
 def selection_curves(selection: pd.DataFrame, title: str = "", chosen: dict[str, Any] | None = None):
@@ -303,7 +320,7 @@ def interpret_set(results: RunResults, name: str, max_clusters: int = 25) -> str
     flagged = int(outlier_frame(run)["is_outlier"].sum())
     n = max(results.n_rows, 1)
     head = (f"**`{name}`** ({chosen_text(run.chosen)}) splits {results.n_rows:,} images into "
-            f"**{plural(len(summary), 'cluster')}** and flags {flagged:,} outliers ({flagged / n:.1%}).")
+            f"**{plural(len(summary), 'cluster')}** and flags {plural(flagged, 'outlier')} ({flagged / n:.1%}).")
     if not len(summary):
         return head
     top = summary.iloc[0]
