@@ -132,7 +132,7 @@ def test_report_of_the_real_run(report_run: Path) -> None:
     assert (esc(XSS_NAME) in outside) is (probe_row in shown)
     if "id='rowinfo'" in text:
         info = json.loads(re.search(r"<script type='application/json' id='rowinfo'>(.*?)</script>", text, re.S).group(1))
-        assert info[str(probe_row)]["p"].endswith(XSS_NAME)
+        assert info["p"][info["rows"].index(probe_row)].endswith(XSS_NAME)
     best = results.descriptors[results.best]
     assert outside.count("<section class='cluster'") == len(_media.cluster_ids(best))
     # every picture in the galleries is an embedded JPEG thumbnail, stored once in the page

@@ -23,7 +23,7 @@ OUTLIERS_SHOWN_UP_TO = 300
 # Names written on the map: the largest clusters only, so labels never cover the picture.
 MAX_CENTRE_LABELS = 30
 OUTLIER_MARKER_2D = dict(color="#111111", size=5, symbol="x", opacity=0.75)
-OUTLIER_MARKER_3D = dict(color="#111111", size=2, symbol="x", opacity=0.75)
+OUTLIER_MARKER_3D = dict(color="#111111", size=3, symbol="x", opacity=0.75)
 UNASSIGNED_COLOUR = "#b0b0b0"
 DENSITY_BINS = 220
 
@@ -48,7 +48,7 @@ def map_figure(run: DescriptorRun, coords: np.ndarray, rows: np.ndarray, *, thre
                height: int = 560, title: str | None = None):
     """The plotly figure of `coords` for the sampled `rows` (a ``plotly.graph_objects.Figure``).
 
-    `hovertext(rows)` gives each point's tooltip (default: its cluster name); `escape` is
+    `hovertext(rows)` gives each point's tooltip beside its trace's name; `escape` is
     applied to every data string that plotly would render as HTML (names, labels).
     """
     import plotly.graph_objects as go
@@ -71,9 +71,12 @@ def map_figure(run: DescriptorRun, coords: np.ndarray, rows: np.ndarray, *, thre
 
     def scatter(sel: np.ndarray, name: str, marker: dict[str, Any], **extra: Any) -> Any:
         xyz = coords[sel]
-        text = hovertext(sel) if hovertext is not None else [name] * len(sel)
-        common = dict(name=escape(name), customdata=sel.astype(np.int32), hovertext=text,
-                      hovertemplate="%{hovertext}<extra></extra>", marker=marker, **extra)
+        # the tooltip: the row's own text (its path) with the trace's name (cluster and size) beside it
+        common = dict(name=escape(name), customdata=sel.astype(np.int32), marker=marker, **extra)
+        if hovertext is not None:
+            common.update(hovertext=hovertext(sel), hovertemplate="%{hovertext}<extra>%{fullData.name}</extra>")
+        else:
+            common.update(hovertemplate="<extra>%{fullData.name}</extra>")
         if three_d:
             return go.Scatter3d(x=xyz[:, 0], y=xyz[:, 1], z=xyz[:, 2], mode="markers", **common)
         kind = go.Scattergl if many else go.Scatter

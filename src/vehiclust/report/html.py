@@ -337,9 +337,7 @@ class _Page:
         if best.coords_2d is None and best.coords_3d is None:
             return ("<section id='map'><h2>Map</h2><p class='muted'>This run has no map coordinates "
                     "(the map stage did not run).</p></section>")
-        rowinfo: dict[str, dict[str, str]] = {}
-        for row in np.union1d(rows_2d, rows_3d).tolist():
-            rowinfo[str(row)] = {"p": self.paths[row], "c": self.row_label(row), "r": self.reasons[row]}
+        rowinfo = self._rowinfo(np.union1d(rows_2d, rows_3d))
         n_out = int(self.flagged.sum())
         toggle = ""
         if n_out:
@@ -371,15 +369,21 @@ class _Page:
         parts.append("</section>")
         return "".join(parts)
 
+    def _rowinfo(self, rows: np.ndarray) -> dict[str, list]:
+        """What the hover panel shows of each drawn row, column-wise: its path, and indices into
+        the lists of cluster names and reasons (said once each, not once per row)."""
+        names = [self.row_label(int(r)) for r in rows.tolist()]
+        name_list, name_idx = np.unique(np.asarray(names, dtype=object).astype(str), return_inverse=True) if len(rows) else ([], [])
+        reasons = self.reasons[rows].astype(str) if len(rows) else np.empty(0, str)
+        reason_list, reason_idx = np.unique(reasons, return_inverse=True) if len(rows) else ([], [])
+        return {"rows": rows.tolist(), "p": self.paths[rows].tolist(), "c": np.asarray(name_idx).tolist(),
+                "names": list(name_list), "r": np.asarray(reason_idx).tolist(), "reasons": list(reason_list)}
+
     def _map_figure(self, coords: np.ndarray, rows: np.ndarray, three_d: bool) -> dict[str, Any]:
         import plotly.io as pio
 
-        def hover(sel: np.ndarray) -> list[str]:
-            return [
-                f"{esc(self.paths[r])}<br>{esc(self.row_label(r))}"
-                + (f"<br>outlier: {esc(self.reasons[r])}" if self.flagged[r] else "")
-                for r in sel.tolist()
-            ]
+        def hover(sel: np.ndarray) -> list[str]:  # the cluster is the trace's name, shown beside the path
+            return [esc(self.paths[r]) for r in sel.tolist()]
 
         fig = _mapfig.map_figure(self.best, coords, rows, three_d=three_d, hovertext=hover, escape=esc)
         return json.loads(pio.to_json(fig, validate=True, engine="json"))
@@ -676,14 +680,16 @@ _JS = r"""
   var thumbs=readJSON('thumbs')||{};
   document.querySelectorAll('img[data-thumb]').forEach(function(img){
     var src=safeSrc(thumbs[img.getAttribute('data-thumb')]);if(src)img.src=src;});
-  var rowinfo=readJSON('rowinfo')||{};
+  var rowinfo=readJSON('rowinfo')||{rows:[]};var position={};
+  rowinfo.rows.forEach(function(row,i){position[row]=i;});
   function show(row){
-    var info=rowinfo[String(row)];if(!info)return;
+    var i=position[row];if(i===undefined)return;
+    var path=rowinfo.p[i],reasons=rowinfo.reasons[rowinfo.r[i]];
     var img=document.getElementById('hover-img');var src=safeSrc(thumbs[String(row)]);
-    if(src){img.src=src;img.alt=info.p;img.hidden=false;}else{img.hidden=true;img.removeAttribute('src');}
-    document.getElementById('hover-path').textContent=info.p;
-    document.getElementById('hover-cluster').textContent=info.c;
-    document.getElementById('hover-reasons').textContent=info.r||'none';
+    if(src){img.src=src;img.alt=path;img.hidden=false;}else{img.hidden=true;img.removeAttribute('src');}
+    document.getElementById('hover-path').textContent=path;
+    document.getElementById('hover-cluster').textContent=rowinfo.names[rowinfo.c[i]];
+    document.getElementById('hover-reasons').textContent=reasons?reasons.split(';').join('; '):'none';
     var hint=document.querySelector('#hoverbox .muted');if(hint)hint.hidden=true;
   }
   function loadPlotly(){

@@ -404,11 +404,9 @@ def map_3d(run: DescriptorRun, results: RunResults, max_points: int = 5_000, ran
     coords = np.asarray(run.coords_3d, dtype=np.float32)
     rows = map_sample(run, coords, max_points, random_state)
     paths = results.samples["path"].astype(str).to_numpy()
-    labels = np.asarray(run.labels)
 
-    def hover(sel: np.ndarray) -> list[str]:
-        return [f"{html.escape(paths[r])}<br>{html.escape(cluster_label(run, int(labels[r])) if labels[r] >= 0 else 'unassigned')}"
-                for r in sel.tolist()]
+    def hover(sel: np.ndarray) -> list[str]:  # the cluster is the trace's name, shown beside the path
+        return [html.escape(paths[r]) for r in sel.tolist()]
 
     return plotly_map(run, coords, rows, three_d=True, hovertext=hover, escape=html.escape,
                       title=f"{run.name}: 3-D map (drag to turn, scroll to zoom)", height=600)
