@@ -298,7 +298,7 @@ def test_thumbnails_from_the_sibling_folder_load(browser, report_run: Path, tmp_
     # the report is written elsewhere but must find the images the run recorded
     results.metadata["config"]["images"] = str(_media.images_root(results, report_run))
     out = write_html_report(results, tmp_path, embed_limit=0)
-    assert any((tmp_path / FILES_DIR / "thumbs").glob("*.jpg"))
+    assert any((tmp_path / FILES_DIR / "thumbs").glob("*.webp"))
     page, events = _open(browser, out)
     try:
         page.wait_for_load_state("networkidle")

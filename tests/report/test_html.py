@@ -135,10 +135,10 @@ def test_report_of_the_real_run(report_run: Path) -> None:
         assert info["p"][info["rows"].index(probe_row)].endswith(XSS_NAME)
     best = results.descriptors[results.best]
     assert outside.count("<section class='cluster'") == len(_media.cluster_ids(best))
-    # every picture in the galleries is an embedded JPEG thumbnail, stored once in the page
+    # every picture in the galleries is an embedded WebP thumbnail, stored once in the page
     rows = re.findall(r"<figure class='thumb'[^>]*><img data-thumb='(\d+)'", outside)
     table = _json_block(text, "thumbs")
-    assert rows and all(table[r].startswith("data:image/jpeg;base64,") for r in rows)
+    assert rows and all(table[r].startswith("data:image/webp;base64,") for r in rows)
     assert all(text.count(src) == 1 for src in table.values())
 
 
@@ -148,7 +148,7 @@ def test_rewriting_is_byte_identical_and_large_runs_use_a_folder(report_run: Pat
     second = write_html_report(results, tmp_path / "a").read_bytes()
     assert first == second
     out = write_html_report(results, tmp_path / "b", embed_limit=5)
-    files = sorted((tmp_path / "b" / FILES_DIR / "thumbs").glob("*.jpg"))
+    files = sorted((tmp_path / "b" / FILES_DIR / "thumbs").glob("*.webp"))
     assert len(files) > 5
     text = out.read_text()
     assert f"src='{FILES_DIR}/thumbs/{files[0].name}'" in text or f"{FILES_DIR}/thumbs/{files[0].name}" in text

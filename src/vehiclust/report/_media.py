@@ -58,8 +58,8 @@ def resolve_image(root: Path | None, path: str) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def thumbnail_jpeg(path: Path | None, size: int = 64, quality: int = 75) -> bytes | None:
-    """A small JPEG of the image (longest side `size` px), or None when it cannot be read.
+def thumbnail(path: Path | None, size: int = 64, quality: int = 75, fmt: str = "JPEG") -> bytes | None:
+    """A small JPEG (or `fmt`: "WEBP") of the image (longest side `size` px), or None when it cannot be read.
 
     Unreadable images are exactly what the outlier gallery shows, so failures are expected
     and quiet: the caller shows the row without a picture.
@@ -75,7 +75,8 @@ def thumbnail_jpeg(path: Path | None, size: int = 64, quality: int = 75) -> byte
         return None
     image.thumbnail((size, size))
     buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="JPEG", quality=quality, optimize=True)
+    options = {"optimize": True} if fmt == "JPEG" else {"method": 6}
+    image.convert("RGB").save(buffer, format=fmt, quality=quality, **options)
     return buffer.getvalue()
 
 

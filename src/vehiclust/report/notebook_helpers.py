@@ -23,7 +23,7 @@ from vehiclust.report._media import (
     reason_counts,
     resolve_image,
     selection_axes,
-    thumbnail_jpeg,
+    thumbnail,
 )
 from vehiclust.report._media import images_root as _images_root
 from vehiclust.results import DescriptorRun, RunResults
@@ -220,7 +220,7 @@ def _thumb_strip(results: RunResults, rows: np.ndarray, root: Path | None, size:
     paths = results.samples["path"].astype(str).to_numpy()
     pictures = []
     for row in np.asarray(rows, dtype=np.int64).tolist():
-        data = thumbnail_jpeg(resolve_image(root, paths[row]), size)
+        data = thumbnail(resolve_image(root, paths[row]), size)
         if data is not None:
             pictures.append((paths[row], np.asarray(PILImage.open(io.BytesIO(data)))))
     if not pictures:
