@@ -378,6 +378,9 @@ def comparison_text(results: RunResults) -> str:
             text.append(f"The clusterings of `{close[0]}` and `{close[1]}` agree most (ARI {close[2]:.2f}); "
                         f"`{far[0]}` and `{far[1]}` least (ARI {far[2]:.2f})"
                         + (": they group the images by different properties." if far[2] < 0.3 else "."))
+    follows = _follows_words(results)
+    if follows:
+        text.append("What each clustering follows most: " + "; ".join(follows) + ".")
     if comp is not None and key:
         nmi = [c for c in comp.columns if c.lower().startswith("nmi_")]
         for column in nmi:
@@ -391,6 +394,27 @@ def comparison_text(results: RunResults) -> str:
     else:
         text.append(f"The run chose **`{results.best}`**.")
     return " ".join(text)
+
+
+def _follows_words(results: RunResults) -> list[str]:
+    """'`osnet` → vehicle type' per set: the run's own 'follows' table when it has one, else the
+    attribute its clusters align with most (attribute_alignment)."""
+    follows = getattr(results, "follows", None)
+    if follows is None:
+        follows = results.metadata.get("follows")
+    if isinstance(follows, pd.DataFrame) and not follows.empty and follows.shape[1] >= 2:
+        return [f"`{row.iloc[0]}` → {row.iloc[1]}" for _, row in follows.iterrows()]
+    if isinstance(follows, dict) and follows:
+        return [f"`{k}` → {v}" for k, v in follows.items()]
+    table = results.attribute_alignment
+    if table is None or table.empty:
+        return []
+    values = table.apply(pd.to_numeric, errors="coerce")
+    words = []
+    for name, row in values.iterrows():
+        if row.notna().any():
+            words.append(f"`{name}` → `{row.idxmax()}` ({row.max():.2f})")
+    return words
 
 
 def map_3d(run: DescriptorRun, results: RunResults, max_points: int = 5_000, random_state: int = 0):
@@ -444,5 +468,11 @@ def conclusion(results: RunResults) -> str:
                 col = label_cols[0]
                 value = pd.to_numeric(best_row[col], errors="coerce").iloc[0]
                 if np.isfinite(value):
-                    text.append(f" Against the given labels (reported only), its `{col}` is {value:.3f}.")
+                    text.append(f" Against the given labels (reported only), its `{col}` is {value:.3f}")
+                    scores = pd.to_numeric(row[col], errors="coerce")
+                    top = int(scores.idxmax()) if scores.notna().any() else None
+                    if top is not None and scores[top] > value + 0.05:
+                        text.append(f", while `{row.loc[top, key]}` reaches {scores[top]:.3f}: the chosen set groups the "
+                                    f"images by other properties than `{col[4:]}`, and the choice never looks at labels")
+                    text.append(".")
     return "".join(text)
