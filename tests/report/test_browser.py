@@ -255,8 +255,12 @@ def test_large_run_opens_on_its_clusters(browser, synthetic, tmp_path_factory: p
         saturated = (area.max(-1) - area.min(-1)) > 60
         black = area.max(-1) < 50
         assert saturated.mean() > 0.05 and black.mean() < 0.01, (saturated.mean(), black.mean())
-        page.check("#show-outliers")
+        # one click on their legend entry shows them, and the box follows
+        page.locator("#map2d .traces", has_text="outliers (").locator(".legendtoggle").click()
+        page.wait_for_function("document.getElementById('show-outliers').checked", timeout=10_000)
         assert set(_outlier_visibility(page, "#map2d")) == {True}
+        page.uncheck("#show-outliers")
+        assert set(_outlier_visibility(page, "#map2d")) == {"legendonly"}
         assert errors == []
     finally:
         page.close()

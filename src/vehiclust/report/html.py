@@ -763,6 +763,10 @@ _JS = r"""
       Plotly.newPlot(div,fig.data,fig.layout,{responsive:true,displaylogo:false}).then(function(){
         div.setAttribute('data-rendered','1');
         div.on('plotly_hover',function(ev){if(ev&&ev.points&&ev.points.length){var cd=ev.points[0].customdata;if(cd!==undefined&&cd!==null)show(cd);}});
+        div.on('plotly_restyle',function(){  // a legend click on the outliers keeps the box in step
+          var box=document.getElementById('show-outliers');var idx=outlierTraces(div);
+          if(box&&idx.length){var v=div.data[idx[0]].visible;box.checked=(v===undefined||v===true);}
+        });
       });
     });
     var toggle=document.getElementById('show-outliers');
