@@ -286,3 +286,31 @@ def test_cluster_cards_are_compact(tmp_path: Path, synthetic) -> None:
     assert re.search(r"<b>[\d,]+</b> images · <b>[\d.]+%</b>", first)
     numbers = re.search(r"<details><summary>numbers</summary>(.*?)</details>", first, re.S).group(1)
     assert "Mostly side views." in numbers and "typicality_mean" in numbers
+
+
+def test_long_selection_table_shows_its_best_ranked_rows_and_the_chosen_one() -> None:
+    from vehiclust.report.html import SELECTION_ROWS_SHOWN, _selection_table
+
+    n = 60
+    selection = pd.DataFrame({"family": ["kmeans"] * n, "k": np.arange(2, n + 2), "rank": np.arange(n, 0, -1),
+                              "chosen": np.arange(n) == 3})  # the chosen row ranks 57th
+    run = DescriptorRun(name="x", labels=np.zeros(3, np.int64), selection=selection, chosen={"family": "kmeans", "k": 5})
+    html_text = _selection_table(run)
+    ks = [int(k) for k in re.findall(r"<tr(?: class='chosen')?><td>kmeans</td><td>(\d+)</td>", html_text)]
+    assert len(ks) == SELECTION_ROWS_SHOWN + 1
+    assert ks[:3] == [61, 60, 59] and 5 in ks  # best rank first; the chosen row kept
+    assert re.search(r"<tr class='chosen'><td>kmeans</td><td>5</td>", html_text)
+    assert f"of {n:,}" in html_text and "selection.csv" in html_text
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("White vans, e.g. Transits. Mostly side views.", "White vans, e.g. Transits."),
+    ("Probably trucks, almost all grey (truck 49% of the classifier's probability, 1.1x its mean over all clusters "
+     "(other types: car 20%, 1.3x); 75% of 16 sampled images grey by pixel colour), daylight brightness; labels type: truck.",
+     "Probably trucks, almost all grey, daylight brightness."),
+    (None, ""),
+])
+def test_card_sentence(text, expected: str) -> None:
+    from vehiclust.report.notebook_helpers import first_sentence
+
+    assert first_sentence(text) == expected

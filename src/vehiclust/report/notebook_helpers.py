@@ -168,7 +168,7 @@ def map_figure(run: DescriptorRun, title: str = "", max_points: int = 50_000, ra
     """A matplotlib map of one descriptor set: clusters in the report's colours, outliers as small crosses."""
     import matplotlib.pyplot as plt
 
-    from vehiclust.report._mapfig import colours
+    from vehiclust.report._mapfig import MAX_CENTRE_LABELS, colours
     from vehiclust.report._media import map_sample
 
     xy = np.asarray(run.coords_2d, dtype=np.float32)
@@ -177,7 +177,7 @@ def map_figure(run: DescriptorRun, title: str = "", max_points: int = 50_000, ra
     flagged = outlier_frame(run)["is_outlier"].to_numpy(bool)[rows]
     fig, ax = plt.subplots(figsize=(7, 5.5))
     palette = colours(run)  # the report's colours
-    sizes = dict(zip(*np.unique(np.asarray(run.labels)[np.asarray(run.labels) >= 0], return_counts=True)))
+    sizes = {int(c): int(n) for c, n in zip(*np.unique(np.asarray(run.labels)[np.asarray(run.labels) >= 0], return_counts=True))}
     size = 4 if len(rows) > 5000 else 10
     for c in cluster_ids(run):
         sel = (labels == c) & ~flagged
@@ -189,6 +189,14 @@ def map_figure(run: DescriptorRun, title: str = "", max_points: int = 50_000, ra
     if flagged.any():
         ax.scatter(xy[rows[flagged], 0], xy[rows[flagged], 1], s=size * 1.5, marker="x", color="#111111",
                    linewidths=0.6, alpha=0.75, label=f"outliers ({int(outlier_frame(run)['is_outlier'].sum()):,})")
+    all_labels = np.asarray(run.labels)
+    finite = np.isfinite(xy).all(axis=1)
+    for c in sorted(sizes, key=lambda c: -sizes[c])[:MAX_CENTRE_LABELS]:  # names at the centres, as in the report
+        members = xy[(all_labels == c) & finite]
+        if len(members):
+            cx, cy = np.median(members, axis=0)
+            ax.text(cx, cy, cluster_label(run, int(c)), fontsize=7, ha="center", va="center",
+                    bbox=dict(boxstyle="round,pad=0.2", fc="white", ec=palette.get(int(c), "#b0b0b0"), alpha=0.8))
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title, fontsize=10)
