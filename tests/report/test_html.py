@@ -260,7 +260,8 @@ def test_summary_says_each_thing_once_and_why_scores_differ(tmp_path: Path, synt
     run.chosen.update({"n_clusters": 4, "params": "k=4", "silhouette_sample": 0.31})
     results.comparison = pd.DataFrame({"descriptor": ["osnet"], "silhouette": [0.12], "davies_bouldin": [1.5]})
     summary = re.search(r"<section id='summary'>(.*?)</section>", write_html_report(results, tmp_path).read_text(), re.S).group(1)
-    assert "kmeans, 4 clusters" in summary and "k=4" not in summary and "n_clusters" not in summary
+    assert "<td>k-means</td>" in summary and "k=4" not in summary and "n_clusters" not in summary
+    assert summary.count("<td>4</td>") == 1  # the set's cluster count, once in its row
     assert "silhouette 0.12 vs 0.31" in summary and "cosine" in summary
     assert "id='best-reason'>Why <b>osnet</b>: the only set" in summary
 

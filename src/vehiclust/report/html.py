@@ -334,7 +334,7 @@ class _Page:
                 "descriptor set": ("★ " if name == self.results.best else "") + name,
                 "clusters": len(_media.cluster_ids(run)),
                 "outliers": int(flagged.sum()),
-                "chosen clustering": chosen_text(run.chosen),
+                "method": chosen_text(run.chosen, count=False, words=True),
             })
         frame = pd.DataFrame(rows)
         return "<div class='sets'>" + table_html(frame) + "</div>"

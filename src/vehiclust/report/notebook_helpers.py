@@ -29,7 +29,7 @@ from vehiclust.report._media import images_root as _images_root
 from vehiclust.results import DescriptorRun, RunResults
 
 __all__ = [
-    "chosen_text", "cluster_ids", "first_sentence", "label_columns", "plural", "cluster_label", "cluster_summary", "comparison_figures", "conclusion",
+    "FAMILY_WORDS", "chosen_text", "cluster_ids", "first_sentence", "label_columns", "plural", "cluster_label", "cluster_summary", "comparison_figures", "conclusion",
     "comparison_text", "heatmap", "images_root", "interpret_set", "pretty_name", "map_3d", "map_figure", "outlier_frame", "outlier_rows_by_reason", "reason_counts",
     "selection_curves", "show_gallery", "show_rows",
 ]
@@ -58,25 +58,33 @@ def images_root(results: RunResults, run_dir: str | Path = ".", override: str | 
 
 
 _COUNT_KEYS = ("k", "n_clusters", "k_found")
+# The clustering families in plain words (a family not listed shows its own name).
+FAMILY_WORDS = {
+    "kmeans": "k-means", "gmm": "Gaussian mixture", "ward": "Ward hierarchical",
+    "eac": "consensus of k-means runs (evidence accumulation)", "hdbscan": "HDBSCAN density", "dbscan": "DBSCAN density",
+}
 
 
-def chosen_text(chosen: dict[str, Any]) -> str:
+def chosen_text(chosen: dict[str, Any], count: bool = True, words: bool = False) -> str:
     """The chosen configuration in words, the cluster count said once: 'kmeans, 12 clusters',
-    'hdbscan (min_cluster_size=20), 9 clusters'."""
+    'hdbscan (min_cluster_size=20), 9 clusters'; `count=False` leaves the count out (for a
+    table that has it in a column of its own); `words=True` names the family in plain words."""
     family = next((str(chosen[k]) for k in ("family", "algorithm", "method") if chosen.get(k) not in (None, "")), "")
-    count = None
+    n_clusters = None
     for key in _COUNT_KEYS:
         try:
             value = float(chosen.get(key))
         except (TypeError, ValueError):
             continue
         if np.isfinite(value):
-            count = int(value)
+            n_clusters = int(value)
             break
-    params = [f"{k}={v}" for k, v in _params(chosen.get("params")) if not (k in _COUNT_KEYS and _same(v, count))]
+    params = [f"{k}={v}" for k, v in _params(chosen.get("params")) if not (k in _COUNT_KEYS and _same(v, n_clusters))]
+    if words:
+        family = FAMILY_WORDS.get(family, family)
     text = family + (f" ({', '.join(params)})" if params else "")
-    if count is not None:
-        text += (", " if text else "") + plural(count, "cluster")
+    if n_clusters is not None and count:
+        text += (", " if text else "") + plural(n_clusters, "cluster")
     if not text:
         keys = [k for k, v in chosen.items() if not isinstance(v, (dict, list))][:4]
         text = ", ".join(f"{k} {chosen[k]}" for k in keys)
