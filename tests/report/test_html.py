@@ -269,9 +269,13 @@ def test_summary_says_each_thing_once_and_why_scores_differ(tmp_path: Path, synt
 def test_follows_table_is_shown_when_the_run_has_one(tmp_path: Path, synthetic) -> None:
     results = synthetic(300, 3)
     assert "id='follows'" not in write_html_report(results, tmp_path).read_text()
-    results.follows = pd.DataFrame({"descriptor": ["osnet"], "follows": ["vehicle type <and> colour"]})
+    # the compare stage's shape: indexed by descriptor, shares per kind of evidence and a sentence
+    results.follows = pd.DataFrame({"type": [0.4], "colour": [0.05], "follows": ["vehicle type <and> colour"]},
+                                   index=pd.Index(["osnet"], name="descriptor"))
     text = write_html_report(results, tmp_path).read_text()
-    assert "id='follows'" in text and "vehicle type &lt;and&gt; colour" in text
+    summary = re.search(r"<section id='summary'>(.*?)</section>", text, re.S).group(1)
+    assert "<td>★ osnet</td>" in summary and "<td>vehicle type &lt;and&gt; colour</td>" in summary
+    assert "<details id='follows'>" in summary and "<td>osnet</td>" in summary and "<td>0.4</td>" in summary
 
 
 def test_cluster_cards_are_compact(tmp_path: Path, synthetic) -> None:

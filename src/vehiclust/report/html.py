@@ -29,7 +29,14 @@ from vehiclust import _progress
 from vehiclust.exceptions import InputError
 from vehiclust.io.atomic import atomic_write_bytes, atomic_write_text
 from vehiclust.report import _mapfig, _media
-from vehiclust.report.notebook_helpers import _as_jpeg, chosen_text, first_sentence, label_columns, pretty_name
+from vehiclust.report.notebook_helpers import (
+    _as_jpeg,
+    chosen_text,
+    first_sentence,
+    follows_table,
+    label_columns,
+    pretty_name,
+)
 from vehiclust.results import DescriptorRun, RunResults
 
 log = logging.getLogger(__name__)
@@ -312,18 +319,15 @@ class _Page:
                   + (f" <span class='muted'>({esc(note)})</span>" if note else "") + "</p>" if r.best_reason
                   else "<p id='best-reason' hidden></p>")
         return (f"<header><h1>vehiclust report</h1><nav>{nav}</nav></header><main><section id='summary'>{summary}{reason}"
-                f"{self._follows()}{self._sets_table()}</section>")
+                f"{self._sets_table()}{self._follows()}</section>")
 
     def _follows(self) -> str:
-        """The 'what each clustering follows' table, when the run carries one (a frame or a mapping)."""
-        follows = getattr(self.results, "follows", None)
+        """The shares behind 'what each clustering follows', folded, when the run has them."""
+        follows = follows_table(self.results)
         if follows is None:
-            follows = self.results.metadata.get("follows")
-        if isinstance(follows, dict) and follows:
-            follows = pd.DataFrame({"descriptor set": list(follows), "follows": [str(v) for v in follows.values()]})
-        if not isinstance(follows, pd.DataFrame) or follows.empty:
             return ""
-        return "<div id='follows'><h3>What each clustering follows</h3>" + table_html(follows) + "</div>"
+        return ("<details id='follows'><summary>What each clustering follows: the share of each kind of evidence "
+                "its clusters explain</summary>" + table_html(follows) + "</details>")
 
     def _sets_table(self) -> str:
         """One line per descriptor set: its chosen clustering (the cluster count said once), clusters, outliers."""
@@ -337,6 +341,10 @@ class _Page:
                 "method": chosen_text(run.chosen, count=False, words=True),
             })
         frame = pd.DataFrame(rows)
+        follows = follows_table(self.results)
+        if follows is not None and "follows" in follows.columns:  # the compare stage's sentence per set
+            said = dict(zip(follows["descriptor"].astype(str), follows["follows"].fillna("").astype(str)))
+            frame["follows"] = [said.get(name, "") for name in self.results.descriptors]
         return "<div class='sets'>" + table_html(frame) + "</div>"
 
     def map_section(self, rows_2d: np.ndarray, rows_3d: np.ndarray) -> str:

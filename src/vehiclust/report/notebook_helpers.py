@@ -29,7 +29,7 @@ from vehiclust.report._media import images_root as _images_root
 from vehiclust.results import DescriptorRun, RunResults
 
 __all__ = [
-    "FAMILY_WORDS", "chosen_text", "cluster_ids", "first_sentence", "label_columns", "plural", "cluster_label", "cluster_summary", "comparison_figures", "conclusion",
+    "FAMILY_WORDS", "chosen_text", "cluster_ids", "first_sentence", "follows_table", "label_columns", "plural", "cluster_label", "cluster_summary", "comparison_figures", "conclusion",
     "comparison_text", "heatmap", "images_root", "interpret_set", "pretty_name", "map_3d", "map_figure", "outlier_frame", "outlier_rows_by_reason", "reason_counts",
     "selection_curves", "show_gallery", "show_rows",
 ]
@@ -412,16 +412,28 @@ def comparison_text(results: RunResults) -> str:
     return " ".join(text)
 
 
-def _follows_words(results: RunResults) -> list[str]:
-    """'`osnet` → vehicle type' per set: the run's own 'follows' table when it has one, else the
-    attribute its clusters align with most (attribute_alignment)."""
+def follows_table(results: RunResults) -> pd.DataFrame | None:
+    """What each clustering follows, when the run says (the compare stage's `follows`): one row per
+    set, a `descriptor` column first, then its `follows` sentence and the shares behind it."""
     follows = getattr(results, "follows", None)
     if follows is None:
         follows = results.metadata.get("follows")
-    if isinstance(follows, pd.DataFrame) and not follows.empty and follows.shape[1] >= 2:
-        return [f"`{row.iloc[0]}` → {row.iloc[1]}" for _, row in follows.iterrows()]
-    if isinstance(follows, dict) and follows:
-        return [f"`{k}` → {v}" for k, v in follows.items()]
+    if isinstance(follows, dict):
+        follows = pd.DataFrame({"descriptor": list(follows), "follows": [str(v) for v in follows.values()]})
+    if not isinstance(follows, pd.DataFrame) or follows.empty:
+        return None
+    if "descriptor" not in follows.columns:
+        follows = follows.rename_axis("descriptor").reset_index()
+    front = ["descriptor"] + (["follows"] if "follows" in follows.columns else [])
+    return follows[front + [c for c in follows.columns if c not in front]]
+
+
+def _follows_words(results: RunResults) -> list[str]:
+    """'`osnet` → vehicle type' per set: the run's own 'follows' sentences when it has them, else the
+    attribute its clusters align with most (attribute_alignment)."""
+    follows = follows_table(results)
+    if follows is not None and "follows" in follows.columns:
+        return [f"`{row['descriptor']}` → {row['follows']}" for _, row in follows.iterrows() if str(row["follows"]).strip()]
     table = results.attribute_alignment
     if table is None or table.empty:
         return []
