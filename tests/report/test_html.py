@@ -319,3 +319,13 @@ def test_card_sentence(text, expected: str) -> None:
     from vehiclust.report.notebook_helpers import first_sentence
 
     assert first_sentence(text) == expected
+
+
+def test_gallery_prefers_the_runs_typicality(synthetic) -> None:
+    run = synthetic(500, 3).descriptors["osnet"]
+    members = np.flatnonzero(run.labels == 1)
+    run.typicality = np.zeros(len(run.labels), np.float32)
+    run.typicality[members[-4:]] = [0.7, 0.9, 0.8, 1.0]
+    assert _media.gallery_rows(run, 1, 4).tolist() == [members[-1], members[-3], members[-2], members[-4]]
+    del run.typicality
+    assert len(_media.gallery_rows(run, 1, 4)) == 4  # without it: the map's core
