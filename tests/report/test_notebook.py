@@ -83,15 +83,16 @@ def test_notebook_interprets_every_set_and_maps_in_3d(report_run: Path) -> None:
     report's colours, and an images root relative to the notebook's folder."""
     from vehiclust.embed import cluster_palette
     from vehiclust.report import _media
+    from vehiclust.report.notebook_helpers import md, md_code
 
     nb = nbformat.read(report_run / "analysis.ipynb", as_version=4)
     results = RunResults.load(report_run)
     text = _text(nb)
     for name, run in results.descriptors.items():
-        assert f"**`{name}`** (" in text
+        assert f"**{md_code(name)}** (" in text
         for c in _media.cluster_ids(run):
-            assert f"**{_media.cluster_label(run, c)}**:" in text
-    assert f"The run chose **`{results.best}`**" in text
+            assert f"**{md(_media.cluster_label(run, c))}**:" in text
+    assert f"The run chose **{md_code(results.best)}**" in text
     assert "agree most (ARI" in text or len(results.descriptors) < 2
     plots = [o["data"]["application/vnd.plotly.v1+json"] for outs in _outputs(nb) for o in outs
              if "application/vnd.plotly.v1+json" in o.get("data", {})]

@@ -29,14 +29,37 @@ from vehiclust.report._media import images_root as _images_root
 from vehiclust.results import DescriptorRun, RunResults
 
 __all__ = [
-    "FAMILY_WORDS", "chosen_text", "cluster_ids", "first_sentence", "follows_table", "label_columns", "plural", "cluster_label", "cluster_summary", "comparison_figures", "conclusion",
-    "comparison_text", "heatmap", "images_root", "interpret_set", "pretty_name", "map_3d", "map_figure", "outlier_frame", "outlier_rows_by_reason", "reason_counts",
+    "FAMILY_WORDS", "md", "md_code", "chosen_text", "cluster_ids", "first_sentence", "follows_table", "label_columns", "plural",
+    "cluster_label", "cluster_summary", "comparison_figures", "conclusion",
+    "comparison_text", "heatmap", "images_root", "interpret_set", "pretty_name", "map_3d", "map_figure", "outlier_frame",
+    "outlier_rows_by_reason", "reason_counts",
     "selection_curves", "show_gallery", "show_rows",
 ]
 
 _X_COLUMNS = ("k", "n_clusters", "k_found")
 # Columns of the samples table that the pipeline adds itself; the rest are the user's labels.
 _NOT_LABELS = ("path", "resolved", "path_error")
+
+
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|~")
+
+
+def md(value: Any) -> str:
+    """A data value (label, name, path, description) as Markdown text that stays text: every
+    Markdown punctuation mark escaped, line breaks flattened. ``<``, ``>`` and ``&`` are left to
+    the notebook's ``show_md``, which HTML-escapes the whole line."""
+    text = " ".join(str(value).split())
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in text)
+
+
+def md_code(value: Any) -> str:
+    """A data value as an inline code span that no backtick inside it can close early."""
+    import re
+
+    text = " ".join(str(value).split())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    pad = " " if longest else ""
+    return f"{'`' * (longest + 1)}{pad}{text}{pad}{'`' * (longest + 1)}"
 
 
 def label_columns(results: RunResults) -> list[str]:
@@ -335,7 +358,7 @@ def interpret_set(results: RunResults, name: str, max_clusters: int = 25) -> str
     summary = cluster_summary(run).sort_values("size", ascending=False, kind="stable")
     flagged = int(outlier_frame(run)["is_outlier"].sum())
     n = max(results.n_rows, 1)
-    head = (f"**`{name}`** ({chosen_text(run.chosen)}) splits {results.n_rows:,} images into "
+    head = (f"**{md_code(name)}** ({md(chosen_text(run.chosen))}) splits {results.n_rows:,} images into "
             f"**{plural(len(summary), 'cluster')}** and flags {plural(flagged, 'outlier')} ({flagged / n:.1%}).")
     if not len(summary):
         return head
@@ -348,15 +371,15 @@ def interpret_set(results: RunResults, name: str, max_clusters: int = 25) -> str
     labels = label_columns(results)
     for _, row in summary.head(max_clusters).iterrows():
         c = int(row["cluster"])
-        text = f"- **{cluster_label(run, c)}**: {int(row['size']):,} images ({row['share']:.1%})"
+        text = f"- **{md(cluster_label(run, c))}**: {int(row['size']):,} images ({row['share']:.1%})"
         sentence = first_sentence(row.get("description"))
         if sentence:
-            text += f" — {sentence}"
+            text += f" — {md(sentence)}"
         for column in labels[:1]:
             values = results.samples.loc[np.asarray(run.labels) == c, column].astype(object).dropna()
             if len(values):
                 share = values.value_counts(normalize=True)
-                text += f" (given `{column}`: mostly {share.index[0]}, {share.iloc[0]:.0%})"
+                text += f" (given {md_code(column)}: mostly {md(share.index[0])}, {share.iloc[0]:.0%})"
         lines.append(text)
     if len(summary) > max_clusters:
         lines.append(f"- … and {len(summary) - max_clusters} smaller clusters.")
@@ -368,11 +391,11 @@ def comparison_text(results: RunResults) -> str:
     clusterings agree with each other and (reported only) with the given labels."""
     names = list(results.descriptors)
     if len(names) < 2:
-        return f"Only one descriptor set (`{names[0]}`) was run, so there is nothing to compare."
+        return f"Only one descriptor set ({md_code(names[0])}) was run, so there is nothing to compare."
     counts = {n: len(cluster_ids(r)) for n, r in results.descriptors.items()}
     lo, hi = min(counts.values()), max(counts.values())
     text = [f"The {len(names)} descriptor sets find " + (f"{lo} clusters each" if lo == hi else f"between {lo} and {hi} clusters")
-            + " (" + ", ".join(f"`{n}` {c}" for n, c in counts.items()) + ")."]
+            + " (" + ", ".join(f"{md_code(n)} {c}" for n, c in counts.items()) + ")."]
     comp = results.comparison
     key = next((c for c in ("descriptor", "name") if comp is not None and c in comp.columns), None)
     if comp is not None and key:
@@ -383,7 +406,7 @@ def comparison_text(results: RunResults) -> str:
                 values = pd.to_numeric(comp[column], errors="coerce")
                 if values.notna().any():
                     i = values.idxmax() if better is max else values.idxmin()
-                    text.append(f"`{comp.loc[i, key]}` has {meaning} {values[i]:.3f}).")
+                    text.append(f"{md_code(comp.loc[i, key])} has {meaning} {values[i]:.3f}).")
     if results.agreement is not None and results.agreement.shape[0] >= 2:
         ari = results.agreement.apply(pd.to_numeric, errors="coerce")
         pairs = [(ari.index[i], ari.columns[j], ari.iat[i, j]) for i in range(ari.shape[0]) for j in range(i + 1, ari.shape[1])
@@ -391,8 +414,8 @@ def comparison_text(results: RunResults) -> str:
         if pairs:
             close = max(pairs, key=lambda p: p[2])
             far = min(pairs, key=lambda p: p[2])
-            text.append(f"The clusterings of `{close[0]}` and `{close[1]}` agree most (ARI {close[2]:.2f}); "
-                        f"`{far[0]}` and `{far[1]}` least (ARI {far[2]:.2f})"
+            text.append(f"The clusterings of {md_code(close[0])} and {md_code(close[1])} agree most (ARI {close[2]:.2f}); "
+                        f"{md_code(far[0])} and {md_code(far[1])} least (ARI {far[2]:.2f})"
                         + (": they group the images by different properties." if far[2] < 0.3 else "."))
     follows = _follows_words(results)
     if follows:
@@ -403,12 +426,12 @@ def comparison_text(results: RunResults) -> str:
             values = pd.to_numeric(comp[column], errors="coerce")
             if values.notna().any():
                 i = values.idxmax()
-                text.append(f"Against the given label `{column[4:]}` (reported only, never used to choose), "
-                            f"`{comp.loc[i, key]}` matches best (NMI {values[i]:.2f}).")
+                text.append(f"Against the given label {md_code(column[4:])} (reported only, never used to choose), "
+                            f"{md_code(comp.loc[i, key])} matches best (NMI {values[i]:.2f}).")
     if results.best_reason:
-        text.append(f"The run chose **`{results.best}`**: {results.best_reason.rstrip('.')}.")
+        text.append(f"The run chose **{md_code(results.best)}**: {md(results.best_reason.rstrip('.'))}.")
     else:
-        text.append(f"The run chose **`{results.best}`**.")
+        text.append(f"The run chose **{md_code(results.best)}**.")
     return " ".join(text)
 
 
@@ -433,7 +456,7 @@ def _follows_words(results: RunResults) -> list[str]:
     attribute its clusters align with most (attribute_alignment)."""
     follows = follows_table(results)
     if follows is not None and "follows" in follows.columns:
-        return [f"`{row['descriptor']}` → {row['follows']}" for _, row in follows.iterrows() if str(row["follows"]).strip()]
+        return [f"{md_code(row['descriptor'])} → {md(row['follows'])}" for _, row in follows.iterrows() if str(row["follows"]).strip()]
     table = results.attribute_alignment
     if table is None or table.empty:
         return []
@@ -441,7 +464,7 @@ def _follows_words(results: RunResults) -> list[str]:
     words = []
     for name, row in values.iterrows():
         if row.notna().any():
-            words.append(f"`{name}` → `{row.idxmax()}` ({row.max():.2f})")
+            words.append(f"{md_code(name)} → {md_code(row.idxmax())} ({row.max():.2f})")
     return words
 
 
@@ -471,21 +494,21 @@ def conclusion(results: RunResults) -> str:
     flagged = outlier_frame(best)
     n_out = int(flagged["is_outlier"].sum())
     reasons = reason_counts(best)
-    text = [f"The deliverable `clusters.csv` uses **{results.best}** ({chosen_text(best.chosen)})"]
+    text = [f"The deliverable `clusters.csv` uses **{md(results.best)}** ({md(chosen_text(best.chosen))})"]
     text.append(f", which splits {results.n_rows:,} rows into **{len(summary)} clusters**")
     if len(summary):
         top = summary.sort_values("size", ascending=False).iloc[0]
         name = cluster_label(best, int(top["cluster"]))
-        text.append(f"; the largest is {name} with {int(top['size']):,} rows ({top['share']:.1%})")
+        text.append(f"; the largest is {md(name)} with {int(top['size']):,} rows ({top['share']:.1%})")
     text.append(f". {n_out:,} rows ({n_out / max(results.n_rows, 1):.1%}) are flagged as outliers")
     if len(reasons):
-        text.append(f", most often for `{reasons.iloc[0]['reason']}` ({int(reasons.iloc[0]['rows']):,} rows)")
+        text.append(f", most often for {md_code(reasons.iloc[0]['reason'])} ({int(reasons.iloc[0]['rows']):,} rows)")
     text.append(".")
     if results.best_reason:
-        text.append(f" Why this set: {results.best_reason.rstrip('.')}.")
+        text.append(f" Why this set: {md(results.best_reason.rstrip('.'))}.")
     if len(results.descriptors) > 1:
         others = [n for n in results.descriptors if n != results.best]
-        text.append(f" The other sets ({', '.join(f'`{o}`' for o in others)}) are compared in section 6.")
+        text.append(f" The other sets ({', '.join(md_code(o) for o in others)}) are compared in section 6.")
     if results.comparison is not None:
         label_cols = [c for c in results.comparison.columns if c.lower().startswith(("nmi", "ari"))]
         row = results.comparison
@@ -496,11 +519,11 @@ def conclusion(results: RunResults) -> str:
                 col = label_cols[0]
                 value = pd.to_numeric(best_row[col], errors="coerce").iloc[0]
                 if np.isfinite(value):
-                    text.append(f" Against the given labels (reported only), its `{col}` is {value:.3f}")
+                    text.append(f" Against the given labels (reported only), its {md_code(col)} is {value:.3f}")
                     scores = pd.to_numeric(row[col], errors="coerce")
                     top = int(scores.idxmax()) if scores.notna().any() else None
                     if top is not None and scores[top] > value + 0.05:
-                        text.append(f", while `{row.loc[top, key]}` reaches {scores[top]:.3f}: the chosen set groups the "
-                                    f"images by other properties than `{col[4:]}`, and the choice never looks at labels")
+                        text.append(f", while {md_code(row.loc[top, key])} reaches {scores[top]:.3f}: the chosen set groups the "
+                                    f"images by other properties than {md_code(col[4:])}, and the choice never looks at labels")
                     text.append(".")
     return "".join(text)
