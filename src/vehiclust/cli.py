@@ -299,7 +299,7 @@ def notebook(
 @friendly_errors
 def report(
     run_dir: Path = typer.Argument(..., help="A run directory written by `vehiclust run`."),
-    max_points: int = typer.Option(20_000, "--max-points", help="Most points drawn on the 2-D map (a seeded sample beyond)."),
+    max_points: int = typer.Option(12_000, "--max-points", help="Most points drawn on the 2-D map (a seeded sample beyond)."),
 ) -> None:
     """(Re)write RUN_DIR/report.html, a self-contained page, from the run's results."""
     from vehiclust.exceptions import InputError
