@@ -140,7 +140,7 @@ def run(
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder [default: vehiclust-output]."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed [default: 0]."),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML file with the same settings (command-line options win)."),
-    families: Optional[str] = typer.Option(None, "--families", help="Comma-separated algorithm families (default all: kmeans,eac,gmm,ward,hdbscan,dbscan)."),
+    families: Optional[str] = typer.Option(None, "--families", help="Comma-separated algorithm families (default all: kmeans,eac,gmm,ward,hdbscan,dbscan,leiden)."),
     k_min: Optional[int] = typer.Option(None, "--k-min", help="Smallest number of clusters tried [default: 2]."),
     k_max: Optional[int] = typer.Option(None, "--k-max", help="Largest number of clusters tried [default: 40]."),
     pca: Optional[float] = typer.Option(None, "--pca", help="PCA dimensions (>= 1) or explained-variance share (< 1) [default: 64]."),
@@ -233,6 +233,29 @@ def validate(
         out.print(f"[{row.severity}] {row.descriptor}: {row.detail}", highlight=False, markup=False)
     if out_file is not None:
         atomic_write_csv(result.findings, out_file)
+
+
+@app.command()
+@friendly_errors
+def assign(
+    run_dir: Path = typer.Argument(..., help="A run directory written by `vehiclust run`."),
+    descriptors: list[str] = typer.Option(..., "--descriptors", "-d", help="NAME=PATH of the new rows' descriptors, same NAMEs as the run."),
+    paths: Path = typer.Option(..., "--paths", "-p", help="images_paths.csv of the new rows."),
+    images: Optional[Path] = typer.Option(None, "--images", help="Images root of the new rows; enables the image checks."),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Output folder: clusters.csv, drift.csv, drift.json, drift.html."),
+    descriptor_set: Optional[str] = typer.Option(None, "--set", help="Use this set's clusters (default: the run's chosen set, the one in its clusters.csv)."),
+    trust_pickle: bool = typer.Option(False, "--trust-pickle", help="Unpickle descriptor files without the safety allow-list."),
+) -> None:
+    """Place new images into RUN_DIR's clusters (same ids, names, outlier rules) and report the drift."""
+    import json
+
+    from vehiclust.assign import assign_run
+
+    table = assign_run(run_dir, _named(descriptors), paths, out_dir, images=images, descriptor_set=descriptor_set,
+                       trust_pickle=trust_pickle, progress=_progress.ENABLED)
+    summary = json.loads((out_dir / "drift.json").read_text())
+    out.print(f"{len(table):,} rows assigned to {summary['descriptor_set']}: {out_dir / 'clusters.csv'}")
+    out.print(summary["sentence"], highlight=False, markup=False)
 
 
 @app.command()

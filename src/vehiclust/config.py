@@ -36,7 +36,7 @@ class RunConfig:
     pca_components: int | float = 64  # int = dims, float in (0, 1) = explained variance
     whiten: float = 0.5  # PCA components / std**whiten: 0 none, 1 full, 0.5 partial (see DescriptorPreparer)
     # clustering
-    families: tuple[str, ...] = ("kmeans", "eac", "gmm", "ward", "hdbscan", "dbscan")
+    families: tuple[str, ...] = ("kmeans", "eac", "gmm", "ward", "hdbscan", "dbscan", "leiden")
     k_min: int = 2
     k_max: int = 40
     # mixes, e.g. ["osnet+vehicle-attributes", "all"]

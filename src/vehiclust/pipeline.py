@@ -139,12 +139,15 @@ def _prepare_locally(ctx: RunContext) -> None:
         )
         key = cache_key(ctx.source_keys[name], prep.get_params(), valid)
         cached = ctx.cache.load("prepare", name, key) if ctx.cache else None
-        if cached is None:
+        if cached is None or "prep_mean" not in cached:
+            from vehiclust.assign import preparation_state
+
             X = prep.fit_transform(raw, rows=valid)
-            cached = {"X": X, "preparation": prep.summary()}
+            cached = {"X": X, "preparation": prep.summary(), **preparation_state(prep)}
             if ctx.cache:
                 ctx.cache.save("prepare", name, key, cached)
-        ctx.prepared[name] = PreparedSet(name=name, X=cached["X"], valid=valid, preparation=cached["preparation"])
+        ctx.prepared[name] = PreparedSet(name=name, X=cached["X"], valid=valid, preparation=cached["preparation"],
+                                         model={k: v for k, v in cached.items() if k.startswith("prep_")})
 
 
 # ---- mixes (compare issue) --------------------------------------------------------------
@@ -159,11 +162,23 @@ def _stage_mix(ctx: RunContext) -> None:
 
 
 # ---- cluster (clustering-engine issue) --------------------------------------------------
-def _fit_selector(X: np.ndarray, params: dict[str, Any]) -> Any:
+def _fit_selector(X: np.ndarray, params: dict[str, Any], graph: Any = None) -> Any:
     """One set's sweep; module-level so a worker process can run it."""
     from vehiclust.cluster import ClusterSelector
 
-    return ClusterSelector(**params).fit(X)
+    return ClusterSelector(**params).fit(X, graph=graph)
+
+
+def _fit_selector_with_graph(X: np.ndarray, params: dict[str, Any], seed: int) -> tuple[Any, Any]:
+    """One set's k-NN graph (Leiden clusters it; the outliers and maps reuse it) and sweep."""
+    from vehiclust.neighbors import knn_graph
+
+    graph = knn_graph(X, GRAPH_NEIGHBOURS, random_state=seed, progress=params.get("progress")) if len(X) > 1 else None
+    return _fit_selector(X, params, graph), graph
+
+
+# neighbours per row in the one k-NN graph of a set: Leiden's 15 (the outlier detectors use 10)
+GRAPH_NEIGHBOURS = 15
 
 
 def _resumed_selector(cached: dict[str, Any]) -> Any:
@@ -199,10 +214,12 @@ def _stage_cluster(ctx: RunContext) -> None:
         else:
             found[name] = (cached, _resumed_selector(cached))  # what later stages read of the estimator
     in_workers = processes(cfg.n_jobs, len(todo), n) > 1
-    jobs = [(ctx.prepared[name].X, {**params, "progress": cfg.progress and not in_workers}) for name, _ in todo]
-    selectors = run_jobs(_fit_selector, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="clustering sets",
-                         progress=cfg.progress)
-    for (name, key), selector in zip(todo, selectors):
+    jobs = [(ctx.prepared[name].X, {**params, "progress": cfg.progress and not in_workers}, ctx.seeds["cluster"])
+            for name, _ in todo]
+    fitted = run_jobs(_fit_selector_with_graph, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="clustering sets",
+                      progress=cfg.progress)
+    for (name, key), (selector, graph) in zip(todo, fitted):
+        ctx.prepared[name].graph = graph  # the outliers and the maps search no further
         cached = {"labels": np.asarray(selector.labels_, dtype=np.int64), "selection": selector.selection_,
                   "chosen": selector.best_, "centers": np.asarray(selector.cluster_centers_, dtype=np.float32),
                   "best_params": dict(selector.best_params_)}
@@ -252,13 +269,15 @@ def _stage_image_checks(ctx: RunContext) -> None:
 
 # ---- outliers (outliers issue) ----------------------------------------------------------
 def _fit_outliers(X: np.ndarray, labels: np.ndarray, centers: np.ndarray | None, contamination: float | None,
-                  seed: int, progress: bool) -> tuple[Any, Any]:
-    """One set's k-NN graph and detector ensemble; module-level so a worker process can run it."""
+                  seed: int, progress: bool, graph: Any = None) -> tuple[Any, Any]:
+    """One set's k-NN graph (unless the cluster stage built it) and detector ensemble;
+    module-level so a worker process can run it."""
     from vehiclust.neighbors import knn_graph
     from vehiclust.outliers import OutlierEnsemble
 
     ensemble = OutlierEnsemble(contamination=contamination, random_state=seed)
-    graph = knn_graph(X, ensemble.n_neighbors, random_state=seed, progress=progress) if len(X) > 1 else None
+    if graph is None or graph.indices.shape[0] != len(X) or graph.k < min(ensemble.n_neighbors, len(X) - 1):
+        graph = knn_graph(X, ensemble.n_neighbors, random_state=seed, progress=progress) if len(X) > 1 else None
     return graph, ensemble.fit(X, labels, centers=centers, graph=graph)
 
 
@@ -271,6 +290,7 @@ def _stage_outliers(ctx: RunContext) -> None:
 
         return outliers_stage(ctx)
     from vehiclust._parallel import processes, run_jobs
+    from vehiclust.assign import model_for_set
     from vehiclust.outliers import outlier_table
 
     cfg = ctx.config
@@ -281,13 +301,15 @@ def _stage_outliers(ctx: RunContext) -> None:
     for name in todo:
         ps, run_ = ctx.prepared[name], ctx.runs[name]
         centers = getattr(getattr(run_, "selector", None), "cluster_centers_", None)
-        jobs.append((ps.X, np.asarray(run_.labels)[ps.valid], centers, cfg.contamination, ctx.seeds["outliers"], show))
+        jobs.append((ps.X, np.asarray(run_.labels)[ps.valid], centers, cfg.contamination, ctx.seeds["outliers"], show,
+                     ps.graph))
     fitted = dict(zip(todo, run_jobs(_fit_outliers, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="outliers",
                                      progress=cfg.progress)))
     for name, run_ in ctx.runs.items():
         ps = ctx.prepared[name]
         ps.graph, ensemble = fitted.get(name, (None, None))
         run_.outliers = outlier_table(n, ps.valid, ensemble, ctx.image_checks)
+        run_.model = model_for_set(ps, run_, ensemble)  # what `vehiclust assign` needs
 
 
 # ---- maps (maps-and-words issue) --------------------------------------------------------
@@ -330,7 +352,7 @@ def _stage_describe(ctx: RunContext) -> None:
         ps = ctx.prepared[name]
         describe_run(run_, ps.X, ps.valid, ctx.samples, cfg.out, images=cfg.images is not None,
                      head_files=cfg.heads, random_state=ctx.seeds["describe"], cache=cache,
-                     progress=cfg.progress)
+                     progress=cfg.progress, cache_dir=cfg.cache_path / "image_checks")
         render_run_maps(run_, cfg.out)  # redraw the legend with the cluster names
 
 
@@ -387,6 +409,9 @@ def _consensus_run(ctx: RunContext, singles: list[str]) -> None:
         "outlier_reasons": np.where(~valid, "unassigned_in_every_set",
                                     np.where(votes > 0.5, "flagged_by_most_descriptor_sets", "")),
     })
+    from vehiclust.assign import build_consensus_model
+
+    run_.model = build_consensus_model(name, run_.labels, {n: ctx.runs[n].labels for n in singles}, run_.outliers)
     ctx.runs[name] = run_
     # maps and descriptions for the consensus too, so it can be the deliverable like any set
     # The consensus space is a spectral embedding already: a PCA map of it is enough and saves
