@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperCommand
 
 from vehiclust import __version__, _progress, _runlog
@@ -40,11 +41,11 @@ class _OneLineErrors(typer.core.TyperGroup):
                 sys.exit(exc.exit_code)
             cmd = getattr(exc.ctx, "info_name", None) if getattr(exc.ctx, "parent", None) is not None else None
             message = " ".join(exc.format_message().split())
-            err.print(f"[bold red]error:[/] {f'vehiclust {cmd}: ' if cmd else ''}{message}", highlight=False,
+            err.print(f"[bold red]error:[/] {escape(f'vehiclust {cmd}: ' if cmd else '')}{escape(message)}", highlight=False,
                       markup=True, soft_wrap=True)
             sys.exit(2)
         except cx.ClickException as exc:
-            err.print(f"[bold red]error:[/] {' '.join(exc.format_message().split())}", highlight=False, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(' '.join(exc.format_message().split()))}", highlight=False, soft_wrap=True)
             sys.exit(exc.exit_code or 2)
         except (typer.Abort, KeyboardInterrupt):
             err.print("interrupted.")
@@ -101,14 +102,14 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except VehiclustError as exc:
             if _state["verbose"]:
                 raise
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
             raise typer.Exit(code=2) from None
         except (OSError, MemoryError) as exc:  # the machine, not the input: disk full, permissions, memory
             if _state["verbose"]:
                 raise
             what = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror and exc.filename \
                 else (str(exc) or type(exc).__name__)
-            err.print(f"[bold red]error:[/] {' '.join(what.split())}", highlight=False, markup=True, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(' '.join(what.split()))}", highlight=False, markup=True, soft_wrap=True)
             raise typer.Exit(code=2) from None
         except KeyboardInterrupt:
             err.print("interrupted; finished stages are cached, run again to resume.")

@@ -65,12 +65,12 @@ def run(config: RunConfig) -> RunResults:
     """Run the whole job and write the outputs into ``config.out``."""
     config.validate()  # every setting, before any work and before the output folder exists
     _progress.ENABLED = config.progress
+    ctx = _stage_load(config)  # an unreadable input stops the run before the output folder exists
     out = Path(config.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"The output folder {out} cannot be created ({exc.strerror}).") from None
-    ctx = _stage_load(config)
     _runlog.step("load", ctx.timings["load"], len(ctx.samples), f"{len(ctx.case.descriptors)} sets, {len(ctx.samples):,} rows")
     for stage in (_stage_prepare, _stage_mix, _stage_cluster, _stage_image_checks, _stage_outliers,
                   _stage_maps, _stage_describe, _stage_compare, _stage_report):

@@ -73,3 +73,26 @@ def test_compare_stability_is_unknown_when_a_refit_fails():
         raise InputError("the tree has 2 micro-clusters")
 
     assert np.isnan(stability(X, labels, refit, n_resamples=2, random_state=0))
+
+
+def test_screened_sweep_goes_on_when_a_finalist_fails_on_every_row(monkeypatch):
+    from sklearn.datasets import make_blobs
+
+    from vehiclust.cluster import _families
+
+    X = make_blobs(n_samples=700, centers=4, n_features=5, random_state=2)[0].astype(np.float32)
+    fit, failed = _families.KMeansFamily.fit, []
+
+    def first_full_fit_fails(self, X_, params, seed):
+        if len(X_) == len(X) and not failed:
+            failed.append(params["k"])
+            raise RuntimeError("out of micro-clusters")
+        return fit(self, X_, params, seed)
+
+    monkeypatch.setattr(_families.KMeansFamily, "fit", first_full_fit_fails)
+    sel = ClusterSelector(families=("kmeans",), k_min=2, k_max=6, screen_sample=300, n_finalists=3, random_state=0,
+                          progress=False).fit(X)
+    table = sel.selection_
+    bad = table[table["error"] != ""]
+    assert len(bad) == 1 and bad["k"].iloc[0] == failed[0] and "out of micro-clusters" in bad["error"].iloc[0]
+    assert not bad["chosen"].any() and sel.labels_.shape == (len(X),)

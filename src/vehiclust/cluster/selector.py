@@ -234,15 +234,27 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         full: dict[int, dict[str, Any]] = {}
         fits: dict[int, FamilyFit] = {}
         kept = None
-        for _, f in _progress.track(list(finalists.iterrows()), "clustering: finalists on every row",
-                                    disable=not self.progress):
+        queue = [f for _, f in finalists.iterrows()]
+        # stand-ins for a finalist that fails on every row: the next configurations by rank
+        spare = [f for _, f in screen[screen["rank"].notna() & ~screen["config_id"].isin(finalists["config_id"])
+                                      & (screen["error"] == "")].sort_values("rank").iterrows()]
+
+        def finalists_then_spares():
+            while queue:
+                yield queue.pop(0)
+
+        for f in _progress.track(finalists_then_spares(), "clustering: finalists on every row",
+                                 disable=not self.progress):
             fam, params = families[f["family"]], self.params_by_config_[int(f["config_id"])]
             t0 = time.perf_counter()
             try:
                 fit = fam.fit(X, params, fam.seed_for(base, params))
                 row = self._score(X, fam, params, fit, fam.seed_for(base, params), base)
-            except Exception as exc:  # noqa: BLE001 - a finalist that fails on every row is passed over
+            except Exception as exc:  # noqa: BLE001 - a finalist that fails on every row: the next one
+                full[int(f["config_id"])] = {"error": _error_text(exc), "eligible": False}
                 log.info("%s %s failed on every row: %s", fam.name, f["params"], _error_text(exc))
+                if spare:
+                    queue.append(spare.pop(0))
                 continue
             row["fit_seconds"] = round(time.perf_counter() - t0, 4)
             full[int(f["config_id"])], fits[int(f["config_id"])] = row, fit
@@ -250,11 +262,14 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
                 kept = (f, fam, params, fit)
                 break
         fallback = kept is None
-        if fallback:  # none holds up on every row: the sample's choice, with a note
-            f = finalists.iloc[0]
+        if fallback:  # none holds up on every row: the first finalist that fitted, with a note
+            if not fits:
+                raise InputError("ClusterSelector: every finalist failed on all rows; the first: "
+                                 f"{full[int(finalists.iloc[0]['config_id'])]['error']}")
+            first = next(int(cid) for cid in [*finalists["config_id"], *fits] if int(cid) in fits)
+            f = screen.loc[screen["config_id"] == first].iloc[0]
             fam, params = families[f["family"]], self.params_by_config_[int(f["config_id"])]
-            fit = fits.get(int(f["config_id"])) or fam.fit(X, params, fam.seed_for(base, params))
-            kept = (f, fam, params, fit)
+            kept = (f, fam, params, fits[int(f["config_id"])])
         f, fam, params, fit = kept
         table = screen.copy()
         table["scored_on"] = "sample"

@@ -243,10 +243,6 @@ def _cache_intact(target: Path) -> bool:
 
 def _cached_npy(source: Path, loader, cache_dir: str | Path) -> np.ndarray:  # type: ignore[no-untyped-def]
     cache_dir = Path(cache_dir)
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"Cannot create the cache folder {cache_dir} ({exc.strerror}).") from None
     target = cache_dir / f"{source.stem}-{content_key(source)}.npy"
     if target.exists():
         if _cache_intact(target):
@@ -255,8 +251,12 @@ def _cached_npy(source: Path, loader, cache_dir: str | Path) -> np.ndarray:  # t
         log.warning("%s: the cached copy %s is damaged; rebuilding it", source, target)
         target.unlink()
     log.info("%s: converting once to float32 .npy cache %s", source, target)
-    arr = loader()
+    arr = loader()  # a file that cannot be read leaves no cache folder behind
     _note_cast(arr.dtype, source)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"Cannot create the cache folder {cache_dir} ({exc.strerror}).") from None
     _write_npy_chunked(arr, target)
     del arr
     return np.load(target, mmap_mode="r")
