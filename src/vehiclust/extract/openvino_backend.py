@@ -47,7 +47,9 @@ class VehicleAttributesBackend(Backend):
                              "vehicle-attributes-recognition-barrier-0039?")
         model.add_outputs([layer.output(0)])
         model.reshape({model.inputs[0].get_any_name(): [-1, 3, 72, 72]})
-        config = {"INFERENCE_NUM_THREADS": int(n_threads)} if n_threads else {}
+        config: dict = {"INFERENCE_PRECISION_HINT": "f32"}  # full precision whatever the CPU: reproducible descriptors
+        if n_threads:
+            config["INFERENCE_NUM_THREADS"] = int(n_threads)
         self._compiled = core.compile_model(model, "CPU", config)
         self._color = self._compiled.output("color")
         self._type = self._compiled.output("type")
