@@ -92,6 +92,7 @@ def run(
     pca: Optional[float] = typer.Option(None, "--pca", help="PCA dimensions (>= 1) or explained-variance share (< 1) [default: 64]."),
     mix: Optional[list[str]] = typer.Option(None, "--mix", help="Mixed descriptor set, e.g. osnet+vehicle-attributes, or 'all' (repeatable)."),
     mix_weight: Optional[list[str]] = typer.Option(None, "--mix-weight", help="NAME=WEIGHT of a block in mixes [default: equal]."),
+    best_name: Optional[str] = typer.Option(None, "--best", help="Deliver this set, mix or 'consensus' in clusters.csv instead of the label-free pick."),
     contamination: Optional[float] = typer.Option(None, "--contamination", help="Force this outlier share instead of the data-driven threshold."),
     map_method: Optional[str] = typer.Option(None, "--map-method", help="umap, tsne or pca [default: umap]."),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Processes for per-set work (sweeps, maps) on 50k+ rows; -1 = every core [default: -1]."),
@@ -110,7 +111,7 @@ def run(
     overrides: dict[str, Any] = {
         "paths": paths, "images": images, "labels": labels, "out": out_dir, "seed": seed,
         "k_min": k_min, "k_max": k_max, "contamination": contamination, "map_method": map_method,
-        "engine": engine, "scheduler": scheduler, "n_jobs": jobs,
+        "engine": engine, "scheduler": scheduler, "n_jobs": jobs, "best": best_name,
     }
     if descriptors:
         overrides["descriptors"] = _named(descriptors)
@@ -144,6 +145,8 @@ def run(
     n_clusters = len({int(c) for c in best.labels if c >= 0})
     n_out = int(best.outliers["is_outlier"].sum()) if best.outliers is not None else 0
     out.print(f"{results.n_rows:,} rows; best: [bold]{results.best}[/] with {n_clusters} clusters, {n_out:,} outliers.")
+    if results.metadata.get("label_note"):
+        out.print(f"[bold red]{results.metadata['label_note']}[/]")
     out.print(f"Outputs in {Path(cfg.out).resolve()}: clusters.csv, selection.csv" + (", report.html" if (Path(cfg.out) / "report.html").exists() else "") + (", analysis.ipynb" if (Path(cfg.out) / "analysis.ipynb").exists() else ""))
 
 

@@ -199,7 +199,7 @@ def _stage_cluster(ctx: RunContext) -> None:
     for name, ps in ctx.prepared.items():
         key = cache_key(ps.X, ps.valid, params)
         cached = ctx.cache.load("cluster", name, key) if ctx.cache else None
-        if cached is None:
+        if cached is None or "params" not in cached:  # an older entry without the chosen parameters
             todo.append((name, key))
         else:
             found[name] = (cached, None)  # resumed: the fitted estimator is not kept, only its results
@@ -209,7 +209,7 @@ def _stage_cluster(ctx: RunContext) -> None:
                          progress=cfg.progress)
     for (name, key), selector in zip(todo, selectors):
         cached = {"labels": np.asarray(selector.labels_, dtype=np.int64), "selection": selector.selection_,
-                  "chosen": selector.best_}
+                  "chosen": selector.best_, "params": selector.best_params_, "centers": selector.cluster_centers_}
         if in_workers:  # the worker's own log line is lost
             log.info("%s: chosen %s", name, summarise(selector.best_))
         if ctx.cache:
@@ -225,6 +225,8 @@ def _stage_cluster(ctx: RunContext) -> None:
             selection=cached["selection"],
             chosen=cached["chosen"],
             preparation=ps.preparation,
+            best_params=dict(cached["params"]),
+            cluster_centers=cached["centers"],
         )
         ctx.runs[name].selector = selector
 
@@ -284,7 +286,9 @@ def _stage_outliers(ctx: RunContext) -> None:
     jobs = []
     for name in todo:
         ps, run_ = ctx.prepared[name], ctx.runs[name]
-        centers = getattr(getattr(run_, "selector", None), "cluster_centers_", None)
+        centers = run_.cluster_centers
+        if centers is None:
+            centers = getattr(getattr(run_, "selector", None), "cluster_centers_", None)
         jobs.append((ps.X, np.asarray(run_.labels)[ps.valid], centers, cfg.contamination, ctx.seeds["outliers"], show))
     fitted = dict(zip(todo, run_jobs(_fit_outliers, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="outliers",
                                      progress=cfg.progress)))
@@ -339,13 +343,17 @@ def _stage_describe(ctx: RunContext) -> None:
 
 
 # ---- compare + choose the best (compare issue) ------------------------------------------
-def _selector_refit(selector: Any, seed: int) -> Any:
-    """Refit the selector's chosen family and parameters on a subsample (for stability)."""
-    if selector is None or not hasattr(selector, "best_params_"):
-        return None
+def _selector_refit(selector: Any, seed: int, chosen: dict[str, Any] | None = None,
+                    params: dict[str, Any] | None = None) -> Any:
+    """Refit the chosen family and parameters on a subsample (for stability): from ``chosen`` and
+    ``params`` (a run's declared fields, also after a resumed run), else from a fitted selector."""
+    if not (chosen and params and "family" in chosen):
+        if selector is None or not hasattr(selector, "best_params_"):
+            return None
+        chosen, params = selector.best_, selector.best_params_
     from vehiclust.cluster._families import make_family
 
-    family, params = make_family(selector.best_["family"]), dict(selector.best_params_)
+    family, params = make_family(chosen["family"]), dict(params)
     return lambda X, k: np.asarray(family.fit(X, params, seed).labels)
 
 
@@ -363,7 +371,8 @@ def _new_cluster_run(ctx: RunContext, ps: PreparedSet) -> DescriptorRun:
     labels = np.full(len(ctx.samples), -1, dtype=np.int64)
     labels[ps.valid] = selector.labels_
     run_ = DescriptorRun(name=ps.name, labels=labels, selection=selector.selection_, chosen=selector.best_,
-                         preparation=ps.preparation)
+                         preparation=ps.preparation, best_params=dict(selector.best_params_),
+                         cluster_centers=selector.cluster_centers_)
     run_.selector = selector
     return run_
 
@@ -419,7 +428,7 @@ def _stage_compare(ctx: RunContext) -> None:
         candidates.append(Candidate(
             name=name, X=ps.X, valid=ps.valid, labels=run_.labels,
             kind=kind if kind in ("mix", "consensus") else "single",
-            refit=_selector_refit(getattr(run_, "selector", None), ctx.seeds["compare"]),
+            refit=_selector_refit(getattr(run_, "selector", None), ctx.seeds["compare"], run_.chosen, run_.best_params),
             outliers=None if run_.outliers is None else run_.outliers["is_outlier"].to_numpy(bool),
             chosen=run_.chosen,
         ))

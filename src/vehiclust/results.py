@@ -45,6 +45,10 @@ class DescriptorRun:
     coords_2d: np.ndarray | None = None  # (n_rows, 2) float32
     coords_3d: np.ndarray | None = None  # (n_rows, 3) float32
     artifacts: dict[str, str] = field(default_factory=dict)  # name -> path relative to run dir
+    # The chosen configuration's family parameters and cluster centres (cluster stage; kept in its
+    # cache, so a resumed run refits and scores exactly like a fresh one). Not written to disk.
+    best_params: dict[str, Any] = field(default_factory=dict)
+    cluster_centers: np.ndarray | None = None
 
     def cluster_names(self) -> dict[int, str]:
         if self.clusters is None or "cluster_name" not in self.clusters:
