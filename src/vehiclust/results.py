@@ -96,6 +96,9 @@ class RunResults:
     agreement: pd.DataFrame | None = None  # descriptor x descriptor ARI matrix
     attribute_alignment: pd.DataFrame | None = None  # descriptor x attribute table
     best_reason: str = ""
+    # What each clustering follows: descriptor x evidence group (type, colour, brightness, ...,
+    # same vehicle), chance-corrected shares, and a `follows` sentence per set (compare stage).
+    follows: pd.DataFrame | None = None
 
     @property
     def n_rows(self) -> int:
@@ -130,6 +133,8 @@ class RunResults:
             atomic_write_csv(self.agreement, out / "agreement.csv", index=True)
         if self.attribute_alignment is not None:
             atomic_write_csv(self.attribute_alignment, out / "attribute_alignment.csv", index=True)
+        if self.follows is not None:
+            atomic_write_csv(self.follows, out / "follows.csv", index=True)
         best_outliers = self.descriptors[self.best].outliers
         if best_outliers is not None:
             table = self.clusters_table()
@@ -207,6 +212,7 @@ class RunResults:
             comparison=_opt("comparison.csv"),
             agreement=_opt("agreement.csv", index_col=0),
             attribute_alignment=_opt("attribute_alignment.csv", index_col=0),
+            follows=_opt("follows.csv", index_col=0),
         )
 
 

@@ -182,12 +182,10 @@ def candidate_predictivity(candidates: Sequence[Any], sample_size: int = DEFAULT
             blocks = [b for b in prep.get("blocks", []) if b in single_X]
             sources[c.name] = blocks
             weights = dict(zip(prep.get("blocks", []), prep.get("weights", [])))
-            width = prep.get("n_features_out")
-            pca = int(width) if width and prep.get("pca_explained_variance", 1.0) < 1.0 else None
-            for ref in blocks:
+            for ref in blocks:  # without the mix's PCA: only neighbourhoods are needed
                 rest = {b: single_X[b] for b in blocks if b != ref}
                 if rest:
-                    loo[(c.name, ref)] = _loo_mix(rest, weights, pca, seed)
+                    loo[(c.name, ref)] = _loo_mix(rest, weights, None, seed)
         else:  # consensus
             members = [m for m in prep.get("clusterings", list(partitions)) if m in partitions]
             sources[c.name] = members

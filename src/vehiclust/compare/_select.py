@@ -147,3 +147,16 @@ def label_disagreement(comparison: pd.DataFrame, best: str, margin: float = 0.05
         return ""
     return ("NOTE: the labels disagree with the label-free pick: " + "; ".join(notes)
             + ". The labels were not used to choose; --best NAME delivers another set.")
+
+
+def check_best_name(name: str, available: list[str]) -> None:
+    """``--best NAME`` must name a loaded set, a mix or the consensus."""
+    if name not in available:
+        raise InputError(f"--best {name!r} is not a descriptor set, mix or the consensus of this run; allowed: {available}.")
+
+
+def override_reason(name: str, rule_best: str, rule_reason: str) -> str:
+    """The reason sentence when ``--best`` overrides the label-free pick."""
+    if name == rule_best:
+        return f"{name} was asked for with --best and is also the label-free pick: {rule_reason}"
+    return f"{name} was asked for with --best; the label-free rule would pick {rule_best}: {rule_reason}"
