@@ -128,3 +128,18 @@ def test_label_note_and_best_name():
     check_best_name("x", ["x", "y"])
     with pytest.raises(InputError, match="allowed"):
         check_best_name("z", ["x", "y"])
+
+
+def test_a_wrong_best_name_fails_before_clustering(demo_dir, tmp_path, monkeypatch):
+    from vehiclust import pipeline
+    from vehiclust.config import RunConfig
+
+    def never(ctx):
+        raise AssertionError("the cluster stage ran")
+
+    monkeypatch.setattr(pipeline, "_stage_cluster", never)
+    cfg = RunConfig(descriptors={n: demo_dir / "descriptors" / f"{n}.pkl" for n in ("color-hist", "hog")},
+                    paths=demo_dir / "images_paths.csv", out=tmp_path, mixes=["all"], best="efficientnet",
+                    progress=False, notebook=False, html=False)
+    with pytest.raises(InputError, match="--best 'efficientnet'.*color-hist\\+hog.*consensus"):
+        pipeline.run(cfg)
