@@ -103,7 +103,9 @@ class DescriptorMixer(TransformerMixin, BaseEstimator):
         elif nc is not None and not share and width > nc and Z.shape[0] > nc:
             self.pca_ = PCA(n_components=int(nc), svd_solver="randomized",
                             random_state=check_random_state(self.random_state))
-            Z = self.pca_.fit_transform(Z).astype(np.float32, copy=False)
+            # fit, then transform: the randomized solver's fit_transform (U * S) is not exactly
+            # transform(), and new rows mixed later must land where the fitted rows did
+            Z = self.pca_.fit(Z).transform(Z).astype(np.float32, copy=False)
         self.n_features_out_ = Z.shape[1]
         return Z
 
@@ -209,7 +211,7 @@ def build_mixes(prepared: Mapping[str, Any], specs: Sequence[str], weights: Mapp
     marks them among all rows). A mix keeps the rows valid in every block. ``weights`` maps a
     set name to its weight (default 1). Specs that resolve to the same sets are built once.
     """
-    from vehiclust.pipeline import PreparedSet
+    from vehiclust.prepare import PreparedSet
 
     weights = dict(weights or {})
     available = list(prepared)
@@ -249,5 +251,5 @@ def build_mixes(prepared: Mapping[str, Any], specs: Sequence[str], weights: Mapp
         name = AUTO_NAME if auto else mix_name(names)
         log.info("mix %s: %d rows, %d dims from %s, weights %s", name, X.shape[0], X.shape[1], names,
                  np.round(mixer.weights_, 3).tolist())
-        out.append(PreparedSet(name=name, X=X, valid=valid, preparation=summary))
+        out.append(PreparedSet(name=name, X=X, valid=valid, preparation=summary, model={"mixer": mixer}))
     return out

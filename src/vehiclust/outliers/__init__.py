@@ -6,7 +6,7 @@ them with data-driven thresholds. :func:`outlier_table` merges them with the ima
 :mod:`vehiclust.quality` into the per-row table of a run.
 """
 
-from vehiclust.outliers._base import BaseDetector, calibrate, robust_threshold
+from vehiclust.outliers._base import BaseDetector, calibrate, robust_location_scale, robust_threshold
 from vehiclust.outliers._cluster_distance import ClusterDistanceDetector
 from vehiclust.outliers._density import KNNDistanceDetector, LOFDetector, local_outlier_factor
 from vehiclust.outliers._ensemble import DEFAULT_DETECTORS, DEFAULT_VOTERS, DETECTORS, OutlierEnsemble
@@ -36,5 +36,6 @@ __all__ = [
     "knn_graph",
     "local_outlier_factor",
     "outlier_table",
+    "robust_location_scale",
     "robust_threshold",
 ]
