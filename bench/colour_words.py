@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                     "palette is calibrated on 'train')")
     ap.add_argument("--score-only", action="store_true", help="score an existing run")
     ap.add_argument("--calibrate", action="store_true", help="fit the pixel palette's read-out on the train split")
-    ap.add_argument("--rerun", action="store_true", help="reuse the set and descriptors; run the pipeline again")
+    ap.add_argument("--rerun", action="store_true", help="reuse the set, descriptors and cached stages; describe again")
     args = ap.parse_args(argv)
     if not (SHARED / "data").is_dir():
         print(f"{SHARED} is absent: this benchmark needs the real images (or set VEHICLUST_SHARED).", file=sys.stderr)
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
                       "--paths", str(out / "images_paths.csv"), "--out", str(out / "vehicle-attributes.pkl"))
         vehiclust("run", "-d", f"vehicle-attributes={out / 'vehicle-attributes.pkl'}", "--paths",
                   str(out / "images_paths.csv"), "--images", str(out / "images"), "--out", str(out / "run"),
-                  "--seed", str(args.seed), "--no-notebook", "--force")
+                  "--seed", str(args.seed), "--no-notebook", *([] if args.rerun else ["--force"]))
     per, summary = score(out)
     pd.set_option("display.width", 200)
     print(per.to_string(index=False))

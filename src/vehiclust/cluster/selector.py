@@ -22,6 +22,7 @@ from threadpoolctl import threadpool_limits
 from vehiclust import _progress
 from vehiclust.cluster import metrics as M
 from vehiclust.cluster._families import FAMILIES, FamilyFit, config_seed, make_family
+from vehiclust.cluster._sizing import k_grid
 from vehiclust.cluster._reference import NullReference
 from vehiclust.cluster._rule import EXCESS as REFERENCE_COLUMNS
 from vehiclust.cluster._rule import MAX_NOISE, choose_configuration, eligible_alone, summarise
@@ -135,7 +136,7 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         k_hi = min(int(self.k_max), n - 1)
         if k_hi < self.k_max:
             notes.append(f"k grid cut to {k_hi} (only {n} rows)")
-        ks = list(range(min(int(self.k_min), k_hi), k_hi + 1))
+        ks = k_grid(min(int(self.k_min), k_hi), k_hi, n)  # every k, sparser above 16 on small data
         return X, names, ks, notes
 
     # ---- scoring -----------------------------------------------------------------------

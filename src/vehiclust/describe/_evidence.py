@@ -43,6 +43,7 @@ class ClusterEvidence:
     aspect: float = float("nan")
     vehicle_prob: float = float("nan")
     width: float = float("nan")  # median image width in pixels
+    vehicle_lightness: float = float("nan")  # mean CIELAB lightness inside the vehicle box
     # Share of the ImageNet evidence on any vehicle type (probability mass, or images whose top
     # class is a vehicle), and whether ``imagenet_types`` are probability masses or image shares.
     imagenet_type_mass: float = float("nan")
@@ -123,6 +124,8 @@ def gather_evidence(labels: np.ndarray, images: pd.DataFrame | None, label_table
                     ev.saturation = float(seen["saturation"].mean())
                     ev.aspect = float(seen["aspect"].median())
                     ev.width = float(seen["width"].median())
+                    if "vehicle_lightness" in seen:
+                        ev.vehicle_lightness = float(seen["vehicle_lightness"].mean())
             if "box_colour" in g and distribution(g["box_colour"]):
                 ev.model_colours = distribution(g["box_colour"])
                 ev.model_colour_source = SOURCE_BOX_MODEL

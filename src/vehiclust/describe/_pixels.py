@@ -27,7 +27,7 @@ NIGHT_MAX_L = 25.0
 BOX_TRIM = 0.12
 # Below this detector confidence the box is not trusted and the centre of the crop is read.
 MIN_BOX_CONFIDENCE = 0.3
-PIXEL_COLUMNS = (["colour", "brightness", "saturation", "aspect", "width", "height", "dark", "boxed"]
+PIXEL_COLUMNS = (["colour", "brightness", "vehicle_lightness", "saturation", "aspect", "width", "height", "dark", "boxed"]
                  + [f"px_{c}" for c in COLOURS])
 
 
@@ -53,11 +53,13 @@ def measure_image(rgb: Image.Image, box: Sequence[float] | None = None) -> dict:
     small = np.asarray(rgb.resize((THUMB, THUMB), Image.BILINEAR), dtype=np.uint8)
     lab = srgb_to_lab(small)
     region, boxed = vehicle_region(rgb, box)
-    shares = colour_shares(np.asarray(region.resize((THUMB, THUMB), Image.BILINEAR), dtype=np.uint8))
+    vehicle = np.asarray(region.resize((THUMB, THUMB), Image.BILINEAR), dtype=np.uint8)
+    shares = colour_shares(vehicle)
     brightness = float(lab[..., 0].mean())
     row = {
         "colour": image_colour(shares),
         "brightness": brightness,
+        "vehicle_lightness": float(srgb_to_lab(vehicle)[..., 0].mean()),
         "saturation": float(np.hypot(lab[..., 1], lab[..., 2]).mean()),
         "aspect": width / height,
         "width": width,

@@ -236,10 +236,16 @@ def _covers(ev: ClusterEvidence, colour: str, vtype: str, w: Words | None = None
         carry = np.array([colour in s for s in per], dtype=bool) if per else None
     if vtype and w is not None:
         said = {w.vtype, w.type_pair} - {""}
-        per_t = _image_types(ev, w)
-        if per_t:
-            has = np.array([t in said for t in per_t], dtype=bool)
-            carry = has if carry is None else carry & has if len(carry) == len(has) else has
+        per_t = np.array(_image_types(ev, w), dtype=object)
+        # Only images the type source has an answer for count (an ImageNet top class is often
+        # not a vehicle class on a 100 px crop: such an image says nothing of the type).
+        known = per_t != "" if len(per_t) else per_t.astype(bool)
+        if known.any():
+            has = np.isin(per_t, list(said))
+            if carry is not None and len(carry) == len(has):
+                carry = carry[known] & has[known]
+            else:
+                carry = has[known]
         else:
             carry = None
     if carry is None or not len(carry):
@@ -308,6 +314,7 @@ def base_name(ev: ClusterEvidence, w: Words) -> Name:
 # Traits that tell look-alike clusters apart: (evidence attribute, low word, high word, scale).
 # A pair of clusters gets the trait only when they differ by at least its scale.
 _TRAITS = (
+    ("vehicle_lightness", "darker", "lighter", 4.0),  # the vehicle itself (inside its box)
     ("brightness", "dark", "bright", 8.0),
     ("saturation", "muted", "vivid", 6.0),
     ("aspect", "tall", "wide", 0.12),
@@ -322,8 +329,8 @@ def _trait_values(ev: ClusterEvidence, attr: str) -> float:
 
 def unique_names(evidence: list[ClusterEvidence], names: dict[int, Name]) -> dict[int, str]:
     """Names no two clusters share: among clusters with the same name, the trait on which they
-    differ most (brightness, colourfulness, crop shape, image size) is added to each, low or
-    high, until every name differs; night-time clusters say so. A last resort numbers them."""
+    differ most (the vehicle's lightness, the image's, colourfulness, crop shape, image size)
+    is added to each, low or high, until every name differs; night-time clusters say so. A last resort numbers them."""
     by_id = {ev.cluster: ev for ev in evidence}
     for ev in evidence:
         if np.isfinite(ev.dark_share) and ev.dark_share >= DARK_MAJORITY:
@@ -354,7 +361,7 @@ def _separate(group: list[int], by_id: dict[int, ClusterEvidence], names: dict[i
         if not np.isfinite(vals).all() or any(low in names[c].traits or high in names[c].traits for c in group):
             continue
         spread = (vals.max() - vals.min()) / (scale or np.log(1.25))
-        if spread >= 1.0 and (best is None or spread > best[0]):
+        if spread >= 0.25 and (best is None or spread > best[0]):
             best = (spread, vals, low, high, scale or np.log(1.25))
     if best is None:
         return

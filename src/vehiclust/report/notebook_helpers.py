@@ -35,7 +35,7 @@ __all__ = [
 
 _X_COLUMNS = ("k", "n_clusters", "k_found")
 # Columns of the samples table that the pipeline adds itself; the rest are the user's labels.
-_NOT_LABELS = ("path", "resolved", "path_error")
+_NOT_LABELS = ("path", "path_given", "resolved", "path_error")
 
 
 _MD_SPECIAL = set("\\`*_{}[]()#+-.!|~")
