@@ -34,7 +34,15 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from vehiclust import _progress
 from vehiclust.cluster import ClusterSelector
-from vehiclust.compare import Candidate, build_mixes, compare_run, consensus_embedding, label_columns, make_consensus
+from vehiclust.compare import (
+    Candidate,
+    build_mixes,
+    candidate_predictivity,
+    compare_run,
+    consensus_embedding,
+    label_columns,
+    make_consensus,
+)
 from vehiclust.io import load_case
 from vehiclust.pipeline import PreparedSet, _selector_refit
 from vehiclust.prepare import DescriptorPreparer, validate_descriptors
@@ -61,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--k-min", type=int, default=2)
     ap.add_argument("--k-max", type=int, default=20)
     ap.add_argument("--pca", type=int, default=64)
-    ap.add_argument("--mix", action="append", default=None, help="mix spec (repeatable); default: all")
+    ap.add_argument("--mix", action="append", default=None, help="mix spec (repeatable: a+b, all, auto); default: all")
     ap.add_argument("--pairs", action="store_true", help="also every pair of sets as a mix")
     ap.add_argument("--fixed-k", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None)
@@ -97,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         names = list(prepared)
         specs += [f"{a}+{b}" for i, a in enumerate(names) for b in names[i + 1:]]
     if len(prepared) >= 2:
-        for m in build_mixes(prepared, specs, random_state=seed[1]):
+        for m in build_mixes(prepared, specs, n_components=args.pca, random_state=seed[1]):
             prepared[m.name] = m
     families = tuple(f.strip() for f in args.families.split(","))
 
@@ -116,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         labels_full = np.full(len(samples), -1, dtype=np.int64)
         labels_full[ps.valid] = lab_valid
         kind = "mix" if ps.preparation.get("kind") == "mix" else "single"
-        candidates.append(Candidate(name, ps.X, ps.valid, labels_full, kind=kind, refit=refit, chosen=chosen))
+        candidates.append(Candidate(name, ps.X, ps.valid, labels_full, kind=kind, refit=refit, chosen=chosen,
+                                    preparation=ps.preparation))
         print(f"clustered {name}: {chosen['family']}({chosen['params']}) in {time.perf_counter() - t0:.0f} s", flush=True)
     singles = [c for c in candidates if c.kind == "single"]
     if len(singles) >= 2:
@@ -135,7 +144,13 @@ def main(argv: list[str] | None = None) -> int:
     print(res.attribute_alignment.round(2).to_string())
     print("\n== shared 10 nearest neighbours ==")
     print(res.neighbourhood_overlap.round(2).to_string())
+    print("\n== cross-view predictivity (row: k-NN graph; column: a single set's clustering) ==")
+    print(res.predictivity.round(3).to_string())
+    print("\n== what each clustering follows (chance-corrected share of the evidence) ==")
+    print(res.follows.round(2).to_string())
     print(f"\nbest: {res.best_reason}")
+    if res.label_note:
+        print(res.label_note)
     truth = label_columns(samples)
     for col in truth.columns:
         nmi = res.comparison.set_index("descriptor")[f"nmi_{col}"]
@@ -194,15 +209,17 @@ def _scale(n: int, seed: int) -> int:
         sample = ps.X[rng.choice(len(ps.X), min(20000, len(ps.X)), replace=False)]
         km = step(f"k-means labels for {ps.name}", lambda: KMeans(12, n_init=1, random_state=seed).fit(sample))
         lab[ps.valid] = km.predict(ps.X)
-        candidates.append(Candidate(ps.name, ps.X, ps.valid, lab, kind="mix" if "+" in ps.name else "single"))
+        candidates.append(Candidate(ps.name, ps.X, ps.valid, lab, kind="mix" if "+" in ps.name else "single",
+                                    preparation=ps.preparation))
     X, valid, summary = step("consensus_embedding", lambda: consensus_embedding({c.name: c.labels for c in candidates[:3]}, random_state=seed))
     print(f"  {summary['n_micro_clusters']:,} micro-clusters, {X.shape[1]} dims")
     lab = np.full(n, -1)
     lab[valid] = KMeans(12, n_init=1, random_state=seed).fit(X[rng.choice(len(X), min(20000, len(X)), replace=False)]).predict(X)
     candidates.append(Candidate("consensus", X, valid, lab, kind="consensus"))
     samples = pd.DataFrame({"path": [f"{i}.jpg" for i in range(n)], "type": truth.astype(str)})
+    step("candidate_predictivity (the selection rule's score)", lambda: candidate_predictivity(candidates, random_state=seed))
     res = step(f"compare_run on {len(candidates)} candidates", lambda: compare_run(candidates, samples, None, measure_pixels=False, random_state=seed, progress=False))
-    print(res.comparison[["descriptor", "n_clusters", "silhouette", "silhouette_common", "stability", "selection_rank", "nmi_type"]].round(3).to_string(index=False))
+    print(res.comparison[["descriptor", "n_clusters", "silhouette", "stability", "predictivity", "selection_rank", "nmi_type"]].round(3).to_string(index=False))
     print(f"best: {res.best}; peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
     return 0
 

@@ -173,6 +173,7 @@ def run(
     pca: Optional[float] = typer.Option(None, "--pca", show_default="64", help="PCA dimensions (>= 1) or explained-variance share (< 1)."),
     mix: Optional[list[str]] = typer.Option(None, "--mix", metavar="A+B ...", help="Mixed descriptor sets: --mix osnet+vehicle-attributes all ('all' = every set), or repeat --mix."),
     mix_weight: Optional[list[str]] = typer.Option(None, "--mix-weight", metavar="NAME=WEIGHT ...", show_default="equal", help="Weight of a block in mixes."),
+    best_name: Optional[str] = typer.Option(None, "--best", help="Deliver this set, mix or 'consensus' in clusters.csv instead of the label-free pick."),
     contamination: Optional[float] = typer.Option(None, "--contamination", help="Force this outlier share instead of the data-driven threshold."),
     map_method: Optional[str] = typer.Option(None, "--map-method", show_default="umap", help="umap, tsne or pca."),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", show_default="-1", help="Processes for per-set work (sweeps, maps) on 50k+ rows; -1 = every core."),
@@ -191,7 +192,7 @@ def run(
     overrides: dict[str, Any] = {
         "paths": paths, "images": images, "labels": labels, "out": out_dir, "seed": seed,
         "k_min": k_min, "k_max": k_max, "contamination": contamination, "map_method": map_method,
-        "engine": engine, "scheduler": scheduler, "n_jobs": jobs,
+        "engine": engine, "scheduler": scheduler, "n_jobs": jobs, "best": best_name,
     }
     if descriptors:
         overrides["descriptors"] = _named(descriptors)
@@ -225,6 +226,8 @@ def run(
     start = time.perf_counter()
     results = run_pipeline(cfg)
     _runlog.summary(results, time.perf_counter() - start, cfg.out, out)
+    if results.metadata.get("label_note"):
+        out.print(f"[bold red]{results.metadata['label_note']}[/]")
 
 
 @app.command(cls=ManyValuesCommand)

@@ -42,6 +42,7 @@ class RunConfig:
     # mixes, e.g. ["osnet+vehicle-attributes", "all"]
     mixes: list[str] = field(default_factory=list)
     mix_weights: dict[str, float] = field(default_factory=dict)
+    best: str | None = None  # the set, mix or consensus for clusters.csv; None = the label-free rule picks
     # outliers
     contamination: float | None = None  # None = threshold from the data
     # maps

@@ -46,6 +46,8 @@ class RunContext:
     attribute_alignment: pd.DataFrame | None = None
     best: str = ""
     best_reason: str = ""
+    follows: pd.DataFrame | None = None  # what each clustering follows (compare stage)
+    label_note: str = ""  # the labels disagree with the label-free pick (reported, never used)
     cache: StageCache | None = None  # expensive stage results, keyed by content + parameters
     source_keys: dict[str, str] = field(default_factory=dict)  # descriptor name -> content hash
     timings: dict[str, float] = field(default_factory=dict)
@@ -155,13 +157,13 @@ def _prepare_locally(ctx: RunContext) -> None:
 
 # ---- mixes (compare issue) --------------------------------------------------------------
 def _stage_mix(ctx: RunContext) -> None:
-    if not ctx.config.mixes:
-        return
-    from vehiclust.compare import build_mixes
+    from vehiclust.compare import CONSENSUS, build_mixes, check_best_name
 
     for mixed in build_mixes(ctx.prepared, ctx.config.mixes, weights=ctx.config.mix_weights,
-                             random_state=ctx.seeds["mix"]):
+                             n_components=ctx.config.pca_components, random_state=ctx.seeds["mix"]):
         ctx.prepared[mixed.name] = mixed
+    if ctx.config.best is not None:  # --best: a wrong name fails now, not after the long stages
+        check_best_name(ctx.config.best, [*ctx.prepared, CONSENSUS])
 
 
 # ---- cluster (clustering-engine issue) --------------------------------------------------
@@ -242,6 +244,8 @@ def _stage_cluster(ctx: RunContext) -> None:
             selection=cached["selection"],
             chosen=cached["chosen"],
             preparation=ps.preparation,
+            best_params=dict(cached["best_params"]),
+            cluster_centers=cached["centers"],
         )
         ctx.runs[name].selector = selector
 
@@ -375,13 +379,17 @@ def _stage_describe(ctx: RunContext) -> None:
 
 
 # ---- compare + choose the best (compare issue) ------------------------------------------
-def _selector_refit(selector: Any, seed: int) -> Any:
-    """Refit the selector's chosen family and parameters on a subsample (for stability)."""
-    if selector is None or not hasattr(selector, "best_params_"):
-        return None
+def _selector_refit(selector: Any, seed: int, chosen: dict[str, Any] | None = None,
+                    params: dict[str, Any] | None = None) -> Any:
+    """Refit the chosen family and parameters on a subsample (for stability): from ``chosen`` and
+    ``params`` (a run's declared fields, also after a resumed run), else from a fitted selector."""
+    if not (chosen and params and "family" in chosen):
+        if selector is None or not hasattr(selector, "best_params_"):
+            return None
+        chosen, params = selector.best_, selector.best_params_
     from vehiclust.cluster._families import make_family
 
-    family, params = make_family(selector.best_["family"]), dict(selector.best_params_)
+    family, params = make_family(chosen["family"]), dict(params)
     return lambda X, k: np.asarray(family.fit(X, params, seed).labels)
 
 
@@ -399,7 +407,8 @@ def _new_cluster_run(ctx: RunContext, ps: PreparedSet) -> DescriptorRun:
     labels = np.full(len(ctx.samples), -1, dtype=np.int64)
     labels[ps.valid] = selector.labels_
     run_ = DescriptorRun(name=ps.name, labels=labels, selection=selector.selection_, chosen=selector.best_,
-                         preparation=ps.preparation)
+                         preparation=ps.preparation, best_params=dict(selector.best_params_),
+                         cluster_centers=selector.cluster_centers_)
     run_.selector = selector
     return run_
 
@@ -457,14 +466,14 @@ def _stage_compare(ctx: RunContext) -> None:
         kind = ps.preparation.get("kind", "single")
         candidates.append(Candidate(
             name=name, X=ps.X, valid=ps.valid, labels=run_.labels,
-            kind=kind if kind in ("mix", "consensus") else "single",
-            refit=_selector_refit(getattr(run_, "selector", None), ctx.seeds["compare"]),
+            kind=kind if kind in ("mix", "consensus") else "single", preparation=ps.preparation,
+            refit=_selector_refit(getattr(run_, "selector", None), ctx.seeds["compare"], run_.chosen, run_.best_params),
             outliers=None if run_.outliers is None else run_.outliers["is_outlier"].to_numpy(bool),
             chosen=run_.chosen,
         ))
     out = compare_run(candidates, ctx.samples, cfg.out, heads=cfg.heads, image_checks=ctx.image_checks,
-                      random_state=ctx.seeds["compare"], progress=cfg.progress)
-    ctx.comparison = out.comparison
+                      random_state=ctx.seeds["compare"], progress=cfg.progress, best=cfg.best)
+    ctx.comparison, ctx.follows, ctx.label_note = out.comparison, out.follows, out.label_note
     ctx.agreement = out.agreement
     ctx.attribute_alignment = out.attribute_alignment
     ctx.best, ctx.best_reason = out.best, out.best_reason
@@ -488,7 +497,9 @@ def _stage_report(ctx: RunContext) -> None:
         comparison=ctx.comparison,
         agreement=ctx.agreement,
         attribute_alignment=ctx.attribute_alignment,
+        follows=ctx.follows,
         metadata={
+            "label_note": ctx.label_note,
             "vehiclust_version": vehiclust.__version__,
             "python": platform.python_version(),
             "seed": cfg.seed,

@@ -50,6 +50,10 @@ class DescriptorRun:
     coords_3d: np.ndarray | None = None  # (n_rows, 3) float32
     typicality: np.ndarray | None = None  # (n_rows,) float32 in [0, 1], NaN unassigned; see cluster.typicality
     artifacts: dict[str, str] = field(default_factory=dict)  # name -> path relative to run dir
+    # The chosen configuration's family parameters and cluster centres (cluster stage; kept in its
+    # cache, so a resumed run refits and scores exactly like a fresh one). Not written to disk.
+    best_params: dict[str, Any] = field(default_factory=dict)
+    cluster_centers: np.ndarray | None = None
     model: Any = None  # vehiclust.assign.SetModel: what `vehiclust assign` needs (saved, not loaded back)
 
     def cluster_names(self) -> dict[int, str]:
@@ -101,6 +105,9 @@ class RunResults:
     agreement: pd.DataFrame | None = None  # descriptor x descriptor ARI matrix
     attribute_alignment: pd.DataFrame | None = None  # descriptor x attribute table
     best_reason: str = ""
+    # What each clustering follows: descriptor x evidence group (type, colour, brightness, ...,
+    # same vehicle), chance-corrected shares, and a `follows` sentence per set (compare stage).
+    follows: pd.DataFrame | None = None
     run_dir: Path | None = None  # the folder it was loaded from (RunResults.load)
 
     @property
@@ -141,6 +148,8 @@ class RunResults:
             atomic_write_csv(self.agreement, out / "agreement.csv", index=True)
         if self.attribute_alignment is not None:
             atomic_write_csv(self.attribute_alignment, out / "attribute_alignment.csv", index=True)
+        if self.follows is not None:
+            atomic_write_csv(self.follows, out / "follows.csv", index=True)
         best_outliers = self.descriptors[self.best].outliers
         if best_outliers is not None:
             table = self.clusters_table()
@@ -223,6 +232,7 @@ class RunResults:
             comparison=_opt("comparison.csv"),
             agreement=_opt("agreement.csv", index_col=0),
             attribute_alignment=_opt("attribute_alignment.csv", index_col=0),
+            follows=_opt("follows.csv", index_col=0),
             run_dir=run_dir,
         )
 

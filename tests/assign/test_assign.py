@@ -133,7 +133,9 @@ def test_cli_assign_writes_the_contract_and_errors_in_one_line(demo_run, tmp_pat
     assert set(table["cluster_name"]) <= run_names | {"unassigned"}
     for f in ("drift.csv", "drift.json", "drift.html"):
         assert (tmp_path / "out" / f).is_file()
-    bad = CliRunner().invoke(app, ["-q", "assign", str(demo_run["run_dir"]), "-d", f"osnet={split / 'test-vehicle-attributes.pkl'}",
+    # --set osnet: the run's own pick may not read osnet at all (the best set is chosen by the rule)
+    bad = CliRunner().invoke(app, ["-q", "assign", str(demo_run["run_dir"]), "--set", "osnet",
+                                   "-d", f"osnet={split / 'test-vehicle-attributes.pkl'}",
                                    "-d", f"vehicle-attributes={split / 'test-vehicle-attributes.pkl'}",
                                    "-p", str(split / "test_paths.csv"), "-o", str(tmp_path / "bad")])
     assert bad.exit_code == 2

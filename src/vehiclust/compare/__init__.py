@@ -6,7 +6,10 @@ Public API:
 * :func:`consensus_embedding`, :func:`make_consensus`: spectral embedding of the co-association
   of several clusterings, and that embedding clustered as one more candidate;
 * :class:`Candidate`, :func:`compare_candidates`: the comparison table, scored the same way;
-* :func:`choose_best`, :func:`rank_candidates`: the documented, label-free selection rule;
+* :func:`choose_best`, :func:`rank_candidates`: the documented, label-free selection rule, gated
+  on validity and ranked by :func:`candidate_predictivity` (cross-view neighbourhood predictivity);
+* :func:`what_follows`: what each clustering follows (type, colour, light, quality, same vehicle);
+* :func:`auto_weights`: label-free block weights for ``--mix auto``;
 * :func:`agreement_matrices`, :func:`neighbourhood_overlap`, :func:`attribute_alignment`,
   :func:`gather_attributes`: how candidates relate to each other and to attributes;
 * :func:`compare_run`: everything above for one pipeline run, figures included.
@@ -31,20 +34,33 @@ from vehiclust.compare._metrics import (
     sphere_davies_bouldin,
     stability,
 )
-from vehiclust.compare._mix import DescriptorMixer, build_mixes, mix_name, parse_mix_spec
+from vehiclust.compare._follows import follows_sentence, identity_from_paths, pairs_together, what_follows
+from vehiclust.compare._mix import AUTO_NAME, DescriptorMixer, auto_weights, build_mixes, mix_name, parse_mix_spec
+from vehiclust.compare._predictivity import assortativity, candidate_predictivity, knn_indices
 from vehiclust.compare._plots import contingency, plot_contingency, plot_matrix
 from vehiclust.compare._report import CompareOutput, compare_run, make_consensus
-from vehiclust.compare._select import SELECTION_SCORES, choose_best, rank_candidates
+from vehiclust.compare._select import (
+    SELECTION_SCORES,
+    check_best_name,
+    choose_best,
+    label_disagreement,
+    rank_candidates,
+)
 
 __all__ = [
+    "AUTO_NAME",
     "CONSENSUS",
-    "SELECTION_SCORES",
     "Candidate",
     "CompareOutput",
     "DescriptorMixer",
+    "SELECTION_SCORES",
     "agreement_matrices",
+    "assortativity",
     "attribute_alignment",
+    "auto_weights",
     "build_mixes",
+    "candidate_predictivity",
+    "check_best_name",
     "choose_best",
     "coassociation_onehot",
     "common_silhouette",
@@ -57,14 +73,19 @@ __all__ = [
     "cosine_silhouette",
     "estimator_refit",
     "explained_uncertainty",
+    "follows_sentence",
     "gather_attributes",
     "head_attributes",
+    "identity_from_paths",
     "kmeans_refit",
+    "knn_indices",
     "label_columns",
+    "label_disagreement",
     "label_scores",
     "make_consensus",
     "mix_name",
     "neighbourhood_overlap",
+    "pairs_together",
     "parse_mix_spec",
     "pixel_attributes",
     "plot_contingency",
@@ -72,4 +93,5 @@ __all__ = [
     "rank_candidates",
     "sphere_davies_bouldin",
     "stability",
+    "what_follows",
 ]

@@ -21,6 +21,7 @@ from vehiclust.compare._metrics import (
     stability,
 )
 from vehiclust.compare._mix import DescriptorMixer
+from vehiclust.compare._predictivity import candidate_predictivity
 from vehiclust.compare._select import rank_candidates
 from vehiclust.exceptions import InputError
 
@@ -41,6 +42,7 @@ class Candidate:
     refit: Refit | None = None  # (X_subsample, k) -> labels; None = k-means with k
     outliers: np.ndarray | None = None  # (n_rows,) bool
     chosen: dict[str, Any] = field(default_factory=dict)
+    preparation: dict[str, Any] = field(default_factory=dict)  # a mix's blocks and weights, the consensus's clusterings
 
 
 def _configuration(chosen: Mapping[str, Any]) -> str:
@@ -55,6 +57,13 @@ def _configuration(chosen: Mapping[str, Any]) -> str:
             continue
         parts.append(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}")
     return ", ".join(parts)
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _check(c: Candidate) -> None:
@@ -94,7 +103,8 @@ def common_space(candidates: Sequence[Candidate], n_components: int | None = Non
 
 def compare_candidates(candidates: Sequence[Candidate], truth: pd.DataFrame | None = None, *,
                        common: tuple[np.ndarray, np.ndarray] | None = None, sample_size: int = 3000,
-                       n_resamples: int = 5, random_state: Any = None, progress: bool | None = None) -> pd.DataFrame:
+                       n_resamples: int = 5, random_state: Any = None, progress: bool | None = None,
+                       predictivity: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per candidate: configuration, size, internal scores, selection rank, label scores.
 
     Every candidate is scored on row samples drawn with the same seed, with the functions of
@@ -103,6 +113,9 @@ def compare_candidates(candidates: Sequence[Candidate], truth: pd.DataFrame | No
     own space is built from the clusterings themselves and would flatter it, so its
     ``silhouette`` and ``davies_bouldin`` are measured in the common space too. ``truth`` (one column per label, one row per input row)
     only adds ``nmi_<label>`` / ``ari_<label>`` columns, which the selection rule ignores.
+    ``predictivity`` (candidate x single set, :func:`candidate_predictivity`; computed when None)
+    gives the ``predictivity`` column, its row means. ``silhouette_excess`` and ``size_balance``
+    come from each candidate's chosen configuration, when it has them.
     """
     if not candidates:
         raise InputError("compare_candidates needs at least one candidate.")
@@ -141,6 +154,8 @@ def compare_candidates(candidates: Sequence[Candidate], truth: pd.DataFrame | No
                                                     random_state=seed) if common is not None else float("nan")),
             "stability": stability(c.X, lab_valid, c.refit, n_resamples=n_resamples,
                                    sample_size=sample_size, random_state=seed),
+            "silhouette_excess": _number(c.chosen.get("silhouette_excess")),
+            "size_balance": _number(c.chosen.get("size_balance")),
         }
         if truth is not None:
             for col in truth.columns:
@@ -149,7 +164,11 @@ def compare_candidates(candidates: Sequence[Candidate], truth: pd.DataFrame | No
         log.info("compared %s: %d clusters, silhouette %.3f, stability %.3f", c.name, n_clusters,
                  row["silhouette"], row["stability"])
     table = pd.DataFrame(rows)
+    if predictivity is None:
+        predictivity = candidate_predictivity(candidates, sample_size=min(sample_size, 2000), random_state=seed)
+    means = predictivity.mean(axis=1) if predictivity.shape[1] else pd.Series(np.nan, index=predictivity.index)
+    table.insert(table.columns.get_loc("size_balance") + 1, "predictivity", means.reindex(table["descriptor"]).to_numpy())
     ranked = rank_candidates(table)
-    table.insert(table.columns.get_loc("stability") + 1, "eligible", ranked["eligible"].to_numpy())
+    table.insert(table.columns.get_loc("predictivity") + 1, "eligible", ranked["eligible"].to_numpy())
     table.insert(table.columns.get_loc("eligible") + 1, "selection_rank", ranked["selection_rank"].to_numpy())
     return table

@@ -25,6 +25,8 @@ from vehiclust.exceptions import InputError
 log = logging.getLogger(__name__)
 
 ALL = "all"
+AUTO = "auto"  # every set, block weights chosen label-free (auto_weights)
+AUTO_NAME = "auto-mix"
 _EPS = 1e-12
 
 
@@ -36,9 +38,10 @@ class DescriptorMixer(TransformerMixin, BaseEstimator):
     weights : sequence of float or None
         One positive weight per block; None means equal weights. Block ``b`` contributes the
         share ``weights[b] / sum(weights)`` of the total variance of the mix.
-    n_components : int or None
-        PCA of the concatenation down to this many dimensions when the concatenation is wider;
-        None keeps the concatenation as is.
+    n_components : int, float or None
+        PCA of the concatenation down to this many dimensions when the concatenation is wider,
+        or (a float in (0, 1)) to as many as explain that share of its variance, as
+        ``pca_components`` does for each set; None keeps the concatenation as is.
     random_state : int, RandomState or None
         Seed of the randomised PCA solver.
     """
@@ -79,8 +82,11 @@ class DescriptorMixer(TransformerMixin, BaseEstimator):
                     f"The 'weights' parameter of DescriptorMixer must hold {n_blocks} positive finite "
                     f"numbers, one per block. Got {list(self.weights)}."
                 )
-        if self.n_components is not None and (not isinstance(self.n_components, (int, np.integer)) or self.n_components < 1):
-            raise InputError(f"The 'n_components' parameter of DescriptorMixer must be an int in [1, inf) or None. Got {self.n_components!r}.")
+        nc = self.n_components
+        share = isinstance(nc, (float, np.floating)) and not isinstance(nc, bool)
+        if nc is not None and not ((share and 0 < nc < 1) or (isinstance(nc, (int, np.integer)) and nc >= 1)):
+            raise InputError("The 'n_components' parameter of DescriptorMixer must be an int in [1, inf), a float "
+                             f"in (0, 1) (explained-variance share) or None. Got {nc!r}.")
         self.weights_ = w / w.sum()
         self.block_dims_ = np.array([a.shape[1] for a in arrays])
         self.means_ = [a.mean(axis=0, dtype=np.float64).astype(np.float32) for a in arrays]
@@ -91,8 +97,11 @@ class DescriptorMixer(TransformerMixin, BaseEstimator):
         Z = self._concat(arrays)
         width = Z.shape[1]
         self.pca_ = None
-        if self.n_components is not None and width > self.n_components and Z.shape[0] > self.n_components:
-            self.pca_ = PCA(n_components=int(self.n_components), svd_solver="randomized",
+        if share and Z.shape[0] > 1:  # as many components as explain that share (exact, from the covariance)
+            self.pca_ = PCA(n_components=float(nc), svd_solver="covariance_eigh")
+            Z = self.pca_.fit_transform(Z).astype(np.float32, copy=False)
+        elif nc is not None and not share and width > nc and Z.shape[0] > nc:
+            self.pca_ = PCA(n_components=int(nc), svd_solver="randomized",
                             random_state=check_random_state(self.random_state))
             # fit, then transform: the randomized solver's fit_transform (U * S) is not exactly
             # transform(), and new rows mixed later must land where the fitted rows did
@@ -132,11 +141,47 @@ class DescriptorMixer(TransformerMixin, BaseEstimator):
         }
 
 
+def auto_weights(blocks: Sequence[np.ndarray], sample_size: int = 2000, ks: Sequence[int] = (4, 8, 16),
+                 power: float = 2.0, random_state: Any = None) -> np.ndarray:
+    """Label-free block weights: each block's predictivity of the others, to the power ``power``.
+
+    On one seeded row sample, each block is cut by k-means into each k of ``ks``; a block's
+    predictivity is the mean chance-corrected assortativity of the *other* blocks' cuts on its
+    own k-NN graph (see :mod:`vehiclust.compare._predictivity`). A block that keeps together
+    what the others keep together carries their information and more; one that keeps only its
+    own few attributes (a colour histogram) predicts little and gets a small share. The power
+    sharpens the shares so that a weak block does not dilute a strong one. Returns weights
+    summing to 1, floored at 1 % of the largest.
+    """
+    from sklearn.cluster import KMeans
+
+    from vehiclust.compare._predictivity import assortativity, knn_indices
+
+    arrays = [np.asarray(b, dtype=np.float32) for b in blocks]
+    n = arrays[0].shape[0]
+    rng = check_random_state(random_state)
+    rows = np.sort(rng.choice(n, sample_size, replace=False)) if n > sample_size else np.arange(n)
+    seed = int(rng.randint(2**31 - 1))
+    subs = [a[rows] for a in arrays]
+    cuts = [[KMeans(n_clusters=k, n_init=2, random_state=seed).fit_predict(x) for k in ks if k < len(rows)] for x in subs]
+    scores = []
+    for b, x in enumerate(subs):
+        graph = knn_indices(x)
+        values = [assortativity(graph, cut) for c, block_cuts in enumerate(cuts) if c != b for cut in block_cuts]
+        values = [v for v in values if np.isfinite(v)]
+        scores.append(max(float(np.mean(values)), 0.0) if values else 0.0)
+    w = np.asarray(scores) ** power
+    if not np.any(w > 0):
+        w = np.ones(len(arrays))
+    w = np.maximum(w, 0.01 * w.max())
+    return w / w.sum()
+
+
 def parse_mix_spec(spec: str, available: Sequence[str]) -> list[str]:
-    """``"a+b"`` → ``["a", "b"]``; ``"all"`` → every available set, in the given order."""
+    """``"a+b"`` → ``["a", "b"]``; ``"all"`` and ``"auto"`` → every available set, in the given order."""
     available = list(available)
     text = str(spec).strip()
-    if text.lower() == ALL:
+    if text.lower() in (ALL, AUTO):
         names = available
     else:
         names = [part.strip() for part in text.split("+")]
@@ -144,7 +189,7 @@ def parse_mix_spec(spec: str, available: Sequence[str]) -> list[str]:
         if unknown or any(not p for p in names):
             raise InputError(
                 f"Mix {spec!r} names descriptor sets {unknown or ['(empty)']} that are not loaded; "
-                f"allowed: {available} joined with '+', or 'all'."
+                f"allowed: {available} joined with '+', 'all', or 'auto' (all, weights chosen from the data)."
             )
         if len(set(names)) != len(names):
             raise InputError(f"Mix {spec!r} names a descriptor set twice.")
@@ -159,7 +204,7 @@ def mix_name(names: Sequence[str]) -> str:
 
 
 def build_mixes(prepared: Mapping[str, Any], specs: Sequence[str], weights: Mapping[str, float] | None = None,
-                n_components: int | None = 64, random_state: Any = None) -> list[Any]:
+                n_components: int | float | None = 64, random_state: Any = None) -> list[Any]:
     """One :class:`~vehiclust.pipeline.PreparedSet` per mix spec.
 
     ``prepared`` maps names to prepared sets (``X`` holds only the set's valid rows, ``valid``
@@ -181,9 +226,10 @@ def build_mixes(prepared: Mapping[str, Any], specs: Sequence[str], weights: Mapp
     seen: set[tuple[str, ...]] = set()
     for spec in specs:
         names = parse_mix_spec(spec, available)
-        if tuple(names) in seen:
+        auto = str(spec).strip().lower() == AUTO
+        if (auto, tuple(names)) in seen:
             continue
-        seen.add(tuple(names))
+        seen.add((auto, tuple(names)))
         sets = [prepared[n] for n in names]
         n_rows = {len(s.valid) for s in sets}
         if len(n_rows) != 1:
@@ -196,11 +242,14 @@ def build_mixes(prepared: Mapping[str, Any], specs: Sequence[str], weights: Mapp
             s_valid = np.asarray(s.valid, bool)
             pos = np.cumsum(s_valid) - 1  # row index in s.X of each valid row
             blocks.append(np.asarray(s.X)[pos[valid]])
-        mixer = DescriptorMixer(weights=[weights.get(n, 1.0) for n in names], n_components=n_components,
-                                random_state=rng.randint(2**31 - 1))
+        seed = rng.randint(2**31 - 1)
+        block_weights = auto_weights(blocks, random_state=seed) if auto else [weights.get(n, 1.0) for n in names]
+        mixer = DescriptorMixer(weights=block_weights, n_components=n_components, random_state=seed)
         X = mixer.fit_transform(blocks)
         del blocks
         summary = {"kind": "mix", "spec": spec, "blocks": names, **mixer.summary(), "n_valid": int(valid.sum())}
-        log.info("mix %s: %d rows, %d dims from %s", mix_name(names), X.shape[0], X.shape[1], names)
-        out.append(PreparedSet(name=mix_name(names), X=X, valid=valid, preparation=summary, model={"mixer": mixer}))
+        name = AUTO_NAME if auto else mix_name(names)
+        log.info("mix %s: %d rows, %d dims from %s, weights %s", name, X.shape[0], X.shape[1], names,
+                 np.round(mixer.weights_, 3).tolist())
+        out.append(PreparedSet(name=name, X=X, valid=valid, preparation=summary, model={"mixer": mixer}))
     return out

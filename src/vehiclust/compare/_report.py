@@ -18,7 +18,9 @@ from vehiclust.compare._compare import Candidate, compare_candidates
 from vehiclust.compare._consensus import CONSENSUS, consensus_embedding
 from vehiclust.compare._evidence import gather_attributes, label_columns
 from vehiclust.compare._plots import plot_contingency, plot_matrix
-from vehiclust.compare._select import choose_best
+from vehiclust.compare._follows import what_follows
+from vehiclust.compare._predictivity import candidate_predictivity
+from vehiclust.compare._select import check_best_name, choose_best, label_disagreement, override_reason
 from vehiclust.io.atomic import atomic_write_csv
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,9 @@ class CompareOutput:
     best: str
     best_reason: str
     artifacts: dict[str, str] = field(default_factory=dict)
+    predictivity: pd.DataFrame | None = None  # candidate x single set: assortativity of its clusters
+    follows: pd.DataFrame | None = None  # candidate x evidence group + `follows` words
+    label_note: str = ""  # labels prefer another candidate (reported, never used)
 
 
 def make_consensus(candidates: Sequence[Candidate], cluster: ClusterFn, random_state: Any = None,
@@ -60,18 +65,21 @@ def _slug(text: str) -> str:
 def compare_run(candidates: Sequence[Candidate], samples: pd.DataFrame, out_dir: str | Path | None = None, *,
                 heads: Mapping[str, str | Path] | None = None, image_checks: pd.DataFrame | None = None,
                 measure_pixels: bool = True, sample_size: int = 3000, n_resamples: int = 5, knn: int = 10,
-                random_state: Any = None, progress: bool | None = None) -> CompareOutput:
+                random_state: Any = None, progress: bool | None = None, best: str | None = None) -> CompareOutput:
     """Score, relate and choose among ``candidates``; write CSV/PNG files under ``out_dir/compare``.
 
     ``samples`` holds one row per input row (``path``, optional ``resolved`` image paths and
-    label columns). Labels are reported in the tables and never used for the choice.
+    label columns). Labels are reported in the tables and never used for the choice. ``best``
+    names a candidate to deliver instead of the label-free pick (``--best``).
     """
     rng = check_random_state(random_state)
-    seeds = rng.randint(2**31 - 1, size=3)
+    seeds = rng.randint(2**31 - 1, size=4)
     truth = label_columns(samples)
+    predictivity = candidate_predictivity(candidates, random_state=seeds[3])
     comparison = compare_candidates(candidates, truth if len(truth.columns) else None, sample_size=sample_size,
-                                    n_resamples=n_resamples, random_state=seeds[0], progress=progress)
-    best, reason = choose_best(comparison)
+                                    n_resamples=n_resamples, random_state=seeds[0], progress=progress,
+                                    predictivity=predictivity)
+    rule_best, reason = choose_best(comparison)
     labels = {c.name: c.labels for c in candidates}
     ari, nmi = agreement_matrices(labels)
     spaces = {c.name: (c.X, c.valid) for c in candidates if c.kind != "consensus"}
@@ -79,8 +87,21 @@ def compare_run(candidates: Sequence[Candidate], samples: pd.DataFrame, out_dir:
     attributes, kinds = gather_attributes(samples, heads=heads, image_checks=image_checks,
                                           measure_pixels=measure_pixels, random_state=seeds[2], progress=progress)
     alignment = attribute_alignment(labels, attributes, kinds)
+    follows = what_follows(labels, attributes, kinds, samples.get("path"), random_state=seeds[2])
+    words = follows.loc[rule_best, "follows"] if rule_best in follows.index else ""
+    if words:
+        reason = f"{reason[:-1]}; its clusters follow {words}."
+    if best is not None:
+        check_best_name(best, list(labels))
+        reason = override_reason(best, rule_best, reason)
+    else:
+        best = rule_best
+    label_note = label_disagreement(comparison, best)
+    if label_note:
+        log.warning(label_note)
     result = CompareOutput(comparison=comparison, agreement=ari, agreement_nmi=nmi, neighbourhood_overlap=overlap,
-                           attribute_alignment=alignment, best=best, best_reason=reason)
+                           attribute_alignment=alignment, best=best, best_reason=reason, predictivity=predictivity,
+                           follows=follows, label_note=label_note)
     if out_dir is not None:
         result.artifacts = _write(result, candidates, Path(out_dir))
     log.info("best: %s", reason)
@@ -95,7 +116,10 @@ def _write(res: CompareOutput, candidates: Sequence[Candidate], out: Path) -> di
     def rel(p: Path) -> str:
         return p.relative_to(out).as_posix()
 
-    for key, frame in (("agreement_nmi", res.agreement_nmi), ("neighbourhood_overlap", res.neighbourhood_overlap)):
+    for key, frame in (("agreement_nmi", res.agreement_nmi), ("neighbourhood_overlap", res.neighbourhood_overlap),
+                       ("predictivity", res.predictivity)):
+        if frame is None:
+            continue
         p = folder / f"{key}.csv"
         atomic_write_csv(frame, p, index=True)
         arts[f"compare_{key}_csv"] = rel(p)

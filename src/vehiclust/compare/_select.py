@@ -1,12 +1,23 @@
 """The rule that picks the overall best candidate for the deliverable clusters.csv.
 
-Rule: among eligible candidates (at least 2 clusters, at most half of the valid rows left
-unassigned), rank each internal score — ``silhouette`` (higher is better), ``davies_bouldin``
-(lower), ``silhouette_common`` (higher), ``stability`` (higher) — with average ranks, a
-missing score taking the worst rank; the best candidate has the lowest mean rank. Ties go to
-the higher stability, then the higher common silhouette, then the name. Ranks, not raw
-values, so no score outweighs the others by its range. Label columns (``nmi_*``, ``ari_*``)
-and attribute alignment are reported but never read here.
+Rule (labels are reported in the table, never read here):
+
+1. **Gate** on each candidate's own validity: at least 2 clusters; at most half of its valid
+   rows left unassigned; where the comparison knows them, a chosen configuration that beats a
+   structureless reference (``silhouette_excess`` > 0), a ``stability`` of at least
+   :data:`STABILITY_FLOOR` and a ``size_balance`` of at least :data:`BALANCE_FLOOR` (not one
+   cluster with most rows plus crumbs). A gate nobody passes is dropped (the first two stay).
+2. **Rank by meaning**: the highest ``predictivity`` wins — how well the candidate's k-NN graph
+   keeps together what the *other* descriptor sets' clusterings keep together (chance-corrected
+   assortativity, leave-one-out for mixes and the consensus; see :mod:`._predictivity`).
+   Internal indices such as silhouette compare partitions of one space; across spaces they
+   reward low intrinsic dimension, so a compact but shallow code won with them. Predictivity
+   rewards the space that carries what every view sees. Ties (within 0.005) go to the higher
+   stability, then the name.
+3. Without predictivity (one descriptor set: no other view to predict), the former rule: the
+   lowest mean rank of ``silhouette`` (higher is better), ``davies_bouldin`` (lower),
+   ``silhouette_common`` (higher) and ``stability`` (higher), average ranks, a missing score
+   taking the worst rank.
 """
 
 from __future__ import annotations
@@ -18,40 +29,68 @@ import pandas as pd
 
 from vehiclust.exceptions import InputError
 
-# score -> direction (+1 higher is better, -1 lower is better)
+# score -> direction (+1 higher is better, -1 lower is better) of the fallback rule
 SELECTION_SCORES: dict[str, int] = {
     "silhouette": +1,
     "davies_bouldin": -1,
     "silhouette_common": +1,
     "stability": +1,
 }
+PREDICTIVITY = "predictivity"
 MAX_NOISE_SHARE = 0.5
+STABILITY_FLOOR = 0.5
+BALANCE_FLOOR = 0.5
+TIE = 0.005
+_NOTE = "true labels were not used"
+
+
+def _gates(table: pd.DataFrame) -> pd.Series:
+    base = (table["n_clusters"] >= 2) & (table["noise_share"].fillna(1.0) <= MAX_NOISE_SHARE)
+    gated = base.copy()
+    for col, ok in (("silhouette_excess", lambda s: s > 0), ("stability", lambda s: s >= STABILITY_FLOOR),
+                    ("size_balance", lambda s: s >= BALANCE_FLOOR)):
+        if col not in table:
+            continue
+        values = pd.to_numeric(table[col], errors="coerce")
+        passes = base & (values.isna() | ok(values))
+        if passes.any():  # a gate nobody passes says nothing about who is best
+            gated &= passes
+    return gated if gated.any() else base
+
+
+def _uses_predictivity(table: pd.DataFrame) -> bool:
+    return PREDICTIVITY in table and bool(table.loc[table["eligible"], PREDICTIVITY].notna().any())
 
 
 def rank_candidates(comparison: pd.DataFrame) -> pd.DataFrame:
-    """``eligible`` and ``selection_rank`` (mean rank, 1 = best) for each row of the comparison."""
+    """``eligible`` and ``selection_rank`` (1 = best) for each row of the comparison."""
     missing = [c for c in ("descriptor", "n_clusters", "noise_share", *SELECTION_SCORES) if c not in comparison]
     if missing:
         raise InputError(f"The comparison table lacks the columns {missing} the selection rule needs.")
-    table = comparison[["descriptor", "n_clusters", "noise_share", *SELECTION_SCORES]].copy()
-    eligible = (table["n_clusters"] >= 2) & (table["noise_share"].fillna(1.0) <= MAX_NOISE_SHARE)
-    eligible &= table[list(SELECTION_SCORES)].notna().any(axis=1)
+    table = comparison.copy()
+    eligible = _gates(table)
+    if not _uses_predictivity(table.assign(eligible=eligible)):
+        eligible &= table[list(SELECTION_SCORES)].notna().any(axis=1)
     table["eligible"] = eligible
-    ranks = pd.DataFrame(index=table.index)
     sub = table[eligible]
-    for col, direction in SELECTION_SCORES.items():
-        r = (sub[col] * direction).rank(ascending=False, method="average", na_option="bottom")
-        ranks[col] = r
-    table["selection_rank"] = ranks.mean(axis=1)
-    table.loc[~eligible, "selection_rank"] = np.nan
+    if _uses_predictivity(table):
+        rank = (-sub[PREDICTIVITY]).rank(method="min", na_option="bottom")
+    else:
+        ranks = pd.DataFrame(index=sub.index)
+        for col, direction in SELECTION_SCORES.items():
+            ranks[col] = (sub[col] * direction).rank(ascending=False, method="average", na_option="bottom")
+        rank = ranks.mean(axis=1)
+    table["selection_rank"] = np.nan
+    table.loc[sub.index, "selection_rank"] = rank
     return table[["descriptor", "eligible", "selection_rank"]]
 
 
 def choose_best(comparison: pd.DataFrame) -> tuple[str, str]:
     """(name, reason) of the best candidate by the rule above; labels are never used."""
-    ranked = rank_candidates(comparison).merge(
-        comparison[["descriptor", *SELECTION_SCORES]], on="descriptor")
-    pool = ranked[ranked["eligible"]]
+    ranked = rank_candidates(comparison)
+    table = comparison.drop(columns=["eligible", "selection_rank"], errors="ignore").assign(
+        eligible=ranked["eligible"].to_numpy(), selection_rank=ranked["selection_rank"].to_numpy())
+    pool = table[table["eligible"]]
     if pool.empty:
         if comparison.empty:
             raise InputError("choose_best needs a comparison table with at least one candidate.")
@@ -63,13 +102,61 @@ def choose_best(comparison: pd.DataFrame) -> tuple[str, str]:
         )
         warnings.warn(reason, UserWarning, stacklevel=2)
         return str(fallback["descriptor"]), reason
-    pool = pool.assign(_stab=pool["stability"].fillna(-np.inf), _sc=pool["silhouette_common"].fillna(-np.inf))
+    stab = pool["stability"].fillna(-np.inf)
+    if _uses_predictivity(table):
+        score = pool[PREDICTIVITY].fillna(-np.inf)
+        top = pool[score >= score.max() - TIE].assign(_stab=stab)
+        best = top.sort_values(["_stab", "descriptor"], ascending=[False, True]).iloc[0]
+        others = pool[pool["descriptor"] != best["descriptor"]].sort_values(PREDICTIVITY, ascending=False)
+        runner = (f"; next {others.iloc[0]['descriptor']} {others.iloc[0][PREDICTIVITY]:.3f}"
+                  if len(others) and pd.notna(others.iloc[0][PREDICTIVITY]) else "")
+        reason = (
+            f"{best['descriptor']} keeps together best what the other descriptor sets' clusterings keep "
+            f"together (cross-view predictivity {best[PREDICTIVITY]:.3f}{runner}), among {len(pool)} "
+            f"candidates that are stable and beat structureless data; {_NOTE}."
+        )
+        return str(best["descriptor"]), reason
+    pool = pool.assign(_stab=stab, _sc=pool["silhouette_common"].fillna(-np.inf))
     pool = pool.sort_values(["selection_rank", "_stab", "_sc", "descriptor"], ascending=[True, False, False, True])
     best = pool.iloc[0]
     parts = ", ".join(f"{col} {best[col]:.3f}" for col in SELECTION_SCORES if pd.notna(best[col]))
     reason = (
         f"{best['descriptor']} has the best mean rank ({best['selection_rank']:.2f}) over silhouette, "
         f"Davies-Bouldin, common-space silhouette and stability among {len(pool)} eligible candidates "
-        f"({parts}); true labels were not used."
+        f"({parts}); {_NOTE}."
     )
     return str(best["descriptor"]), reason
+
+
+def label_disagreement(comparison: pd.DataFrame, best: str, margin: float = 0.05) -> str:
+    """A loud note when a label column's NMI prefers another candidate by more than ``margin``.
+
+    Reported only: the pick is never changed by it. Empty when there are no labels or they agree.
+    """
+    notes = []
+    table = comparison.set_index("descriptor")
+    for col in [c for c in comparison.columns if c.startswith("nmi_")]:
+        scores = pd.to_numeric(table[col], errors="coerce").dropna()
+        if scores.empty or best not in scores.index:
+            continue
+        top = scores.idxmax()
+        if scores[top] > scores[best] + margin:
+            notes.append(f"by your labels' '{col[4:]}', {top} agrees best (NMI {scores[top]:.2f}), "
+                         f"the label-free pick {best} less (NMI {scores[best]:.2f})")
+    if not notes:
+        return ""
+    return ("NOTE: the labels disagree with the label-free pick: " + "; ".join(notes)
+            + ". The labels were not used to choose; --best NAME delivers another set.")
+
+
+def check_best_name(name: str, available: list[str]) -> None:
+    """``--best NAME`` must name a loaded set, a mix or the consensus."""
+    if name not in available:
+        raise InputError(f"--best {name!r} is not a descriptor set, mix or the consensus of this run; allowed: {available}.")
+
+
+def override_reason(name: str, rule_best: str, rule_reason: str) -> str:
+    """The reason sentence when ``--best`` overrides the label-free pick."""
+    if name == rule_best:
+        return f"{name} was asked for with --best and is also the label-free pick: {rule_reason}"
+    return f"{name} was asked for with --best; the label-free rule would pick {rule_best}: {rule_reason}"

@@ -1,0 +1,145 @@
+"""The best clustering chosen by meaning: predictivity, what each clustering follows, auto weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vehiclust.compare import (
+    Candidate,
+    DescriptorMixer,
+    assortativity,
+    auto_weights,
+    candidate_predictivity,
+    check_best_name,
+    choose_best,
+    compare_candidates,
+    identity_from_paths,
+    knn_indices,
+    label_disagreement,
+    pairs_together,
+    what_follows,
+)
+from vehiclust.compare._agreement import CATEGORICAL, CONTINUOUS
+from vehiclust.exceptions import InputError
+
+from .conftest import kmeans_labels
+
+
+def _single(name, X, k, seed=0):
+    valid = np.ones(len(X), bool)
+    return Candidate(name, X, valid, kmeans_labels(X, k, seed))
+
+
+@pytest.fixture(scope="module")
+def views(two_attribute_data):
+    """A knows colour, B knows type, AB (one descriptor set) knows both."""
+    d = two_attribute_data
+    A, B = d["A"], d["B"]
+    AB = DescriptorMixer(n_components=None, random_state=0).fit_transform([A, B])
+    return [_single("A", A, 3), _single("B", B, 4), _single("AB", AB, 12)]
+
+
+def test_assortativity_is_chance_corrected():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 50)
+    X = np.eye(4)[labels] + 0.05 * rng.normal(size=(200, 4))
+    graph = knn_indices(X, 10)
+    assert assortativity(graph, labels) > 0.95
+    assert abs(assortativity(graph, rng.permutation(labels))) < 0.05
+    unassigned = labels.copy()
+    unassigned[:100] = -1
+    assert assortativity(graph, unassigned) > 0.95
+    assert np.isnan(assortativity(graph, np.zeros(200, int)))
+
+
+def test_predictivity_prefers_the_space_that_knows_more(views, two_attribute_data):
+    table = candidate_predictivity(views, random_state=0)
+    score = table.mean(axis=1)
+    assert score["AB"] > score["A"] + 0.2 and score["AB"] > score["B"] + 0.2
+    assert np.isnan(table.loc["A", "A"])  # never scored by its own partition
+    # the compact single-attribute sets have the better silhouette, the rule still picks AB
+    comparison = compare_candidates(views, n_resamples=2, random_state=0, progress=False, predictivity=table)
+    by = comparison.set_index("descriptor")
+    assert by.loc["A", "silhouette"] > by.loc["AB", "silhouette"]
+    name, reason = choose_best(comparison)
+    assert name == "AB" and "predictivity" in reason and "labels were not used" in reason
+
+
+def test_a_mix_is_not_scored_by_its_own_blocks(two_attribute_data):
+    d = two_attribute_data
+    A, B = _single("A", d["A"], 3), _single("B", d["B"], 4)
+    mixed = DescriptorMixer(n_components=None, random_state=0).fit_transform([d["A"], d["B"]])
+    mix = Candidate("A+B", mixed, np.ones(len(mixed), bool), kmeans_labels(mixed, 12), kind="mix",
+                    preparation={"blocks": ["A", "B"], "weights": [0.5, 0.5]})
+    table = candidate_predictivity([A, B, mix], random_state=0)
+    # predicting A from the mix without A (= B alone): chance level, not the ~1 of its own block
+    assert abs(table.loc["A+B", "A"]) < 0.1 and abs(table.loc["A+B", "B"]) < 0.1
+    assert table.loc["A+B", "A"] == pytest.approx(table.loc["B", "A"], abs=1e-9)
+
+
+def test_what_follows_says_it_in_words(views, two_attribute_data):
+    d = two_attribute_data
+    labels = {c.name: c.labels for c in views}
+    rng = np.random.default_rng(1)
+    attributes = pd.DataFrame({
+        "head:attr:color": d["samples"]["colour"], "head:attr:type": d["samples"]["type"],
+        "pixels:brightness": rng.random(len(d["colour"])), "label:type": d["samples"]["type"]})
+    kinds = {"head:attr:color": CATEGORICAL, "head:attr:type": CATEGORICAL, "pixels:brightness": CONTINUOUS,
+             "label:type": CATEGORICAL}
+    table = what_follows(labels, attributes, kinds, random_state=0)
+    assert list(table.columns) == ["type", "colour", "brightness", "follows"]  # labels are not evidence
+    assert table.loc["A", "colour"] > 0.9 and table.loc["A", "type"] < 0.05
+    assert table.loc["B", "type"] > 0.9 and table.loc["B", "colour"] < 0.05
+    assert (table["brightness"] < 0.05).all()  # chance-corrected: 12 clusters explain no noise
+    assert table.loc["A", "follows"] == "colour" and table.loc["B", "follows"] == "type"
+    assert table.loc["AB", "follows"] in ("type and colour", "colour and type")
+
+
+def test_same_vehicle_pairs_from_veriwild_paths():
+    ids = np.repeat(np.arange(50), 4)
+    paths = pd.Series([f"veriwild\\part1\\{i:05d}\\img{j}.jpg" for j, i in enumerate(ids)])
+    found = identity_from_paths(paths)
+    assert found is not None and found.nunique() == 50
+    assert identity_from_paths(pd.Series(["a/b/c.jpg"] * 10)) is None
+    assert pairs_together(ids % 10, found.to_numpy()) == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    assert abs(pairs_together(rng.integers(0, 10, 200), found.to_numpy())) < 0.1
+
+
+def test_auto_weights_give_an_uninformative_block_a_small_share(two_attribute_data):
+    d = two_attribute_data
+    AB = DescriptorMixer(n_components=None, random_state=0).fit_transform([d["A"], d["B"]])
+    noise = np.random.default_rng(3).normal(size=(len(AB), 32)).astype(np.float32)
+    w = auto_weights([d["B"], AB, noise], random_state=0)
+    assert w.sum() == pytest.approx(1.0)
+    assert w[2] < 0.05 and w[1] > w[0] > 5 * w[2]  # the set that knows both, then the one that knows type
+    again = auto_weights([d["B"], AB, noise], random_state=0)
+    np.testing.assert_array_equal(w, again)
+
+
+def test_label_note_and_best_name():
+    table = pd.DataFrame({"descriptor": ["x", "y"], "nmi_type": [0.3, 0.6]})
+    note = label_disagreement(table, "x")
+    assert note.startswith("NOTE") and "y agrees best" in note and "not used" in note
+    assert label_disagreement(table, "y") == ""
+    assert label_disagreement(table.drop(columns="nmi_type"), "x") == ""
+    check_best_name("x", ["x", "y"])
+    with pytest.raises(InputError, match="allowed"):
+        check_best_name("z", ["x", "y"])
+
+
+def test_a_wrong_best_name_fails_before_clustering(demo_dir, tmp_path, monkeypatch):
+    from vehiclust import pipeline
+    from vehiclust.config import RunConfig
+
+    def never(ctx):
+        raise AssertionError("the cluster stage ran")
+
+    monkeypatch.setattr(pipeline, "_stage_cluster", never)
+    cfg = RunConfig(descriptors={n: demo_dir / "descriptors" / f"{n}.pkl" for n in ("color-hist", "hog")},
+                    paths=demo_dir / "images_paths.csv", out=tmp_path, mixes=["all"], best="efficientnet",
+                    progress=False, notebook=False, html=False)
+    with pytest.raises(InputError, match="--best 'efficientnet'.*color-hist\\+hog.*consensus"):
+        pipeline.run(cfg)
