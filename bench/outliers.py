@@ -166,6 +166,85 @@ def bench_real(args: argparse.Namespace) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def descriptor_ensemble(raw: np.ndarray, seed: int, whiten: float = 0.5, n_clusters: int = 8) -> tuple[np.ndarray, "object"]:
+    """Prepare ``raw`` as the pipeline does (valid rows only) and fit the descriptor ensemble."""
+    from sklearn.cluster import MiniBatchKMeans
+
+    from vehiclust.outliers import OutlierEnsemble
+    from vehiclust.prepare import DescriptorPreparer
+
+    X = DescriptorPreparer(n_components=64, whiten=whiten, random_state=seed).fit_transform(raw)
+    labels = MiniBatchKMeans(n_clusters, n_init=3, random_state=seed, batch_size=4096).fit_predict(X)
+    return X, OutlierEnsemble(random_state=seed).fit(X, labels)
+
+
+def bench_shares(args: argparse.Namespace) -> None:
+    """Flagged share of clean vehicles and AUROC of road scenes, per descriptor set.
+
+    ``--data`` holds ``truth.csv`` (path, truth: '' = Zenodo vehicle, 'road'/'no_vehicle' =
+    Udacity road scene; other rows are left out) and one ``NAME.npy`` per set, row-aligned;
+    ``heads-va.csv`` adds the 11-d colour/type probabilities of vehicle-attributes as a set.
+    """
+    data = Path(args.data)
+    truth = pd.read_csv(data / "truth.csv", keep_default_na=False)["truth"]
+    keep = truth.isin(["", "road", "no_vehicle"]).to_numpy()
+    road = truth[keep].isin(["road", "no_vehicle"]).to_numpy()
+    sets = {p.stem: np.load(p) for p in sorted(data.glob("*.npy"))}
+    if (data / "heads-va.csv").exists():
+        heads = pd.read_csv(data / "heads-va.csv")
+        sets["vehicle-attributes-probs"] = heads[[c for c in heads if c.startswith(("color_", "type_"))]].to_numpy(np.float32)
+    print(f"{int((~road).sum())} Zenodo vehicles + {int(road.sum())} Udacity road scenes")
+    rows = []
+    for name, raw in sets.items():
+        raw = raw[keep]
+        ok = np.isfinite(raw).all(axis=1)
+        _, ens = descriptor_ensemble(raw[ok], args.seed)
+        flag = ens.labels_.astype(bool)
+        r = road[ok]
+        rows.append({"set": name, "dims": raw.shape[1], "AUROC road": round(roc_auc_score(r, ens.decision_scores_), 3),
+                     "vehicles flagged": f"{flag[~r].mean():.1%}", "road flagged": f"{flag[r].mean():.1%}",
+                     "all flagged": f"{flag.mean():.1%}"})
+    print(pd.DataFrame(rows).to_string(index=False))
+
+
+def bench_twins(args: argparse.Namespace) -> None:
+    """Descriptor-space twins on consecutive GTI video frames vs Zenodo vehicles (no frames).
+
+    Same ``--data`` layout as ``shares``; rows with truth 'gti' are GTI frames (path
+    ``gti\\<folder>\\imageNNNN.png``), '' Zenodo vehicles, 'near_duplicate' planted re-saved copies.
+    """
+    from vehiclust.neighbors import knn_graph
+    from vehiclust.outliers import OutlierEnsemble
+    from vehiclust.prepare import DescriptorPreparer
+
+    data = Path(args.data)
+    frame = pd.read_csv(data / "truth.csv", keep_default_na=False)
+    raw = np.load(data / f"{args.model}.npy")
+    ok = np.isfinite(raw).all(axis=1)
+    frame, raw = frame[ok].reset_index(drop=True), raw[ok]
+    X = DescriptorPreparer(n_components=64, whiten=0.5, random_state=args.seed).fit_transform(raw)
+    graph = knn_graph(X, 10, random_state=args.seed)
+    truth = frame["truth"].to_numpy()
+    gti = truth == "gti"
+    folder = frame["path"].str.split("\\").str[1].where(gti, "")
+    number = pd.to_numeric(frame["path"].str.extract(r"image(\d+)", expand=False), errors="coerce").to_numpy()
+    rows = []
+    for sim in args.similarity:
+        ens = OutlierEnsemble(duplicate_similarity=sim, random_state=args.seed).fit(X, graph=graph)
+        twin = ens.twin_of_
+        dup = twin >= 0
+        same = dup & gti & gti[np.where(dup, twin, 0)] & (folder.to_numpy() == folder.to_numpy()[np.where(dup, twin, 0)])
+        gap = np.abs(number - number[np.where(dup, twin, 0)])
+        rows.append({"min cosine": sim,
+                     "GTI frames flagged": f"{dup[gti].mean():.1%} ({int(dup[gti].sum())}/{int(gti.sum())})",
+                     "twin = same folder, <= 5 frames apart": f"{(same & (gap <= 5))[dup & gti].mean():.1%}",
+                     "Zenodo vehicles flagged": f"{dup[truth == ''].mean():.1%}",
+                     "planted copies flagged": f"{dup[truth == 'near_duplicate'].mean():.0%}"})
+    print(f"{args.model}: {int(gti.sum())} GTI frames ({', '.join(sorted(set(folder[gti])))}), "
+          f"{int((truth == '').sum())} Zenodo vehicles")
+    print(pd.DataFrame(rows).to_string(index=False))
+
+
 def bench_big(args: argparse.Namespace) -> None:
     from vehiclust.outliers import OutlierEnsemble
 
@@ -210,6 +289,14 @@ def main(argv: list[str] | None = None) -> None:
     real.add_argument("--seed", type=int, default=0)
     real.add_argument("--whiten", type=float, default=0.5,
                       help="DescriptorPreparer(whiten=P), as the pipeline (0.5); 0 = none")
+    shares = sub.add_parser("shares", help="descriptor-space flagged share per real descriptor set")
+    shares.add_argument("--data", required=True, help="folder with truth.csv and NAME.npy row-aligned sets")
+    shares.add_argument("--seed", type=int, default=0)
+    twins = sub.add_parser("twins", help="descriptor-space near-duplicates on GTI video frames")
+    twins.add_argument("--data", required=True, help="folder with truth.csv and NAME.npy row-aligned sets")
+    twins.add_argument("--model", default="efficientnet-lite0")
+    twins.add_argument("--similarity", type=float, nargs="+", default=[0.9, 0.93, 0.95, 0.97])
+    twins.add_argument("--seed", type=int, default=0)
     big = sub.add_parser("big", help="case-shaped prepared space, time and memory")
     big.add_argument("--rows", type=int, default=416_314)
     big.add_argument("--dims", type=int, default=64)
@@ -217,7 +304,11 @@ def main(argv: list[str] | None = None) -> None:
     big.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    if args.which == "real":
+    if args.which == "shares":
+        bench_shares(args)
+    elif args.which == "twins":
+        bench_twins(args)
+    elif args.which == "real":
         if not (Path(args.shared) / "data").is_dir():
             raise SystemExit(f"{args.shared} has no data/: the real benchmark needs ../shared")
         bench_real(args)
