@@ -245,6 +245,33 @@ def bench_twins(args: argparse.Namespace) -> None:
     print(pd.DataFrame(rows).to_string(index=False))
 
 
+def score_run(args: argparse.Namespace) -> None:
+    """Score a `vehiclust run --images` output against the planted truth (``real`` builds one:
+    truth.csv with path, truth). Prints the issue's figures: AUROC of outlier_score for any
+    problem, no_vehicle precision/recall over clean vehicles + road scenes, unreadable caught,
+    outlier_kind by truth."""
+    table = pd.read_csv(Path(args.run) / "clusters.csv", keep_default_na=False)
+    truth = pd.read_csv(args.truth, keep_default_na=False)
+    truth = truth.set_index(truth["path"].str.replace("\\\\", "/", regex=True))["truth"]
+    table["path"] = table["path"].str.replace("\\\\", "/", regex=True)
+    t = truth.reindex(table["path"]).to_numpy()
+    any_problem = t != ""
+    print(f"{len(t)} rows: {int((t == '').sum())} clean vehicles, {int((t == 'no_vehicle').sum())} road scenes, "
+          f"{int((any_problem & (t != 'no_vehicle')).sum())} planted problems")
+    print(f"AUROC outlier_score, any problem: {roc_auc_score(any_problem, table['outlier_score']):.3f}")
+    reasons = table["outlier_reasons"].str.split(";").apply(set)
+    nv = reasons.apply(lambda r: "no_vehicle" in r).to_numpy()
+    mix = (t == "") | (t == "no_vehicle")
+    y = t[mix] == "no_vehicle"
+    f = nv[mix]
+    print(f"no_vehicle over clean vehicles + road scenes: recall {f[y].mean():.3f}, precision "
+          f"{y[f].mean() if f.any() else float('nan'):.3f} ({int(f.sum())} flagged, {int((f & ~y).sum())} vehicles)")
+    trunc = table["path"].str.contains("truncated").to_numpy()
+    print(f"truncated files flagged: {int(table['is_outlier'].to_numpy()[trunc].sum())} of {int(trunc.sum())}")
+    print("outlier_kind by truth:")
+    print(pd.crosstab(pd.Series(np.where(t == "", "(clean)", t), name="truth"), table["outlier_kind"].replace("", "(none)")).to_string())
+
+
 def bench_big(args: argparse.Namespace) -> None:
     from vehiclust.outliers import OutlierEnsemble
 
@@ -297,6 +324,9 @@ def main(argv: list[str] | None = None) -> None:
     twins.add_argument("--model", default="efficientnet-lite0")
     twins.add_argument("--similarity", type=float, nargs="+", default=[0.9, 0.93, 0.95, 0.97])
     twins.add_argument("--seed", type=int, default=0)
+    score = sub.add_parser("score-run", help="score a vehiclust run on a planted set (truth.csv)")
+    score.add_argument("--run", required=True, help="the run's output folder")
+    score.add_argument("--truth", required=True, help="truth.csv: path, truth ('' = clean vehicle)")
     big = sub.add_parser("big", help="case-shaped prepared space, time and memory")
     big.add_argument("--rows", type=int, default=416_314)
     big.add_argument("--dims", type=int, default=64)
@@ -308,6 +338,8 @@ def main(argv: list[str] | None = None) -> None:
         bench_shares(args)
     elif args.which == "twins":
         bench_twins(args)
+    elif args.which == "score-run":
+        score_run(args)
     elif args.which == "real":
         if not (Path(args.shared) / "data").is_dir():
             raise SystemExit(f"{args.shared} has no data/: the real benchmark needs ../shared")

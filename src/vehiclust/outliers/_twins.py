@@ -20,7 +20,7 @@ from vehiclust.exceptions import InputError
 
 #: Cosine similarity in the prepared space at or above which two rows are twins. Measured
 #: on EfficientNet-Lite0 descriptors (prepared as the pipeline does): see bench/outliers.py twins.
-DEFAULT_MIN_SIMILARITY = 0.95
+DEFAULT_MIN_SIMILARITY = 0.9
 
 
 def neighbour_similarity(X: np.ndarray, indices: np.ndarray) -> np.ndarray:
