@@ -49,7 +49,7 @@ N_TYPES = 5
 N_COLOURS = 4
 OUTLIER_SHARE = 0.01
 NAN_ROWS_PER_SET = 8
-MIX = "osnet+vdc_color"
+MIX = "all"  # the README's full-size command uses --mix all
 
 
 @dataclass(frozen=True)
@@ -312,7 +312,7 @@ def run_pipeline(args: argparse.Namespace) -> dict[str, Any]:
         paths=data / "images_paths.csv",
         out=Path(args.out),
         seed=args.seed,
-        mixes=[MIX],
+        mixes=list(args.mix.split(";")) if args.mix else [],
         progress=False,
         trust_pickle=args.trust_pickle,
         engine=args.engine,
@@ -545,6 +545,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", default="local", choices=["local", "dask"])
     parser.add_argument("--scheduler", default=None)
     parser.add_argument("--families", default=None, help="comma-separated clustering families")
+    parser.add_argument("--mix", default=MIX, help="mixes, ';'-separated (default: all, as in the README); '' for none")
     parser.add_argument("--trust-pickle", action="store_true")
     parser.add_argument("--sets", default=None, help="engines stage: comma-separated sets (default: all four)")
     parser.add_argument("--pickle-protocol", type=int, default=5)

@@ -22,20 +22,10 @@ from vehiclust import _progress
 from vehiclust._cache import StageCache, cache_key
 from vehiclust.config import RunConfig
 from vehiclust.exceptions import InputError
+from vehiclust.prepare import PreparedSet  # noqa: F401 - re-exported: stages build it here
 from vehiclust.results import DescriptorRun, RunResults
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class PreparedSet:
-    """One descriptor set (or mix) ready for clustering."""
-
-    name: str
-    X: np.ndarray  # (n_valid, d) float32, prepared (normalised, reduced)
-    valid: np.ndarray  # (n_rows,) bool: rows that entered fitting
-    preparation: dict[str, Any] = field(default_factory=dict)
-    graph: Any = None  # vehiclust.neighbors.KNNGraph of X: built by the outlier stage, reused by the maps
 
 
 @dataclass

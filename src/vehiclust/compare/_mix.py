@@ -164,7 +164,7 @@ def build_mixes(prepared: Mapping[str, Any], specs: Sequence[str], weights: Mapp
     marks them among all rows). A mix keeps the rows valid in every block. ``weights`` maps a
     set name to its weight (default 1). Specs that resolve to the same sets are built once.
     """
-    from vehiclust.pipeline import PreparedSet
+    from vehiclust.prepare import PreparedSet
 
     weights = dict(weights or {})
     available = list(prepared)

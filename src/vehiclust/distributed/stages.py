@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 def prepare_stage(ctx: Any) -> None:
     """DaskPreparer on every descriptor set: PCA fitted on all valid rows by the workers."""
     from vehiclust.distributed.prepare import DaskPreparer
-    from vehiclust.pipeline import PreparedSet
+    from vehiclust.prepare import PreparedSet
 
     cfg = ctx.config
     for name, raw in ctx.case.descriptors.items():
