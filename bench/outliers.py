@@ -9,7 +9,18 @@ and recall at the chosen thresholds, and the AUROC of ``outlier_score`` for "any
 with planted outliers) through the descriptor-space ensemble: time, peak RSS, AUROC.
 Run it under ``flock /tmp/vehiclust-big.lock``.
 
+``score-run``: the issue's figures for a `vehiclust run --images` output on a planted set
+(truth.csv: path, truth): AUROC of ``outlier_score`` for any problem, ``no_vehicle`` recall and
+precision over clean vehicles + road scenes, truncated files flagged, ``outlier_kind`` by truth.
+
+``shares``: per real descriptor set (NAME.npy row-aligned with truth.csv), the share of clean
+vehicles the descriptor ensemble flags and the AUROC of road scenes. ``twins``: descriptor-space
+near-duplicates on consecutive GTI video frames.
+
     python bench/outliers.py real --shared ../shared [--vehicles 1500] [--model efficientnet-lite0] [--whiten 0.5]
+    python bench/outliers.py score-run --run RUN_DIR --truth truth.csv
+    python bench/outliers.py shares --data DIR
+    python bench/outliers.py twins --data DIR [--model efficientnet-lite0] [--similarity 0.85 0.9 0.95]
     flock /tmp/vehiclust-big.lock python bench/outliers.py big [--rows 416314] [--dims 64]
 """
 
