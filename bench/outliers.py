@@ -18,6 +18,7 @@ vehicles the descriptor ensemble flags and the AUROC of road scenes. ``twins``: 
 near-duplicates on consecutive GTI video frames.
 
     python bench/outliers.py real --shared ../shared [--vehicles 1500] [--model efficientnet-lite0] [--whiten 0.5]
+    python bench/outliers.py real --pipeline --vehicles 1000 --share 0.0566 --plant 10 --keep   # the issue's planted set
     python bench/outliers.py score-run --run RUN_DIR --truth truth.csv
     python bench/outliers.py shares --data DIR
     python bench/outliers.py twins --data DIR [--model efficientnet-lite0] [--similarity 0.85 0.9 0.95]
@@ -142,6 +143,18 @@ def bench_real(args: argparse.Namespace) -> None:
                                   checkpoint=work / f"extract-checkpoint-{args.model}")
         np.save(desc, ext.features)
     print(f"descriptors {args.model}: {time.perf_counter() - t:.1f} s")
+    if args.pipeline:  # the issue's route: `vehiclust run --images` on the planted set
+        from vehiclust.config import RunConfig
+        from vehiclust.pipeline import run
+
+        frame.to_csv(work / "truth.csv", index=False)
+        t = time.perf_counter()
+        run(RunConfig(descriptors={args.model: desc}, paths=work / "images_paths.csv", images=work / "images",
+                      out=work / "run", seed=args.seed, families=("kmeans", "gmm"), progress=False, notebook=False,
+                      html=False, map_3d=False))
+        print(f"vehiclust run: {time.perf_counter() - t:.1f} s")
+        score_run(argparse.Namespace(run=work / "run", truth=work / "truth.csv"))
+        return
     t = time.perf_counter()
     report = find_outliers({args.model: desc}, work / "images_paths.csv", images=work / "images",
                            n_clusters=args.clusters, whiten=args.whiten, random_state=args.seed, cache_dir=work / "cache",
@@ -325,6 +338,8 @@ def main(argv: list[str] | None = None) -> None:
     real.add_argument("--work", default=None, help="work folder (default: a new temporary folder)")
     real.add_argument("--keep", action="store_true", help="keep the work folder")
     real.add_argument("--seed", type=int, default=0)
+    real.add_argument("--pipeline", action="store_true",
+                      help="score `vehiclust run --images` (as the issue does) instead of find_outliers")
     real.add_argument("--whiten", type=float, default=0.5,
                       help="DescriptorPreparer(whiten=P), as the pipeline (0.5); 0 = none")
     shares = sub.add_parser("shares", help="descriptor-space flagged share per real descriptor set")
