@@ -109,6 +109,8 @@ def child_sweep(folder: Path, families: list[str], k_min: int, k_max: int, seed:
     wall = time.perf_counter() - start
     truth = np.load(folder / "truth.npy")
     per_family = sel.selection_.groupby("family")["fit_seconds"].sum().round(1).to_dict()
+    t = sel.selection_
+    on_all = t[t["scored_on"] == "all rows"] if "scored_on" in t.columns else t
     return {
         "step": "sweep " + "+".join(families),
         "wall_s": round(wall, 1),
@@ -119,6 +121,8 @@ def child_sweep(folder: Path, families: list[str], k_min: int, k_max: int, seed:
         "chosen": f"{sel.best_['family']} ({sel.best_['params']}), {sel.best_['n_clusters']} clusters",
         "ari_planted": round(float(adjusted_rand_score(truth, sel.labels_)), 4),
         "fit_seconds_by_family": per_family,
+        "scored_on_every_row": len(on_all),
+        "finalists_fit_and_score_s": round(float(on_all["fit_seconds"].sum()), 1) if len(on_all) < len(t) else None,
     }
 
 
@@ -186,9 +190,14 @@ def real_sets(folder: Path, names: list[str] | None, families: list[str], k_min:
             "kmeans_k6_NMI": round(nmi[int(k6["config_id"].iloc[0])], 3) if len(k6) else float("nan"),
             "raw_silhouette_pick": f"{raw['family']} ({raw['params']}) NMI {nmi[int(raw['config_id'])]:.3f}",
             "best_NMI_any_config": round(max(nmi.values()), 3), "sweep_s": round(wall, 1), "note": b["note"],
+            # each family's best NMI over its configurations, and the NMI of its candidate (labels only score)
+            **{f"best_{f}": round(max(nmi[int(i)] for i in t.loc[t.family == f, "config_id"]), 3)
+               for f in t["family"].unique()},
+            **{f"cand_{f}": round(nmi[int(t.loc[(t.family == f) & t.candidate, "config_id"].iloc[0])], 3)
+               for f in t["family"].unique() if ((t.family == f) & t.candidate).any()},
         })
         print(json.dumps(rows[-1]), flush=True)
-    with pd.option_context("display.width", 250, "display.max_columns", 20):
+    with pd.option_context("display.width", 250, "display.max_columns", 40):
         print(pd.DataFrame(rows).to_string(index=False))
 
 
@@ -204,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rows", type=int, default=CASE_ROWS)
     p.add_argument("--dims", type=int, default=CASE_DIMS)
     p.add_argument("--clusters", type=int, default=12, help="planted clusters")
-    p.add_argument("--families", nargs="+", default=["kmeans", "eac", "gmm", "ward", "hdbscan", "dbscan"])
+    p.add_argument("--families", nargs="+", default=["kmeans", "eac", "gmm", "ward", "hdbscan", "dbscan", "leiden"])
     p.add_argument("--k-min", type=int, default=2)
     p.add_argument("--k-max", type=int, default=40)
     p.add_argument("--seed", type=int, default=0)

@@ -69,7 +69,7 @@ class StageCache:
                 payload[f.stem] = np.load(f)
             for f in entry.glob("*.parquet"):
                 payload[f.stem] = pd.read_parquet(f)
-        except (OSError, ValueError) as exc:  # a damaged entry is recomputed, not trusted
+        except Exception as exc:  # noqa: BLE001 - a damaged entry (any reader error) is recomputed, not trusted
             log.warning("cache entry %s unreadable (%s); recomputing", entry, exc)
             return None
         log.info("stage %s [%s]: reused cached result %s", stage, name, entry.name)

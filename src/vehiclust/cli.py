@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -18,7 +19,40 @@ from rich.console import Console
 from vehiclust import __version__, _progress
 from vehiclust.exceptions import VehiclustError
 
+class _OneLineErrors(typer.core.TyperGroup):
+    """A wrong option (``--seed abc``, an unknown flag) is one ``error:`` line and exit code 2,
+    like every other bad input, instead of a usage box."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        try:  # typer >= 0.20 carries its own click
+            from typer._click import exceptions as cx
+        except ImportError:  # pragma: no cover
+            from click import exceptions as cx
+
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except cx.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `vehiclust` alone: the help
+                exc.show()
+                sys.exit(exc.exit_code)
+            cmd = getattr(exc.ctx, "info_name", None) if getattr(exc.ctx, "parent", None) is not None else None
+            message = " ".join(exc.format_message().split())
+            err.print(f"[bold red]error:[/] {f'vehiclust {cmd}: ' if cmd else ''}{message}", highlight=False,
+                      markup=True, soft_wrap=True)
+            sys.exit(2)
+        except cx.ClickException as exc:
+            err.print(f"[bold red]error:[/] {' '.join(exc.format_message().split())}", highlight=False, soft_wrap=True)
+            sys.exit(exc.exit_code or 2)
+        except (typer.Abort, KeyboardInterrupt):
+            err.print("interrupted.")
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     name="vehiclust",
     help="Cluster vehicle images by their deep descriptors, find outliers, draw maps, describe clusters.",
     no_args_is_help=True,
@@ -48,6 +82,18 @@ def main(
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
     _progress.ENABLED = not quiet and sys.stderr.isatty()
     logging.captureWarnings(True)
+    warnings.formatwarning = _one_line_warning
+
+
+def _one_line_warning(message: Any, category: type, filename: str, lineno: int, line: Optional[str] = None) -> str:
+    """Warnings reach the user as log lines: the message only, on one line."""
+    return " ".join(str(message).split())
+
+
+def _warn_trusted_pickles(trust: bool) -> None:
+    if trust:
+        err.print("[bold yellow]warning:[/] --trust-pickle: descriptor pickles are unpickled without the safety "
+                  "checks; a malicious file can run code on this machine.", highlight=False, soft_wrap=True)
 
 
 def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -61,6 +107,13 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             if _state["verbose"]:
                 raise
             err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+            raise typer.Exit(code=2) from None
+        except (OSError, MemoryError) as exc:  # the machine, not the input: disk full, permissions, memory
+            if _state["verbose"]:
+                raise
+            what = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror and exc.filename \
+                else (str(exc) or type(exc).__name__)
+            err.print(f"[bold red]error:[/] {' '.join(what.split())}", highlight=False, markup=True, soft_wrap=True)
             raise typer.Exit(code=2) from None
         except KeyboardInterrupt:
             err.print("interrupted; finished stages are cached, run again to resume.")
@@ -86,7 +139,7 @@ def run(
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder [default: vehiclust-output]."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed [default: 0]."),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML file with the same settings (command-line options win)."),
-    families: Optional[str] = typer.Option(None, "--families", help="Comma-separated algorithm families (default all: kmeans,eac,gmm,ward,hdbscan,dbscan)."),
+    families: Optional[str] = typer.Option(None, "--families", help="Comma-separated algorithm families (default all: kmeans,eac,gmm,ward,hdbscan,dbscan,leiden)."),
     k_min: Optional[int] = typer.Option(None, "--k-min", help="Smallest number of clusters tried [default: 2]."),
     k_max: Optional[int] = typer.Option(None, "--k-max", help="Largest number of clusters tried [default: 40]."),
     pca: Optional[float] = typer.Option(None, "--pca", help="PCA dimensions (>= 1) or explained-variance share (< 1) [default: 64]."),
@@ -139,6 +192,8 @@ def run(
         cfg = RunConfig.from_toml(config, **overrides)
     else:
         cfg = RunConfig(**{k: v for k, v in overrides.items() if v is not None})
+    cfg.validate()
+    _warn_trusted_pickles(cfg.trust_pickle)
     results = run_pipeline(cfg)
     best = results.descriptors[results.best]
     n_clusters = len({int(c) for c in best.labels if c >= 0})
@@ -159,12 +214,16 @@ def validate(
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Where pickles are converted to .npy [default: none, read in memory]."),
 ) -> None:
     """Check descriptor files and paths; print (and optionally write) the findings."""
+    from vehiclust.exceptions import InputError
     from vehiclust.io import load_case
     from vehiclust.io.atomic import atomic_write_csv
     from vehiclust.prepare import validate_descriptors
 
+    if out_file is not None and out_file.is_dir():
+        raise InputError(f"--out {out_file} is a folder; give the CSV file to write.")
+    _warn_trusted_pickles(trust_pickle)
     case = load_case(_named(descriptors), paths, images=images, labels=labels, trust_pickle=trust_pickle, cache_dir=cache_dir)
-    result = validate_descriptors(case.descriptors, case.samples, progress=_progress.ENABLED)
+    result = validate_descriptors(case.descriptors, case.samples, progress=_progress.ENABLED, notes=case.notes)
     for name, arr in case.descriptors.items():
         out.print(f"{name}: {arr.shape[0]:,} rows x {arr.shape[1]} columns, {int(result.valid_rows[name].sum()):,} valid rows, {len(result.kept_columns[name])} columns kept")
     if result.findings.empty:
@@ -173,6 +232,29 @@ def validate(
         out.print(f"[{row.severity}] {row.descriptor}: {row.detail}", highlight=False, markup=False)
     if out_file is not None:
         atomic_write_csv(result.findings, out_file)
+
+
+@app.command()
+@friendly_errors
+def assign(
+    run_dir: Path = typer.Argument(..., help="A run directory written by `vehiclust run`."),
+    descriptors: list[str] = typer.Option(..., "--descriptors", "-d", help="NAME=PATH of the new rows' descriptors, same NAMEs as the run."),
+    paths: Path = typer.Option(..., "--paths", "-p", help="images_paths.csv of the new rows."),
+    images: Optional[Path] = typer.Option(None, "--images", help="Images root of the new rows; enables the image checks."),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Output folder: clusters.csv, drift.csv, drift.json, drift.html."),
+    descriptor_set: Optional[str] = typer.Option(None, "--set", help="Use this set's clusters (default: the run's chosen set, the one in its clusters.csv)."),
+    trust_pickle: bool = typer.Option(False, "--trust-pickle", help="Unpickle descriptor files without the safety allow-list."),
+) -> None:
+    """Place new images into RUN_DIR's clusters (same ids, names, outlier rules) and report the drift."""
+    import json
+
+    from vehiclust.assign import assign_run
+
+    table = assign_run(run_dir, _named(descriptors), paths, out_dir, images=images, descriptor_set=descriptor_set,
+                       trust_pickle=trust_pickle, progress=_progress.ENABLED)
+    summary = json.loads((out_dir / "drift.json").read_text())
+    out.print(f"{len(table):,} rows assigned to {summary['descriptor_set']}: {out_dir / 'clusters.csv'}")
+    out.print(summary["sentence"], highlight=False, markup=False)
 
 
 @app.command()
@@ -221,6 +303,7 @@ def extract(
     mean: Optional[str] = typer.Option(None, "--mean", help="Generic onnx model: R,G,B mean of [0,1] pixels, e.g. 0.485,0.456,0.406."),
     std: Optional[str] = typer.Option(None, "--std", help="Generic onnx model: R,G,B std, e.g. 0.229,0.224,0.225."),
     list_models_: bool = typer.Option(False, "--list-models", help="List the models and exit."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out, --heads-out or images_paths.csv."),
 ) -> None:
     """Compute descriptors (and optional head predictions) from images with a real model."""
     from vehiclust.exceptions import InputError
@@ -250,7 +333,8 @@ def extract(
     if options and model != "onnx":
         raise InputError(f"--input-size/--mean/--std apply only to --model onnx. Got --model {model}.")
     report = run_extract(model=model, out=out_file, images=images, paths=paths, weights=weights, heads_out=heads_out,
-                         batch_size=batch_size, n_jobs=n_jobs, options=options or None, progress=_progress.ENABLED)
+                         batch_size=batch_size, n_jobs=n_jobs, options=options or None, progress=_progress.ENABLED,
+                         overwrite=overwrite)
     ext = report.extraction
     n_bad = len(ext.errors)
     out.print(f"{len(ext.paths):,} images → {report.out} ({ext.features.shape[1]}-d, {ext.images_per_second:,.1f} img/s); "

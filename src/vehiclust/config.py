@@ -36,7 +36,7 @@ class RunConfig:
     pca_components: int | float = 64  # int = dims, float in (0, 1) = explained variance
     whiten: float = 0.5  # PCA components / std**whiten: 0 none, 1 full, 0.5 partial (see DescriptorPreparer)
     # clustering
-    families: tuple[str, ...] = ("kmeans", "eac", "gmm", "ward", "hdbscan", "dbscan")
+    families: tuple[str, ...] = ("kmeans", "eac", "gmm", "ward", "hdbscan", "dbscan", "leiden")
     k_min: int = 2
     k_max: int = 40
     # mixes, e.g. ["osnet+vehicle-attributes", "all"]
@@ -70,6 +70,14 @@ class RunConfig:
             out[f.name] = v
         return out
 
+    def validate(self) -> "RunConfig":
+        """Every setting checked before any work starts (and before the output folder is made);
+        the first problem is one :class:`InputError` line naming the setting and what is allowed."""
+        from vehiclust._config_checks import check_run_config
+
+        check_run_config(self)
+        return self
+
     @classmethod
     def from_toml(cls, path: str | Path, **overrides: Any) -> "RunConfig":
         """Read a TOML config; keys are the field names; paths are relative to the file."""
@@ -91,6 +99,9 @@ class RunConfig:
             p = Path(p)
             return p if p.is_absolute() else base / p
 
+        from vehiclust._config_checks import check_toml_types
+
+        check_toml_types(data, path)
         for key in ("paths", "images", "labels", "out", "cache_dir"):
             if data.get(key) is not None:
                 data[key] = rel(data[key])

@@ -63,17 +63,13 @@ def stage_seeds(seed: int) -> dict[str, int]:
 
 def run(config: RunConfig) -> RunResults:
     """Run the whole job and write the outputs into ``config.out``."""
+    config.validate()  # every setting, before any work and before the output folder exists
     _progress.ENABLED = config.progress
-    if not config.descriptors:
-        raise InputError("At least one descriptor set is needed: --descriptors NAME=PATH.")
-    if config.paths is None:
-        raise InputError("The paths file is needed: --paths images_paths.csv.")
-    if config.n_jobs is not None and (not isinstance(config.n_jobs, int) or config.n_jobs == 0):
-        raise InputError(f"The 'n_jobs' setting must be a non-zero int (-1 = every core) or None. Got {config.n_jobs!r}.")
-    if config.engine not in ("local", "dask"):
-        raise InputError(f"The 'engine' setting must be 'local' or 'dask'. Got {config.engine!r}.")
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"The output folder {out} cannot be created ({exc.strerror}).") from None
     ctx = _stage_load(config)
     for stage in (_stage_prepare, _stage_mix, _stage_cluster, _stage_image_checks, _stage_outliers,
                   _stage_maps, _stage_describe, _stage_compare, _stage_report):
@@ -143,12 +139,15 @@ def _prepare_locally(ctx: RunContext) -> None:
         )
         key = cache_key(ctx.source_keys[name], prep.get_params(), valid)
         cached = ctx.cache.load("prepare", name, key) if ctx.cache else None
-        if cached is None:
+        if cached is None or "prep_mean" not in cached:
+            from vehiclust.assign import preparation_state
+
             X = prep.fit_transform(raw, rows=valid)
-            cached = {"X": X, "preparation": prep.summary()}
+            cached = {"X": X, "preparation": prep.summary(), **preparation_state(prep)}
             if ctx.cache:
                 ctx.cache.save("prepare", name, key, cached)
-        ctx.prepared[name] = PreparedSet(name=name, X=cached["X"], valid=valid, preparation=cached["preparation"])
+        ctx.prepared[name] = PreparedSet(name=name, X=cached["X"], valid=valid, preparation=cached["preparation"],
+                                         model={k: v for k, v in cached.items() if k.startswith("prep_")})
 
 
 # ---- mixes (compare issue) --------------------------------------------------------------
@@ -163,11 +162,32 @@ def _stage_mix(ctx: RunContext) -> None:
 
 
 # ---- cluster (clustering-engine issue) --------------------------------------------------
-def _fit_selector(X: np.ndarray, params: dict[str, Any]) -> Any:
+def _fit_selector(X: np.ndarray, params: dict[str, Any], graph: Any = None) -> Any:
     """One set's sweep; module-level so a worker process can run it."""
     from vehiclust.cluster import ClusterSelector
 
-    return ClusterSelector(**params).fit(X)
+    return ClusterSelector(**params).fit(X, graph=graph)
+
+
+def _fit_selector_with_graph(X: np.ndarray, params: dict[str, Any], seed: int) -> tuple[Any, Any]:
+    """One set's k-NN graph (Leiden clusters it; the outliers and maps reuse it) and sweep."""
+    from vehiclust.neighbors import knn_graph
+
+    graph = knn_graph(X, GRAPH_NEIGHBOURS, random_state=seed, progress=params.get("progress")) if len(X) > 1 else None
+    return _fit_selector(X, params, graph), graph
+
+
+# neighbours per row in the one k-NN graph of a set: Leiden's 15 (the outlier detectors use 10)
+GRAPH_NEIGHBOURS = 15
+
+
+def _resumed_selector(cached: dict[str, Any]) -> Any:
+    """The parts of a fitted ClusterSelector that the outlier and compare stages read (centres,
+    chosen configuration), from the cache: a resumed run then scores exactly like a clean one."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(cluster_centers_=cached["centers"], best_=cached["chosen"],
+                           best_params_=cached["best_params"])
 
 
 def _stage_cluster(ctx: RunContext) -> None:
@@ -189,17 +209,20 @@ def _stage_cluster(ctx: RunContext) -> None:
     for name, ps in ctx.prepared.items():
         key = cache_key(ps.X, ps.valid, params)
         cached = ctx.cache.load("cluster", name, key) if ctx.cache else None
-        if cached is None:
+        if cached is None or "centers" not in cached:
             todo.append((name, key))
         else:
-            found[name] = (cached, None)  # resumed: the fitted estimator is not kept, only its results
+            found[name] = (cached, _resumed_selector(cached))  # what later stages read of the estimator
     in_workers = processes(cfg.n_jobs, len(todo), n) > 1
-    jobs = [(ctx.prepared[name].X, {**params, "progress": cfg.progress and not in_workers}) for name, _ in todo]
-    selectors = run_jobs(_fit_selector, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="clustering sets",
-                         progress=cfg.progress)
-    for (name, key), selector in zip(todo, selectors):
+    jobs = [(ctx.prepared[name].X, {**params, "progress": cfg.progress and not in_workers}, ctx.seeds["cluster"])
+            for name, _ in todo]
+    fitted = run_jobs(_fit_selector_with_graph, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="clustering sets",
+                      progress=cfg.progress)
+    for (name, key), (selector, graph) in zip(todo, fitted):
+        ctx.prepared[name].graph = graph  # the outliers and the maps search no further
         cached = {"labels": np.asarray(selector.labels_, dtype=np.int64), "selection": selector.selection_,
-                  "chosen": selector.best_}
+                  "chosen": selector.best_, "centers": np.asarray(selector.cluster_centers_, dtype=np.float32),
+                  "best_params": dict(selector.best_params_)}
         if in_workers:  # the worker's own log line is lost
             log.info("%s: chosen %s", name, summarise(selector.best_))
         if ctx.cache:
@@ -246,13 +269,15 @@ def _stage_image_checks(ctx: RunContext) -> None:
 
 # ---- outliers (outliers issue) ----------------------------------------------------------
 def _fit_outliers(X: np.ndarray, labels: np.ndarray, centers: np.ndarray | None, contamination: float | None,
-                  seed: int, progress: bool) -> tuple[Any, Any]:
-    """One set's k-NN graph and detector ensemble; module-level so a worker process can run it."""
+                  seed: int, progress: bool, graph: Any = None) -> tuple[Any, Any]:
+    """One set's k-NN graph (unless the cluster stage built it) and detector ensemble;
+    module-level so a worker process can run it."""
     from vehiclust.neighbors import knn_graph
     from vehiclust.outliers import OutlierEnsemble
 
     ensemble = OutlierEnsemble(contamination=contamination, random_state=seed)
-    graph = knn_graph(X, ensemble.n_neighbors, random_state=seed, progress=progress) if len(X) > 1 else None
+    if graph is None or graph.indices.shape[0] != len(X) or graph.k < min(ensemble.n_neighbors, len(X) - 1):
+        graph = knn_graph(X, ensemble.n_neighbors, random_state=seed, progress=progress) if len(X) > 1 else None
     return graph, ensemble.fit(X, labels, centers=centers, graph=graph)
 
 
@@ -265,6 +290,7 @@ def _stage_outliers(ctx: RunContext) -> None:
 
         return outliers_stage(ctx)
     from vehiclust._parallel import processes, run_jobs
+    from vehiclust.assign import model_for_set
     from vehiclust.outliers import outlier_table, vehicle_mass
 
     cfg = ctx.config
@@ -276,7 +302,8 @@ def _stage_outliers(ctx: RunContext) -> None:
     for name in todo:
         ps, run_ = ctx.prepared[name], ctx.runs[name]
         centers = getattr(getattr(run_, "selector", None), "cluster_centers_", None)
-        jobs.append((ps.X, np.asarray(run_.labels)[ps.valid], centers, cfg.contamination, ctx.seeds["outliers"], show))
+        jobs.append((ps.X, np.asarray(run_.labels)[ps.valid], centers, cfg.contamination, ctx.seeds["outliers"], show,
+                     ps.graph))
     fitted = dict(zip(todo, run_jobs(_fit_outliers, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="outliers",
                                      progress=cfg.progress)))
     for name, run_ in ctx.runs.items():
@@ -284,6 +311,7 @@ def _stage_outliers(ctx: RunContext) -> None:
         ps.graph, ensemble = fitted.get(name, (None, None))
         run_.outliers = outlier_table(n, ps.valid, ensemble, ctx.image_checks, paths=ctx.samples["path"],
                                       vehicle_prob=vehicle_prob)
+        run_.model = model_for_set(ps, run_, ensemble)  # what `vehiclust assign` needs
 
 
 # ---- maps (maps-and-words issue) --------------------------------------------------------
@@ -326,7 +354,7 @@ def _stage_describe(ctx: RunContext) -> None:
         ps = ctx.prepared[name]
         describe_run(run_, ps.X, ps.valid, ctx.samples, cfg.out, images=cfg.images is not None,
                      head_files=cfg.heads, random_state=ctx.seeds["describe"], cache=cache,
-                     progress=cfg.progress)
+                     progress=cfg.progress, cache_dir=cfg.cache_path / "image_checks")
         render_run_maps(run_, cfg.out)  # redraw the legend with the cluster names
 
 
@@ -383,6 +411,9 @@ def _consensus_run(ctx: RunContext, singles: list[str]) -> None:
         "outlier_reasons": np.where(~valid, "unassigned_in_every_set",
                                     np.where(votes > 0.5, "flagged_by_most_descriptor_sets", "")),
     })
+    from vehiclust.assign import build_consensus_model
+
+    run_.model = build_consensus_model(name, run_.labels, {n: ctx.runs[n].labels for n in singles}, run_.outliers)
     ctx.runs[name] = run_
     # maps and descriptions for the consensus too, so it can be the deliverable like any set
     # The consensus space is a spectral embedding already: a PCA map of it is enough and saves

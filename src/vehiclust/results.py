@@ -47,6 +47,7 @@ class DescriptorRun:
     coords_2d: np.ndarray | None = None  # (n_rows, 2) float32
     coords_3d: np.ndarray | None = None  # (n_rows, 3) float32
     artifacts: dict[str, str] = field(default_factory=dict)  # name -> path relative to run dir
+    model: Any = None  # vehiclust.assign.SetModel: what `vehiclust assign` needs (saved, not loaded back)
 
     def cluster_names(self) -> dict[int, str]:
         if self.clusters is None or "cluster_name" not in self.clusters:
@@ -100,6 +101,7 @@ class RunResults:
     agreement: pd.DataFrame | None = None  # descriptor x descriptor ARI matrix
     attribute_alignment: pd.DataFrame | None = None  # descriptor x attribute table
     best_reason: str = ""
+    run_dir: Path | None = None  # the folder it was loaded from (RunResults.load)
 
     @property
     def n_rows(self) -> int:
@@ -155,6 +157,8 @@ class RunResults:
                 atomic_save_npy(np.asarray(run.coords_2d, dtype=np.float32), d / "coords_2d.npy")
             if run.coords_3d is not None:
                 atomic_save_npy(np.asarray(run.coords_3d, dtype=np.float32), d / "coords_3d.npy")
+            if run.model is not None:
+                run.model.save(d)
             index[name] = {
                 "chosen": _jsonable(run.chosen),
                 "preparation": _jsonable(run.preparation),
@@ -214,7 +218,22 @@ class RunResults:
             comparison=_opt("comparison.csv"),
             agreement=_opt("agreement.csv", index_col=0),
             attribute_alignment=_opt("attribute_alignment.csv", index_col=0),
+            run_dir=run_dir,
         )
+
+    def assign(self, descriptors: dict[str, Any], paths: Any = None, *, descriptor_set: str | None = None) -> pd.DataFrame:
+        """clusters.csv rows for new rows (``descriptors``: name -> (n, d) array) placed into this
+        loaded run's clusters with its saved models (see :mod:`vehiclust.assign`)."""
+        from vehiclust.assign import RunAssigner
+
+        if self.run_dir is None:
+            from vehiclust.exceptions import InputError
+
+            raise InputError("RunResults.assign needs a run loaded from disk: RunResults.load(run_dir).assign(...).")
+        assigner = RunAssigner(self.run_dir, descriptor_set, results=self)
+        placement = assigner.predict(descriptors)
+        n = len(placement.labels)
+        return assigner.clusters_table(placement, pd.Series(paths if paths is not None else [f"row {i}" for i in range(n)]))
 
 
 def _text_column(frame: pd.DataFrame, column: str, default: np.ndarray) -> np.ndarray:

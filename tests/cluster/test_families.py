@@ -67,8 +67,10 @@ def test_kmeans_predict_matches_labels_and_params_untouched(blobs5):
 def test_microward_cut_at_every_k(blobs5):
     X, _ = blobs5
     mw = MicroWard(5, n_micro=60, random_state=0).fit(X)
-    cuts = mw.labels_for_many([2, 5, 60, 61])
+    cuts = mw.labels_for_many([2, 5, 60])
     assert sorted(cuts) == [2, 5, 60]
+    with pytest.raises(InputError, match="60 micro-clusters, so it cannot be cut into 61"):
+        mw.labels_for_many([2, 61])  # a k the tree cannot give is an error, never silently dropped
     for k in (2, 5, 60):
         assert len(np.unique(cuts[k])) == k
     # nested: each k=5 cluster lies inside one k=2 cluster
@@ -87,8 +89,10 @@ def test_evidence_accumulation_cuts_exactly_k_and_records_its_runs(blobs5):
     same = blob[:, None] == blob[None, :]
     assert C[same].mean() > 0.6 > 0.2 > C[~same].mean()
     assert [len(np.unique(eac.tree_cuts_[:, j])) for j in (0, 40, 79)] == [80, 40, 1]
-    cuts = eac.labels_for_many([2, 5, 40, 81])
+    cuts = eac.labels_for_many([2, 5, 40])
     assert sorted(cuts) == [2, 5, 40]
+    with pytest.raises(InputError, match="cannot be cut into 81"):
+        eac.labels_for_many([81])
     for k in (2, 5, 40):
         assert len(np.unique(cuts[k])) == k and cuts[k].shape == (len(X),)
     assert adjusted_rand_score(y, cuts[5]) >= 0.95

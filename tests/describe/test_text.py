@@ -22,24 +22,28 @@ def test_colour_and_type_named_with_their_numbers():
                     ev(1, {"black": 0.9, "grey": 0.1}, {"car": 0.8, "van": 0.2})], {0: 1, 1: 0})
     a = out[0]
     assert a["cluster_name"] == "white vans"
-    assert "71% van by the type model" in a["description"] and "83%" in a["description"]
-    assert "Unlike cluster 1 (black cars)" in a["description"]
-    assert a["strength"] == pytest.approx((0.83 + 0.71) / 2, abs=1e-3)
+    # the numbers are in the details; the description is one plain sentence
+    assert "71% van by the type model" in a["details"] and "83%" in a["details"]
+    assert "Unlike cluster 1 (black cars)" in a["details"]
+    assert not re.search(r"\d", a["description"].replace("cluster 1", ""))
+    assert a["description"].startswith("Most are white vans") and "look-alike cluster 1 (black cars)" in a["description"]
+    # without per-image evidence the name covers at most its weakest word's share (type: weight)
+    assert a["strength"] == pytest.approx(a["type_weight"], abs=1e-3) and a["strength"] < 0.83
     assert a["colour"] == "white" and a["type"] == "van"
 
 
 def test_mixed_cluster_is_called_mixed():
     out = describe([ev(0, {"white": 0.35, "black": 0.33, "red": 0.32}, {"car": 0.4, "van": 0.35, "truck": 0.25})], {})
     assert out[0]["cluster_name"] == "mixed"
-    assert out[0]["description"].startswith("Mixed cluster")
+    assert out[0]["description"].startswith("A mix")
     assert out[0]["colour"] == "" and out[0]["type"] == ""
-    assert out[0]["strength_label"] == "weak"
+    assert out[0]["strength_label"] == "none"  # "mixed" claims nothing
 
 
 def test_pixel_only_evidence_names_the_colour():
     out = describe([ev(0, {"red": 0.9, "grey": 0.1})], {})
     assert out[0]["cluster_name"] == "red"
-    assert "ImageNet" not in out[0]["description"] and "type model" not in out[0]["description"]
+    assert "ImageNet" not in out[0]["details"] and "type model" not in out[0]["details"]
 
 
 def test_no_evidence_describes_size_only():
@@ -58,17 +62,18 @@ def test_imagenet_finer_word_preferred_when_supported():
 def test_dark_clusters_are_night_like_and_neighbour_difference_is_brightness():
     out = describe([ev(0, {"black": 0.9}, brightness=12.0, dark=0.9), ev(1, {"black": 0.85}, brightness=50.0)], {0: 1, 1: 0})
     assert "night-like" in out[0]["description"]
-    assert "darker (lightness 12 vs 50)" in out[0]["description"]
+    assert "darker: lightness 12 vs 50" in out[0]["details"] and "the images are darker" in out[0]["description"]
+    assert out[0]["cluster_name"] != out[1]["cluster_name"] and "night" in out[0]["cluster_name"]
 
 
 def test_labels_are_reported_with_distribution():
     out = describe([ev(0, {"red": 0.9}, labels={"type": {"truck": 0.8, "bus": 0.2}})], {})
-    assert "labels type: truck 80%, bus 20%" in out[0]["description"]
+    assert "labels type: truck 80%, bus 20%" in out[0]["details"]
 
 
 def test_every_percentage_is_backed_by_the_evidence():
     e = ev(0, {"blue": 0.62, "grey": 0.38}, {"car": 0.55, "van": 0.45})
-    text = describe([e], {})[0]["description"]
+    text = describe([e], {})[0]["details"]
     allowed = {62, 38, 55, 45, 64}
     assert {int(x) for x in re.findall(r"(\d+)%", text)} <= allowed
 
@@ -96,18 +101,27 @@ def test_named_rule(dist, said):
     assert named(dist) is said
 
 
-def test_colour_model_word_needs_pixel_corroboration():
+def test_sources_disagree_the_stronger_is_said_with_a_hedge():
     e = ev(0, {"black": 0.45, "blue": 0.17, "white": 0.16})
     e.model_colours = {"white": 0.77, "red": 0.23}
     out = describe([e], {})[0]
+    assert out["colour"] == "white" and out["colour_source"] == "colour model" and out["colour_hedged"]
+    assert out["cluster_name"] == "probably white" and "disagree" in out["description"]
+    # the weaker source never overrules: pixels 45 % black do not beat the model's 77 % white
+    e.model_colours = {"white": 0.3, "red": 0.25, "grey": 0.25, "blue": 0.2}
+    out = describe([e], {})[0]
     assert out["colour"] == "black" and out["colour_source"] == "pixel colour"
-    assert "next blue 17%" in out["description"] and out["description"].startswith("Often black")
 
 
-def test_pink_is_not_outvoted_by_the_models_red():
-    e = ev(0, {"pink": 0.7, "red": 0.3})
+def test_pink_is_said_where_the_pixels_are_stronger():
+    e = ev(0, {"pink": 0.85, "red": 0.15})
+    e.model_colours = {"red": 0.8, "white": 0.2}
+    assert describe([e], {})[0]["colour"] == "pink"  # the model has no pink
+    # dark red paint read as brown by the pixels: the model's stronger red is said, unhedged
+    e = ev(0, {"brown": 0.55, "red": 0.1, "black": 0.35})
     e.model_colours = {"red": 0.9, "white": 0.1}
-    assert describe([e], {})[0]["colour"] == "pink"
+    out = describe([e], {})[0]
+    assert out["colour"] == "red" and not out["colour_hedged"] and out["cluster_name"] == "red"
 
 
 def test_type_model_ignored_where_imagenet_sees_no_vehicle():
@@ -115,7 +129,7 @@ def test_type_model_ignored_where_imagenet_sees_no_vehicle():
     e.vehicle_prob = 0.2
     out = describe([e], {})[0]
     assert out["type"] == "" and out["cluster_name"] == "grey"
-    assert "type model" not in out["description"]
+    assert "type model" not in out["details"]
 
 
 def _mass(cluster, types):
@@ -137,27 +151,29 @@ def test_weighing_against_all_clusters_cancels_a_models_lean():
     out = describe(es, {})
     assert [o["type"] for o in out] == ["van or minibus", "car", "truck"]
     assert out[0]["cluster_name"] == "grey vans or minibuses"
-    assert "van or minibus 35% of the ImageNet classifier's vehicle-type probability, 1.9x its mean over all clusters" in out[0]["description"]
+    assert "van or minibus 35% of the ImageNet classifier's vehicle-type probability, 1.9x its mean over all clusters" in out[0]["details"]
     assert out[2]["type_lift"] == pytest.approx(0.8 / (1.7 / 3), abs=0.01)
 
 
 def test_one_cluster_is_not_weighed():
     out = describe([_mass(0, {"truck": 0.55, "car": 0.45})], {})[0]
     assert out["type"] == "truck" and out["type_weight"] == pytest.approx(0.55)
-    assert "x its mean" not in out["description"]
+    assert "x its mean" not in out["details"]
 
 
 def test_close_types_are_said_together_and_three_way_is_mixed():
     two = describe([_mass(0, {"truck": 0.48, "articulated lorry": 0.45, "car": 0.07})], {})[0]
-    assert two["type"] == "truck or articulated lorry" and two["cluster_name"] == "grey trucks or articulated lorries"
-    assert "truck 48%" in two["description"] and "articulated lorry 45%" in two["description"]
+    # names keep to four words: the pair's first type
+    assert two["type"] == "truck or articulated lorry" and two["cluster_name"] == "grey trucks"
+    assert "trucks or articulated lorries" in two["description"]
+    assert "truck 48%" in two["details"] and "articulated lorry 45%" in two["details"]
     three = describe([_mass(0, {"truck": 0.36, "articulated lorry": 0.33, "car": 0.31})], {})[0]
-    assert three["type"] == "" and three["cluster_name"] == "grey, mixed types"
-    assert "no type stands out" not in three["description"] and "types mixed" in three["description"]
+    assert three["type"] == "" and three["cluster_name"] == "grey"
+    assert "no type stands out" not in three["details"] and "types mixed" in three["details"]
 
 
 def test_no_type_word_from_little_vehicle_evidence():
     e = _mass(0, {"motorbike or bicycle": 0.9, "car": 0.1})
     e.imagenet_type_mass = 0.05
     out = describe([e], {})[0]
-    assert out["type"] == "" and "ImageNet" not in out["description"]
+    assert out["type"] == "" and "ImageNet" not in out["details"]

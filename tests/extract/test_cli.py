@@ -114,3 +114,39 @@ def test_generic_onnx_from_the_command_line(demo_dir: Path, demo_paths: list[str
     np.testing.assert_allclose(np.load(tmp_path / "g.npy"), ref.features, rtol=1e-5, atol=1e-5)
     code, text = _run(*base, "--input-size", "big", "--out", str(tmp_path / "x.npy"))
     assert code == 2 and "--input-size expects" in text
+
+
+def test_existing_out_and_paths_file_never_replaced_without_overwrite(broken_dir: Path, tmp_path: Path) -> None:
+    """The case's other pickles are aligned to images_paths.csv: a folder walk must not re-sort it."""
+    out = tmp_path / "out" / "ch.pkl"
+    out.parent.mkdir()
+    theirs = out.parent / "images_paths.csv"
+    theirs.write_text("paths\ntruncated.jpg\ngood0.jpg\n")  # the user's own order
+    before = theirs.read_bytes()
+    code, text = _run("--images", str(broken_dir), "--model", "color-hist", "--out", str(out))
+    assert code == 2 and "--overwrite" in text and len(text.strip().splitlines()) == 1, text
+    assert theirs.read_bytes() == before and not out.exists()
+
+    out.write_bytes(b"precious")
+    code, text = _run("--images", str(broken_dir), "--paths", str(theirs), "--model", "color-hist", "--out", str(out))
+    assert code == 2 and "already exists" in text and "--overwrite" in text, text
+    assert out.read_bytes() == b"precious"
+
+    code, text = _run("--images", str(broken_dir), "--paths", str(theirs), "--model", "color-hist", "--out", str(out),
+                      "--overwrite")
+    assert code == 0, text
+    assert pickle.loads(out.read_bytes()).shape == (2, 128)
+    assert theirs.read_bytes() == before  # --paths is read, never written
+
+    code, text = _run("--images", str(broken_dir), "--model", "color-hist", "--out", str(out), "--overwrite")
+    assert code == 0, text
+    assert pd.read_csv(theirs)["paths"].tolist()[0] == "empty.png"  # replaced only when asked
+
+
+def test_walk_keeps_an_identical_paths_file(broken_dir: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "a.pkl", tmp_path / "b.npy"
+    assert _run("--images", str(broken_dir), "--model", "color-hist", "--out", str(first))[0] == 0
+    listing = (tmp_path / "images_paths.csv").read_bytes()
+    code, text = _run("--images", str(broken_dir), "--model", "color-hist", "--out", str(second))
+    assert code == 0, text
+    assert (tmp_path / "images_paths.csv").read_bytes() == listing

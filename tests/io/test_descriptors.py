@@ -43,10 +43,18 @@ def _write(fmt: str, arr: np.ndarray, path):
 def test_every_format_round_trips_as_float32(tmp_path, matrix, fmt, suffix):
     path = tmp_path / f"desc{suffix}"
     _write(fmt, matrix, path)
-    loaded = load_descriptors(path, cache_dir=tmp_path / "cache")
+    # a DataFrame pickle is read only when trusted (see test_dataframe_pickle_refused_by_default)
+    loaded = load_descriptors(path, cache_dir=tmp_path / "cache", trust_pickle=fmt == "pickle-frame")
     assert loaded.dtype == np.float32
     assert loaded.shape == matrix.shape
     np.testing.assert_allclose(np.asarray(loaded), matrix, rtol=1e-6)
+
+
+def test_dataframe_pickle_refused_by_default(tmp_path, matrix):
+    path = tmp_path / "frame.pkl"
+    _write("pickle-frame", matrix, path)
+    with pytest.raises(UnsafePickleError, match=r"DataFrame pickle is not read by default.*\.npy.*\.parquet.*--trust-pickle"):
+        load_descriptors(path, cache_dir=tmp_path / "cache")
 
 
 def test_npy_is_memory_mapped_not_read(tmp_path, matrix):
@@ -113,7 +121,7 @@ def test_trust_pickle_opt_in_loads_other_objects(tmp_path, matrix):
         (np.zeros((2, 3, 4), np.float32), "2-D"),
         (np.array([["a", "b"]], dtype=object), "numeric"),
         (np.zeros((0, 4), np.float32), "empty"),
-        ({"not": "an array"}, "refusing|expected"),
+        ({"not": "an array"}, "not read|expected"),
     ],
 )
 def test_bad_arrays_give_clear_errors(tmp_path, payload, match):

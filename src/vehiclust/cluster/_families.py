@@ -21,6 +21,7 @@ from vehiclust.cluster.evidence import EvidenceAccumulation
 from vehiclust.cluster.gmm import SampledGaussianMixture
 from vehiclust.cluster.hdbscan import SampledHDBSCAN
 from vehiclust.cluster.kmeans import FaissKMeans
+from vehiclust.cluster.leiden import LeidenClustering
 from vehiclust.cluster.ward import MicroWard
 
 
@@ -37,6 +38,11 @@ def config_seed(base: int, family: str, params: dict[str, Any]) -> int:
     """A seed that depends only on (base seed, family, parameters), not on sweep order."""
     key = f"{base}|{family}|{sorted(params.items())}".encode()
     return zlib.crc32(key) & 0x7FFFFFFF
+
+
+def fingerprint(X: np.ndarray) -> tuple:
+    """A key for memoising work on one matrix: its shape and a hash of its bytes."""
+    return X.shape, hashlib.blake2b(memoryview(np.ascontiguousarray(X)).cast("B"), digest_size=16).digest()
 
 
 class Family:
@@ -93,7 +99,7 @@ class TreeFamily(Family):
         return config_seed(base_seed, self.name, {})  # the tree does not depend on k
 
     def _tree(self, X: np.ndarray, seed: int) -> Any:
-        key = (X.shape, hashlib.blake2b(memoryview(np.ascontiguousarray(X)).cast("B"), digest_size=16).digest(), seed)
+        key = (*fingerprint(X), seed)
         if key not in self._trees:
             self._trees[key] = self.build(X, seed)
             while len(self._trees) > 8:
@@ -157,6 +163,39 @@ class DBSCANFamily(Family):
         return FamilyFit(db.labels_, noise_mask=db.noise_mask_, info={"eps": db.eps_})
 
 
+class LeidenFamily(Family):
+    """Leiden communities of the shared-neighbour k-NN graph over a resolution grid; the graph
+    (the costly part) is built once per matrix, or taken from `graph` when the caller has it."""
+
+    name = "leiden"
+    uses_k = False
+    resolutions = (0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0)
+
+    def __init__(self) -> None:
+        self.graph = None  # a vehiclust.neighbors.KNNGraph of the swept matrix, if already built
+        self._graphs: OrderedDict[tuple, Any] = OrderedDict()
+
+    def configs(self, n: int, ks: list[int]) -> list[dict[str, Any]]:
+        return [{"resolution": r} for r in self.resolutions]
+
+    def seed_for(self, base_seed: int, params: dict[str, Any]) -> int:
+        return config_seed(base_seed, self.name, {})  # one graph and one seed for the whole grid
+
+    def _prepared(self, est: LeidenClustering, X: np.ndarray, seed: int):
+        key = (*fingerprint(X), seed)
+        if key not in self._graphs:
+            given = self.graph if self.graph is not None and self.graph.indices.shape[0] == X.shape[0] else None
+            self._graphs[key] = est.shared_graph(X, given, seed)
+            while len(self._graphs) > 4:
+                self._graphs.popitem(last=False)
+        return self._graphs[key]
+
+    def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
+        est = LeidenClustering(float(params["resolution"]), random_state=seed)
+        W, nodes, graph = self._prepared(est, X, seed)
+        return FamilyFit(est.partition(W, nodes, graph, est.resolution, seed))
+
+
 FAMILIES: dict[str, type[Family]] = {
     "kmeans": KMeansFamily,
     "gmm": GMMFamily,
@@ -164,6 +203,7 @@ FAMILIES: dict[str, type[Family]] = {
     "eac": EvidenceAccumulationFamily,
     "hdbscan": HDBSCANFamily,
     "dbscan": DBSCANFamily,
+    "leiden": LeidenFamily,
 }
 
 

@@ -16,7 +16,9 @@
    eligible k nearest to it. A curve
    with no knee (never more than `min_knee` above its chord) gives no elbow; that family's
    candidate is then its best eligible configuration by the score below, with a note.
-   Density families (no k of their own) put forward every eligible configuration with at
+   A family whose parameter plays the role of k (Leiden's resolution, see
+   :data:`RESOLUTION_FAMILIES`) is read the same way, over the number of clusters each of its
+   configurations found, with R²(1) = 0 (its smallest count is found, not a grid bound the user set). Density families (no k of their own) put forward every eligible configuration with at
    least as many clusters as the smallest elbow (fewer would be under-splitting: on real
    descriptors they tend to find 2-3 dense cores and call the rest noise).
 3. Score among the candidates: the mean percentile rank over `silhouette_excess`,
@@ -47,6 +49,11 @@ import pandas as pd
 EXCESS = ["silhouette_excess", "davies_bouldin_excess", "calinski_harabasz_excess"]
 # consensus family → the family whose runs it combines (see step 5 of the rule)
 CONSENSUS_OF = {"eac": "kmeans"}
+# families without a k whose parameter plays its role (Leiden's resolution): their elbow is read
+# from R² over the number of clusters each configuration found (step 2)
+RESOLUTION_FAMILIES = ("leiden",)
+MAX_NOISE = 0.25  # step 1: most noise a configuration may leave
+MIN_BALANCE = 0.5  # step 1: least size balance
 
 
 def elbow(k: np.ndarray, r2: np.ndarray) -> tuple[float, float]:
@@ -80,9 +87,9 @@ def choose_configuration(
     k_min: int,
     k_max: int,
     stability_floor: float = 0.5,
-    max_noise: float = 0.25,
+    max_noise: float = MAX_NOISE,
     min_knee: float = 0.05,
-    min_balance: float = 0.5,
+    min_balance: float = MIN_BALANCE,
     extra_notes: list[str] | None = None,
 ) -> tuple[pd.DataFrame, int, str]:
     """Add `eligible`, `elbow`, `candidate`, `score`, `rank`, `chosen`, `note`; return (table, id, note)."""
@@ -137,21 +144,28 @@ def choose_configuration(
         if CONSENSUS_OF.get(fam) in swept:
             continue  # a consensus refines its base family's choice (step 5), it does not compete
         part = t[(t["family"] == fam)]
-        if not has_k[part.index].all():
+        if fam in RESOLUTION_FAMILIES:
+            part_k = part["n_clusters"].astype(float)  # the resolution plays the role of k
+        elif not has_k[part.index].all():
             density.append(fam)
             continue
+        else:
+            part_k = part["k"].astype(float)
         ok = part[eligible[part.index]]
         if ok.empty:
             continue
         knee, height = (float("nan"), 0.0)
         if have_r2 and base[part.index].sum() >= 2:
             fit = part[base[part.index]]
-            knee, height = elbow(fit["k"].to_numpy(float), fit["explained_variance"].to_numpy(float))
+            kk, r2 = part_k[fit.index].to_numpy(float), fit["explained_variance"].to_numpy(float)
+            if fam in RESOLUTION_FAMILIES:  # one cluster explains nothing: R²(1) = 0 on every curve
+                kk, r2 = np.r_[1.0, kk], np.r_[0.0, r2]
+            knee, height = elbow(kk, r2)
         if np.isfinite(knee) and height >= min_knee:
-            dist = (ok["k"] - knee).abs()
+            dist = (part_k[ok.index] - knee).abs()
             pick = dist.sort_values(kind="stable").index[0]
             t.loc[pick, "elbow"] = True
-            elbows.append(float(t.loc[pick, "k"]))
+            elbows.append(float(part_k[pick]))
         else:
             pick = _score(ok, columns).sort_values(ascending=False, kind="stable").index[0]
             if have_r2:
@@ -196,6 +210,17 @@ def choose_configuration(
     t["note"] = ""
     t.loc[chosen_idx, "note"] = note
     return t, int(chosen["config_id"]), note
+
+
+def eligible_alone(row: dict[str, Any], stability_floor: float = 0.5) -> bool:
+    """Whether one scored configuration passes every floor of step 1 (none dropped)."""
+    metrics = ["silhouette_sample", "davies_bouldin", "calinski_harabasz", *EXCESS]
+    if row.get("n_clusters", 0) < 2 or not all(np.isfinite(float(row.get(c, np.nan))) for c in metrics):
+        return False
+    stability = float(row.get("stability", np.nan))
+    balance = float(row.get("size_balance", np.nan))
+    return (row["noise_share"] <= MAX_NOISE and row["silhouette_excess"] > 0 and row["davies_bouldin_excess"] > 0
+            and not balance < MIN_BALANCE and not stability < stability_floor)
 
 
 def _consensus_at(t: pd.DataFrame, winner: int, eligible: pd.Series):

@@ -88,9 +88,9 @@ class EvidenceAccumulation(MicroClusterTree):
 
     def labels_for_many(self, ks: list[int]) -> dict[int, np.ndarray]:
         m = self.coassociation_.shape[0]
-        wanted = sorted({int(k) for k in ks if 1 <= k <= m})
+        wanted = self._check_cuts(ks, m)
         if m == 1:
-            return {1: np.zeros(self.micro_labels_.shape[0], dtype=np.int64)} if wanted else {}
+            return {1: np.zeros(self.micro_labels_.shape[0], dtype=np.int64)}
         return {k: self._micro_cut(k)[self.micro_labels_] for k in wanted}
 
     def _micro_cut(self, k: int) -> np.ndarray:

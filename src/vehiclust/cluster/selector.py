@@ -24,7 +24,7 @@ from vehiclust.cluster import metrics as M
 from vehiclust.cluster._families import FAMILIES, FamilyFit, config_seed, make_family
 from vehiclust.cluster._reference import NullReference
 from vehiclust.cluster._rule import EXCESS as REFERENCE_COLUMNS
-from vehiclust.cluster._rule import choose_configuration, summarise
+from vehiclust.cluster._rule import MAX_NOISE, choose_configuration, eligible_alone, summarise
 from vehiclust.cluster.kmeans import faiss_threads
 from vehiclust.exceptions import InputError
 
@@ -60,7 +60,7 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
     Parameters
     ----------
     families : names from :data:`vehiclust.cluster.FAMILIES` ("kmeans", "eac", "gmm", "ward",
-        "hdbscan", "dbscan").
+        "hdbscan", "dbscan", "leiden").
     k_min, k_max : the grid of k for families that take a k (inclusive).
     n_stability : refits per configuration on random subsamples; stability is the mean ARI
         between each refit and the full fit on the same rows. 0 disables it.
@@ -72,13 +72,19 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         machine that is busy with other work, and the sweep is already cheap per fit.
     keep_labels : keep every configuration's labels in `labels_by_config_` (int16, config_id →
         labels): for comparing configurations; costs n_rows x 2 bytes per configuration.
+    screen_sample : above 1.5x this many rows, every configuration is fitted and scored on a
+        seeded sample of this many rows first (the rule reads the whole sweep there); only the
+        `n_finalists` best-ranked candidates (and the consensus the rule took) are then fitted
+        and scored on every row, and the first of them that stays eligible on every row is
+        kept. None = always every row.
+    n_finalists : candidates of the sample sweep fitted again on every row.
     random_state : seed; the same seed gives the same labels.
     progress : show a progress bar over configurations.
     """
 
     def __init__(
         self,
-        families: tuple[str, ...] | list[str] = ("kmeans", "eac", "gmm", "ward", "hdbscan", "dbscan"),
+        families: tuple[str, ...] | list[str] = ("kmeans", "eac", "gmm", "ward", "hdbscan", "dbscan", "leiden"),
         k_min: int = 2,
         k_max: int = 40,
         *,
@@ -88,6 +94,8 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         stability_floor: float = 0.5,
         n_jobs: int | None = 1,
         keep_labels: bool = False,
+        screen_sample: int | None = 20_000,
+        n_finalists: int = 3,
         random_state=None,
         progress: bool = True,
     ) -> None:
@@ -100,6 +108,8 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         self.stability_floor = stability_floor
         self.n_jobs = n_jobs
         self.keep_labels = keep_labels
+        self.screen_sample = screen_sample
+        self.n_finalists = n_finalists
         self.random_state = random_state
         self.progress = progress
 
@@ -145,7 +155,10 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
             row.update(silhouette_sample=s, silhouette_ci_low=lo, silhouette_ci_high=hi)
             row.update(self.reference_.excess(n_clusters, row["silhouette_sample"], row["davies_bouldin"],
                                                row["calinski_harabasz"]))
-            row["stability"] = self._stability(X, family, params, labels, base)
+            # refits only where the rule could still take the configuration: not for one no better
+            # than structureless data, or one leaving more than a quarter of the rows as noise
+            hopeless = not row["silhouette_excess"] > 0 or row["noise_share"] > MAX_NOISE
+            row["stability"] = np.nan if hopeless else self._stability(X, family, params, labels, base)
         else:
             row.update(calinski_harabasz=np.nan, davies_bouldin=np.nan, silhouette_sample=np.nan,
                        silhouette_ci_low=np.nan, silhouette_ci_high=np.nan, stability=np.nan,
@@ -177,17 +190,102 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         return M.mean_pairwise_ari(labels, pairs)
 
     # ---- fit ---------------------------------------------------------------------------
-    def fit(self, X, y=None) -> "ClusterSelector":
-        """Sweep, score and choose; `labels_`, `selection_`, `best_` hold the outcome."""
+    def fit(self, X, y=None, graph=None) -> "ClusterSelector":
+        """Sweep, score and choose; `labels_`, `selection_`, `best_` hold the outcome.
+
+        ``graph``: a k-NN graph of ``X`` already built (:func:`vehiclust.neighbors.knn_graph`,
+        15+ neighbours), used by the ``leiden`` family on every row instead of building its own.
+        """
         X, names, ks, notes = self._validate(X)
         limit = threadpool_limits(limits=int(self.n_jobs)) if self.n_jobs is not None else nullcontext()
         with faiss_threads(self.n_jobs), limit:
-            return self._fit(X, names, ks, notes)
+            m = self.screen_sample
+            if m is not None and X.shape[0] > 1.5 * int(m) and int(m) > ks[-1]:
+                return self._fit_screened(X, names, ks, notes, graph)
+            return self._fit(X, names, ks, notes, graph)
 
-    def _fit(self, X: np.ndarray, names: list[str], ks: list[int], notes: list[str]) -> "ClusterSelector":
+    def _families(self, names: list[str], graph) -> dict[str, Any]:
+        families = {name: make_family(name) for name in names}
+        for fam in families.values():
+            if hasattr(fam, "graph"):
+                fam.graph = graph
+        return families
+
+    def _fit_screened(self, X: np.ndarray, names: list[str], ks: list[int], notes: list[str], graph) -> "ClusterSelector":
+        """The whole sweep on a seeded sample, then its best candidates on every row (see `screen_sample`)."""
+        n, m = X.shape[0], int(self.screen_sample)
+        base = _base_seed(self.random_state)
+        rows = np.sort(np.random.RandomState(config_seed(base, "screen-rows", {})).choice(n, m, replace=False))
+        start = time.perf_counter()
+        log.info("clustering: every configuration on a %d-row sample of %d rows", m, n)
+        self._fit(np.ascontiguousarray(X[rows]), names, ks, [*notes, f"configurations screened on {m} of {n} rows"], None)
+        screen = self.selection_
+        log.info("clustering: sample sweep %.1f s", time.perf_counter() - start)
+        finalists = screen[screen["candidate"] & (screen["rank"] <= screen.loc[screen["candidate"], "rank"].nsmallest(
+            int(self.n_finalists)).max())].sort_values("rank")
+        chosen = screen[screen["chosen"]]
+        finalists = pd.concat([chosen, finalists[~finalists["config_id"].isin(chosen["config_id"])]])
+        self.reference_ = NullReference(X, random_state=config_seed(base, "reference", {}))
+        families = self._families(names, graph)
+        full: dict[int, dict[str, Any]] = {}
+        fits: dict[int, FamilyFit] = {}
+        kept = None
+        for _, f in _progress.track(list(finalists.iterrows()), "clustering: finalists on every row",
+                                    disable=not self.progress):
+            fam, params = families[f["family"]], self.params_by_config_[int(f["config_id"])]
+            t0 = time.perf_counter()
+            fit = fam.fit(X, params, fam.seed_for(base, params))
+            row = self._score(X, fam, params, fit, fam.seed_for(base, params), base)
+            row["fit_seconds"] = round(time.perf_counter() - t0, 4)
+            full[int(f["config_id"])], fits[int(f["config_id"])] = row, fit
+            if eligible_alone(row, self.stability_floor):
+                kept = (f, fam, params, fit)
+                break
+        fallback = kept is None
+        if fallback:  # none holds up on every row: the sample's choice, with a note
+            f = finalists.iloc[0]
+            fam, params = families[f["family"]], self.params_by_config_[int(f["config_id"])]
+            fit = fits.get(int(f["config_id"])) or fam.fit(X, params, fam.seed_for(base, params))
+            kept = (f, fam, params, fit)
+        f, fam, params, fit = kept
+        table = screen.copy()
+        table["scored_on"] = "sample"
+        for cid, row in full.items():
+            i = table.index[table["config_id"] == cid][0]
+            for col, v in row.items():
+                if col in table.columns:
+                    table.loc[i, col] = v
+            table.loc[i, "scored_on"] = "all rows"
+        table["chosen"] = table["config_id"] == int(f["config_id"])
+        taken = ("no finalist stayed eligible on every row: the sample's choice kept" if fallback else
+                 "" if int(f["config_id"]) == int(chosen["config_id"].iloc[0]) else
+                 "the sample's choice did not stay eligible on every row: the next finalist taken")
+        note = "; ".join(x for x in [screen.loc[screen["chosen"], "note"].iloc[0], taken] if x)
+        table["note"] = ""
+        table.loc[table["chosen"], "note"] = note
+        self.selection_ = table
+        best = table.loc[table["chosen"]].iloc[0].to_dict()
+        self.best_ = {k: _plain(v) for k, v in best.items()}
+        log.info("chosen on every row: %s (%d finalists, %.1f s in all)", summarise(self.best_), len(full),
+                 time.perf_counter() - start)
+        self._finish(X, fit, params)
+        return self
+
+    def _finish(self, X: np.ndarray, final: FamilyFit, params: dict[str, Any]) -> None:
+        # labels 0..k-1 with no gaps (a mixture component can end up empty), -1 kept
+        self.labels_ = M._compact(np.asarray(final.labels, dtype=np.int64))[0]
+        self.noise_mask_ = (np.asarray(final.noise_mask, dtype=bool) if final.noise_mask is not None
+                            else self.labels_ < 0)
+        self.best_params_ = dict(params)
+        self.n_clusters_ = int(np.unique(self.labels_[self.labels_ >= 0]).size)
+        # mean of each cluster's rows in the evaluation space, row c = cluster c
+        self.cluster_centers_ = M.cluster_centroids(X, self.labels_)[0].astype(np.float32)
+        self.n_features_in_ = X.shape[1]
+
+    def _fit(self, X: np.ndarray, names: list[str], ks: list[int], notes: list[str], graph=None) -> "ClusterSelector":
         base = _base_seed(self.random_state)
         self.reference_ = NullReference(X, random_state=config_seed(base, "reference", {}))
-        families = {name: make_family(name) for name in names}
+        families = self._families(names, graph)
         plan = [(fam, fam.configs(X.shape[0], ks)) for fam in families.values()]
         total = sum(len(c) for _, c in plan)
         rows: list[dict[str, Any]] = []
@@ -195,30 +293,45 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
 
         def runs():
             for fam, configs in plan:
-                start = time.perf_counter()
-                for params, fit in fam.sweep(X, configs, base):
-                    yield fam, params, fit, time.perf_counter() - start
-                    start = time.perf_counter()
+                for params, fit, elapsed in _guarded_sweep(fam, X, configs, base):
+                    yield fam, params, fit, elapsed
 
         for fam, params, fit, elapsed in _progress.track(runs(), "clustering", total=total, disable=not self.progress):
             seed = fam.seed_for(base, params)
             row = {"config_id": len(rows), "family": fam.name, "params": _params_text(params),
                    "k": params.get("k", np.nan)}
-            row.update(self._score(X, fam, params, fit, seed, base))
+            if isinstance(fit, Exception):  # this configuration failed; the sweep goes on
+                row.update(n_clusters=0, error=_error_text(fit))
+                fit = None
+            else:
+                try:
+                    row.update(self._score(X, fam, params, fit, seed, base))
+                except Exception as exc:  # noqa: BLE001 - e.g. a stability refit the family cannot give
+                    row.update(n_clusters=0, error=_error_text(exc))
+            if row.get("error"):
+                log.info("%s %s failed: %s", fam.name, row["params"], row["error"])
             row["fit_seconds"] = round(elapsed, 4)
             row["_params"] = params
-            if self.keep_labels:
+            if self.keep_labels and fit is not None:
                 self.labels_by_config_[row["config_id"]] = fit.labels.astype(np.int16)
             rows.append(row)
             log.debug("%s %s: %d clusters", fam.name, row["params"], row["n_clusters"])
-        table = pd.DataFrame(rows)
+        table = pd.DataFrame(rows).reindex(columns=list(dict.fromkeys(
+            SELECTION_COLUMNS + REFERENCE_COLUMNS + ["explained_variance"] + [c for r in rows for c in r] + ["error"])))
         extra = [c for c in table.columns if c not in SELECTION_COLUMNS and c != "_params"]
         params_list = table.pop("_params").tolist()
+        self.params_by_config_ = params_list  # config_id → parameter dict
         own = REFERENCE_COLUMNS + ["explained_variance"]
         table = table[SELECTION_COLUMNS + own + [c for c in extra if c not in own]]
-        table, chosen_id, note = choose_configuration(
-            table, k_min=ks[0], k_max=ks[-1], stability_floor=self.stability_floor, extra_notes=notes
+        table["error"] = [e if isinstance(e, str) else "" for e in table["error"]]
+        failed = table["error"] != ""
+        if failed.all():
+            raise InputError(f"ClusterSelector: every configuration failed; the first: {table['error'].iloc[0]}")
+        chosen_table, chosen_id, note = choose_configuration(
+            table[~failed], k_min=ks[0], k_max=ks[-1], stability_floor=self.stability_floor, extra_notes=notes
         )
+        table = pd.concat([chosen_table, table[failed].assign(eligible=False, candidate=False, chosen=False, note="")]
+                          ).sort_values("config_id", kind="stable").reset_index(drop=True)
         self.selection_ = table
         best = table.loc[table["config_id"] == chosen_id].iloc[0].to_dict()
         self.best_ = {k: _plain(v) for k, v in best.items()}
@@ -229,19 +342,37 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         fam = families[best["family"]]
         params = params_list[chosen_id]
         final = fam.fit(X, params, fam.seed_for(base, params))
-        # labels 0..k-1 with no gaps (a mixture component can end up empty), -1 kept
-        self.labels_ = M._compact(np.asarray(final.labels, dtype=np.int64))[0]
-        self.noise_mask_ = (np.asarray(final.noise_mask, dtype=bool) if final.noise_mask is not None
-                            else self.labels_ < 0)
-        self.best_params_ = dict(params)
-        self.n_clusters_ = int(np.unique(self.labels_[self.labels_ >= 0]).size)
-        # mean of each cluster's rows in the evaluation space, row c = cluster c
-        self.cluster_centers_ = M.cluster_centroids(X, self.labels_)[0].astype(np.float32)
-        self.n_features_in_ = X.shape[1]
+        self._finish(X, final, params)
         return self
 
     def fit_predict(self, X, y=None) -> np.ndarray:
         return self.fit(X).labels_
+
+
+def _guarded_sweep(fam, X: np.ndarray, configs: list[dict[str, Any]], base: int):
+    """``fam.sweep`` as (params, FamilyFit or the exception it raised, seconds): a configuration
+    that fails is yielded as its exception and the sweep goes on with the next one."""
+    done = 0
+    start = time.perf_counter()
+    try:
+        for params, fit in fam.sweep(X, configs, base):
+            yield params, fit, time.perf_counter() - start
+            done += 1
+            start = time.perf_counter()
+        return
+    except Exception as exc:  # noqa: BLE001 - the shared sweep failed: one configuration at a time
+        log.info("%s: shared sweep failed (%s); fitting the configurations one by one", fam.name, _error_text(exc))
+    for params in configs[done:]:
+        start = time.perf_counter()
+        try:
+            fit = fam.fit(X, params, fam.seed_for(base, params))
+        except Exception as exc:  # noqa: BLE001
+            fit = exc
+        yield params, fit, time.perf_counter() - start
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".replace("\n", " ")[:300]
 
 
 def _params_text(params: dict[str, Any]) -> str:

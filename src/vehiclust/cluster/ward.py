@@ -41,6 +41,19 @@ class MicroClusterTree:
         """Row labels when the tree is cut into k clusters (k <= number of micro-clusters)."""
         return self.labels_for_many([k])[k]
 
+    def _check_cuts(self, ks: list[int], m: int) -> list[int]:
+        """The distinct ks, each in [1, m]; a k the tree cannot give is an error, never dropped.
+
+        A tree of m leaves (micro-clusters, or distinct rows when a subsample repeats a few
+        points) has no cut with more than m clusters.
+        """
+        wanted = sorted({int(k) for k in ks})
+        bad = [k for k in wanted if not 1 <= k <= m]
+        if bad:
+            raise InputError(f"{type(self).__name__}: the tree has {m} micro-clusters, so it cannot be cut into "
+                             f"{bad[0]} clusters (allowed: 1..{m}).")
+        return wanted
+
     def fit_predict(self, X: np.ndarray, y=None) -> np.ndarray:
         return self.fit(X).labels_
 
@@ -71,5 +84,5 @@ class MicroWard(MicroClusterTree):
 
     def labels_for_many(self, ks: list[int]) -> dict[int, np.ndarray]:
         m = self.micro_centers_.shape[0]
-        cuts = cut_merges(self.merges_, m, [k for k in ks if k <= m])
+        cuts = cut_merges(self.merges_, m, self._check_cuts(ks, m))
         return {k: cut[self.micro_labels_] for k, cut in cuts.items()}

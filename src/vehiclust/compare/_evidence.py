@@ -22,6 +22,7 @@ from sklearn.utils import check_random_state
 from vehiclust import _progress
 from vehiclust.compare._agreement import CATEGORICAL, CONTINUOUS
 from vehiclust.exceptions import InputError
+from vehiclust.io import read_text_csv
 from vehiclust.io.labels import RESERVED
 
 log = logging.getLogger(__name__)
@@ -144,10 +145,7 @@ def gather_attributes(samples: pd.DataFrame, heads: Mapping[str, str | Path] | N
         frames.append(labels.reset_index(drop=True))
         kinds.update({c: CATEGORICAL for c in labels.columns})
     for name, path in (heads or {}).items():
-        try:
-            table = pd.read_csv(path)
-        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise InputError(f"Head table {name}={path} cannot be read: {exc}") from None
+        table = read_text_csv(path, f"Head table {name}:")  # any encoding; a broken file is one line
         frame, k = head_attributes(name, table, samples)
         frames.append(frame)
         kinds.update(k)

@@ -125,7 +125,11 @@ def stability(X: np.ndarray, labels: np.ndarray, refit: Refit | None = None, *, 
     for _ in range(n_resamples):
         idx = np.sort(rng.choice(len(base), m, replace=False))
         lab = np.full(len(base), -2, dtype=np.int64)  # -2 = not in this subsample
-        lab[idx] = refit(np.ascontiguousarray(X[base[idx]]), k)
+        try:
+            lab[idx] = refit(np.ascontiguousarray(X[base[idx]]), k)
+        except Exception as exc:  # noqa: BLE001 - e.g. a tree with fewer micro-clusters than k
+            log.info("stability: a refit on a subsample failed (%s: %s); stability unknown", type(exc).__name__, exc)
+            return float("nan")
         draws.append(lab)
     scores = []
     for a, b in combinations(draws, 2):

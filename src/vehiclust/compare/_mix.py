@@ -94,7 +94,9 @@ class DescriptorMixer(TransformerMixin, BaseEstimator):
         if self.n_components is not None and width > self.n_components and Z.shape[0] > self.n_components:
             self.pca_ = PCA(n_components=int(self.n_components), svd_solver="randomized",
                             random_state=check_random_state(self.random_state))
-            Z = self.pca_.fit_transform(Z).astype(np.float32, copy=False)
+            # fit, then transform: the randomized solver's fit_transform (U * S) is not exactly
+            # transform(), and new rows mixed later must land where the fitted rows did
+            Z = self.pca_.fit(Z).transform(Z).astype(np.float32, copy=False)
         self.n_features_out_ = Z.shape[1]
         return Z
 
@@ -200,5 +202,5 @@ def build_mixes(prepared: Mapping[str, Any], specs: Sequence[str], weights: Mapp
         del blocks
         summary = {"kind": "mix", "spec": spec, "blocks": names, **mixer.summary(), "n_valid": int(valid.sum())}
         log.info("mix %s: %d rows, %d dims from %s", mix_name(names), X.shape[0], X.shape[1], names)
-        out.append(PreparedSet(name=mix_name(names), X=X, valid=valid, preparation=summary))
+        out.append(PreparedSet(name=mix_name(names), X=X, valid=valid, preparation=summary, model={"mixer": mixer}))
     return out

@@ -2,9 +2,11 @@
 
 Every pixel is first split by chroma: low-chroma pixels are black, grey or white by lightness;
 the rest take the name of the nearest palette reference in Lab. An image's colour is the
-vehicle's, not the road's: pixels are weighted towards the centre of the crop (vehicle crops
-are centred), and a chromatic colour that covers a fair part of that centre wins over the
-achromatic greys that roads, sky and tarmac contribute to almost every crop.
+vehicle's, not the road's: the describer reads the pixels inside the vehicle detector's box
+(see ``_pixels.vehicle_region``), weighted towards its centre, and the palette shares are read
+out by a small linear model calibrated on real crops (:func:`image_colour`): shaded yellow and
+red paint has many brown pixels, windows and tyres many black ones, and the read-out learns
+how much of each a car of each colour shows.
 """
 
 from __future__ import annotations
@@ -31,10 +33,6 @@ CHROMA_MIN = 14.0
 # Lightness limits of black and white among achromatic pixels.
 BLACK_MAX_L = 30.0
 WHITE_MIN_L = 72.0
-# A chromatic colour covering at least this share of the centre-weighted pixels names the image.
-CHROMATIC_MIN_SHARE = 0.18
-# Roads and backgrounds are grey: grey must beat black/white by this factor to name an image.
-GREY_HANDICAP = 0.7
 
 
 def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -88,11 +86,28 @@ def colour_shares(rgb: np.ndarray) -> np.ndarray:
     return np.bincount(idx.ravel(), weights=w.ravel(), minlength=len(COLOURS)).astype(np.float32)
 
 
+# The read-out of the palette shares: a multinomial logistic regression on their square roots,
+# fitted by ``bench/colour_words.py --calibrate`` on 720 real vehicle-colors car photos of the
+# train split shrunk into real Udacity road patches (the detector's box, trimmed, as the
+# describer reads it); 81 % of the train crops and 81 % of the held-out test-split crops right,
+# against 73 % for the plain largest-share rule. Orange and purple are not in it: the palette
+# still says them of pixels, but no image is named so.
+_READOUT_WORDS = ("black", "grey", "white", "red", "yellow", "green", "blue", "pink", "brown")
+_READOUT_COEF = np.array([
+    [3.482, 0.557, -1.417, -0.206, -0.114, -0.651, -1.528, -0.728, -0.270, -0.730, -2.282],
+    [-1.308, 3.540, 1.550, -0.336, -0.078, -0.639, -1.048, 0.853, -0.255, -1.088, -1.226],
+    [-0.412, -0.631, 5.384, -0.247, -0.054, -0.552, -0.606, -0.700, -0.189, -1.062, -1.456],
+    [-0.602, -0.993, -0.133, 5.107, -0.074, -0.771, -0.814, -0.400, -0.014, 1.831, 1.474],
+    [-0.791, -0.806, -0.841, -0.731, 1.120, 5.179, -0.859, -0.660, -0.190, -0.817, 2.117],
+    [-0.005, -1.398, -0.935, -0.603, -0.181, 0.590, 5.368, -1.158, -0.194, -0.673, -0.367],
+    [-0.504, -1.469, -1.110, -0.552, -0.053, -0.476, 1.083, 4.651, -0.525, -0.724, -1.503],
+    [-1.373, -1.047, -0.917, -0.852, -0.172, -0.816, -0.661, -0.882, 2.017, 4.952, 0.051],
+    [1.514, 2.247, -1.581, -1.582, -0.394, -1.865, -0.936, -0.976, -0.380, -1.688, 3.191],
+], dtype=np.float32)
+_READOUT_BIAS = np.array([-0.182, -0.694, -0.223, -0.059, 0.035, 0.380, 0.399, 1.181, -0.836], dtype=np.float32)
+
+
 def image_colour(shares: np.ndarray) -> str:
-    """The colour word of one image from its :func:`colour_shares`."""
-    chroma_shares = shares[len(ACHROMATIC):]
-    top = int(np.argmax(chroma_shares))
-    if chroma_shares[top] >= CHROMATIC_MIN_SHARE:
-        return CHROMATIC[top]
-    achro = shares[: len(ACHROMATIC)] * np.array([1.0, GREY_HANDICAP, 1.0], dtype=np.float32)
-    return ACHROMATIC[int(np.argmax(achro))]
+    """The colour word of one image from its :func:`colour_shares` (the calibrated read-out)."""
+    scores = _READOUT_COEF @ np.sqrt(np.clip(np.asarray(shares, dtype=np.float32), 0.0, None)) + _READOUT_BIAS
+    return _READOUT_WORDS[int(np.argmax(scores))]

@@ -12,6 +12,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from vehiclust.describe._boxes import BOX_COLOUR_COLUMNS, box_colours, vehicle_boxes
 from vehiclust.describe._evidence import format_distribution, gather_evidence, nearest_clusters
 from vehiclust.describe._gallery import gallery_rows, montage, outlier_sections
 from vehiclust.describe._heads import HEAD_COLUMNS, MASS_COLUMNS, imagenet_heads, merge_head_tables
@@ -29,6 +30,8 @@ class EvidenceCache:
 
     def __init__(self) -> None:
         self.pixels: dict[str, dict] = {}
+        self.boxes: dict[str, np.ndarray] = {}
+        self.box_colours: dict[str, dict] = {}
         self.heads: dict[str, dict] = {}
         self.heads_failed: set[str] = set()
 
@@ -45,6 +48,12 @@ class ClusterDescriber(BaseEstimator):
         are given (skipped quietly when weights or dependencies are missing).
     weights : path or None
         Model weights folder for ``run_heads`` (else ``$VEHICLUST_MODELS``).
+    boxes : bool
+        Read colour inside the vehicle detector's box (pixels, and the vehicle-attributes colour
+        model, whose weights ship with the package) rather than over the whole crop; skipped
+        quietly without the detector or OpenVINO.
+    cache_dir : path or None
+        Folder caching the detector's boxes per image (as the image checks cache theirs).
     random_state : int or None
         Seeds the image samples and galleries.
     progress : bool or None
@@ -52,10 +61,13 @@ class ClusterDescriber(BaseEstimator):
     """
 
     def __init__(self, n_images: int = 64, run_heads: bool = True, weights: str | Path | None = None,
+                 boxes: bool = True, cache_dir: str | Path | None = None,
                  random_state: int | None = None, progress: bool | None = None) -> None:
         self.n_images = n_images
         self.run_heads = run_heads
         self.weights = weights
+        self.boxes = boxes
+        self.cache_dir = cache_dir
         self.random_state = random_state
         self.progress = progress
 
@@ -150,12 +162,15 @@ class ClusterDescriber(BaseEstimator):
             sample_paths = [str(p) for p in paths[sample]]
             todo = sorted({p for p in sample_paths if p and p not in cache.pixels})
             if todo:
-                measured = pixel_evidence(todo, progress=self.progress)
+                boxes = self._boxes(todo, cache)
+                measured = pixel_evidence(todo, progress=self.progress, boxes=boxes)
                 for rec in measured.to_dict("records"):
                     cache.pixels[rec.pop("path")] = rec
             frame["path"] = sample_paths
             pix = pd.DataFrame([cache.pixels.get(p, {}) for p in sample_paths], columns=PIXEL_COLUMNS)
             frame = pd.concat([frame, pix], axis=1)
+            if self.boxes:
+                frame = pd.concat([frame, self._box_colours(sample_paths, cache)], axis=1)
         found = None
         covered: set[str] = set()
         if heads is not None and keys is not None:
@@ -169,6 +184,31 @@ class ClusterDescriber(BaseEstimator):
         if found is not None:
             frame = pd.concat([frame, found], axis=1)
         return frame
+
+    def _boxes(self, paths: list[str], cache: EvidenceCache) -> np.ndarray | None:
+        """The detector's box per path (cached); ``None`` when boxes are off or unavailable."""
+        if not self.boxes or "detector" in cache.heads_failed:
+            return None
+        todo = [p for p in paths if p not in cache.boxes]
+        if todo:
+            found = vehicle_boxes(todo, weights=self.weights, cache_dir=self.cache_dir, progress=self.progress)
+            if found is None:
+                cache.heads_failed.add("detector")
+                return None
+            cache.boxes.update(zip(todo, found))
+        return np.stack([cache.boxes[p] for p in paths])
+
+    def _box_colours(self, sample_paths: list[str], cache: EvidenceCache) -> pd.DataFrame:
+        """The colour model read inside each sampled image's vehicle box (cached)."""
+        todo = sorted({p for p in sample_paths if p and p not in cache.box_colours})
+        if todo and "box-colour" not in cache.heads_failed:
+            boxes = self._boxes(todo, cache)
+            found = None if boxes is None else box_colours(todo, boxes, weights=self.weights)
+            if found is None:
+                cache.heads_failed.add("box-colour")
+            else:
+                cache.box_colours.update(zip(todo, found.to_dict("records")))
+        return pd.DataFrame([cache.box_colours.get(p, {}) for p in sample_paths], columns=BOX_COLOUR_COLUMNS)
 
     def _run_heads(self, todo_paths: list[str], cache: EvidenceCache, sample_paths: list[str],
                    skip: set[str] = frozenset()) -> pd.DataFrame | None:

@@ -15,6 +15,10 @@ from vehiclust.describe._heads import MASS_COLUMNS, MASS_PREFIX
 # Where a word came from, as written in descriptions.
 SOURCE_PIXELS = "pixel colour"
 SOURCE_COLOUR_MODEL = "colour model"
+SOURCE_BOX_MODEL = "colour model on the vehicle box"
+# Per-image columns kept on each cluster's evidence, to measure how many images carry a name.
+PER_IMAGE_COLUMNS = ["colour", "box_colour", "head_colour", "head_type", "imagenet_type", "dark", "brightness",
+                     "saturation", "aspect", "width"] + MASS_COLUMNS
 SOURCE_TYPE_MODEL = "type model"
 SOURCE_IMAGENET = "ImageNet classifier"
 
@@ -29,6 +33,7 @@ class ClusterEvidence:
     n_images: int = 0
     pixel_colours: dict[str, float] = field(default_factory=dict)
     model_colours: dict[str, float] = field(default_factory=dict)
+    model_colour_source: str = SOURCE_COLOUR_MODEL
     model_types: dict[str, float] = field(default_factory=dict)
     imagenet_types: dict[str, float] = field(default_factory=dict)
     imagenet_classes: dict[str, float] = field(default_factory=dict)
@@ -37,6 +42,8 @@ class ClusterEvidence:
     saturation: float = float("nan")
     aspect: float = float("nan")
     vehicle_prob: float = float("nan")
+    width: float = float("nan")  # median image width in pixels
+    vehicle_lightness: float = float("nan")  # mean CIELAB lightness inside the vehicle box
     # Share of the ImageNet evidence on any vehicle type (probability mass, or images whose top
     # class is a vehicle), and whether ``imagenet_types`` are probability masses or image shares.
     imagenet_type_mass: float = float("nan")
@@ -46,6 +53,8 @@ class ClusterEvidence:
     # of everything here, against which a cluster's own answer is weighed.
     overall: dict[str, dict[str, float]] = field(default_factory=dict)
     centroid: np.ndarray | None = None
+    # The sampled images' own evidence (PER_IMAGE_COLUMNS that exist), one row per image.
+    per_image: pd.DataFrame | None = None
 
 
 def distribution(values: pd.Series) -> dict[str, float]:
@@ -114,14 +123,22 @@ def gather_evidence(labels: np.ndarray, images: pd.DataFrame | None, label_table
                     ev.dark_share = float(seen["dark"].astype(float).mean())
                     ev.saturation = float(seen["saturation"].mean())
                     ev.aspect = float(seen["aspect"].median())
-            if "head_colour" in g:
+                    ev.width = float(seen["width"].median())
+                    if "vehicle_lightness" in seen:
+                        ev.vehicle_lightness = float(seen["vehicle_lightness"].mean())
+            if "box_colour" in g and distribution(g["box_colour"]):
+                ev.model_colours = distribution(g["box_colour"])
+                ev.model_colour_source = SOURCE_BOX_MODEL
+            elif "head_colour" in g:
                 ev.model_colours = distribution(g["head_colour"])
+            if "head_colour" in g:
                 ev.model_types = distribution(g["head_type"])
                 ev.imagenet_classes = distribution(g["imagenet_class"])
                 _imagenet_types(ev, g)
                 if g["imagenet_vehicle_prob"].notna().any():
                     ev.vehicle_prob = float(g["imagenet_vehicle_prob"].mean())
             ev.n_images = max(ev.n_images, len(g))
+            ev.per_image = g[[c for c in PER_IMAGE_COLUMNS if c in g]].reset_index(drop=True)
         if label_table is not None and len(label_table.columns):
             mask = labels == c
             for col in label_table.columns:

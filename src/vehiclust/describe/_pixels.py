@@ -22,40 +22,69 @@ log = logging.getLogger(__name__)
 THUMB = 64
 # Mean CIELAB lightness below which an image is dark enough to call night-like.
 NIGHT_MAX_L = 25.0
-PIXEL_COLUMNS = ["colour", "brightness", "saturation", "aspect", "width", "height", "dark"] + [f"px_{c}" for c in COLOURS]
+# Share of the vehicle box trimmed from each side before its colour is read: the box's edges
+# hold road, shadow and tyres.
+BOX_TRIM = 0.12
+# Below this detector confidence the box is not trusted and the centre of the crop is read.
+MIN_BOX_CONFIDENCE = 0.3
+PIXEL_COLUMNS = (["colour", "brightness", "vehicle_lightness", "saturation", "aspect", "width", "height", "dark", "boxed"]
+                 + [f"px_{c}" for c in COLOURS])
 
 
-def measure_image(rgb: Image.Image) -> dict:
-    """Pixel evidence of one RGB image."""
+def vehicle_region(rgb: Image.Image, box: Sequence[float] | None) -> tuple[Image.Image, bool]:
+    """The part of the image whose pixels name the vehicle's colour: the detector's box
+    ``(confidence, x0, y0, x1, y1)`` (fractions), trimmed, when it is confident; else the image."""
+    if box is None or not np.all(np.isfinite(box)) or box[0] < MIN_BOX_CONFIDENCE:
+        return rgb, False
+    width, height = rgb.size
+    _, x0, y0, x1, y1 = box
+    dx, dy = (x1 - x0) * BOX_TRIM, (y1 - y0) * BOX_TRIM
+    left, top = int(round((x0 + dx) * width)), int(round((y0 + dy) * height))
+    right, bottom = int(round((x1 - dx) * width)), int(round((y1 - dy) * height))
+    if right - left < 4 or bottom - top < 4:
+        return rgb, False
+    return rgb.crop((left, top, right, bottom)), True
+
+
+def measure_image(rgb: Image.Image, box: Sequence[float] | None = None) -> dict:
+    """Pixel evidence of one RGB image; colour from inside the vehicle ``box`` when given
+    (see :func:`vehicle_region`), light and size from the whole image."""
     width, height = rgb.size
     small = np.asarray(rgb.resize((THUMB, THUMB), Image.BILINEAR), dtype=np.uint8)
     lab = srgb_to_lab(small)
-    shares = colour_shares(small)
+    region, boxed = vehicle_region(rgb, box)
+    vehicle = np.asarray(region.resize((THUMB, THUMB), Image.BILINEAR), dtype=np.uint8)
+    shares = colour_shares(vehicle)
     brightness = float(lab[..., 0].mean())
     row = {
         "colour": image_colour(shares),
         "brightness": brightness,
+        "vehicle_lightness": float(srgb_to_lab(vehicle)[..., 0].mean()),
         "saturation": float(np.hypot(lab[..., 1], lab[..., 2]).mean()),
         "aspect": width / height,
         "width": width,
         "height": height,
         "dark": brightness < NIGHT_MAX_L,
+        "boxed": boxed,
     }
     row.update({f"px_{c}": float(s) for c, s in zip(COLOURS, shares)})
     return row
 
 
-def pixel_evidence(paths: Sequence[str], progress: bool | None = None) -> pd.DataFrame:
-    """One row per path (same order) with :data:`PIXEL_COLUMNS`; unreadable images give NaN."""
+def pixel_evidence(paths: Sequence[str], progress: bool | None = None, boxes: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per path (same order) with :data:`PIXEL_COLUMNS`; unreadable images give NaN.
+
+    ``boxes``: (n, 5) detector boxes (confidence, x0, y0, x1, y1) per path, NaN = none.
+    """
     rows = []
     failed = 0
     disable = None if progress is None else not progress
-    for p in _progress.track(list(paths), "reading images for evidence", disable=disable):
+    for i, p in enumerate(_progress.track(list(paths), "reading images for evidence", disable=disable)):
         if not p:
             rows.append({})
             continue
         try:
-            rows.append(measure_image(load_image(p)))
+            rows.append(measure_image(load_image(p), None if boxes is None else boxes[i]))
         except ImageReadError as exc:
             failed += 1
             log.debug("evidence: %s", exc)

@@ -11,6 +11,7 @@ import pandas as pd
 
 from vehiclust.describe._describer import ClusterDescriber, EvidenceCache
 from vehiclust.exceptions import InputError
+from vehiclust.io import read_text_csv
 from vehiclust.io.paths import PATH_COLUMNS, normalise_path
 
 log = logging.getLogger(__name__)
@@ -23,10 +24,7 @@ def read_head_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"Head table {path} does not exist.")
-    try:
-        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-        raise InputError(f"Head table {path} is not a readable CSV: {exc}") from None
+    frame = read_text_csv(path, "Head table", keep_default_na=False, na_values=[""])  # any encoding; one line
     column = next((c for c in PATH_COLUMNS if c in frame.columns), None)
     if column is None:
         raise InputError(f"Head table {path} needs a column named 'path' or 'paths'; it has {list(frame.columns)}.")
@@ -38,12 +36,16 @@ def read_head_table(path: str | Path) -> pd.DataFrame:
 def describe_run(run_, X: np.ndarray, valid: np.ndarray, samples: pd.DataFrame, run_dir: str | Path, *,
                  images: bool, head_files: Mapping[str, str | Path] | None = None, random_state: int = 0,
                  cache: EvidenceCache | None = None, progress: bool | None = None,
-                 weights: str | Path | None = None, run_heads: bool = True) -> ClusterDescriber:
-    """Set ``run_.clusters`` and write + register galleries (when images are available)."""
+                 weights: str | Path | None = None, run_heads: bool = True,
+                 cache_dir: str | Path | None = None) -> ClusterDescriber:
+    """Set ``run_.clusters`` and write + register galleries (when images are available).
+
+    ``cache_dir``: where the vehicle detector's boxes are cached per image."""
     paths = samples["resolved"].fillna("").astype(str).tolist() if images and "resolved" in samples else None
     label_cols = [c for c in samples.columns if c not in NON_LABEL_COLUMNS]
     head_tables = {name: read_head_table(f) for name, f in (head_files or {}).items()}
-    describer = ClusterDescriber(random_state=random_state, progress=progress, weights=weights, run_heads=run_heads)
+    describer = ClusterDescriber(random_state=random_state, progress=progress, weights=weights, run_heads=run_heads,
+                                 cache_dir=cache_dir)
     describer.fit(
         np.asarray(run_.labels, dtype=np.int64), X, rows=np.flatnonzero(valid), paths=paths,
         label_table=samples[label_cols].reset_index(drop=True) if label_cols else None,

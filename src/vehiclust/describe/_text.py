@@ -11,11 +11,14 @@ described by its size alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import pandas as pd
 
 import numpy as np
 
 from vehiclust.describe._evidence import (
+    SOURCE_BOX_MODEL,
     SOURCE_COLOUR_MODEL,
     SOURCE_IMAGENET,
     SOURCE_PIXELS,
@@ -24,11 +27,12 @@ from vehiclust.describe._evidence import (
     format_distribution,
     top,
 )
+from vehiclust.describe._heads import MASS_COLUMNS, MASS_PREFIX
 
 MAJORITY = 0.5  # a word needs more than this share of the sampled images...
 PLURALITY = 0.4  # ...or at least this share
 LEAD = 1.5  # ...and this many times the share of the runner-up
-CORROBORATION = 0.2  # the pixels must show this share of the colour model's word
+CORROBORATION = 0.2  # below this share of the other source, a colour word is said with "probably"
 NO_VEHICLE = 0.35  # mean ImageNet vehicle probability below which the type model is not used
 MIN_TYPE_MASS = 0.1  # ImageNet evidence on vehicle types below this gives no type word
 # Two types are said together ("trucks or articulated lorries") when neither stands out alone,
@@ -42,7 +46,11 @@ DAY_MAX_DARK = 0.1
 MIN_SEPARATION = 0.15
 
 _PLURALS = {"bus": "buses", "minibus": "minibuses", "lorry": "lorries", "articulated lorry": "articulated lorries"}
-_MODEL_COLOURS = {"white", "grey", "yellow", "red", "green", "blue", "black"}
+# Colours only the pixels can say, and the colour-model words consistent with each.
+PIXEL_ONLY = {"brown": {"red", "black", "grey", "yellow", "white"}, "pink": {"red", "white"},
+              "orange": {"red", "yellow"}, "purple": {"red", "blue", "black"}}
+MAX_NAME_WORDS = 4
+HEDGE = 0.35  # a name covering at least this share (but under MAJORITY) is said with "mostly"
 
 
 @dataclass
@@ -51,6 +59,7 @@ class Words:
     colour_share: float = 0.0
     colour_source: str = ""
     colour_named: bool = False
+    colour_hedged: bool = False  # said with "probably": the other source does not show it
     vtype: str = ""  # the first (or only) type word
     type_share: float = 0.0  # its share of the type evidence
     type_weight: float = 0.0  # its weight after weighing against all clusters (see :func:`weigh`)
@@ -117,25 +126,49 @@ def quantifier(share: float) -> str:
 def choose_words(ev: ClusterEvidence) -> Words:
     """Pick the colour and type words the evidence supports, with their shares and sources."""
     w = Words()
-    pc, ps = top(ev.pixel_colours)
-    mc, ms = top(ev.model_colours)
-    options = []  # (said, share, word, source, distribution)
-    if pc:
-        options.append((named(ev.pixel_colours), ps, pc, SOURCE_PIXELS, ev.pixel_colours))
-    if mc:
-        # The colour model knows 7 words: pink and brown cars come out "red", silver "white".
-        # Its word counts only where the pixels show some of it too.
-        agrees = not ev.pixel_colours or ev.pixel_colours.get(mc, 0.0) >= CORROBORATION
-        options.append((named(ev.model_colours) and agrees, ms, mc, SOURCE_COLOUR_MODEL, ev.model_colours))
-    if options:
-        said = [o for o in options if o[0]]
-        if said and pc and said[0][3] == SOURCE_PIXELS and pc not in _MODEL_COLOURS:
-            best = said[0]  # a word the model cannot say is not out-voted by it
-        else:
-            best = max(said or options, key=lambda o: o[1])
-        w.colour_named, w.colour_share, w.colour, w.colour_source, w.colour_dist = best
+    _choose_colour(ev, w)
     _choose_type(ev, w)
     return w
+
+
+def _choose_colour(ev: ClusterEvidence, w: Words) -> None:
+    """The colour word: pixels inside the vehicle and the colour model, the stronger one said.
+
+    Where the two agree the word is said plainly. Where they disagree the better-supported word
+    (the larger share of the sampled images) is said only if its own source names it, with
+    "probably" unless the other source shows some of it too; the weaker never overrules. The
+    model has no brown, pink, orange or purple: only the pixels say those, and where the model
+    says more of a near colour (red for pink or brown paint) its word is said.
+    """
+    pixels, model = ev.pixel_colours, ev.model_colours
+    pc, ps = top(pixels)
+    mc, ms = top(model)
+    options = []
+    if pc:
+        options.append((ps, pc, SOURCE_PIXELS, pixels))
+    if mc:
+        options.append((ms, mc, ev.model_colour_source, model))
+    if not options:
+        return
+    share, word, source, dist = max(options, key=lambda o: o[0])
+    said = named(dist)
+    hedged = False
+    if pc and mc and pc != mc:
+        other = model if dist is pixels else pixels
+        hedged = _support(other, word) < CORROBORATION
+    elif pc and mc and not said:
+        # Both say the same word, neither by a clear majority: together they may ("mostly").
+        said = _covers(ev, word, "") >= HEDGE
+    w.colour, w.colour_share, w.colour_source, w.colour_dist = word, share, source, dist
+    w.colour_named, w.colour_hedged = said, said and hedged
+    if pc and mc:
+        w.colour_source = f"{SOURCE_PIXELS} and {ev.model_colour_source}" if pc == mc else source
+
+
+def _support(dist: dict[str, float], word: str) -> float:
+    """How much of ``dist`` agrees with ``word``: the word itself, and for a colour-model word
+    the pixel-only colours it covers (pixels calling dark red paint brown agree with red)."""
+    return dist.get(word, 0.0) + sum(dist.get(p, 0.0) for p, near in PIXEL_ONLY.items() if word in near)
 
 
 def _choose_type(ev: ClusterEvidence, w: Words) -> None:
@@ -166,28 +199,186 @@ def _choose_type(ev: ClusterEvidence, w: Words) -> None:
         w.type_named, w.type_pair, w.type_weight = True, second, p1 + p2
 
 
-def cluster_name(ev: ClusterEvidence, w: Words) -> str:
+# ---- how much of the cluster the words cover ----------------------------------------------
+def _image_colours(ev: ClusterEvidence) -> list[set[str]]:
+    """Per sampled image, the colour words its sources say (pixels; the colour model)."""
+    pi = ev.per_image
+    if pi is None or not len(pi):
+        return []
+    cols = [c for c in ("colour", "box_colour" if ev.model_colour_source == SOURCE_BOX_MODEL else "head_colour") if c in pi]
+    return [{str(v) for v in row if isinstance(v, str) and v} for row in pi[cols].itertuples(index=False)]
+
+
+def _image_types(ev: ClusterEvidence, w: Words) -> list[str]:
+    """Per sampled image, its type word by the source the cluster's type came from; ImageNet
+    masses are weighed against all clusters as the cluster's own type is (:func:`weigh`)."""
+    pi = ev.per_image
+    if pi is None or not len(pi):
+        return []
+    if w.type_source == SOURCE_IMAGENET and w.type_mass and set(MASS_COLUMNS) <= set(pi.columns):
+        masses = pi[MASS_COLUMNS].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+        groups = [c[len(MASS_PREFIX):] for c in MASS_COLUMNS]
+        ref = np.array([(w.type_reference or {}).get(g, 0.0) for g in groups])
+        lift = np.where(ref > 0, 1.0 / np.where(ref > 0, ref, 1.0), 1.0)
+        scored = np.nan_to_num(masses, nan=-1.0) * lift
+        ok = np.isfinite(masses).any(axis=1) & (np.nan_to_num(masses).sum(axis=1) > 0)
+        return [groups[int(i)] if good else "" for i, good in zip(scored.argmax(axis=1), ok)]
+    col = "imagenet_type" if w.type_source == SOURCE_IMAGENET else "head_type"
+    return [str(v) if isinstance(v, str) else "" for v in pi[col]] if col in pi else []
+
+
+def _covers(ev: ClusterEvidence, colour: str, vtype: str, w: Words | None = None) -> float:
+    """Share of the sampled images that carry the colour word (either source says it) and the
+    type word (one of its types is the image's own); words left empty are not asked for."""
+    carry = None
+    if colour:
+        per = _image_colours(ev)
+        carry = np.array([colour in s for s in per], dtype=bool) if per else None
+    if vtype and w is not None:
+        said = {w.vtype, w.type_pair} - {""}
+        per_t = np.array(_image_types(ev, w), dtype=object)
+        # Only images the type source has an answer for count (an ImageNet top class is often
+        # not a vehicle class on a 100 px crop: such an image says nothing of the type).
+        known = per_t != "" if len(per_t) else per_t.astype(bool)
+        if known.any():
+            has = np.isin(per_t, list(said))
+            if carry is not None and len(carry) == len(has):
+                carry = carry[known] & has[known]
+            else:
+                carry = has[known]
+        else:
+            carry = None
+    if carry is None or not len(carry):
+        # No per-image evidence: the share behind the word is the best measure there is.
+        # (the type's weight: its share after weighing against all clusters, as it was chosen)
+        shares = ([w.colour_share] if colour and w else []) + ([w.type_weight] if vtype and w else [])
+        return float(min(shares)) if shares else 0.0
+    return float(carry.mean())
+
+
+# ---- names ------------------------------------------------------------------------------
+@dataclass
+class Name:
+    """A name in parts, so a separating trait can be added and the whole kept short."""
+
+    colour: str = ""
+    vtype: str = ""  # type word as chosen ("van or minibus"), pluralised when said
+    hedge: str = ""  # "probably" (sources disagree on the colour) or "mostly" (covers < half)
+    traits: list[str] = field(default_factory=list)
+    fallback: str = ""  # "mixed" or a label/size phrase when there are no words
+    cover: float = 0.0
+
+    def text(self) -> str:
+        vt = plural(self.vtype) if self.vtype else ""
+        for shorter in (lambda t: t, _first_type, _short_type):
+            vt = shorter(vt)
+            words = [self.hedge, *self.traits, self.colour, vt] if (self.colour or vt) else [*self.traits, self.fallback]
+            text = " ".join(x for x in words if x)
+            if len(text.split()) <= MAX_NAME_WORDS:
+                break
+        return text
+
+
+def _first_type(text: str) -> str:
+    return text.split(" or ")[0]
+
+
+def _short_type(text: str) -> str:
+    return _first_type(text).split()[-1] if text else text
+
+
+def base_name(ev: ClusterEvidence, w: Words) -> Name:
+    """Colour and type words that cover the cluster: a name covering under half of the sampled
+    images drops the word that covers least, is said with "mostly", or is called mixed."""
     colour = w.colour if w.colour_named else ""
     vtype = w.type_word if w.type_named else ""
-    if colour and vtype:
-        return f"{colour} {plural(vtype)}"
-    if colour:
-        return f"{colour}, mixed types" if w.type_dist else colour
-    if vtype:
-        return f"mixed colours, {plural(vtype)}" if w.colour_dist else plural(vtype)
-    if w.colour_dist or w.type_dist:
-        return "mixed"
-    for col, dist in ev.labels.items():
-        word, share = top(dist)
-        if word and share > MAJORITY:
-            return f"{col} {word}"
-    return f"cluster {ev.cluster}"
+    if not colour and not vtype:
+        if w.colour_dist or w.type_dist:
+            return Name(fallback="mixed")
+        for col, dist in ev.labels.items():
+            word, share = top(dist)
+            if word and share > MAJORITY:
+                return Name(fallback=f"{col} {word}", cover=share)
+        return Name(fallback=f"cluster {ev.cluster}")
+    choices = [(colour, vtype)] + ([(colour, ""), ("", vtype)] if colour and vtype else [])
+    covers = [(_covers(ev, c, t, w), c, t) for c, t in choices]
+    cover, c, t = covers[0]
+    if cover < MAJORITY:
+        cover, c, t = max(covers, key=lambda x: x[0])
+    if cover < HEDGE:
+        return Name(fallback="mixed", cover=cover)
+    hedge = "probably" if c and w.colour_hedged else ("mostly" if cover < MAJORITY else "")
+    return Name(colour=c, vtype=t, hedge=hedge, cover=cover)
 
 
-def strength(w: Words) -> float:
-    """Mean share (for the type: weight) of the evidence behind the words used (0 = nothing to say)."""
-    shares = [s for s, d in ((w.colour_share, w.colour_dist), (w.type_weight, w.type_dist)) if d]
-    return float(np.mean(shares)) if shares else 0.0
+# Traits that tell look-alike clusters apart: (evidence attribute, low word, high word, scale).
+# A pair of clusters gets the trait only when they differ by at least its scale.
+_TRAITS = (
+    ("vehicle_lightness", "darker", "lighter", 4.0),  # the vehicle itself (inside its box)
+    ("brightness", "dark", "bright", 8.0),
+    ("saturation", "muted", "vivid", 6.0),
+    ("aspect", "tall", "wide", 0.12),
+    ("width", "small", "large", None),  # compared on a log scale: 25 % larger images
+)
+
+
+def _trait_values(ev: ClusterEvidence, attr: str) -> float:
+    v = getattr(ev, attr)
+    return float(np.log(v)) if attr == "width" and np.isfinite(v) and v > 0 else float(v)
+
+
+def unique_names(evidence: list[ClusterEvidence], names: dict[int, Name]) -> dict[int, str]:
+    """Names no two clusters share: among clusters with the same name, the trait on which they
+    differ most (the vehicle's lightness, the image's, colourfulness, crop shape, image size)
+    is added to each, low or high, until every name differs; night-time clusters say so. A last resort numbers them."""
+    by_id = {ev.cluster: ev for ev in evidence}
+    for ev in evidence:
+        if np.isfinite(ev.dark_share) and ev.dark_share >= DARK_MAJORITY:
+            names[ev.cluster].traits.append("night")
+    for _ in range(len(_TRAITS) + 1):
+        texts = {c: n.text() for c, n in names.items()}
+        groups: dict[str, list[int]] = {}
+        for c, t in texts.items():
+            groups.setdefault(t, []).append(c)
+        clashes = [g for g in groups.values() if len(g) > 1]
+        if not clashes:
+            break
+        for group in clashes:
+            _separate(group, by_id, names)
+    texts = {c: n.text() for c, n in names.items()}
+    seen: dict[str, int] = {}
+    for c in sorted(texts):
+        seen[texts[c]] = seen.get(texts[c], 0) + 1
+    counts = dict(seen)
+    return {c: (f"{t} {c}" if counts[t] > 1 else t) for c, t in texts.items()}
+
+
+def _separate(group: list[int], by_id: dict[int, ClusterEvidence], names: dict[int, Name]) -> None:
+    """Add to each cluster of ``group`` (same name) the trait that spreads them most."""
+    best = None
+    for attr, low, high, scale in _TRAITS:
+        vals = np.array([_trait_values(by_id[c], attr) for c in group])
+        if not np.isfinite(vals).all() or any(low in names[c].traits or high in names[c].traits for c in group):
+            continue
+        spread = (vals.max() - vals.min()) / (scale or np.log(1.25))
+        if spread >= 0.25 and (best is None or spread > best[0]):
+            best = (spread, vals, low, high, scale or np.log(1.25))
+    if best is None:
+        return
+    _, vals, low, high, scale = best
+    mid = float(np.median(vals))
+    for c, v in zip(group, vals):
+        if len(group) == 2:
+            names[c].traits.append(low if v == vals.min() else high)
+        elif v <= mid - scale / 2:
+            names[c].traits.append(low)
+        elif v >= mid + scale / 2:
+            names[c].traits.append(high)
+
+
+def strength(cover: float) -> float:
+    """Share of the sampled images that carry every word of the name (0 = nothing to say)."""
+    return float(cover)
 
 
 def strength_label(value: float) -> str:
@@ -263,6 +454,9 @@ def _sentence_one(ev: ClusterEvidence, w: Words) -> str:
     else:
         head = f"{ev.size:,} rows ({ev.share:.1%} of assigned rows)"
         facts.append("no image or model evidence available")
+    if ev.pixel_colours and ev.model_colours:
+        facts.append(f"colours by {SOURCE_PIXELS}: {format_distribution(ev.pixel_colours)}; "
+                     f"by the {ev.model_colour_source}: {format_distribution(ev.model_colours)}")
     text = f"{head} ({'; '.join(facts)})"
     extras = []
     if np.isfinite(ev.dark_share):
@@ -287,66 +481,102 @@ def _tv(a: dict, b: dict) -> float:
     return 0.5 * sum(abs(a.get(k, 0.0) - b.get(k, 0.0)) for k in keys)
 
 
-def separation(ev: ClusterEvidence, w: Words, other: ClusterEvidence, wo: Words, other_name: str) -> str:
-    """What separates a cluster from its nearest neighbour, the biggest difference only."""
-    options: list[tuple[float, str]] = []
-    if w.colour_dist and wo.colour_dist is not None and w.colour_source == wo.colour_source:
-        diff = _tv(w.colour_dist, wo.colour_dist)
-        if wo.colour_named and w.colour != wo.colour and w.colour_named:
-            options.append((diff, f"these are {w.colour} rather than {wo.colour}"))
-        elif w.colour:
-            options.append((diff * 0.8, f"{w.colour} {w.colour_share:.0%} here vs {wo.colour_dist.get(w.colour, 0.0):.0%} there"))
+def separation(ev: ClusterEvidence, w: Words, other: ClusterEvidence, wo: Words) -> tuple[float, str, str]:
+    """What separates a cluster from its nearest neighbour, the biggest difference only:
+    (score, plain phrase, phrase with its numbers). Distributions are compared source by
+    source, so two clusters named from different sources are still compared."""
+    options: list[tuple[float, str, str]] = []
+    for mine, theirs, source in ((ev.pixel_colours, other.pixel_colours, SOURCE_PIXELS),
+                                 (ev.model_colours, other.model_colours, ev.model_colour_source)):
+        if mine and theirs:
+            diff = _tv(mine, theirs)
+            word, share = (w.colour, mine.get(w.colour, 0.0)) if w.colour_named and w.colour in mine else top(mine)
+            theirs_word = wo.colour if wo.colour_named else top(theirs)[0]
+            plain = (f"they are {word} rather than {theirs_word}" if word != theirs_word
+                     else f"more of them are {word}" if share > theirs.get(word, 0.0) else f"fewer of them are {word}")
+            options.append((diff, plain, f"{word} {share:.0%} here vs {theirs.get(word, 0.0):.0%} there by {source}"))
     if w.type_dist and wo.type_dist is not None and w.type_source == wo.type_source:
         diff = _tv(w.type_dist, wo.type_dist)
         if wo.type_named and w.type_word != wo.type_word and w.type_named:
-            options.append((diff, f"these are {plural(w.type_word)} rather than {plural(wo.type_word)}"))
-        elif w.vtype:
-            options.append((diff * 0.8, f"{w.vtype} {w.type_share:.0%} here vs {wo.type_dist.get(w.vtype, 0.0):.0%} there"))
+            plain = f"they are {plural(w.type_word)} rather than {plural(wo.type_word)}"
+        else:
+            plain = f"more of them are {plural(w.vtype)}" if w.type_share > wo.type_dist.get(w.vtype, 0.0) else f"fewer of them are {plural(w.vtype)}"
+        options.append((diff, plain, f"{w.vtype} {w.type_share:.0%} here vs {wo.type_dist.get(w.vtype, 0.0):.0%} there by the {w.type_source}"))
     if np.isfinite(ev.brightness) and np.isfinite(other.brightness):
         d = ev.brightness - other.brightness
-        options.append((abs(d) / 30.0, f"these are {'brighter' if d > 0 else 'darker'} (lightness {ev.brightness:.0f} vs {other.brightness:.0f})"))
+        word = "brighter" if d > 0 else "darker"
+        options.append((abs(d) / 30.0, f"the images are {word}", f"{word}: lightness {ev.brightness:.0f} vs {other.brightness:.0f}"))
     if np.isfinite(ev.saturation) and np.isfinite(other.saturation):
         d = ev.saturation - other.saturation
-        options.append((abs(d) / 25.0, f"these are {'more colourful' if d > 0 else 'more muted'} (chroma {ev.saturation:.0f} vs {other.saturation:.0f})"))
+        word = "more colourful" if d > 0 else "more muted"
+        options.append((abs(d) / 25.0, f"the images are {word}", f"{word}: chroma {ev.saturation:.0f} vs {other.saturation:.0f}"))
     if np.isfinite(ev.aspect) and np.isfinite(other.aspect):
         d = ev.aspect - other.aspect
-        options.append((abs(d) / 0.4, f"these crops are {'wider' if d > 0 else 'taller'} (aspect {ev.aspect:.2f} vs {other.aspect:.2f})"))
-    for col, dist in ev.labels.items():
-        odist = other.labels.get(col, {})
-        if dist and odist:
-            word, share = top(dist)
-            options.append((_tv(dist, odist), f"labels {col} {word} {share:.0%} here vs {odist.get(word, 0.0):.0%} there"))
-    ref = f"cluster {other.cluster} ({other_name})"
+        word = "wider" if d > 0 else "taller"
+        options.append((abs(d) / 0.4, f"the crops are {word}", f"{word} crops: aspect {ev.aspect:.2f} vs {other.aspect:.2f}"))
     if not options:
-        return f"Nearest cluster is {ref}."
-    score, phrase = max(options, key=lambda o: o[0])
-    if score < MIN_SEPARATION:
-        return f"Close to {ref}, with no clear difference in this evidence."
-    return f"Unlike {ref}, {phrase}."
+        return 0.0, "", ""
+    return max(options, key=lambda o: o[0])
+
+
+_COVER_PHRASES = ((0.95, "All or nearly all are"), (0.8, "Almost all are"), (0.6, "Most are"),
+                  (MAJORITY, "Just over half are"), (0.4, "About two in five are"), (0.0, "More than a third are"))
+
+
+def _sentence(ev: ClusterEvidence, name: Name, contrast: str) -> str:
+    """One plain sentence: what the images are, how many of them, and the look-alike's difference."""
+    if name.colour or name.vtype:
+        core = " ".join(x for x in (name.colour, plural(name.vtype) if name.vtype else "vehicles") if x)
+        text = next(p for v, p in _COVER_PHRASES if name.cover >= v) + " " + core
+        if name.hedge == "probably":
+            text += ", though the pixels and the colour model disagree on the colour"
+    elif name.fallback == "mixed":
+        text = "A mix: no colour or vehicle type is shared by most of the images"
+    elif name.fallback.startswith("cluster "):
+        text = f"A group of {ev.size:,} rows with no image or model evidence"
+    else:
+        text = f"Described by the given labels only: mostly {name.fallback}"
+    if np.isfinite(ev.dark_share) and ev.dark_share >= DARK_MAJORITY:
+        text += ", mostly in dark, night-like images"
+    if np.isfinite(ev.vehicle_prob) and ev.vehicle_prob < 0.3:
+        text += ", with few recognisable vehicles"
+    return text + (f"; {contrast}" if contrast else "") + "."
 
 
 def describe(evidence: list[ClusterEvidence], neighbours: dict[int, int]) -> list[dict]:
-    """Name, description, strength and neighbour of every cluster."""
+    """Name, one-sentence description, details, strength and neighbour of every cluster."""
     words = {ev.cluster: choose_words(ev) for ev in evidence}
-    names = {ev.cluster: cluster_name(ev, words[ev.cluster]) for ev in evidence}
+    parts = {ev.cluster: base_name(ev, words[ev.cluster]) for ev in evidence}
+    names = unique_names(evidence, parts)
     by_id = {ev.cluster: ev for ev in evidence}
     out = []
     for ev in evidence:
-        w = words[ev.cluster]
-        text = _sentence_one(ev, w) + "."
+        w, name = words[ev.cluster], parts[ev.cluster]
+        details = _sentence_one(ev, w) + "."
+        contrast = ""
         j = neighbours.get(ev.cluster)
         if j is not None:
-            text += " " + separation(ev, w, by_id[j], words[j], names[j])
-        s = strength(w)
+            score, plain, numeric = separation(ev, w, by_id[j], words[j])
+            ref = f"cluster {j} ({names[j]})"
+            if score >= MIN_SEPARATION:
+                contrast = f"unlike the look-alike {ref}, {plain}"
+                details += f" Unlike {ref}: {numeric}."
+            else:
+                contrast = f"close to {ref}, with no clear difference"
+                details += f" Close to {ref}, with no clear difference in this evidence."
+        s = strength(name.cover)
         out.append({
             "cluster": ev.cluster,
             "cluster_name": names[ev.cluster],
-            "description": text,
+            "description": _sentence(ev, name, contrast),
             "strength": round(s, 3),
             "strength_label": strength_label(s),
+            "details": details,
+            "name_traits": " ".join(name.traits),
             "colour": w.colour if w.colour_named else "",
             "colour_share": round(w.colour_share, 3),
             "colour_source": w.colour_source,
+            "colour_hedged": bool(w.colour_named and w.colour_hedged),
             "type": w.type_word if w.type_named else "",
             "type_share": round(w.type_share, 3),
             "type_weight": round(w.type_weight, 3),

@@ -285,6 +285,7 @@ class DaskClusterSelector(ClusterMixin, BaseEstimator):
                            silhouette_excess=np.nan, davies_bouldin_excess=np.nan, calinski_harabasz_excess=np.nan,
                            explained_variance=np.nan)
             row["inertia"] = job["inertia"]
+            row["error"] = ""  # the local selector's column: why a configuration failed (none here)
             row["fit_seconds"] = round(job["seconds"] + time.perf_counter() - t0, 4)
             table_rows.append(row)
         table = pd.DataFrame(table_rows)

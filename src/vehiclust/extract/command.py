@@ -18,7 +18,7 @@ from vehiclust.extract._registry import get_spec, load_backend
 from vehiclust.extract._runner import Extraction, extract_descriptors
 from vehiclust.extract.walk import walk_images
 from vehiclust.io.atomic import atomic_save_npy, atomic_write_bytes, atomic_write_csv
-from vehiclust.io.paths import read_paths
+from vehiclust.io import read_paths, read_text_csv
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,21 @@ def write_descriptors(features: np.ndarray, out: Path) -> Path:
     return atomic_save_npy(features, out)
 
 
+def _check_target(target: Path, flag: str, overwrite: bool) -> None:
+    if target.is_dir():
+        raise InputError(f"{flag} {target} is a folder; give a file name.")
+    if target.exists() and not overwrite:
+        raise InputError(f"{flag} {target} already exists; pass --overwrite to replace it.")
+
+
+def _same_listing(path: Path, listing: pd.DataFrame) -> bool:
+    """Whether the paths file already holds exactly this listing (then writing it changes nothing)."""
+    try:
+        return read_paths(path).tolist() == listing["paths"].tolist()
+    except InputError:
+        return False
+
+
 def run_extract(
     *,
     model: str,
@@ -55,16 +70,22 @@ def run_extract(
     options: Mapping[str, Any] | None = None,
     progress: bool = True,
     keep_checkpoint: bool = False,
+    overwrite: bool = False,
 ) -> ExtractReport:
     """Extract descriptors for a folder walk (``images`` only) or a paths file.
 
     Relative paths in ``paths`` are resolved under ``images`` (default: the paths file's
     folder). A folder walk writes ``images_paths.csv`` next to ``out``. An interrupted run
-    resumes from ``<out>.checkpoint/``, which is removed after a successful write.
+    resumes from ``<out>.checkpoint/``, which is removed after a successful write. An existing
+    ``out``, heads file or (different) paths file is never replaced unless ``overwrite``: the
+    user's other descriptor files are aligned to it.
     """
     out = Path(out)
     if out.suffix.lower() not in OUT_SUFFIXES:
         raise InputError(f"The --out file must end in {', '.join(OUT_SUFFIXES)}. Got '{out}'.")
+    for target, flag in ((out, "--out"), (heads_out, "--heads-out")):
+        if target is not None:
+            _check_target(Path(target), flag, overwrite)
     spec = get_spec(model)
     if heads_out is not None and spec.name not in ("vehicle-attributes", "efficientnet-lite0"):
         raise InputError(f"--heads-out needs a model with heads (vehicle-attributes or efficientnet-lite0). Got {model!r}.")
@@ -79,14 +100,20 @@ def run_extract(
         if not rel:
             raise InputError(f"No image files under '{images}'.")
         written_paths = out.parent / "images_paths.csv"
-        atomic_write_csv(pd.DataFrame({"paths": rel}), written_paths)
-        log.info("found %d images under %s; wrote %s", len(rel), images, written_paths)
+        listing = pd.DataFrame({"paths": rel})
+        if written_paths.exists() and not overwrite and not _same_listing(written_paths, listing):
+            raise InputError(f"{written_paths} exists and differs from the folder listing of '{images}'; other "
+                             "descriptor files may be aligned to it. Pass --paths to extract in its order, or "
+                             "--overwrite to replace it.")
+        if overwrite or not written_paths.exists():  # an identical listing is left as the user has it
+            atomic_write_csv(listing, written_paths)
+        log.info("found %d images under %s; paths in %s", len(rel), images, written_paths)
         root: Path = Path(images)
         as_given = rel
     else:
         paths_file = Path(str(paths))
         rel = read_paths(paths_file).tolist()
-        frame = pd.read_csv(paths_file, dtype=str, keep_default_na=False)
+        frame = read_text_csv(paths_file, "Paths file", dtype=str, keep_default_na=False)
         column = "paths" if "paths" in frame.columns else "path"
         as_given = frame[column].tolist()  # the head table keys rows the way the user wrote them
         root = Path(images) if images is not None else paths_file.resolve().parent

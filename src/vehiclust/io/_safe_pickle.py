@@ -1,76 +1,288 @@
-"""A restricted unpickler: a descriptor pickle may build numpy arrays (and, when asked,
-pandas frames) and nothing else, so a malicious file cannot run code on load."""
+"""Reading a descriptor pickle without running it: a bare numeric numpy array, nothing else.
+
+The default never calls ``pickle.load``. The file's opcodes are walked with
+:func:`pickletools.genops` by a small stack machine that knows only what numpy writes for an
+array (protocols 2-5): ``_reconstruct`` + ``__setstate__`` or ``_frombuffer``, a plain numeric
+``dtype``, and ``_codecs.encode`` for protocol 2's latin-1 text. Each of those is a stand-in
+here, not the real callable, so nothing outside this module runs. The array is rebuilt from the
+pickle's own raw buffer with ``numpy.frombuffer`` once its shape times its item size equals the
+buffer's length; no read asks for more bytes than the file has left. So a crafted file can give
+an error, never code execution, a crash or an allocation its size does not justify.
+
+Anything else (a pandas DataFrame, an object array, any other global) is refused with one line
+that names ``--trust-pickle`` and the safer formats. A DataFrame pickle is not rebuilt safely:
+its block manager carries placements that pandas indexes memory with unchecked, so a flipped
+byte there crashes the process; ``.npy`` and ``.parquet`` hold the same numbers with no code.
+``trust=True`` (only ever from ``--trust-pickle`` on the command line) is plain ``pickle.load``.
+"""
 
 from __future__ import annotations
 
-import io
+import os
 import pickle
+import pickletools
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+
+import numpy as np
 
 from vehiclust.exceptions import UnsafePickleError
 
-NUMPY_GLOBALS = {
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"),
-    ("numpy.core.numeric", "_frombuffer"),
-    ("numpy._core.numeric", "_frombuffer"),
-    ("_codecs", "encode"),  # protocol 2 stores array bytes as latin-1 text
+#: The globals a numpy array pickle names; each is replaced by a stand-in in :class:`_Machine`.
+ARRAY_GLOBALS = {
+    ("numpy", "ndarray"): "ndarray",
+    ("numpy", "dtype"): "dtype",
+    ("numpy.core.multiarray", "_reconstruct"): "reconstruct",
+    ("numpy._core.multiarray", "_reconstruct"): "reconstruct",
+    ("numpy.core.numeric", "_frombuffer"): "frombuffer",
+    ("numpy._core.numeric", "_frombuffer"): "frombuffer",
+    ("_codecs", "encode"): "encode",
+    ("builtins", "bytes"): "bytes",  # protocols 0-2 write empty data as bytes()
+    ("__builtin__", "bytes"): "bytes",
 }
-
-PANDAS_GLOBALS = {
-    ("pandas", "DataFrame"),
-    ("pandas.core.frame", "DataFrame"),
-    ("pandas", "Index"),
-    ("pandas", "RangeIndex"),
-    ("pandas", "StringDtype"),
-    ("pandas.arrays", "ArrowStringArray"),
-    ("pandas.core.indexes.base", "_new_Index"),
-    ("pandas.core.indexes.base", "Index"),
-    ("pandas.core.indexes.range", "RangeIndex"),
-    ("pandas.core.internals.managers", "BlockManager"),
-    ("pandas._libs.internals", "_unpickle_block"),
-    ("pandas.core.internals.blocks", "new_block"),
-    ("builtins", "slice"),
-    ("__builtin__", "slice"),
-    ("builtins", "bytearray"),
-    ("__builtin__", "bytearray"),
-    ("pyarrow.lib", "_restore_array"),
-    ("pyarrow.lib", "py_buffer"),
-    ("pyarrow.lib", "type_for_alias"),
-}
+SAFER = ("save the matrix with numpy.save (.npy) or DataFrame.to_parquet (.parquet), "
+         "or pass --trust-pickle on the command line if you trust this file")
+_MAX_NDIM = 32
+_MARK = object()
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, file: io.BufferedIOBase, source: str, allowed: set[tuple[str, str]]):
-        super().__init__(file)
-        self._source = source
-        self._allowed = allowed
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in self._allowed:
-            raise UnsafePickleError(
-                f"{self._source}: refusing to unpickle the global '{module}.{name}'; a descriptor "
-                "pickle may only hold a numpy array (or a numeric pandas DataFrame). If you trust "
-                "this file, pass --trust-pickle."
-            )
-        return super().find_class(module, name)
+class _Refused(Exception):
+    """Why the walk stopped; becomes one UnsafePickleError line."""
 
 
-def load_pickle(path: str | Path, *, allow_pandas: bool = True, trust: bool = False) -> Any:
-    """Unpickle ``path`` admitting only numpy (and pandas) globals unless ``trust``."""
-    path = Path(path)
-    with open(path, "rb") as fh:
-        if trust:
-            return pickle.load(fh)
-        allowed = NUMPY_GLOBALS | (PANDAS_GLOBALS if allow_pandas else set())
+class _Bounded:
+    """A read-only view of a file that never reads (so never allocates) past its end."""
+
+    def __init__(self, fh: BinaryIO, size: int) -> None:
+        self._fh = fh
+        self._size = size
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def read(self, n: int = -1) -> bytes:
+        left = self._size - self._fh.tell()
+        return self._fh.read(left if n is None or n < 0 else min(n, left))
+
+    def readline(self) -> bytes:
+        return self._fh.readline(max(self._size - self._fh.tell(), 0))
+
+
+class _Global:
+    def __init__(self, role: str) -> None:
+        self.role = role
+
+
+class _DType:
+    """A plain numeric dtype; BUILD may set its byte order."""
+
+    def __init__(self, spec: Any) -> None:
+        if not isinstance(spec, str) or not 1 <= len(spec) <= 8:
+            raise _Refused(f"dtype {_short(spec)} is not a plain numeric type")
         try:
-            return _RestrictedUnpickler(fh, str(path), allowed).load()
-        except UnsafePickleError:
-            raise
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as exc:
-            raise UnsafePickleError(f"{path}: not a readable pickle ({type(exc).__name__}: {exc}).") from None
+            dt = np.dtype(spec)
+        except Exception:  # noqa: BLE001 - numpy's parser of a short string: TypeError, ValueError...
+            raise _Refused(f"dtype {_short(spec)} is not a numpy type") from None
+        if dt.kind not in "biufc" or dt.fields is not None or dt.subdtype is not None:
+            raise _Refused(f"dtype {dt} is not numeric")
+        self.dtype = dt
+
+    def build(self, state: Any) -> None:
+        if not isinstance(state, tuple) or len(state) < 5 or any(s is not None for s in state[2:5]):
+            raise _Refused("the dtype state is not that of a plain numeric type")
+        order = state[1]
+        if order not in ("<", ">", "|", "="):
+            raise _Refused(f"dtype byte order {_short(order)} is not one of < > | =")
+        if order in "<>" and self.dtype.itemsize > 1:
+            self.dtype = self.dtype.newbyteorder(order)
+
+
+class _Array:
+    """What ``_reconstruct`` returns: an array that BUILD fills from the pickle's bytes."""
+
+    def __init__(self) -> None:
+        self.array: np.ndarray | None = None
+
+    def build(self, state: Any) -> None:
+        if self.array is not None or not isinstance(state, tuple) or len(state) != 5:
+            raise _Refused("the array state is not (version, shape, dtype, fortran, bytes)")
+        _, shape, dtype, fortran, raw = state
+        self.array = _from_buffer(raw, dtype, shape, "F" if fortran is True else "C")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _from_buffer(raw: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
+    """The array over ``raw``, once shape x item size is exactly its length (no allocation)."""
+    if not isinstance(dtype, _DType):
+        raise _Refused("the array's dtype is not a plain numeric dtype")
+    if (not isinstance(shape, tuple) or len(shape) > _MAX_NDIM
+            or not all(type(s) is int and s >= 0 for s in shape)):
+        raise _Refused(f"the array shape {_short(shape)} is not a tuple of non-negative ints")
+    if not isinstance(raw, (bytes, bytearray)):
+        raise _Refused("the array's data is not a byte string")
+    need = dtype.dtype.itemsize
+    for s in shape:
+        need *= s  # Python ints: a crafted shape cannot overflow
+    if need != len(raw):
+        raise _Refused(f"shape {shape} of {dtype.dtype} needs {need:,} bytes but the pickle holds {len(raw):,}")
+    if order not in ("C", "F"):
+        raise _Refused(f"array order {_short(order)} is not 'C' or 'F'")
+    flat = np.frombuffer(raw, dtype=dtype.dtype) if need else np.zeros(0, dtype=dtype.dtype)
+    return flat.reshape(shape, order=order)
+
+
+class _Machine:
+    """Runs the few opcodes an array pickle uses, with stand-ins for the allowed globals."""
+
+    def __init__(self) -> None:
+        self.stack: list[Any] = []
+        self.memo: dict[int, Any] = {}
+        self.dataframe = False
+
+    def pop(self) -> Any:
+        if not self.stack:
+            raise _Refused("the pickle pops from an empty stack")
+        return self.stack.pop()
+
+    def pop_mark(self) -> list[Any]:
+        items: list[Any] = []
+        while True:
+            item = self.pop()
+            if item is _MARK:
+                items.reverse()
+                return items
+            items.append(item)
+
+    def find(self, module: Any, name: Any) -> _Global:
+        role = ARRAY_GLOBALS.get((module, name))
+        if role is None:
+            if str(module).startswith("pandas"):
+                self.dataframe = True
+                raise _Refused(f"it holds a pandas object ({_short(module)[1:-1]}.{_short(name)[1:-1]})")
+            raise _Refused(f"it names the global '{_short(module)[1:-1]}.{_short(name)[1:-1]}', which is not part of a numpy array")
+        return _Global(role)
+
+    def call(self, func: Any, args: Any) -> Any:
+        if not isinstance(func, _Global) or not isinstance(args, tuple):
+            raise _Refused("the pickle calls something that is not an allowed numpy function")
+        if func.role == "encode":
+            if len(args) != 2 or not isinstance(args[0], str) or args[1] not in ("latin1", "latin-1"):
+                raise _Refused("_codecs.encode is allowed only as (text, 'latin1')")
+            try:
+                return args[0].encode("latin-1")
+            except UnicodeEncodeError:
+                raise _Refused("the array text is not latin-1") from None
+        if func.role == "bytes":
+            if args:
+                raise _Refused("bytes() is allowed only without arguments")
+            return b""
+        if func.role == "dtype":
+            if not 1 <= len(args) <= 3:
+                raise _Refused("numpy.dtype is called with the wrong arguments")
+            return _DType(args[0])
+        if func.role == "reconstruct":
+            if len(args) != 3 or not isinstance(args[0], _Global) or args[0].role != "ndarray":
+                raise _Refused("_reconstruct is allowed only for numpy.ndarray")
+            return _Array()
+        if func.role == "frombuffer":
+            if len(args) != 4:
+                raise _Refused("_frombuffer is called with the wrong arguments")
+            return _from_buffer(*args)
+        raise _Refused(f"numpy.{func.role} cannot be called from a pickle")
+
+    def run(self, reader: _Bounded) -> Any:
+        for op, arg, _ in pickletools.genops(reader):
+            name = op.name
+            if name in ("PROTO", "FRAME"):
+                continue
+            if name == "STOP":
+                if len(self.stack) != 1:
+                    raise _Refused("the pickle ends with a malformed stack")
+                return self.stack[0]
+            if name in ("NONE", "NEWTRUE", "NEWFALSE"):
+                self.stack.append({"NONE": None, "NEWTRUE": True, "NEWFALSE": False}[name])
+            elif name in ("INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4", "FLOAT", "BINFLOAT",
+                          "STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE", "SHORT_BINUNICODE",
+                          "BINUNICODE8", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8"):
+                self.stack.append(arg)
+            elif name == "MARK":
+                self.stack.append(_MARK)
+            elif name in ("EMPTY_TUPLE", "TUPLE1", "TUPLE2", "TUPLE3"):
+                n = ("EMPTY_TUPLE", "TUPLE1", "TUPLE2", "TUPLE3").index(name)
+                items = [self.pop() for _ in range(n)][::-1]
+                if any(i is _MARK for i in items):
+                    raise _Refused("a tuple takes a mark")
+                self.stack.append(tuple(items))
+            elif name == "TUPLE":
+                self.stack.append(tuple(self.pop_mark()))
+            elif name in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"):
+                if not self.stack or self.stack[-1] is _MARK:
+                    raise _Refused("the pickle memoises nothing")
+                self.memo[len(self.memo) if name == "MEMOIZE" else arg] = self.stack[-1]
+            elif name in ("GET", "BINGET", "LONG_BINGET"):
+                if arg not in self.memo:
+                    raise _Refused(f"the pickle refers to memo entry {_short(arg)}, which was never stored")
+                self.stack.append(self.memo[arg])
+            elif name in ("GLOBAL", "STACK_GLOBAL"):
+                if name == "GLOBAL":
+                    module, _, attr = str(arg).partition(" ")
+                else:
+                    attr, module = self.pop(), self.pop()
+                self.stack.append(self.find(module, attr))
+            elif name == "REDUCE":
+                args = self.pop()
+                self.stack.append(self.call(self.pop(), args))
+            elif name == "BUILD":
+                state = self.pop()
+                target = self.stack[-1] if self.stack else None
+                if not isinstance(target, (_DType, _Array)):
+                    raise _Refused("the pickle sets the state of something that is not a numpy array or dtype")
+                target.build(state)
+            else:
+                raise _Refused(f"opcode {name} is not used by a numpy array pickle")
+        raise _Refused("the pickle has no STOP")
+
+
+def _finish(result: Any) -> np.ndarray:
+    if isinstance(result, _Array) and result.array is not None:
+        return result.array
+    if isinstance(result, np.ndarray):
+        return result
+    if isinstance(result, _DType):
+        raise _Refused("it holds a dtype, not an array")
+    raise _Refused(f"it holds a {type(result).__name__}, not a numpy array")
+
+
+def read_array_pickle(path: str | Path) -> np.ndarray:
+    """The numeric ndarray in ``path``, rebuilt without unpickling; one-line error otherwise."""
+    path = Path(path)
+    machine = _Machine()
+    try:
+        with open(path, "rb") as fh:
+            result = _finish(machine.run(_Bounded(fh, os.fstat(fh.fileno()).st_size)))
+    except _Refused as exc:
+        what = "a pandas DataFrame pickle is not read by default" if machine.dataframe else "not read"
+        raise UnsafePickleError(f"{path}: {what}: {exc}; {SAFER}.") from None
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, EOFError, UnicodeDecodeError) as exc:
+        # genops: truncated data, unknown opcode, bad text in a text opcode
+        reason = str(exc).replace("\n", " ")[:160]
+        raise UnsafePickleError(f"{path}: not a readable pickle ({type(exc).__name__}: {reason}).") from None
+    return result
+
+
+def load_pickle(path: str | Path, *, trust: bool = False) -> Any:
+    """A descriptor pickle: a bare numeric array by default; anything ``pickle`` can build if ``trust``."""
+    path = Path(path)
+    if not trust:
+        return read_array_pickle(path)
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError, KeyError,
+            IndexError, OverflowError, MemoryError, UnicodeDecodeError) as exc:
+        reason = str(exc).replace("\n", " ")[:160]
+        raise UnsafePickleError(f"{path}: not a readable pickle ({type(exc).__name__}: {reason}).") from None

@@ -50,11 +50,59 @@ def atomic_write_bytes(data: bytes, path: str | Path) -> Path:
     return path
 
 
+#: First characters a spreadsheet reads as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe_text(value: Any) -> Any:
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def _safe_strings(values: pd.Series) -> pd.Series:
+    """Text cells that a spreadsheet would run as a formula get a leading ``'``; numbers never."""
+    if values.dtype != object and pd.api.types.is_string_dtype(values.dtype):
+        risky = values.str.match(r"[=+\-@\t\r]").fillna(False).to_numpy(bool)
+    else:
+        starts = set(FORMULA_STARTS)
+        risky = np.fromiter((isinstance(v, str) and v[:1] in starts for v in values.to_numpy()), bool, len(values))
+    if not risky.any():
+        return values
+    text = values.astype(object)
+    out = text.copy()
+    out[risky] = "'" + text[risky].astype(str)
+    return out
+
+
+def formula_safe(frame: pd.DataFrame, index: bool = False) -> pd.DataFrame:
+    """``frame`` with every text cell (and header, and index label when written) that starts
+    with ``= + - @``, tab or CR prefixed with ``'``; the frame itself is not changed."""
+    out = frame
+    for i, (name, dtype) in enumerate(zip(frame.columns, frame.dtypes)):
+        if dtype == object or pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+            column = frame.iloc[:, i]
+            safe = _safe_strings(column)
+            if safe is not column:
+                if out is frame:
+                    out = frame.copy()
+                out.isetitem(i, safe)
+    names = [_safe_text(c) for c in frame.columns]
+    if names != list(frame.columns):
+        out = out.set_axis(names, axis=1) if out is not frame else frame.set_axis(names, axis=1)
+    if index and not isinstance(frame.index, pd.MultiIndex) and (frame.index.dtype == object
+                                                                 or pd.api.types.is_string_dtype(frame.index.dtype)):
+        safe_index = [_safe_text(v) for v in frame.index]
+        if safe_index != list(frame.index):
+            out = out.set_axis(pd.Index(safe_index, name=_safe_text(frame.index.name)), axis=0)
+    return out
+
+
 def atomic_write_csv(frame: pd.DataFrame, path: str | Path, index: bool = False, **kwargs: Any) -> Path:
+    """Write ``frame`` as CSV atomically; text that a spreadsheet would run as a formula is
+    prefixed with ``'`` (:func:`formula_safe`)."""
     path = Path(path)
     tmp = _tmp_beside(path)
     try:
-        frame.to_csv(tmp, index=index, **kwargs)
+        formula_safe(frame, index=index).to_csv(tmp, index=index, **kwargs)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

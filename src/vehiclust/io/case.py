@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from vehiclust.exceptions import InputError
-from vehiclust.io.descriptors import load_descriptors
+from vehiclust.io.descriptors import DescriptorNote, load_descriptors
 from vehiclust.io.labels import join_labels, read_labels
-from vehiclust.io.paths import read_paths, resolve_all
+from vehiclust.io.paths import check_folder_name, read_paths, resolve_all
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,11 @@ def parse_named_paths(items: list[str] | tuple[str, ...]) -> dict[str, Path]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep:
-            value, name = item, Path(item).stem
+            value, name = item, re.sub(r"[^A-Za-z0-9._+-]", "_", Path(item).stem).lstrip(".") or "descriptors"
         name = name.strip()
         if not name or not value:
             raise InputError(f"Expected NAME=PATH, got '{item}'.")
+        check_folder_name(name)
         if name in named:
             raise InputError(f"The descriptor name '{name}' is given twice.")
         named[name] = Path(value)
@@ -73,9 +75,8 @@ def load_case(
             arr = load_descriptors(src, cache_dir=cache_dir, trust_pickle=trust_pickle)
         for w in caught:  # pass them on, and keep them for the validation table
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-            if "cast to float32" in str(w.message):
-                dtype = str(w.message).rsplit(": ", 1)[-1].split()[0]
-                notes.append((name, "dtype", f"descriptors were {dtype}; cast to float32"))
+            if isinstance(w.message, DescriptorNote):
+                notes.append((name, w.message.check, w.message.detail))
         if arr.shape[0] != n:
             raise InputError(f"{Path(paths).name} has {n:,} rows but {Path(src).name} has {arr.shape[0]:,}.")
         arrays[name] = arr

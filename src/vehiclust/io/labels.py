@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from vehiclust.exceptions import InputError
+from vehiclust.io._text import read_text_csv
 from vehiclust.io.paths import PATH_COLUMNS, normalise_path
 
 RESERVED = {"path", "resolved", "path_error"}
@@ -19,9 +20,7 @@ RESERVED = {"path", "resolved", "path_error"}
 def read_labels(path: str | Path) -> pd.DataFrame:
     """Read a labels file: one path column (``path`` or ``paths``) + attribute columns."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"Labels file {path} does not exist.")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = read_text_csv(path, "Labels file", dtype=str, keep_default_na=False)
     column = next((c for c in PATH_COLUMNS if c in frame.columns), None)
     if column is None:
         raise InputError(f"Labels file {path} needs a 'path' column; it has {list(frame.columns)}.")

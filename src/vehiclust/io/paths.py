@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import pandas as pd
 
 from vehiclust.exceptions import InputError
+from vehiclust.io._text import read_text_csv
 
 PATH_COLUMNS = ("paths", "path")
+_NAME = re.compile(r"[A-Za-z0-9._+-]{1,200}")
+
+
+def check_folder_name(name: object, what: str = "descriptor name") -> str:
+    """A name that becomes a folder under the output (a descriptor set, a mix): letters,
+    digits and ``. _ + -`` only, no ``..``, so it can never point outside the output folder."""
+    text = str(name)
+    if not isinstance(name, str) or not _NAME.fullmatch(text) or ".." in text or text.startswith("."):
+        raise InputError(f"The {what} {text[:80]!r} is not allowed: use 1-200 letters, digits and . _ + - "
+                         "(no '..', no leading '.', no path separators).")
+    return text
 
 
 def normalise_path(raw: object) -> str:
@@ -25,12 +38,9 @@ def normalise_path(raw: object) -> str:
 def read_paths(path: str | Path) -> pd.Series:
     """Read ``images_paths.csv`` (column ``paths`` or ``path``) as normalised strings."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"Paths file {path} does not exist.")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise InputError(f"Paths file {path} is empty.") from None
+    frame = read_text_csv(path, "Paths file", dtype=str, keep_default_na=False)
+    if frame.columns.empty:
+        raise InputError(f"Paths file {path} is empty.")
     column = next((c for c in PATH_COLUMNS if c in frame.columns), None)
     if column is None:
         raise InputError(f"Paths file {path} needs a column named 'paths' or 'path'; it has {list(frame.columns)}.")

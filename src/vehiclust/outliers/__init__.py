@@ -9,7 +9,7 @@ in descriptor space). :func:`descriptor_twins` finds near-duplicates by cosine s
 :class:`NoVehicleScorer` combines the detector with descriptor-space and ImageNet evidence.
 """
 
-from vehiclust.outliers._base import BaseDetector, calibrate, robust_threshold
+from vehiclust.outliers._base import BaseDetector, calibrate, robust_location_scale, robust_threshold
 from vehiclust.outliers._cluster_distance import ClusterDistanceDetector
 from vehiclust.outliers._density import KNNDistanceDetector, LOFDetector, local_outlier_factor
 from vehiclust.outliers._ensemble import DEFAULT_DETECTORS, DEFAULT_VOTERS, DETECTORS, OutlierEnsemble
@@ -46,6 +46,7 @@ __all__ = [
     "knn_graph",
     "local_outlier_factor",
     "outlier_table",
+    "robust_location_scale",
     "robust_threshold",
     "vehicle_mass",
 ]

@@ -129,17 +129,20 @@ class BaseDetector(OutlierMixin, BaseEstimator):
         return self.labels_.astype(bool)
 
 
-def calibrate(scores: np.ndarray, threshold: float) -> np.ndarray:
+def calibrate(scores: np.ndarray, threshold: float, spread: float | None = None) -> np.ndarray:
     """Map raw scores to [0, 1] with 0.5 exactly at ``threshold``.
 
     A logistic in units of the robust spread: rows at the median land near
     1 / (1 + e^cut) and rows far past the cut approach 1. Non-finite thresholds give 0.
+    ``spread``: the training scores' robust spread, to score new rows on the same scale
+    (default: the spread of ``scores``).
     """
     s = np.asarray(scores, dtype=np.float64)
     out = np.zeros(s.shape, dtype=np.float64)
     if s.size == 0 or not np.isfinite(threshold):
         return out
-    med, spread = robust_location_scale(s)
+    if spread is None:
+        spread = robust_location_scale(s)[1]
     if spread == 0.0:
         spread = max(abs(threshold), 1.0) * 1e-6
     z = (s - threshold) / spread

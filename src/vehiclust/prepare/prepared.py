@@ -22,3 +22,4 @@ class PreparedSet:
     valid: np.ndarray  # (n_rows,) bool: rows that entered fitting
     preparation: dict[str, Any] = field(default_factory=dict)
     graph: Any = None  # vehiclust.neighbors.KNNGraph of X: built by the outlier stage, reused by the maps
+    model: dict[str, Any] = field(default_factory=dict)  # for new rows: prep_* arrays or {"mixer": ...} (vehiclust.assign)

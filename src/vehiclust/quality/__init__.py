@@ -20,9 +20,10 @@ from vehiclust.quality._checks import (
 )
 from vehiclust.quality._duplicates import duplicate_groups
 from vehiclust.quality._measure import measure_image, measure_properties
-from vehiclust.quality._vehicle import VehicleDetector
+from vehiclust.quality._vehicle import BOX_COLUMNS, VehicleDetector, detect_vehicle_boxes
 
 __all__ = [
+    "BOX_COLUMNS",
     "CHECKS",
     "DEFAULT_CHECKS",
     "BlurryCheck",
@@ -38,6 +39,7 @@ __all__ = [
     "UnreadableCheck",
     "VehicleDetector",
     "check_images",
+    "detect_vehicle_boxes",
     "duplicate_groups",
     "make_checks",
     "measure_image",

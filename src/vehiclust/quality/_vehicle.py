@@ -96,3 +96,40 @@ def _prepare(path: str) -> np.ndarray | None:
 
     rgb = np.asarray(image.resize((_INPUT_SIDE, _INPUT_SIDE), Image.BILINEAR), dtype=np.float32)
     return np.ascontiguousarray(rgb[:, :, ::-1].transpose(2, 0, 1)[None])
+
+
+BOX_COLUMNS = ["box_confidence", "box_x0", "box_y0", "box_x1", "box_y1"]
+
+
+def detect_vehicle_boxes(paths: Sequence[str], weights: str | Path | None = None, *, cache_dir: str | Path | None = None,
+                         progress: bool | None = None) -> pd.DataFrame:
+    """The detector's most confident vehicle box per image, one row per path (same order).
+
+    Columns :data:`BOX_COLUMNS`: confidence in [0, 1] and the box corners as fractions of the
+    image's width and height (NaN for unreadable images or no detection). Per-image results
+    are cached in ``cache_dir`` like the image checks' measurements. Raises what
+    :class:`VehicleDetector` raises when the weights or OpenVINO are missing.
+    """
+    from vehiclust.quality._measure import PropertyCache, measure_cached
+
+    detector = VehicleDetector(weights, progress=progress)
+
+    def run(todo: list[str]) -> pd.DataFrame:
+        out = np.full((len(todo), len(BOX_COLUMNS)), np.nan, dtype=np.float64)
+        request = detector._model.create_infer_request()
+        disable = None if progress is None else not progress
+        for i, p in enumerate(_progress.track(todo, "vehicle boxes", disable=disable)):
+            x = _prepare(p)
+            if x is None:
+                continue
+            det = request.infer({0: x})[detector._output][0, 0]
+            det = det[det[:, 0] >= 0] if det.size else det
+            out[i, 0] = 0.0
+            if len(det):
+                best = det[int(np.argmax(det[:, 2]))]
+                out[i] = [best[2], *np.clip(best[3:7], 0.0, 1.0)]
+        return pd.DataFrame(out, columns=BOX_COLUMNS)
+
+    tag = Path(detector.model_path_).stem
+    return measure_cached([str(p) if p else "" for p in paths], run, PropertyCache(cache_dir, f"boxes-{tag}"),
+                          description="vehicle boxes")

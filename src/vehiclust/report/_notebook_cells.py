@@ -39,13 +39,13 @@ def show_md(text):
     ("code", """labels = nh.label_columns(results)
 show_md(
     f"The run has **{results.n_rows:,}** rows and **{nh.plural(len(results.descriptors), 'descriptor set')}**: "
-    + ", ".join(f"`{name}`" for name in results.descriptors)
-    + ". " + (f"Label columns (reported, never used to fit): {', '.join(f'`{c}`' for c in labels)}." if labels
+    + ", ".join(nh.md_code(name) for name in results.descriptors)
+    + ". " + (f"Label columns (reported, never used to fit): {', '.join(nh.md_code(c) for c in labels)}." if labels
               else "No label columns were given.")
 )
 for column in labels:
     counts = results.samples[column].astype(object).fillna("(missing)").value_counts()
-    show_md(f"`{column}`: {nh.plural(counts.size, 'value')}; most common " + ", ".join(f"{k} ({v:,})" for k, v in counts.head(6).items()) + ".")"""),
+    show_md(f"{nh.md_code(column)}: {nh.plural(counts.size, 'value')}; most common " + ", ".join(f"{nh.md(k)} ({v:,})" for k, v in counts.head(6).items()) + ".")"""),
     ("code", """prep = pd.DataFrame({name: {k: v for k, v in run.preparation.items() if not isinstance(v, (dict, list))}
                      for name, run in results.descriptors.items()}).T
 prep"""),
@@ -64,7 +64,7 @@ metrics against the number of clusters, per algorithm family, and the table give
 chosen configuration of each descriptor set."""),
     ("code", """chosen = pd.DataFrame([{"descriptor": name, **{k: v for k, v in run.chosen.items() if not isinstance(v, (dict, list))}}
                        for name, run in results.descriptors.items()]).set_index("descriptor")
-show_md("; ".join(f"`{name}`: {nh.chosen_text(run.chosen)}" for name, run in results.descriptors.items()) + ".")
+show_md("; ".join(f"{nh.md_code(name)}: {nh.md(nh.chosen_text(run.chosen))}" for name, run in results.descriptors.items()) + ".")
 chosen"""),
     ("code", """for name, run in results.descriptors.items():
     fig = nh.selection_curves(run.selection, title=f"{name}: configurations tried", chosen=run.chosen)
@@ -75,33 +75,33 @@ chosen"""),
 if not mapped:
     show_md("This run has no map coordinates (the map stage did not run).")
 else:
-    show_md(f"Maps for {nh.plural(len(mapped), 'descriptor set')}: " + ", ".join(f"`{m}`" for m in mapped) + ".")
+    show_md(f"Maps for {nh.plural(len(mapped), 'descriptor set')}: " + ", ".join(nh.md_code(m) for m in mapped) + ".")
     for name in mapped:
         nh.map_figure(results.descriptors[name], title=name)
         plt.show()"""),
     ("markdown", "## 4. Clusters and their descriptions\n\nFor the chosen descriptor set: each cluster's size, its generated description and the images closest to its centre on the map."),
     ("code", """summary = nh.cluster_summary(best)
-show_md(f"`{results.best}` has **{len(summary)}** clusters; the largest holds "
+show_md(f"{nh.md_code(results.best)} has **{len(summary)}** clusters; the largest holds "
         f"{summary['size'].max():,} rows ({summary['share'].max():.1%}), the smallest {summary['size'].min():,}."
-        if len(summary) else f"`{results.best}` produced no clusters.")
+        if len(summary) else f"{nh.md_code(results.best)} produced no clusters.")
 summary"""),
     ("code", """root = nh.images_root(results, override=IMAGES_ROOT)
 for cluster in nh.cluster_ids(best):
     row = summary.set_index("cluster").loc[cluster]
-    text = f"### {nh.cluster_label(best, cluster)}\\n\\n{int(row['size']):,} images ({row['share']:.1%})."
+    text = f"### {nh.md(nh.cluster_label(best, cluster))}\\n\\n{int(row['size']):,} images ({row['share']:.1%})."
     if isinstance(row.get("description"), str) and row["description"]:
-        text += f" *{row['description']}*"
+        text += f" *{nh.md(row['description'])}*"
     show_md(text)
     if not nh.show_gallery(results, best, cluster, root=root):
         show_md("(no images available for this run)")"""),
     ("markdown", "## 5. Outliers by reason\n\nA row may carry several reasons; the images are those with the highest outlier score."),
     ("code", """reasons = nh.reason_counts(best)
 n_out = int(nh.outlier_frame(best)["is_outlier"].sum())
-show_md(f"**{n_out:,}** of {results.n_rows:,} rows ({n_out / max(results.n_rows, 1):.1%}) are outliers in `{results.best}`"
-        + (": " + ", ".join(f"{r} {n:,}" for r, n in zip(reasons['reason'], reasons['rows'])) + "." if len(reasons) else "."))
+show_md(f"**{n_out:,}** of {results.n_rows:,} rows ({n_out / max(results.n_rows, 1):.1%}) are outliers in {nh.md_code(results.best)}"
+        + (": " + ", ".join(f"{nh.md(r)} {n:,}" for r, n in zip(reasons['reason'], reasons['rows'])) + "." if len(reasons) else "."))
 reasons"""),
     ("code", """for reason, rows in nh.outlier_rows_by_reason(best, n=8).items():
-    show_md(f"**{reason}**")
+    show_md(f"**{nh.md(reason)}**")
     if not nh.show_rows(results, rows, root=root):
         display(results.samples.iloc[rows][["path"]])"""),
     ("markdown", "## 6. Descriptor sets compared\n\nInternal metrics are computed the same way for every set; labels, when given, are only reported."),
@@ -117,7 +117,7 @@ if results.attribute_alignment is not None:
     show_md("How strongly each set's clusters align with each attribute:")
     display(results.attribute_alignment)
 for title, path in nh.comparison_figures(results, "."):
-    show_md(f"*{title}*")
+    show_md(f"*{nh.md(title)}*")
     display(Image(filename=str(path)))"""),
     ("markdown", "## 7. Conclusion"),
     ("code", """show_md(nh.conclusion(results))"""),

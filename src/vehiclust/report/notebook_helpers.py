@@ -28,7 +28,7 @@ from vehiclust.report._media import images_root as _images_root
 from vehiclust.results import DescriptorRun, RunResults
 
 __all__ = [
-    "chosen_text", "cluster_ids", "label_columns", "plural", "cluster_label", "cluster_summary", "comparison_figures", "conclusion",
+    "md", "md_code", "chosen_text", "cluster_ids", "label_columns", "plural", "cluster_label", "cluster_summary", "comparison_figures", "conclusion",
     "heatmap", "images_root", "pretty_name", "map_figure", "outlier_frame", "outlier_rows_by_reason", "reason_counts",
     "selection_curves", "show_gallery", "show_rows",
 ]
@@ -36,6 +36,27 @@ __all__ = [
 _X_COLUMNS = ("k", "n_clusters", "k_found")
 # Columns of the samples table that the pipeline adds itself; the rest are the user's labels.
 _NOT_LABELS = ("path", "resolved", "path_error")
+
+
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|~")
+
+
+def md(value: Any) -> str:
+    """A data value (label, name, path, description) as Markdown text that stays text: every
+    Markdown punctuation mark escaped, line breaks flattened. ``<``, ``>`` and ``&`` are left to
+    the notebook's ``show_md``, which HTML-escapes the whole line."""
+    text = " ".join(str(value).split())
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in text)
+
+
+def md_code(value: Any) -> str:
+    """A data value as an inline code span that no backtick inside it can close early."""
+    import re
+
+    text = " ".join(str(value).split())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    pad = " " if longest else ""
+    return f"{'`' * (longest + 1)}{pad}{text}{pad}{'`' * (longest + 1)}"
 
 
 def label_columns(results: RunResults) -> list[str]:
@@ -249,21 +270,21 @@ def conclusion(results: RunResults) -> str:
     flagged = outlier_frame(best)
     n_out = int(flagged["is_outlier"].sum())
     reasons = reason_counts(best)
-    text = [f"The deliverable `clusters.csv` uses **{results.best}** ({chosen_text(best.chosen)})"]
+    text = [f"The deliverable `clusters.csv` uses **{md(results.best)}** ({md(chosen_text(best.chosen))})"]
     text.append(f", which splits {results.n_rows:,} rows into **{len(summary)} clusters**")
     if len(summary):
         top = summary.sort_values("size", ascending=False).iloc[0]
         name = cluster_label(best, int(top["cluster"]))
-        text.append(f"; the largest is {name} with {int(top['size']):,} rows ({top['share']:.1%})")
+        text.append(f"; the largest is {md(name)} with {int(top['size']):,} rows ({top['share']:.1%})")
     text.append(f". {n_out:,} rows ({n_out / max(results.n_rows, 1):.1%}) are flagged as outliers")
     if len(reasons):
-        text.append(f", most often for `{reasons.iloc[0]['reason']}` ({int(reasons.iloc[0]['rows']):,} rows)")
+        text.append(f", most often for {md_code(reasons.iloc[0]['reason'])} ({int(reasons.iloc[0]['rows']):,} rows)")
     text.append(".")
     if results.best_reason:
-        text.append(f" Why this set: {results.best_reason.rstrip('.')}.")
+        text.append(f" Why this set: {md(results.best_reason.rstrip('.'))}.")
     if len(results.descriptors) > 1:
         others = [n for n in results.descriptors if n != results.best]
-        text.append(f" The other sets ({', '.join(f'`{o}`' for o in others)}) are compared in section 6.")
+        text.append(f" The other sets ({', '.join(md_code(o) for o in others)}) are compared in section 6.")
     if results.comparison is not None:
         label_cols = [c for c in results.comparison.columns if c.lower().startswith(("nmi", "ari"))]
         row = results.comparison
@@ -274,5 +295,5 @@ def conclusion(results: RunResults) -> str:
                 col = label_cols[0]
                 value = pd.to_numeric(best_row[col], errors="coerce").iloc[0]
                 if np.isfinite(value):
-                    text.append(f" Against the given labels (reported only), its `{col}` is {value:.3f}.")
+                    text.append(f" Against the given labels (reported only), its {md_code(col)} is {value:.3f}.")
     return "".join(text)

@@ -1,0 +1,202 @@
+"""Colour words on traffic-crop-like images: are the names' colour words the clusters' true colours?
+
+Builds a test set from ../shared: real vehicle-colors car photos (9 colours) shrunk to 45-75 %
+of a ~100 px canvas and pasted, with a soft elliptical edge, into real Udacity non-vehicle road
+patches (upscaled 64 px crops), then blurred and JPEG-compressed so they look like the small,
+low-quality traffic crops of the case. File names carry no colour; the truth goes to
+``truth.csv`` and is read only by the scoring here. Then, as a user would:
+
+    vehiclust extract -m vehicle-attributes --images SET/images --out SET/vehicle-attributes.pkl
+    vehiclust run -d vehicle-attributes=SET/vehicle-attributes.pkl --paths SET/images_paths.csv \\
+        --images SET/images --out SET/run --seed 0 --no-notebook      (no labels, no head tables)
+
+and scores ``SET/run/clusters.csv`` + the per-cluster table: the share of images whose
+cluster's colour word is the cluster's majority true colour (vehicle-colors' "silver" counts
+as grey), and whether two clusters share a name. ``--calibrate`` fits the pixel palette's read-out
+(the constants in describe/_colour.py) on the same kind of set built from the *train* split.
+
+    python bench/colour_words.py --out /tmp/words-colourset [--per-colour 100] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageDraw, ImageFilter
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("VEHICLUST_SHARED", ROOT.parent / "shared"))
+COLOURS = ("black", "blue", "brown", "green", "pink", "red", "silver", "white", "yellow")
+# The word that names each true colour (vehicle-colors' silver is a light grey to a person).
+WORD = {"silver": "grey"}
+COLOUR_WORDS = ("black", "grey", "white", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
+
+
+def composite(car: Image.Image, road: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """One traffic-crop-like image: the car photo shrunk into a road patch."""
+    side = int(rng.integers(92, 116))
+    canvas = road.convert("RGB").resize((side, side), Image.BILINEAR)
+    car = car.convert("RGB")
+    w0, h0 = car.size
+    m = rng.uniform(0.0, 0.08)  # trim a little of the photo's own margin
+    car = car.crop((int(w0 * m), int(h0 * m), int(w0 * (1 - m)), int(h0 * (1 - m))))
+    cw = int(side * rng.uniform(0.45, 0.75))
+    ch = max(8, int(cw * car.size[1] / car.size[0] * rng.uniform(0.8, 1.0)))
+    car = car.resize((cw, ch), Image.LANCZOS)
+    mask = Image.new("L", (cw, ch), 0)
+    ImageDraw.Draw(mask).ellipse((0, 0, cw - 1, ch - 1), fill=255)
+    mask = mask.filter(ImageFilter.GaussianBlur(cw * 0.06))
+    x = int((side - cw) / 2 + rng.uniform(-0.1, 0.1) * side)
+    y = int((side - ch) / 2 + rng.uniform(-0.1, 0.1) * side)
+    canvas.paste(car, (x, y), mask)
+    small = canvas.resize((int(side * 0.7), int(side * 0.7)), Image.BILINEAR).resize((side, side), Image.BILINEAR)
+    return small.filter(ImageFilter.GaussianBlur(rng.uniform(0.2, 0.6)))
+
+
+def build(out: Path, per_colour: int, seed: int, split: str = "test") -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    roads = sorted((SHARED / "data" / "vehicles-udacity" / "non-vehicles").glob("*/*.png"))
+    images = out / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    rows = []
+    picks = []
+    for colour in COLOURS:
+        files = sorted((SHARED / "data" / "vehicle-colors").glob(f"{split}/{colour}/*.jpg"))
+        chosen = rng.choice(len(files), size=min(per_colour, len(files)), replace=False)
+        picks += [(colour, files[i]) for i in sorted(chosen)]
+    order = rng.permutation(len(picks))  # file numbers say nothing about the colour
+    for n, i in enumerate(order):
+        colour, f = picks[i]
+        road = roads[int(rng.integers(len(roads)))]
+        with Image.open(f) as car, Image.open(road) as bg:
+            img = composite(car, bg, rng)
+        name = f"crop{n:05d}.jpg"
+        img.save(images / name, quality=int(rng.integers(55, 85)))
+        rows.append({"path": name, "colour": colour, "source": str(f.relative_to(SHARED)),
+                     "road": str(road.relative_to(SHARED))})
+    truth = pd.DataFrame(rows).sort_values("path").reset_index(drop=True)
+    truth.to_csv(out / "truth.csv", index=False)
+    truth[["path"]].to_csv(out / "images_paths.csv", index=False)
+    return truth
+
+
+def vehiclust(*args: str) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    cmd = [sys.executable, "-m", "vehiclust", *args]
+    print("$", " ".join(cmd[1:]), flush=True)
+    subprocess.run(cmd, check=True, env=env)
+
+
+def colour_word(name: str) -> str:
+    """The colour word of a cluster name ("" when the name has none)."""
+    found = [w for w in str(name).replace(",", " ").split() if w in COLOUR_WORDS]
+    return found[0] if found else ""
+
+
+def score(out: Path) -> tuple[pd.DataFrame, dict]:
+    truth = pd.read_csv(out / "truth.csv")
+    table = pd.read_csv(out / "run" / "clusters.csv")
+    table["file"] = table["path"].astype(str).map(lambda p: Path(p.replace("\\", "/")).name)
+    table = table.merge(truth.rename(columns={"path": "file"})[["file", "colour"]], on="file", how="left")
+    rows = []
+    for c, g in table[table["cluster"] >= 0].groupby("cluster"):
+        major = g["colour"].value_counts()
+        name = str(g["cluster_name"].iloc[0])
+        word = colour_word(name)
+        rows.append({"cluster": int(c), "size": len(g), "majority": major.index[0],
+                     "purity": round(major.iloc[0] / len(g), 3), "name": name, "word": word,
+                     "match": word == WORD.get(major.index[0], major.index[0])})
+    per = pd.DataFrame(rows)
+    names = per["name"].tolist()
+    summary = {
+        "images": len(table), "clusters": len(per),
+        "colour_word_right_share": round(float(per.loc[per["match"], "size"].sum() / per["size"].sum()), 4),
+        "duplicate_names": sorted({n for n in names if names.count(n) > 1}),
+        "clusters_with_colour_word": int((per["word"] != "").sum()),
+    }
+    return per, summary
+
+
+def box_features(folder: Path, cache_dir: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """Truth and the pixel colour shares inside each image's vehicle box, as the describer reads them."""
+    from vehiclust.describe import COLOURS as WORDS
+    from vehiclust.describe import measure_image
+    from vehiclust.io.images import load_image
+    from vehiclust.quality import detect_vehicle_boxes
+
+    truth = pd.read_csv(folder / "truth.csv")
+    paths = [str(folder / "images" / p) for p in truth["path"]]
+    boxes = detect_vehicle_boxes(paths, cache_dir=cache_dir, progress=False).to_numpy()
+    rows = [measure_image(load_image(p), box) for p, box in zip(paths, boxes)]
+    return truth, np.array([[r[f"px_{c}"] for c in WORDS] for r in rows], dtype=np.float64)
+
+
+def calibrate(out: Path, seed: int) -> None:
+    """Fit the pixel palette's read-out (describe/_colour.py) on box crops of the *train* split.
+
+    A multinomial logistic regression on the square roots of the 11 palette shares inside the
+    vehicle box; printed as the constants that _colour.py holds. The test split (the bench set)
+    is never seen here.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    from vehiclust.describe import COLOURS as WORDS
+
+    folder = out.parent / (out.name + "-calibration")
+    if not (folder / "truth.csv").exists():
+        build(folder, 80, seed + 1, "train")
+    truth, shares = box_features(folder, folder / "cache")
+    y = truth["colour"].map(lambda c: WORDS.index(WORD.get(c, c))).to_numpy()
+    lr = LogisticRegression(C=1.0, max_iter=5000).fit(np.sqrt(shares), y)
+    print(f"calibration: {len(y)} train-split crops, training accuracy {lr.score(np.sqrt(shares), y):.1%}")
+    print("_READOUT_WORDS =", tuple(WORDS[i] for i in lr.classes_))
+    print("_READOUT_COEF = np.array([")
+    for row in lr.coef_:
+        print("    [" + ", ".join(f"{v:.3f}" for v in row) + "],")
+    print("], dtype=np.float32)")
+    print("_READOUT_BIAS = np.array([" + ", ".join(f"{v:.3f}" for v in lr.intercept_) + "], dtype=np.float32)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("/tmp/vehiclust-colourset"))
+    ap.add_argument("--per-colour", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--split", default="test", help="vehicle-colors split the photos come from (the pixel "
+                    "palette is calibrated on 'train')")
+    ap.add_argument("--score-only", action="store_true", help="score an existing run")
+    ap.add_argument("--calibrate", action="store_true", help="fit the pixel palette's read-out on the train split")
+    ap.add_argument("--rerun", action="store_true", help="reuse the set, descriptors and cached stages; describe again")
+    args = ap.parse_args(argv)
+    if not (SHARED / "data").is_dir():
+        print(f"{SHARED} is absent: this benchmark needs the real images (or set VEHICLUST_SHARED).", file=sys.stderr)
+        return 2
+    out = args.out
+    if args.calibrate:
+        calibrate(out, args.seed)
+        return 0
+    if not args.score_only:
+        if not args.rerun:
+            truth = build(out, args.per_colour, args.seed, args.split)
+            print(f"built {len(truth)} images in {out / 'images'}: {truth['colour'].value_counts().to_dict()}")
+            vehiclust("extract", "-m", "vehicle-attributes", "--images", str(out / "images"),
+                      "--paths", str(out / "images_paths.csv"), "--out", str(out / "vehicle-attributes.pkl"))
+        vehiclust("run", "-d", f"vehicle-attributes={out / 'vehicle-attributes.pkl'}", "--paths",
+                  str(out / "images_paths.csv"), "--images", str(out / "images"), "--out", str(out / "run"),
+                  "--seed", str(args.seed), "--no-notebook", *([] if args.rerun else ["--force"]))
+    per, summary = score(out)
+    pd.set_option("display.width", 200)
+    print(per.to_string(index=False))
+    print(f"colour word = the cluster's majority true colour for {summary['colour_word_right_share']:.1%} of images; "
+          f"duplicate names: {summary['duplicate_names'] or 'none'} ({summary})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,301 @@
+"""Place new rows into an existing run: same preparation, same clusters, same outlier rules.
+
+:class:`RunAssigner` loads the saved models of a run folder (see :mod:`vehiclust.assign.model`)
+and has a scikit-learn style ``predict``; :func:`assign_run` is the whole job behind
+``vehiclust assign``: load the new case, place it, write ``clusters.csv`` + the drift report.
+
+How a row is placed in a prepared space: k-means clusters are their centres' cells, so a row
+takes its nearest centre; every other family (EAC, GMM, Ward, HDBSCAN, DBSCAN) is placed by a
+distance-weighted vote of its nearest rows in the run's labelled reference sample (all valid
+rows up to 60,000, else the k-NN graph's seeded sample), which follows any cluster shape. A
+row equal to a reference row takes that row's label (the run's own rows come back unchanged).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vehiclust.assign.model import SetModel, far_scores, mixer_from_state, preparer_from_state
+from vehiclust.exceptions import InputError
+
+log = logging.getLogger(__name__)
+
+_SELF = 1e-6  # squared distance under which a reference row is the row itself
+
+
+@dataclass
+class Placement:
+    """What placing the rows of one set gave (every array full-length: one entry per new row)."""
+
+    name: str
+    valid: np.ndarray  # (n,) bool
+    labels: np.ndarray  # (n,) int64, -1 = invalid row
+    outliers: pd.DataFrame  # per-row outlier table, as in the run's outlier_scores.csv
+    far: np.ndarray  # (n,) bool: far from every cluster ("a new kind of image")
+    far_score: np.ndarray  # (n,) float: nearest scaled centre distance / the run's cut (> 1 = far)
+
+
+@dataclass
+class RunAssigner:
+    """Assign new rows to a saved run: ``RunAssigner(run_dir).predict({"osnet": X_new})``.
+
+    ``descriptor_set``: the set (or mix / consensus) whose clusters to use; default the run's
+    chosen set (the one in its clusters.csv).
+    """
+
+    run_dir: str | Path
+    descriptor_set: str | None = None
+    results: Any = None  # the run's RunResults when already loaded
+    models: dict[str, SetModel] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        from vehiclust.results import RunResults
+
+        run_dir = Path(self.run_dir)
+        if not (run_dir / "metadata.json").exists():
+            raise InputError(f"{run_dir} is not a vehiclust run folder (no metadata.json).")
+        self.results_ = self.results if self.results is not None else RunResults.load(run_dir)
+        name = self.descriptor_set or self.results_.best
+        if name not in self.results_.descriptors:
+            raise InputError(f"The run has no descriptor set {name!r}; allowed: {sorted(self.results_.descriptors)}.")
+        self.name_ = name
+        self.models = {name: self._load(name)}
+        for block in self.models[name].info.get("blocks", []):
+            self.models[block] = self._load(block)
+        self.required_ = sorted(n for n, m in self.models.items() if m.kind == "single")
+
+    def _load(self, name: str) -> SetModel:
+        return SetModel.load(Path(self.run_dir) / "descriptors" / name)
+
+    # ---- placing --------------------------------------------------------------------------
+    def predict(self, descriptors: dict[str, np.ndarray], image_checks: pd.DataFrame | None = None) -> Placement:
+        """Place every row of ``descriptors`` (name → (n, d) raw descriptors, row-aligned)."""
+        missing = [n for n in self.required_ if n not in descriptors]
+        if missing:
+            raise InputError(f"The run's set {self.name_!r} needs descriptor sets {self.required_}; "
+                             f"missing {missing} (give them as -d NAME=PATH).")
+        rows = {len(descriptors[n]) for n in self.required_}
+        if len(rows) != 1:
+            raise InputError(f"The new descriptor sets have different row counts {sorted(rows)}.")
+        prepared = {n: self._prepare(n, descriptors[n]) for n in self.required_}
+        return self._place(self.name_, prepared, image_checks)
+
+    def _prepare(self, name: str, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(valid rows mask, prepared valid rows) of one raw descriptor matrix."""
+        model = self.models[name]
+        width = int(model.info["n_features_in"])
+        if getattr(raw, "ndim", None) != 2 or raw.shape[1] != width:
+            got = raw.shape[1] if getattr(raw, "ndim", None) == 2 else getattr(raw, "shape", None)
+            raise InputError(f"Descriptor set {name!r} has {got} columns but the run's {name!r} was fitted on {width}.")
+        valid = np.ones(len(raw), bool)
+        for start in range(0, len(raw), 65_536):
+            valid[start:start + 65_536] = np.isfinite(np.asarray(raw[start:start + 65_536], np.float32)).all(axis=1)
+        prep = preparer_from_state(model.arrays)
+        X = prep.transform(raw, rows=valid) if valid.any() else np.zeros((0, prep.n_components_), np.float32)
+        return valid, X
+
+    def _place(self, name: str, prepared: dict, image_checks: pd.DataFrame | None) -> Placement:
+        model = self.models[name]
+        if model.kind == "single":
+            valid, X = prepared[name]
+            return place_in_space(model, X, valid, image_checks)
+        if model.kind == "mix":
+            blocks = model.info["blocks"]
+            valid = np.logical_and.reduce([prepared[b][0] for b in blocks])
+            parts = []
+            for b in blocks:
+                v, Xb = prepared[b]
+                pos = np.cumsum(v) - 1
+                parts.append(Xb[pos[valid]])
+            Z = mixer_from_state(model.arrays).transform(parts) if valid.any() else np.zeros((0, 1), np.float32)
+            return place_in_space(model, np.asarray(Z, np.float32), valid, image_checks)
+        return self._consensus(model, prepared, image_checks)
+
+    def _consensus(self, model: SetModel, prepared: dict, image_checks: pd.DataFrame | None) -> Placement:
+        singles = [self._place(b, prepared, image_checks) for b in model.info["blocks"]]
+        combos = np.stack([p.labels for p in singles], axis=1)
+        labels = combination_labels(model.arrays["combos"], model.arrays["combo_labels"],
+                                    model.arrays["combo_counts"], combos)
+        valid = np.logical_or.reduce([p.valid for p in singles])
+        labels[~valid] = -1
+        votes = np.mean([p.outliers["is_outlier"].to_numpy(bool) for p in singles], axis=0)
+        flagged = ~valid | (votes > 0.5)
+        outliers = pd.DataFrame({
+            "is_outlier": flagged,
+            "outlier_score": np.where(valid, votes, 1.0),
+            "outlier_reasons": np.where(~valid, "unassigned_in_every_set",
+                                        np.where(votes > 0.5, "flagged_by_most_descriptor_sets", "")),
+        })
+        far = np.mean([p.far for p in singles], axis=0) > 0.5
+        far_score = np.median([p.far_score for p in singles], axis=0)
+        return Placement(model.name, valid, labels, outliers, far, far_score)
+
+    def clusters_table(self, placement: Placement, paths: pd.Series) -> pd.DataFrame:
+        """clusters.csv for the new rows: the run's cluster ids and names."""
+        from vehiclust.results import DescriptorRun
+
+        run = self.results_.descriptors[self.name_]
+        shell = DescriptorRun(name=self.name_, labels=placement.labels, selection=pd.DataFrame(), chosen={},
+                              outliers=placement.outliers, clusters=run.clusters)
+        table = shell.table(pd.Series(paths).reset_index(drop=True))
+        table["new_kind"] = placement.far & placement.valid
+        return table
+
+
+def combination_labels(combos: np.ndarray, combo_labels: np.ndarray, counts: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Consensus cluster of each row's label combination; an unseen combination takes the
+    seen one agreeing on the most sets (ties: the larger micro-cluster)."""
+    out = np.empty(len(rows), np.int64)
+    order = np.argsort(-counts, kind="stable")  # larger micro-clusters first on ties
+    combos, combo_labels = combos[order], combo_labels[order]
+    for start in range(0, len(rows), 4096):
+        block = rows[start:start + 4096]
+        agree = (block[:, None, :] == combos[None, :, :]).sum(axis=2)
+        out[start:start + len(block)] = combo_labels[agree.argmax(axis=1)]
+    return out
+
+
+def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_checks: pd.DataFrame | None = None) -> Placement:
+    """Labels, outlier table and far-from-every-cluster flags of prepared rows ``X`` (the valid ones)."""
+    from vehiclust.neighbors import knn
+    from vehiclust.outliers import calibrate, outlier_table
+
+    a, info = model.arrays, model.info
+    n = len(valid)
+    if X.shape[1] != int(info["n_features"]):
+        raise InputError(f"Set {model.name!r}: prepared rows have {X.shape[1]} dims, the model {info['n_features']}.")
+    ids, centres, scales = a["cluster_ids"], a["centres"], a["cluster_scales"]
+    ref_X, ref_labels = a["ref_X"], a["ref_labels"]
+    out_info = info.get("outliers") or {}
+    k = int(out_info.get("n_neighbors", 10)) or 10
+    kq = int(min(k + 1, len(ref_X)))
+    D2, I = knn(ref_X, X, kq) if len(X) else (np.zeros((0, kq), np.float32), np.zeros((0, kq), np.int64))
+    D = np.sqrt(np.maximum(D2, 0.0)).astype(np.float64)
+    near = knn(centres, X, 1)[1] if len(X) else np.zeros((0, 1), np.int64)
+    if info["rule"] == "centre":
+        pos = near[:, 0].astype(np.int64)
+    else:
+        pos = _vote(np.searchsorted(ids, ref_labels)[I], D, len(ids))
+    self_hit = D2[:, 0] <= _SELF  # the row is a reference row: it keeps that row's label
+    labels_valid = np.where(self_hit, ref_labels[I[:, 0]], ids[pos]) if len(X) else ids[pos]
+    # outlier detectors, scored like the run's rows
+    cols: dict[str, np.ndarray] = {}
+    if out_info:
+        keep = np.ones_like(I, dtype=bool)
+        keep[self_hit, 0] = False
+        keep[~self_hit, -1] = False
+        kk = kq - 1
+        In, Dn = I[keep].reshape(-1, kk), D[keep].reshape(-1, kk)
+        for name in out_info["detectors"]:
+            if name == "knn":
+                raw = Dn[:, -1] if kk else np.zeros(len(X))
+            elif name == "lof":
+                reach = np.maximum(Dn, a["ref_kdist"][In])
+                lrd = 1.0 / (reach.mean(axis=1) + 1e-10)
+                raw = a["ref_lrd"][In].mean(axis=1) / lrd
+            elif name == "iforest":
+                from vehiclust.assign._forest import forest_scores
+
+                raw = forest_scores({k_[7:]: v for k_, v in a.items() if k_.startswith("forest_")}, X)
+            else:  # cluster_distance
+                at = np.searchsorted(ids, labels_valid)
+                raw = np.linalg.norm(X - centres[at], axis=1).astype(np.float64) / scales[at]
+            cols[f"{name}_outlierness"] = calibrate(raw, float(a[f"{name}_threshold"][0]), float(a[f"{name}_spread"][0]))
+    ensemble = _combine(pd.DataFrame(cols), out_info) if out_info else None
+    table = outlier_table(n, valid, ensemble, image_checks)
+    labels = np.full(n, -1, np.int64)
+    labels[valid] = labels_valid
+    far_valid = far_scores(X, centres, scales) / max(float(info["far_cut"]), 1e-12) if len(X) else np.zeros(0)
+    far_score = np.full(n, np.inf)
+    far_score[valid] = far_valid
+    return Placement(model.name, np.asarray(valid, bool), labels, table, far_score > 1.0, far_score)
+
+
+def _vote(pos: np.ndarray, dist: np.ndarray, n_ids: int) -> np.ndarray:
+    """Distance-weighted majority of the neighbours' cluster positions (ties: the nearest)."""
+    weights = 1.0 / (dist + 1e-6)
+    tally = np.zeros((len(pos), n_ids))
+    np.add.at(tally, (np.repeat(np.arange(len(pos)), pos.shape[1]), pos.ravel()), weights.ravel())
+    return tally.argmax(axis=1) if len(pos) else np.zeros(0, np.int64)
+
+
+def _combine(scores: pd.DataFrame, info: dict[str, Any]) -> SimpleNamespace:
+    """The ensemble vote of :class:`~vehiclust.outliers.OutlierEnsemble` with the run's cut."""
+    from vehiclust.outliers import DETECTORS
+
+    out = scores.to_numpy(np.float64)
+    voting = [f"{v}_outlierness" for v in info["voters"] if f"{v}_outlierness" in scores] or list(scores.columns)
+    vote = scores[voting].to_numpy(np.float64)
+    score = (np.maximum(vote.mean(axis=1), vote.max(axis=1) - (info["strong"] - 0.5)) if vote.shape[1]
+             else np.zeros(len(scores)))
+    score = np.clip(score, 0.0, 1.0)
+    t = float(info["threshold"])
+    if info.get("contamination") is None:
+        outlierness = score
+    else:
+        tc = float(np.clip(t, 1e-9, 1 - 1e-9))
+        outlierness = np.where(score <= tc, 0.5 * score / tc, 0.5 + 0.5 * (score - tc) / (1.0 - tc))
+    flagged = score > t
+    names = [c.removesuffix("_outlierness") for c in scores.columns]
+    codes = [DETECTORS[nm].reason for nm in names]
+    voter = np.array([nm in info["voters"] for nm in names])
+    reasons = np.full(len(scores), "", dtype=object)
+    for i in np.flatnonzero(flagged):
+        order = np.lexsort((-out[i], ~voter))
+        hit = [codes[j] for j in order if out[i, j] > 0.5] or [codes[int(np.argmax(np.where(voter, out[i], -1.0)))]]
+        reasons[i] = ";".join(dict.fromkeys(hit))
+    return SimpleNamespace(scores_=scores, outlierness_=outlierness, labels_=flagged.astype(np.int64), reasons_=reasons)
+
+
+# ---- the whole job ------------------------------------------------------------------------
+def assign_run(run_dir: str | Path, descriptors: dict[str, str | Path], paths: str | Path, out: str | Path, *,
+               images: str | Path | None = None, descriptor_set: str | None = None, trust_pickle: bool = False,
+               progress: bool = True) -> pd.DataFrame:
+    """``vehiclust assign``: write ``out/clusters.csv``, ``out/drift.csv`` and ``out/drift.html``;
+    return the clusters table."""
+    from vehiclust.assign.drift import drift_table, write_drift_report
+    from vehiclust.io import load_case
+    from vehiclust.io.atomic import atomic_write_csv
+
+    assigner = RunAssigner(run_dir, descriptor_set)
+    unknown = sorted(set(descriptors) - set(assigner.required_))
+    if unknown:
+        log.info("descriptor sets %s are not used by the run's set %r", unknown, assigner.name_)
+    needed = {n: p for n, p in descriptors.items() if n in assigner.required_}
+    if not needed:
+        raise InputError(f"The run's set {assigner.name_!r} needs descriptor sets {assigner.required_}; "
+                         f"got {sorted(descriptors)} (give them as -d NAME=PATH).")
+    case = load_case(descriptors=needed, paths=paths, images=images, trust_pickle=trust_pickle)
+    checks = None
+    if images is not None:
+        checks = _image_checks(case.samples, progress)
+    placement = assigner.predict(case.descriptors, image_checks=checks)
+    table = assigner.clusters_table(placement, case.samples["path"])
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_csv(table, out / "clusters.csv")
+    drift = drift_table(assigner.models[assigner.name_], table, assigner.results_.descriptors[assigner.name_].cluster_names())
+    write_drift_report(drift, out, run_dir=Path(run_dir), set_name=assigner.name_)
+    return table
+
+
+def _image_checks(samples: pd.DataFrame, progress: bool) -> pd.DataFrame:
+    """The run's per-image checks on the new images (thresholds from the checks' defaults)."""
+    import warnings
+
+    from vehiclust.quality import ImageChecker
+
+    checker = ImageChecker(progress=progress)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        checker.fit(samples["resolved"].fillna("").astype(str).tolist())
+    table = checker.table_
+    table.insert(0, "path", samples["path"].to_numpy())
+    return table

@@ -1,0 +1,319 @@
+"""The fitted state of one descriptor set of a run, saved so that new rows can be placed later.
+
+``descriptors/<NAME>/model.npz`` holds the arrays (preparation, centres, a labelled reference
+sample, detector thresholds, the isolation forest as node tables) and ``model.json`` the rest
+(kind, rule, format version, widths). Nothing is pickled: loading a model never runs code.
+
+Three kinds:
+
+* ``single``: one descriptor file → :class:`~vehiclust.prepare.DescriptorPreparer` state →
+  prepared space, where the clustering and the detectors live;
+* ``mix``: the blocks' own single models, then the :class:`~vehiclust.compare.DescriptorMixer`
+  state (block means, scales, PCA);
+* ``consensus``: the single sets' labels of a row → the consensus cluster of that combination.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vehiclust.exceptions import InputError
+from vehiclust.io.atomic import atomic_write_bytes, atomic_write_text
+
+log = logging.getLogger(__name__)
+
+FORMAT = "vehiclust-assign-model"
+VERSION = 1
+MODEL_JSON = "model.json"
+MODEL_NPZ = "model.npz"
+#: share of the run's own rows beyond the "far from every cluster" cut (its 99th percentile)
+FAR_QUANTILE = 0.99
+# families whose clusters are their centres' Voronoi cells; the others are placed by neighbours
+CENTRE_FAMILIES = ("kmeans",)
+# detectors a saved model can score on new rows (GLOSH has no out-of-sample form here)
+SCORED = ("knn", "lof", "iforest", "cluster_distance")
+PREP_PREFIX = "prep_"
+
+
+@dataclass
+class SetModel:
+    """One set's saved state: ``info`` (JSON) + ``arrays`` (npz)."""
+
+    name: str
+    kind: str
+    info: dict[str, Any] = field(default_factory=dict)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def save(self, folder: str | Path) -> Path:
+        import io
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **self.arrays)
+        atomic_write_bytes(buf.getvalue(), folder / MODEL_NPZ)
+        meta = {"format": FORMAT, "version": VERSION, "name": self.name, "kind": self.kind, **self.info}
+        atomic_write_text(json.dumps(meta, indent=2, default=lambda o: o.item() if isinstance(o, np.generic) else str(o)), folder / MODEL_JSON)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "SetModel":
+        folder = Path(folder)
+        meta_path = folder / MODEL_JSON
+        if not meta_path.exists() or not (folder / MODEL_NPZ).exists():
+            raise InputError(
+                f"{folder} holds no assignment model ({MODEL_JSON} + {MODEL_NPZ}): the run was made by an "
+                "older vehiclust or by the dask engine; run `vehiclust run` again to assign new images to it."
+            )
+        meta = json.loads(meta_path.read_text())
+        if meta.get("format") != FORMAT or int(meta.get("version", -1)) != VERSION:
+            raise InputError(f"{meta_path} is assignment-model format {meta.get('format')!r} version "
+                             f"{meta.get('version')!r}; this vehiclust reads version {VERSION} only.")
+        with np.load(folder / MODEL_NPZ, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        name, kind = meta.pop("name"), meta.pop("kind")
+        meta.pop("format"), meta.pop("version")
+        return cls(name=name, kind=kind, info=meta, arrays=arrays)
+
+
+# ---- preparation -------------------------------------------------------------------------
+def preparation_state(prep: Any) -> dict[str, np.ndarray]:
+    """A fitted :class:`~vehiclust.prepare.DescriptorPreparer` as ``prep_*`` arrays (cacheable)."""
+    state = {
+        "prep_mean": np.asarray(prep.mean_, np.float32),
+        "prep_n_features_in": np.asarray([prep.n_features_in_], np.int64),
+        "prep_l2_normalize": np.asarray([bool(prep.l2_normalize)]),
+    }
+    if prep.columns is not None:
+        state["prep_columns"] = np.asarray(prep.columns, np.int64)
+    for attr in ("scale_", "components_", "whiten_scale_"):
+        value = getattr(prep, attr, None)
+        if value is not None:
+            state[PREP_PREFIX + attr.rstrip("_")] = np.asarray(value, np.float32)
+    return state
+
+
+def preparer_from_state(state: dict[str, np.ndarray]) -> Any:
+    """The fitted preparer back from :func:`preparation_state` arrays (transform only)."""
+    from vehiclust.prepare import DescriptorPreparer
+
+    prep = DescriptorPreparer(l2_normalize=bool(state["prep_l2_normalize"][0]),
+                              columns=state.get("prep_columns"))
+    prep.mean_ = state["prep_mean"]
+    prep.n_features_in_ = int(state["prep_n_features_in"][0])
+    prep.scale_ = state.get("prep_scale")
+    prep.components_ = state.get("prep_components")
+    prep.whiten_scale_ = state.get("prep_whiten_scale")
+    prep.n_components_ = prep.components_.shape[1] if prep.components_ is not None else len(prep.mean_)
+    return prep
+
+
+def mixer_state(mixer: Any) -> dict[str, np.ndarray]:
+    """A fitted :class:`~vehiclust.compare.DescriptorMixer` as ``mix_*`` arrays."""
+    state = {
+        "mix_block_dims": np.asarray(mixer.block_dims_, np.int64),
+        "mix_means": np.concatenate([np.asarray(m, np.float32) for m in mixer.means_]),
+        "mix_scales": np.asarray(mixer.scales_, np.float64),
+        "mix_weights": np.asarray(mixer.weights_, np.float64),
+    }
+    if mixer.pca_ is not None:
+        state["mix_pca_mean"] = np.asarray(mixer.pca_.mean_, np.float32)
+        state["mix_pca_components"] = np.asarray(mixer.pca_.components_, np.float32)
+    return state
+
+
+class _Projection:
+    """``(Z - mean) @ components.T``: the transform of a fitted, non-whitening PCA."""
+
+    def __init__(self, mean: np.ndarray, components: np.ndarray) -> None:
+        self.mean_, self.components_ = mean, components
+
+    def transform(self, Z: np.ndarray) -> np.ndarray:
+        return (Z - self.mean_) @ self.components_.T
+
+
+def mixer_from_state(state: dict[str, np.ndarray]) -> Any:
+    from vehiclust.compare import DescriptorMixer
+
+    mixer = DescriptorMixer()
+    dims = state["mix_block_dims"]
+    mixer.block_dims_ = dims
+    mixer.means_ = np.split(state["mix_means"], np.cumsum(dims)[:-1])
+    mixer.scales_ = state["mix_scales"]
+    mixer.weights_ = state["mix_weights"]
+    mixer.pca_ = (_Projection(state["mix_pca_mean"], state["mix_pca_components"])
+                  if "mix_pca_components" in state else None)
+    return mixer
+
+
+# ---- clustering + outliers of one prepared space ----------------------------------------
+def _spread(scores: np.ndarray) -> float:
+    from vehiclust.outliers import robust_location_scale
+
+    return float(robust_location_scale(np.asarray(scores, np.float64))[1])
+
+
+def space_state(X: np.ndarray, labels: np.ndarray, family: str, ensemble: Any, graph: Any) -> tuple[dict, dict]:
+    """(info, arrays) to place a row in a prepared space and score it like the run's rows.
+
+    ``X``: the prepared valid rows; ``labels``: their cluster ids (0..k-1); ``ensemble``: the
+    fitted :class:`~vehiclust.outliers.OutlierEnsemble`; ``graph``: its k-NN graph of ``X``.
+    """
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    labels = np.asarray(labels, dtype=np.int64)
+    ids = np.unique(labels[labels >= 0])
+    arrays: dict[str, np.ndarray] = {"cluster_ids": ids}
+    det = getattr(ensemble, "detectors_", {}) if ensemble is not None else {}
+    cd = det.get("cluster_distance")
+    if cd is not None:
+        centres = np.asarray(cd.cluster_centers_, np.float32)
+    else:
+        from vehiclust.cluster.metrics import cluster_centroids
+
+        centres = cluster_centroids(X, np.searchsorted(ids, labels))[0].astype(np.float32)
+    arrays["centres"] = centres
+    # reference sample: the k-NN graph's (all rows up to its exact size); labelled
+    ref = graph.reference if graph is not None and graph.reference is not None else np.arange(len(X))
+    arrays["ref_X"] = X[ref]
+    arrays["ref_labels"] = labels[ref]
+    rule = "centre" if family in CENTRE_FAMILIES else "neighbours"
+    # per-cluster spread for the cluster distance: median member distance (as the detector does)
+    pos = np.searchsorted(ids, labels)
+    d_own = np.linalg.norm(X - centres[pos], axis=1).astype(np.float64)
+    scales = np.array([np.median(d_own[pos == j]) if (pos == j).any() else 0.0 for j in range(len(ids))])
+    fallback = float(np.median(d_own)) or 1.0
+    arrays["cluster_scales"] = np.where(scales > 0, scales, fallback)
+    # "far from every cluster": the smallest scaled centre distance, cut at the run's 99th percentile
+    scaled = far_scores(X, centres, arrays["cluster_scales"])
+    info: dict[str, Any] = {
+        "rule": rule,
+        "family": family,
+        "n_features": int(X.shape[1]),
+        "n_fit_rows": int(len(X)),
+        "far_cut": float(np.quantile(scaled, FAR_QUANTILE)) if len(scaled) else float("inf"),
+    }
+    if ensemble is None:
+        info["outliers"] = None
+        return info, arrays
+    unsupported = [v for v in ensemble.voters_ if v not in SCORED]
+    if unsupported:
+        log.warning("assignment model: voters %s cannot score new rows; they are left out", unsupported)
+    detectors = []
+    for name, d in det.items():
+        if name not in SCORED:
+            continue
+        detectors.append(name)
+        arrays[f"{name}_threshold"] = np.asarray([d.threshold_], np.float64)
+        arrays[f"{name}_spread"] = np.asarray([_spread(d.decision_scores_)], np.float64)
+        if name == "iforest" and getattr(d, "forest_", None) is not None:
+            from vehiclust.assign._forest import export_forest
+
+            arrays.update({f"forest_{k}": v for k, v in export_forest(d.forest_).items()})
+        elif name == "iforest":  # fewer than 2 rows: all scores 0
+            detectors.remove(name)
+    k = int(min(ensemble.n_neighbors, max(len(X) - 1, 0)))
+    if graph is not None and k > 0 and {"knn", "lof"} & set(detectors):
+        g = graph.head(k)
+        kdist = g.distances[:, -1].astype(np.float64)
+        reach = np.maximum(g.distances.astype(np.float64), kdist[g.indices])
+        lrd = 1.0 / (reach.mean(axis=1) + 1e-10)
+        arrays["ref_kdist"], arrays["ref_lrd"] = kdist[ref], lrd[ref]
+    else:
+        detectors = [d for d in detectors if d not in ("knn", "lof")]
+    info["outliers"] = {
+        "detectors": detectors,
+        "voters": [v for v in ensemble.voters_ if v in detectors],
+        "n_neighbors": k,
+        "strong": float(ensemble.strong),
+        "contamination": ensemble.contamination,
+        "threshold": float(ensemble.threshold_),
+    }
+    return info, arrays
+
+
+def far_scores(X: np.ndarray, centres: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """Per row: the smallest distance to a cluster centre, in units of that cluster's spread."""
+    from vehiclust.neighbors import knn
+
+    d2, idx = knn(centres, X, len(centres))
+    return (np.sqrt(np.maximum(d2, 0.0)) / scales[idx]).min(axis=1) if len(X) else np.zeros(0)
+
+
+def build_set_model(name: str, kind: str, X: np.ndarray, valid: np.ndarray, labels: np.ndarray, family: str,
+                    ensemble: Any, graph: Any, prep_state: dict[str, np.ndarray] | None = None,
+                    blocks: list[str] | None = None, mix: dict[str, np.ndarray] | None = None,
+                    outliers: Any = None) -> SetModel:
+    """The model of a single set (``prep_state``) or a mix (``blocks`` + ``mix``).
+
+    ``labels`` are the full-length run labels; ``outliers`` the run's per-row outlier table
+    (for the drift baseline).
+    """
+    valid = np.asarray(valid, bool)
+    lab = np.asarray(labels, np.int64)
+    info, arrays = space_state(X, lab[valid], family, ensemble, graph)
+    info["n_rows"] = int(len(valid))
+    info["n_valid"] = int(valid.sum())
+    if kind == "single":
+        if prep_state is None:
+            raise InputError(f"Descriptor set {name!r}: no fitted preparation to save.")
+        arrays.update(prep_state)
+        info["n_features_in"] = int(prep_state["prep_n_features_in"][0])
+    else:
+        info["blocks"] = list(blocks or [])
+        arrays.update(mix or {})
+    arrays.update(baseline_arrays(lab, outliers))
+    return SetModel(name=name, kind=kind, info=info, arrays=arrays)
+
+
+def baseline_arrays(labels: np.ndarray, outliers: Any) -> dict[str, np.ndarray]:
+    """The run's own rows per cluster and flagged per cluster: the drift report's "then"."""
+    lab = np.asarray(labels, np.int64)
+    ids = np.unique(lab[lab >= 0])
+    flagged = (np.asarray(outliers["is_outlier"], bool) if outliers is not None else np.zeros(len(lab), bool))
+    return {
+        "run_cluster_ids": ids,
+        "run_counts": np.array([(lab == c).sum() for c in ids], np.int64),
+        "run_flagged": np.array([(flagged & (lab == c)).sum() for c in ids], np.int64),
+        "run_totals": np.array([len(lab), int(flagged.sum()), int((lab < 0).sum())], np.int64),
+    }
+
+
+def build_consensus_model(name: str, labels: np.ndarray, singles: dict[str, np.ndarray], outliers: Any = None) -> SetModel:
+    """Consensus: each combination of the single sets' labels → its majority consensus cluster."""
+    lab = np.asarray(labels, np.int64)
+    names = list(singles)
+    combos = np.stack([np.asarray(singles[n], np.int64) for n in names], axis=1)
+    keep = lab >= 0
+    uniq, inverse, counts = np.unique(combos[keep], axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    ids = np.unique(lab[keep])
+    votes = np.zeros((len(uniq), len(ids)), np.int64)
+    np.add.at(votes, (inverse, np.searchsorted(ids, lab[keep])), 1)
+    arrays = {
+        "combos": uniq.astype(np.int64),
+        "combo_labels": ids[votes.argmax(axis=1)],
+        "combo_counts": counts.astype(np.int64),
+        **baseline_arrays(lab, outliers),
+    }
+    info = {"blocks": names, "n_rows": int(len(lab)), "n_valid": int(keep.sum()), "rule": "label-combination"}
+    return SetModel(name=name, kind="consensus", info=info, arrays=arrays)
+
+
+def model_for_set(prepared: Any, run: Any, ensemble: Any) -> SetModel | None:
+    """The model of one set of a pipeline run (a ``PreparedSet`` + its ``DescriptorRun``);
+    None when the preparation left no state to save (e.g. the dask engine)."""
+    if not getattr(prepared, "model", None) or not len(prepared.X):
+        return None
+    kind = "mix" if prepared.preparation.get("kind") == "mix" else "single"
+    family = str((run.chosen or {}).get("family", ""))
+    return build_set_model(prepared.name, kind, prepared.X, prepared.valid, run.labels, family, ensemble,
+                           prepared.graph, prep_state=prepared.model if kind == "single" else None,
+                           blocks=prepared.preparation.get("blocks"),
+                           mix=mixer_state(prepared.model["mixer"]) if kind == "mix" else None,
+                           outliers=run.outliers)

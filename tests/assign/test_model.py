@@ -1,0 +1,53 @@
+"""The saved state reproduces the fitted objects it was taken from (no pipeline needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.ensemble import IsolationForest
+
+from vehiclust.assign import psi
+from vehiclust.assign._forest import export_forest, forest_scores
+from vehiclust.assign.assign import combination_labels
+from vehiclust.assign.model import mixer_from_state, mixer_state, preparation_state, preparer_from_state
+from vehiclust.compare import DescriptorMixer
+from vehiclust.prepare import DescriptorPreparer
+
+
+@pytest.mark.parametrize("max_samples", [7, 64, 256])
+def test_exported_forest_scores_like_scikit_learn(max_samples):
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(400, 12)), rng.normal(6, 1, size=(10, 12))]).astype(np.float32)
+    forest = IsolationForest(n_estimators=40, max_samples=max_samples, random_state=0).fit(X)
+    new = rng.normal(size=(300, 12)).astype(np.float32) * 2
+    np.testing.assert_allclose(forest_scores(export_forest(forest), new), -forest.score_samples(new), rtol=1e-10)
+
+
+def test_preparer_state_round_trip():
+    rng = np.random.default_rng(1)
+    X = np.abs(rng.normal(size=(500, 40))).astype(np.float32)
+    prep = DescriptorPreparer(n_components=8, whiten=0.5, columns=np.arange(1, 40), random_state=0).fit(X)
+    back = preparer_from_state(preparation_state(prep))
+    np.testing.assert_array_equal(back.transform(X), prep.transform(X))
+
+
+def test_mixer_state_places_fitted_rows_where_the_fit_put_them():
+    rng = np.random.default_rng(2)
+    blocks = [rng.normal(size=(300, 30)).astype(np.float32), rng.normal(size=(300, 20)).astype(np.float32)]
+    mixer = DescriptorMixer(n_components=16, random_state=0)
+    Z = mixer.fit_transform(blocks)
+    np.testing.assert_allclose(mixer_from_state(mixer_state(mixer)).transform(blocks), Z, atol=1e-5)
+
+
+def test_unseen_label_combination_takes_the_closest_seen_one():
+    combos = np.array([[0, 0, 0], [1, 1, 1], [0, 1, 1]])
+    labels = combination_labels(combos, np.array([5, 6, 7]), np.array([10, 10, 1]),
+                                np.array([[0, 0, 0], [1, 1, 0], [0, 1, 1], [2, 2, 2]]))
+    assert labels[:3].tolist() == [5, 6, 7]
+    assert labels[3] == 5  # no set agrees: the largest micro-cluster first
+
+
+def test_psi_is_zero_for_equal_shares_and_grows_with_the_shift():
+    then = np.array([0.25, 0.25, 0.5])
+    assert psi(then, then).sum() == 0
+    assert 0 < psi(then, np.array([0.3, 0.2, 0.5])).sum() < psi(then, np.array([0.6, 0.1, 0.3])).sum()
