@@ -52,7 +52,16 @@ def test_run_writes_the_output_contract(case, tmp_path):
     clusters = pd.read_csv(out / "clusters.csv", keep_default_na=False)
     assert list(clusters.columns[: len(CLUSTERS_COLUMNS)]) == CLUSTERS_COLUMNS
     assert len(clusters) == N
-    assert clusters["path"].iloc[1] == "veriwild/0/00001.jpg"  # input order, normalised
+    assert clusters["path"].iloc[1] == "veriwild\\0\\00001.jpg"  # input order, as written in images_paths.csv
+    assert clusters["path_normalised"].iloc[1] == "veriwild/0/00001.jpg"
+    assert (clusters["row"] == np.arange(N)).all()
+    # description and typicality: every assigned row has its cluster's words and a rank in [0, 1]
+    assigned = clusters["cluster"] >= 0
+    assert (clusters.loc[assigned, "description"].str.len() > 0).all()
+    typ = clusters.loc[assigned, "typicality"].astype(float)
+    assert typ.between(0, 1).all() and (clusters.loc[~assigned, "typicality"] == "").all()
+    for _, group in clusters[assigned].groupby("cluster"):  # each cluster has its most and least typical row
+        assert group["typicality"].astype(float).max() == 1.0 and group["typicality"].astype(float).min() == 0.0
     selection = pd.read_csv(out / "selection.csv")
     assert {"descriptor", "family"} <= set(selection.columns) and {"a", "b"} <= set(selection["descriptor"])
     for name in ("a", "b"):
@@ -80,9 +89,9 @@ def test_same_seed_same_labels_and_results_reload(case, tmp_path):
         np.testing.assert_array_equal(r1.descriptors[name].labels, r2.descriptors[name].labels)
     loaded = RunResults.load(tmp_path / "r1")
     assert loaded.best == r1.best
-    pd.testing.assert_frame_equal(loaded.clusters_table().reset_index(drop=True),
-                                  pd.read_csv(tmp_path / "r1" / "clusters.csv", keep_default_na=False),
-                                  check_dtype=False)
+    written = pd.read_csv(tmp_path / "r1" / "clusters.csv", keep_default_na=False)
+    written["typicality"] = pd.to_numeric(written["typicality"])  # empty = unassigned row
+    pd.testing.assert_frame_equal(loaded.clusters_table().reset_index(drop=True), written, check_dtype=False)
     assert loaded.metadata["stage_seeds"] == r1.metadata["stage_seeds"]
 
 
@@ -135,5 +144,5 @@ def test_subprocess_smoke(case, tmp_path):
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "best: b" in proc.stdout
+    assert "Best: b" in proc.stdout  # the closing summary
     assert len(pd.read_csv(tmp_path / "sp" / "clusters.csv")) == N

@@ -20,13 +20,21 @@ def _case(d):
 def test_second_run_resumes_from_cache(tmp_path, caplog):
     _case(tmp_path)
     cfg = dict(descriptors={"a": tmp_path / "a.npy"}, paths=tmp_path / "p.csv", out=tmp_path / "out",
-               families=("kmeans",), k_max=6, pca_components=5, progress=False, notebook=False, html=False)
+               families=("kmeans", "eac"), k_max=6, pca_components=5, progress=False, notebook=False, html=False)
     first = run(RunConfig(**cfg))
     with caplog.at_level(logging.INFO, logger="vehiclust._cache"):
         second = run(RunConfig(**cfg))
     reused = [r.getMessage() for r in caplog.records if "reused cached result" in r.getMessage()]
     assert any("stage prepare [a]" in m for m in reused) and any("stage cluster [a]" in m for m in reused)
     np.testing.assert_array_equal(first.descriptors["a"].labels, second.descriptors["a"].labels)
+    # the resumed clustering still gives the outlier stage its centres and the compare stage its
+    # refits: the same outliers, the same scores, the same best set as the fresh run
+    pd.testing.assert_frame_equal(first.descriptors["a"].outliers, second.descriptors["a"].outliers)
+    pd.testing.assert_frame_equal(first.comparison, second.comparison)
+    fresh, resumed = first.descriptors["a"].selector, second.descriptors["a"].selector
+    assert resumed is not None and resumed.best_params_ == fresh.best_params_  # the compare stage refits this
+    np.testing.assert_allclose(resumed.cluster_centers_, fresh.cluster_centers_, rtol=1e-6)  # the outliers use these
+    assert first.best_reason == second.best_reason
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="vehiclust._cache"):
         run(RunConfig(force=True, **cfg))

@@ -22,6 +22,20 @@ for model in ${*:-efficientnet-lite0 osnet vehicle-attributes mobilenet color-hi
   esac
   "$VEHICLUST" extract --paths images_paths.csv --model "$model" --out "descriptors/$model.pkl" "${heads[@]}"
   case "$model" in
+    # Each vehicle type's ImageNet probability from the same features, so that `vehiclust run
+    # --heads imagenet=...` has the whole evidence and never runs the model again.
+    efficientnet-lite0)
+      "$REPO/.venv/bin/python" - <<'PY'
+import pickle, pandas as pd
+from vehiclust.describe import imagenet_masses
+heads = pd.read_csv("heads/imagenet.csv", dtype={"path": str}, keep_default_na=False, na_values=[""])
+masses = imagenet_masses(pickle.load(open("descriptors/efficientnet-lite0.pkl", "rb")))
+heads = pd.concat([heads.drop(columns=[c for c in masses.columns if c in heads]), masses.round(6)], axis=1)
+heads.to_csv("heads/imagenet.csv", index=False)
+PY
+      ;;
+  esac
+  case "$model" in
     # The two widest sets are stored as float16 to keep the demo under 20 MB; vehiclust
     # casts them back to float32 on load (and notes it in validation.csv).
     efficientnet-lite0|mobilenet)

@@ -11,6 +11,8 @@ results do not depend on the number of processes or on the order jobs finish in.
 from __future__ import annotations
 
 import os
+import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,16 +36,42 @@ def processes(n_jobs: int | None, n_tasks: int, n_rows: int) -> int:
 
 
 def run_jobs(fn: Callable[..., Any], jobs: Sequence[tuple], *, n_jobs: int | None, n_rows: int,
-             description: str, progress: bool | None = None) -> list[Any]:
+             description: str, progress: bool | None = None,
+             on_done: Callable[[int, Any, float], None] | None = None) -> list[Any]:
     """``[fn(*args) for args in jobs]``, in parallel processes when it pays; results in job order.
 
     ``fn`` must be importable (a module-level function); jobs in worker processes should not
-    draw their own progress bars (the bar here counts finished jobs)."""
+    draw their own progress bars (the bar here counts finished jobs). ``on_done(i, result,
+    seconds)`` is called for each job, in job order. Warnings raised in a worker are raised
+    again here, so the user sees them as the ones of this process."""
     n = processes(n_jobs, len(jobs), n_rows)
     disable = None if progress is None else not progress
     if n <= 1:
-        return [fn(*args) for args in _progress.track(jobs, description, total=len(jobs), disable=disable)]
-    from joblib import Parallel, delayed
+        calls = (_timed(fn, args) for args in jobs)
+        finished = _progress.track(calls, description, total=len(jobs), disable=disable)
+    else:
+        from joblib import Parallel, delayed
 
-    results = Parallel(n_jobs=n, return_as="generator")(delayed(fn)(*args) for args in jobs)
-    return list(_progress.track(results, f"{description} ({n} processes)", total=len(jobs), disable=disable))
+        calls = Parallel(n_jobs=n, return_as="generator")(delayed(_in_worker)(fn, args) for args in jobs)
+        finished = _progress.track(calls, f"{description} ({n} processes)", total=len(jobs), disable=disable)
+    results = []
+    for i, (result, seconds, caught) in enumerate(finished):
+        for category, message in caught:
+            warnings.warn(message, category, stacklevel=2)
+        if on_done is not None:
+            on_done(i, result, seconds)
+        results.append(result)
+    return results
+
+
+def _timed(fn: Callable[..., Any], args: tuple) -> tuple[Any, float, list]:
+    start = time.perf_counter()
+    return fn(*args), time.perf_counter() - start, []
+
+
+def _in_worker(fn: Callable[..., Any], args: tuple) -> tuple[Any, float, list]:
+    """Run one job in a worker process, its warnings recorded to be raised in the parent."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result, seconds, _ = _timed(fn, args)
+    return result, seconds, [(w.category, str(w.message)) for w in caught]

@@ -9,14 +9,15 @@ from __future__ import annotations
 import functools
 import logging
 import sys
-import warnings
+import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand
 
-from vehiclust import __version__, _progress
+from vehiclust import __version__, _progress, _runlog
 from vehiclust.exceptions import VehiclustError
 
 class _OneLineErrors(typer.core.TyperGroup):
@@ -81,13 +82,7 @@ def main(
     level = logging.ERROR if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
     _progress.ENABLED = not quiet and sys.stderr.isatty()
-    logging.captureWarnings(True)
-    warnings.formatwarning = _one_line_warning
-
-
-def _one_line_warning(message: Any, category: type, filename: str, lineno: int, line: Optional[str] = None) -> str:
-    """Warnings reach the user as log lines: the message only, on one line."""
-    return " ".join(str(message).split())
+    _runlog.setup_cli_logging(quiet, verbose)  # warnings as one line; step lines when stderr is a log
 
 
 def _warn_trusted_pickles(trust: bool) -> None:
@@ -122,33 +117,65 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+# Options that take several values: `-d a=x b=y` is read as `-d a=x -d b=y`.
+MANY = ("-d", "--descriptors", "--heads", "--mix", "--mix-weight")
+
+
+class ManyValuesCommand(TyperCommand):
+    """A command whose MANY options take every value up to the next option, or repeat."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, spread_values(args))
+
+
+def spread_values(args: list[str]) -> list[str]:
+    """``[-d, a=x, b=y, --paths, p]`` → ``[-d, a=x, -d, b=y, --paths, p]``; ``-d=a=x b=y`` too."""
+    out: list[str] = []
+    current: str | None = None  # the MANY option whose values are being read
+    expecting = False  # the next token is an option's own value, whatever it looks like
+    for i, token in enumerate(args):
+        if token == "--":
+            out.extend(args[i:])
+            break
+        if expecting:
+            expecting = False
+        elif token.startswith("-") and len(token) > 1:
+            option = token.split("=", 1)[0]
+            current = option if option in MANY else None
+            expecting = current is not None and "=" not in token
+        elif current is not None:
+            out.append(current)  # one more value of the same option
+        out.append(token)
+    return out
+
+
 def _named(items: list[str] | None) -> dict[str, Path]:
     from vehiclust.io import parse_named_paths
 
     return parse_named_paths(items or [])
 
 
-@app.command()
+@app.command(cls=ManyValuesCommand)
 @friendly_errors
 def run(
-    descriptors: Optional[list[str]] = typer.Option(None, "--descriptors", "-d", help="NAME=PATH of a descriptor file (repeat for several sets)."),
-    paths: Optional[Path] = typer.Option(None, "--paths", "-p", help="images_paths.csv (column 'paths' or 'path'), row i = descriptor row i."),
+    descriptors: Optional[list[str]] = typer.Option(None, "--descriptors", "-d", metavar="NAME=PATH ...", help="Descriptor files, one NAME=PATH each: -d a=x.pkl b=y.pkl, or repeat -d. Required (or in --config)."),
+    paths: Optional[Path] = typer.Option(None, "--paths", "-p", help="images_paths.csv (column 'paths' or 'path'), row i = descriptor row i. Required (or in --config)."),
     images: Optional[Path] = typer.Option(None, "--images", help="Images root; enables image checks, galleries and evidence from pixels."),
     labels: Optional[Path] = typer.Option(None, "--labels", help="CSV with 'path' + attribute columns; reported only, never used to fit."),
-    heads: Optional[list[str]] = typer.Option(None, "--heads", help="NAME=CSV of model head probabilities per path (evidence for descriptions)."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder [default: vehiclust-output]."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed [default: 0]."),
+    heads: Optional[list[str]] = typer.Option(None, "--heads", metavar="NAME=CSV ...", help="Model head tables (probabilities per path) as evidence for descriptions: --heads a=x.csv b=y.csv."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", show_default="vehiclust-output", help="Output folder."),
+    seed: Optional[int] = typer.Option(None, "--seed", show_default="0", help="Random seed."),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML file with the same settings (command-line options win)."),
-    families: Optional[str] = typer.Option(None, "--families", help="Comma-separated algorithm families (default all: kmeans,eac,gmm,ward,hdbscan,dbscan,leiden)."),
-    k_min: Optional[int] = typer.Option(None, "--k-min", help="Smallest number of clusters tried [default: 2]."),
-    k_max: Optional[int] = typer.Option(None, "--k-max", help="Largest number of clusters tried [default: 40]."),
-    pca: Optional[float] = typer.Option(None, "--pca", help="PCA dimensions (>= 1) or explained-variance share (< 1) [default: 64]."),
-    mix: Optional[list[str]] = typer.Option(None, "--mix", help="Mixed descriptor set, e.g. osnet+vehicle-attributes, or 'all' (repeatable)."),
-    mix_weight: Optional[list[str]] = typer.Option(None, "--mix-weight", help="NAME=WEIGHT of a block in mixes [default: equal]."),
+    families: Optional[str] = typer.Option(None, "--families", show_default="kmeans,eac,gmm,ward,hdbscan,dbscan,leiden", help="Comma-separated algorithm families."),
+    k_min: Optional[int] = typer.Option(None, "--k-min", show_default="2", help="Smallest number of clusters tried."),
+    k_max: Optional[int] = typer.Option(None, "--k-max", show_default="40", help="Largest number of clusters tried."),
+    pca: Optional[float] = typer.Option(None, "--pca", show_default="64", help="PCA dimensions (>= 1) or explained-variance share (< 1)."),
+    mix: Optional[list[str]] = typer.Option(None, "--mix", metavar="A+B ...", help="Mixed descriptor sets: --mix osnet+vehicle-attributes all ('all' = every set), or repeat --mix."),
+    mix_weight: Optional[list[str]] = typer.Option(None, "--mix-weight", metavar="NAME=WEIGHT ...", show_default="equal", help="Weight of a block in mixes."),
     contamination: Optional[float] = typer.Option(None, "--contamination", help="Force this outlier share instead of the data-driven threshold."),
-    map_method: Optional[str] = typer.Option(None, "--map-method", help="umap, tsne or pca [default: umap]."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Processes for per-set work (sweeps, maps) on 50k+ rows; -1 = every core [default: -1]."),
-    engine: Optional[str] = typer.Option(None, "--engine", help="local or dask [default: local]."),
+    map_method: Optional[str] = typer.Option(None, "--map-method", show_default="umap", help="umap, tsne or pca."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", show_default="-1", help="Processes for per-set work (sweeps, maps) on 50k+ rows; -1 = every core."),
+    engine: Optional[str] = typer.Option(None, "--engine", show_default="local", help="local or dask."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (with --engine dask); default a LocalCluster."),
     trust_pickle: bool = typer.Option(False, "--trust-pickle", help="Unpickle descriptor files without the safety allow-list."),
     force: bool = typer.Option(False, "--force", help="Recompute every stage instead of reusing cached results."),
@@ -194,15 +221,12 @@ def run(
         cfg = RunConfig(**{k: v for k, v in overrides.items() if v is not None})
     cfg.validate()
     _warn_trusted_pickles(cfg.trust_pickle)
+    start = time.perf_counter()
     results = run_pipeline(cfg)
-    best = results.descriptors[results.best]
-    n_clusters = len({int(c) for c in best.labels if c >= 0})
-    n_out = int(best.outliers["is_outlier"].sum()) if best.outliers is not None else 0
-    out.print(f"{results.n_rows:,} rows; best: [bold]{results.best}[/] with {n_clusters} clusters, {n_out:,} outliers.")
-    out.print(f"Outputs in {Path(cfg.out).resolve()}: clusters.csv, selection.csv" + (", report.html" if (Path(cfg.out) / "report.html").exists() else "") + (", analysis.ipynb" if (Path(cfg.out) / "analysis.ipynb").exists() else ""))
+    _runlog.summary(results, time.perf_counter() - start, cfg.out, out)
 
 
-@app.command()
+@app.command(cls=ManyValuesCommand)
 @friendly_errors
 def validate(
     descriptors: list[str] = typer.Option(..., "--descriptors", "-d", help="NAME=PATH of a descriptor file (repeat for several sets)."),
@@ -275,7 +299,7 @@ def notebook(
 @friendly_errors
 def report(
     run_dir: Path = typer.Argument(..., help="A run directory written by `vehiclust run`."),
-    max_points: int = typer.Option(20_000, "--max-points", help="Most points drawn on the 2-D map (a seeded sample beyond)."),
+    max_points: int = typer.Option(12_000, "--max-points", help="Most points drawn on the 2-D map (a seeded sample beyond)."),
 ) -> None:
     """(Re)write RUN_DIR/report.html, a self-contained page, from the run's results."""
     from vehiclust.exceptions import InputError
@@ -345,7 +369,7 @@ def extract(
         out.print(f"Heads written: {report.heads_out}", highlight=False)
 
 
-@app.command()
+@app.command(cls=ManyValuesCommand)
 @friendly_errors
 def outliers(
     descriptors: Optional[list[str]] = typer.Option(None, "--descriptors", "-d", help="NAME=PATH of a descriptor file (repeat for several sets)."),

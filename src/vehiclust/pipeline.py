@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 import vehiclust
-from vehiclust import _progress
+from vehiclust import _progress, _runlog
 from vehiclust._cache import StageCache, cache_key
 from vehiclust.config import RunConfig
 from vehiclust.exceptions import InputError
@@ -71,6 +71,7 @@ def run(config: RunConfig) -> RunResults:
     except OSError as exc:
         raise InputError(f"The output folder {out} cannot be created ({exc.strerror}).") from None
     ctx = _stage_load(config)
+    _runlog.step("load", ctx.timings["load"], len(ctx.samples), f"{len(ctx.case.descriptors)} sets, {len(ctx.samples):,} rows")
     for stage in (_stage_prepare, _stage_mix, _stage_cluster, _stage_image_checks, _stage_outliers,
                   _stage_maps, _stage_describe, _stage_compare, _stage_report):
         name = stage.__name__.removeprefix("_stage_")
@@ -78,6 +79,8 @@ def run(config: RunConfig) -> RunResults:
         stage(ctx)
         ctx.timings[name] = round(time.perf_counter() - start, 3)
         log.info("stage %s done in %.1f s", name, ctx.timings[name])
+        if ctx.timings[name] >= 0.05:  # a stage with nothing to do (no mixes, no images) is not news
+            _runlog.step(f"{name} done", ctx.timings[name], len(ctx.samples))
     assert ctx.results is not None
     return ctx.results
 
@@ -196,13 +199,13 @@ def _stage_cluster(ctx: RunContext) -> None:
 
         return cluster_stage(ctx)
     from vehiclust._parallel import processes, run_jobs
-    from vehiclust.cluster import ClusterSelector
+    from vehiclust.cluster import ClusterSelector, sweep_params
     from vehiclust.cluster._rule import summarise
 
     cfg = ctx.config
     n = len(ctx.samples)
     selector = ClusterSelector(families=cfg.families, k_min=cfg.k_min, k_max=cfg.k_max,
-                               random_state=ctx.seeds["cluster"])
+                               random_state=ctx.seeds["cluster"], **sweep_params(n))
     params = {k: v for k, v in selector.get_params().items() if k != "progress"}  # every default: the cache key
     found: dict[str, tuple[dict[str, Any], Any]] = {}
     todo: list[tuple[str, str]] = []
@@ -217,7 +220,8 @@ def _stage_cluster(ctx: RunContext) -> None:
     jobs = [(ctx.prepared[name].X, {**params, "progress": cfg.progress and not in_workers}, ctx.seeds["cluster"])
             for name, _ in todo]
     fitted = run_jobs(_fit_selector_with_graph, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="clustering sets",
-                      progress=cfg.progress)
+                      progress=cfg.progress, on_done=lambda i, fit, s: _runlog.step(
+                          f"cluster {todo[i][0]}", s, n, f"{len(fit[0].selection_)} configurations, chose {fit[0].n_clusters_} clusters"))
     for (name, key), (selector, graph) in zip(todo, fitted):
         ctx.prepared[name].graph = graph  # the outliers and the maps search no further
         cached = {"labels": np.asarray(selector.labels_, dtype=np.int64), "selection": selector.selection_,
@@ -240,6 +244,15 @@ def _stage_cluster(ctx: RunContext) -> None:
             preparation=ps.preparation,
         )
         ctx.runs[name].selector = selector
+
+
+def _typicality(ps: PreparedSet, labels: np.ndarray) -> np.ndarray:
+    """Per row, how typical it is of its cluster in the prepared space (1 = nearest the centre)."""
+    from vehiclust.cluster import typicality
+
+    out = np.full(len(labels), np.nan, dtype=np.float32)
+    out[ps.valid] = typicality(ps.X, np.asarray(labels)[ps.valid])
+    return out
 
 
 # ---- image checks (outliers issue) ------------------------------------------------------
@@ -305,7 +318,8 @@ def _stage_outliers(ctx: RunContext) -> None:
         jobs.append((ps.X, np.asarray(run_.labels)[ps.valid], centers, cfg.contamination, ctx.seeds["outliers"], show,
                      ps.graph))
     fitted = dict(zip(todo, run_jobs(_fit_outliers, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="outliers",
-                                     progress=cfg.progress)))
+                                     progress=cfg.progress, on_done=lambda i, fit, s: _runlog.step(
+                                         f"outliers {todo[i]}", s, n, f"{int(fit[1].labels_.sum()):,} flagged"))))
     for name, run_ in ctx.runs.items():
         ps = ctx.prepared[name]
         ps.graph, ensemble = fitted.get(name, (None, None))
@@ -318,7 +332,7 @@ def _stage_outliers(ctx: RunContext) -> None:
 def _stage_maps(ctx: RunContext) -> None:
     """2-D (and 3-D) coordinates of every row, and the map PNGs, for each descriptor set."""
     from vehiclust._parallel import processes, run_jobs
-    from vehiclust.embed import full_coords, render_run_maps
+    from vehiclust.embed import full_coords
 
     cfg = ctx.config
     dims = (2, 3) if cfg.map_3d else (2,)
@@ -327,11 +341,12 @@ def _stage_maps(ctx: RunContext) -> None:
     jobs = [(ctx.prepared[name].X, ctx.prepared[name].valid, d, cfg.map_method, ctx.seeds["maps"], 20_000, show,
              ctx.prepared[name].graph) for name, d in todo]
     coords = run_jobs(full_coords, jobs, n_jobs=cfg.n_jobs, n_rows=len(ctx.samples), description="maps",
-                      progress=cfg.progress)
+                      progress=cfg.progress, on_done=lambda i, xy, s: _runlog.step(
+                          f"map {todo[i][0]}", s, len(ctx.samples), f"{todo[i][1]}-D {cfg.map_method}"))
     for (name, d), xy in zip(todo, coords):
         setattr(ctx.runs[name], "coords_2d" if d == 2 else "coords_3d", xy)
-    for name, run_ in ctx.runs.items():
-        render_run_maps(run_, cfg.out)
+    for name in ctx.runs:
+        # the PNGs are drawn by the describe stage, once the clusters have names
         ctx.prepared[name].graph = None  # its last user: free ~50 MB per set at full size
 
 
@@ -352,10 +367,13 @@ def _stage_describe(ctx: RunContext) -> None:
         cache = _EVIDENCE_CACHE[id(ctx.samples)] = EvidenceCache()
     for name, run_ in ctx.runs.items():
         ps = ctx.prepared[name]
+        start = time.perf_counter()
         describe_run(run_, ps.X, ps.valid, ctx.samples, cfg.out, images=cfg.images is not None,
                      head_files=cfg.heads, random_state=ctx.seeds["describe"], cache=cache,
                      progress=cfg.progress, cache_dir=cfg.cache_path / "image_checks")
-        render_run_maps(run_, cfg.out)  # redraw the legend with the cluster names
+        render_run_maps(run_, cfg.out)  # the map PNGs, with the cluster names in the legend
+        _runlog.step(f"describe {name}", time.perf_counter() - start, None,
+                     f"{0 if run_.clusters is None else len(run_.clusters)} clusters")
 
 
 # ---- compare + choose the best (compare issue) ------------------------------------------
@@ -373,12 +391,12 @@ def _new_cluster_run(ctx: RunContext, ps: PreparedSet) -> DescriptorRun:
     """Cluster the consensus embedding like the cluster stage does, with the k-based families only:
     the embedding is a set of discrete points (one per micro-cluster), where density families
     would return the micro-clusters themselves."""
-    from vehiclust.cluster import ClusterSelector
+    from vehiclust.cluster import ClusterSelector, sweep_params
 
     cfg = ctx.config
     families = tuple(f for f in cfg.families if f in ("kmeans", "gmm", "ward")) or ("kmeans",)
     selector = ClusterSelector(families=families, k_min=cfg.k_min, k_max=cfg.k_max,
-                               random_state=ctx.seeds["compare"], progress=cfg.progress)
+                               random_state=ctx.seeds["compare"], progress=cfg.progress, **sweep_params(len(ps.X)))
     selector.fit(ps.X)
     labels = np.full(len(ctx.samples), -1, dtype=np.int64)
     labels[ps.valid] = selector.labels_
@@ -459,6 +477,9 @@ def _stage_compare(ctx: RunContext) -> None:
 # ---- report -----------------------------------------------------------------------------
 def _stage_report(ctx: RunContext) -> None:
     cfg = ctx.config
+    for name, run_ in ctx.runs.items():  # every set, mix and the consensus, whichever engine clustered it
+        if run_.typicality is None and name in ctx.prepared:
+            run_.typicality = _typicality(ctx.prepared[name], run_.labels)
     results = RunResults(
         samples=ctx.samples.drop(columns=["resolved"], errors="ignore"),
         validation=ctx.validation,

@@ -18,15 +18,19 @@ from vehiclust.io.atomic import atomic_write_csv, atomic_write_text, atomic_save
 
 # The columns of clusters.csv, in order. Later stages may append columns after these.
 CLUSTERS_COLUMNS = [
-    "path",
+    "row",  # 0-based line of images_paths.csv (after its header)
+    "path",  # exactly as written in images_paths.csv, so the table joins back to it
     "descriptor",
     "cluster",
     "cluster_name",
+    "description",  # the cluster's description, from descriptors/<NAME>/cluster_summary.csv
+    "typicality",  # 1 = nearest its cluster's centre ... 0 = farthest (rank within the cluster)
     "is_outlier",
     "outlier_score",
     "outlier_reasons",
     "outlier_kind",
     "duplicate_of",
+    "path_normalised",  # forward slashes, no leading ./: the key labels and head tables join on
 ]
 
 
@@ -46,6 +50,7 @@ class DescriptorRun:
     clusters: pd.DataFrame | None = None
     coords_2d: np.ndarray | None = None  # (n_rows, 2) float32
     coords_3d: np.ndarray | None = None  # (n_rows, 3) float32
+    typicality: np.ndarray | None = None  # (n_rows,) float32 in [0, 1], NaN unassigned; see cluster.typicality
     artifacts: dict[str, str] = field(default_factory=dict)  # name -> path relative to run dir
     model: Any = None  # vehiclust.assign.SetModel: what `vehiclust assign` needs (saved, not loaded back)
 
@@ -54,8 +59,11 @@ class DescriptorRun:
             return {}
         return dict(zip(self.clusters["cluster"].astype(int), self.clusters["cluster_name"].astype(str)))
 
-    def table(self, paths: pd.Series) -> pd.DataFrame:
-        """The clusters.csv table for this descriptor set, one row per input row."""
+    def table(self, paths: pd.Series, normalised: pd.Series | None = None) -> pd.DataFrame:
+        """The clusters.csv table for this descriptor set, one row per input row.
+
+        ``paths``: as the user wrote them (the join key back to images_paths.csv);
+        ``normalised``: the normalised form (default: ``paths``)."""
         names = self.cluster_names()
         labels = np.asarray(self.labels, dtype=np.int64)
         if self.outliers is not None:
@@ -84,7 +92,7 @@ class DescriptorRun:
                 "duplicate_of": duplicate_of,
             }
         )
-        return frame
+        return _with_row_and_words(frame, self, paths if normalised is None else normalised)
 
 
 @dataclass
@@ -109,7 +117,12 @@ class RunResults:
 
     def clusters_table(self, name: str | None = None) -> pd.DataFrame:
         """clusters.csv: the chosen (or named) descriptor set's table, every row present."""
-        return self.descriptors[name or self.best].table(self.samples["path"])
+        return self.descriptors[name or self.best].table(*self._paths())
+
+    def _paths(self) -> tuple[pd.Series, pd.Series]:
+        """(paths as given, normalised paths); runs saved before `path_given` existed: both normalised."""
+        given = self.samples["path_given"] if "path_given" in self.samples else self.samples["path"]
+        return given, self.samples["path"]
 
     def selection_table(self) -> pd.DataFrame:
         """selection.csv: every configuration tried, over all descriptor sets."""
@@ -146,7 +159,7 @@ class RunResults:
         for name, run in self.descriptors.items():
             d = out / "descriptors" / name
             d.mkdir(parents=True, exist_ok=True)
-            atomic_write_csv(run.table(self.samples["path"]), d / "clusters.csv")
+            atomic_write_csv(run.table(*self._paths()), d / "clusters.csv")
             atomic_write_csv(run.selection, d / "selection.csv")
             atomic_save_npy(np.asarray(run.labels, dtype=np.int64), d / "labels.npy")
             if run.outliers is not None:
@@ -157,6 +170,8 @@ class RunResults:
                 atomic_save_npy(np.asarray(run.coords_2d, dtype=np.float32), d / "coords_2d.npy")
             if run.coords_3d is not None:
                 atomic_save_npy(np.asarray(run.coords_3d, dtype=np.float32), d / "coords_3d.npy")
+            if run.typicality is not None:
+                atomic_save_npy(np.asarray(run.typicality, dtype=np.float32), d / "typicality.npy")
             if run.model is not None:
                 run.model.save(d)
             index[name] = {
@@ -205,6 +220,7 @@ class RunResults:
                 clusters=pd.read_csv(d / "cluster_summary.csv") if (d / "cluster_summary.csv").exists() else None,
                 coords_2d=_npy("coords_2d.npy"),
                 coords_3d=_npy("coords_3d.npy"),
+                typicality=_npy("typicality.npy"),
                 artifacts=info.get("artifacts", {}),
             )
         return cls(
@@ -241,6 +257,22 @@ def _text_column(frame: pd.DataFrame, column: str, default: np.ndarray) -> np.nd
     if column not in frame:
         return default
     return frame[column].fillna("").astype(str).to_numpy()
+
+
+def _with_row_and_words(frame: pd.DataFrame, run: DescriptorRun, normalised: pd.Series) -> pd.DataFrame:
+    """Add the join keys (`row`, `path_normalised`), each row's cluster description and its
+    typicality to a clusters.csv table; columns in CLUSTERS_COLUMNS order, others after."""
+    labels = frame["cluster"].to_numpy()
+    frame.insert(0, "row", np.arange(len(frame), dtype=np.int64))
+    words: dict[int, str] = {}
+    if run.clusters is not None and "description" in run.clusters:
+        words = dict(zip(run.clusters["cluster"].astype(int), run.clusters["description"].fillna("").astype(str)))
+    frame["description"] = [words.get(int(c), "") for c in labels]
+    typical = np.full(len(frame), np.nan) if run.typicality is None else np.asarray(run.typicality, dtype=np.float64)
+    frame["typicality"] = np.round(typical, 4)
+    frame["path_normalised"] = normalised.to_numpy()
+    ordered = [c for c in CLUSTERS_COLUMNS if c in frame]
+    return frame[ordered + [c for c in frame.columns if c not in ordered]]
 
 
 def _jsonable(obj: Any) -> Any:

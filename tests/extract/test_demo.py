@@ -44,7 +44,8 @@ def test_classical_files_are_reproducible(demo_dir: Path, demo_paths: list[str],
         X = pickle.load(fh)
     rows = [0, 333, 667, 1199]
     fresh = extract_descriptors([demo_paths[i] for i in rows], model, root=demo_dir, progress=False)
-    np.testing.assert_allclose(fresh.features, X[rows], rtol=1e-6)
+    # float32 features: equal to a few ulps (BLAS/SIMD summation order may differ between machines)
+    np.testing.assert_allclose(fresh.features, X[rows], rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("name,columns", [

@@ -103,7 +103,8 @@ def test_run_command_writes_outliers_csv(golden, monkeypatch):
                                       "--families", "kmeans", "--k-max", "6", "--map-method", "pca", "--no-notebook", "--no-html"])
     assert result.exit_code == 0, result.output
     flagged = pd.read_csv(out / "outliers.csv", keep_default_na=False)
-    flagged.insert(0, "row", [int(np.flatnonzero(golden["frame"]["path"].str.replace("\\", "/") == p)[0]) for p in flagged["path"]])
+    # `row` and `path` as written in the paths file: the outputs join back to it
+    assert list(flagged["path"]) == [golden["frame"]["path"].iloc[r] for r in flagged["row"]]
     image_checks = pd.read_csv(out / "image_checks.csv", keep_default_na=False)
     _check_outputs(golden["frame"], flagged, image_checks)
     clusters = pd.read_csv(out / "clusters.csv", keep_default_na=False)

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vehiclust.results import DescriptorRun, RunResults
+
 XSS_NAME = "<img src=x onerror=alert(1)>.jpg"
 PER_TYPE = 16
 # Deep and classical sets when the demo has them; whatever it has otherwise.
@@ -101,3 +103,51 @@ def report_run(tmp_path_factory: pytest.TempPathFactory, report_case) -> Path:
     out = tmp_path_factory.mktemp("report-run") / "run"
     run(make_config(root, out, files, heads))
     return out
+
+
+def synthetic_results(n: int, n_clusters: int, *, coords: bool = True, outliers: bool = True,
+                      clusters_table: bool = True, names: list[str] | None = None, seed: int = 0) -> RunResults:
+    """A results object shaped like a real run, for the writer's edge cases (no images)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, n_clusters, size=n).astype(np.int64)
+    labels[: max(n // 100, 1)] = -1
+    centres = rng.normal(scale=8, size=(n_clusters, 3))
+    xyz = (centres[np.maximum(labels, 0)] + rng.normal(size=(n, 3))).astype(np.float32)
+    run = DescriptorRun(
+        name="osnet",
+        labels=labels,
+        selection=pd.DataFrame({"family": ["kmeans"] * 3, "k": [2, n_clusters, 9], "silhouette": [0.1, 0.3, 0.2]}),
+        chosen={"family": "kmeans", "k": n_clusters, "silhouette": 0.3},
+        preparation={"dims_in": 512, "dims_out": 64},
+    )
+    if coords:
+        run.coords_2d, run.coords_3d = xyz[:, :2].copy(), xyz
+    if outliers:
+        flagged = labels < 0
+        flagged[rng.choice(n, size=max(n // 50, 1), replace=False)] = True
+        run.outliers = pd.DataFrame({
+            "is_outlier": flagged,
+            "outlier_score": np.where(flagged, rng.uniform(0.5, 1, n), rng.uniform(0, 0.5, n)),
+            "outlier_reasons": np.where(flagged, np.where(labels < 0, "invalid_descriptor", "far_from_data;low_density"), ""),
+        })
+    if clusters_table:
+        ids = np.arange(n_clusters)
+        names = names or [f"group {c}" for c in ids]
+        run.clusters = pd.DataFrame({
+            "cluster": ids, "size": [int((labels == c).sum()) for c in ids],
+            "share": [float((labels == c).mean()) for c in ids], "cluster_name": names,
+            "description": [f"Description of {nm}" for nm in names], "strength": 0.5,
+        })
+    paths = [f"images\\cls{c}\\img{i}.jpg" for i, c in enumerate(labels)]
+    return RunResults(
+        samples=pd.DataFrame({"path": [p.replace("\\", "/") for p in paths]}),
+        validation=pd.DataFrame(columns=["descriptor", "check", "severity", "count", "detail"]),
+        descriptors={"osnet": run}, best="osnet", best_reason="the only set",
+        metadata={"seed": 0, "config": {"images": None}},
+    )
+
+
+@pytest.fixture(scope="session")
+def synthetic():
+    """:func:`synthetic_results`: a results object shaped like a real run, built without the pipeline."""
+    return synthetic_results

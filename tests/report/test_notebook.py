@@ -76,3 +76,31 @@ def test_unexecuted_notebook_is_valid_with_a_parameter_cell(root) -> None:
     assert len(params) == 1
     assert f"IMAGES_ROOT = {root!r}" in params[0].source
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+def test_notebook_interprets_every_set_and_maps_in_3d(report_run: Path) -> None:
+    """Every set's clusters in words, a written comparison, one interactive 3-D map in the
+    report's colours, and an images root relative to the notebook's folder."""
+    from vehiclust.embed import cluster_palette
+    from vehiclust.report import _media
+    from vehiclust.report.notebook_helpers import md, md_code
+
+    nb = nbformat.read(report_run / "analysis.ipynb", as_version=4)
+    results = RunResults.load(report_run)
+    text = _text(nb)
+    for name, run in results.descriptors.items():
+        assert f"**{md_code(name)}** (" in text
+        for c in _media.cluster_ids(run):
+            assert f"**{md(_media.cluster_label(run, c))}**:" in text
+    assert f"The run chose **{md_code(results.best)}**" in text
+    assert "agree most (ARI" in text or len(results.descriptors) < 2
+    plots = [o["data"]["application/vnd.plotly.v1+json"] for outs in _outputs(nb) for o in outs
+             if "application/vnd.plotly.v1+json" in o.get("data", {})]
+    assert len(plots) == 1
+    best = results.descriptors[results.best]
+    traces = [t for t in plots[0]["data"] if t["type"] == "scatter3d" and not t["name"].startswith(("outliers", "unassigned"))]
+    assert [t["marker"]["color"] for t in traces] == [cluster_palette(best.labels)[c] for c in _media.cluster_ids(best)]
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    root = params.source.split("IMAGES_ROOT = ")[1].strip().strip("'\"")
+    assert not Path(root).is_absolute()
+    assert (report_run / root).resolve() == _media.images_root(results, report_run)

@@ -1,6 +1,6 @@
 """Clustering engine: several families swept over k, scored in one space, one chosen.
 
-See the README section "How the clustering is chosen" for the rule.
+See docs/clustering.md ("How the clustering is chosen") for the rule.
 """
 
 from vehiclust.cluster._families import FAMILIES, available_families
@@ -11,8 +11,10 @@ from vehiclust.cluster.metrics import (
     davies_bouldin,
     sampled_silhouette,
     size_balance,
+    typicality,
 )
 from vehiclust.cluster.plot import plot_selection_curves
+from vehiclust.cluster._sizing import k_grid, sweep_params
 from vehiclust.cluster.selector import ClusterSelector
 
 __all__ = [
@@ -23,8 +25,11 @@ __all__ = [
     "calinski_harabasz",
     "davies_bouldin",
     "external_agreement",
+    "k_grid",
     "plot_selection_curves",
     "purity",
     "sampled_silhouette",
     "size_balance",
+    "sweep_params",
+    "typicality",
 ]

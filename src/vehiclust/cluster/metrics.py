@@ -255,3 +255,26 @@ __all__ = [
     "size_balance",
     "stratified_sample",
 ]
+
+
+def typicality(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """How typical each row is of its cluster, in [0, 1]: the share of the cluster's other rows
+    that lie farther from the cluster's centre (mean) than it does. 1 = the row nearest the
+    centre, 0 = the farthest; a cluster of one row gets 1; NaN where the label is -1.
+
+    A rank, not a raw distance, so it reads the same in every cluster and every space."""
+    labels = np.asarray(labels)
+    codes, kept, _ = _compact(labels)
+    out = np.full(labels.shape[0], np.nan, dtype=np.float64)
+    if not kept.any():
+        return out
+    centroids, counts = cluster_centroids(X, codes)
+    dist = _distances_to_own_centroid(X, codes, centroids)
+    rows = np.flatnonzero(kept)
+    order = rows[np.lexsort((dist[rows], codes[rows]))]  # by cluster, nearest first
+    sizes = counts.astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    rank = np.arange(order.size) - np.repeat(starts, sizes)  # 0 = nearest the centre
+    size = np.repeat(sizes, sizes)
+    out[order] = np.where(size > 1, 1.0 - rank / np.maximum(size - 1, 1), 1.0)
+    return out

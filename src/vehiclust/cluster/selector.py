@@ -3,6 +3,9 @@
 The sweep keeps only one configuration's labels at a time (plus the matrix itself); the chosen
 configuration is fitted again at the end with the same derived seed, which gives the same
 labels because every family is deterministic for a given seed.
+
+On large sets (`screen_sample`) the sweep runs on a seeded sample and only its finalists are
+fitted and scored on every row; configurations out of the running get no stability refits.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from threadpoolctl import threadpool_limits
 from vehiclust import _progress
 from vehiclust.cluster import metrics as M
 from vehiclust.cluster._families import FAMILIES, FamilyFit, config_seed, make_family
+from vehiclust.cluster._sizing import k_grid
 from vehiclust.cluster._reference import NullReference
 from vehiclust.cluster._rule import EXCESS as REFERENCE_COLUMNS
 from vehiclust.cluster._rule import MAX_NOISE, choose_configuration, eligible_alone, summarise
@@ -135,7 +139,7 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         k_hi = min(int(self.k_max), n - 1)
         if k_hi < self.k_max:
             notes.append(f"k grid cut to {k_hi} (only {n} rows)")
-        ks = list(range(min(int(self.k_min), k_hi), k_hi + 1))
+        ks = k_grid(min(int(self.k_min), k_hi), k_hi, n)  # every k, sparser above 16 on small data
         return X, names, ks, notes
 
     # ---- scoring -----------------------------------------------------------------------
@@ -234,8 +238,12 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
                                     disable=not self.progress):
             fam, params = families[f["family"]], self.params_by_config_[int(f["config_id"])]
             t0 = time.perf_counter()
-            fit = fam.fit(X, params, fam.seed_for(base, params))
-            row = self._score(X, fam, params, fit, fam.seed_for(base, params), base)
+            try:
+                fit = fam.fit(X, params, fam.seed_for(base, params))
+                row = self._score(X, fam, params, fit, fam.seed_for(base, params), base)
+            except Exception as exc:  # noqa: BLE001 - a finalist that fails on every row is passed over
+                log.info("%s %s failed on every row: %s", fam.name, f["params"], _error_text(exc))
+                continue
             row["fit_seconds"] = round(time.perf_counter() - t0, 4)
             full[int(f["config_id"])], fits[int(f["config_id"])] = row, fit
             if eligible_alone(row, self.stability_floor):

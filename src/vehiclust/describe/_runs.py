@@ -16,7 +16,7 @@ from vehiclust.io.paths import PATH_COLUMNS, normalise_path
 
 log = logging.getLogger(__name__)
 
-NON_LABEL_COLUMNS = ("path", "resolved", "path_error")
+NON_LABEL_COLUMNS = ("path", "path_given", "resolved", "path_error")
 
 
 def read_head_table(path: str | Path) -> pd.DataFrame:

@@ -2,8 +2,8 @@
 
 from vehiclust.embed._embedder import METHODS, MapEmbedder, embed
 from vehiclust.embed._quality import neighbourhood_preservation
-from vehiclust.embed._render import cluster_colours, render_map
+from vehiclust.embed._render import cluster_colours, cluster_palette, render_map
 from vehiclust.embed._runs import full_coords, map_run, render_run_maps
 
-__all__ = ["METHODS", "MapEmbedder", "embed", "neighbourhood_preservation", "render_map", "cluster_colours",
+__all__ = ["METHODS", "MapEmbedder", "embed", "neighbourhood_preservation", "render_map", "cluster_colours", "cluster_palette",
            "full_coords", "map_run", "render_run_maps"]

@@ -28,13 +28,27 @@ MAX_LEGEND = 20
 
 
 def cluster_colours(n: int) -> np.ndarray:
-    """n distinguishable RGB colours: tab20 first, then evenly spaced hues."""
-    base = np.asarray(plt.get_cmap("tab20").colors)[[0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19]]
+    """n distinguishable RGB colours: tab20 without its greys first, then evenly spaced hues.
+
+    Grey is kept for what is not a cluster: unassigned rows and the density of all rows."""
+    base = np.asarray(plt.get_cmap("tab20").colors)[[0, 2, 4, 6, 8, 10, 12, 16, 18, 1, 3, 5, 7, 9, 11, 13, 17, 19]]
     if n <= len(base):
         return base[:n]
     hues = (np.arange(n) * 0.618033988749895) % 1.0
     hsv = np.stack([hues, np.full(n, 0.65), np.full(n, 0.85)], axis=1)
     return matplotlib.colors.hsv_to_rgb(hsv)
+
+
+def cluster_palette(labels) -> dict[int, str]:
+    """One '#rrggbb' colour per cluster id: the colours of the map PNGs, report.html and analysis.ipynb.
+
+    ``labels``: cluster labels or ids (negative = unassigned, no colour). The i-th smallest id
+    gets :func:`cluster_colours`' i-th colour, so every writer that sees the same labels draws
+    each cluster in the same colour.
+    """
+    ids = np.unique(np.asarray(labels, dtype=np.int64))
+    ids = ids[ids >= 0]
+    return {int(c): matplotlib.colors.to_hex(rgb) for c, rgb in zip(ids, cluster_colours(len(ids)))}
 
 
 def _grid(xy: np.ndarray, size: int) -> tuple[np.ndarray, tuple[float, float, float, float]]:
@@ -71,11 +85,13 @@ def _composite(canvas: np.ndarray, count: np.ndarray, colour: np.ndarray, floor:
 
 
 def render_map(coords: np.ndarray, values: np.ndarray, path: str | Path, *, kind: str = "clusters",
-               names: dict[int, str] | None = None, title: str = "", size: int = 800) -> Path:
+               names: dict[int, str] | None = None, title: str = "", size: int = 800,
+               palette: dict[int, str] | None = None) -> Path:
     """Write a density-shaded PNG of every finite row of ``coords`` (n x 2).
 
     ``kind="clusters"``: ``values`` are cluster labels (-1 = noise/unassigned, grey).
     ``kind="outliers"``: ``values`` are booleans; outliers are drawn red on top of the rest.
+    ``palette``: cluster id → colour (default :func:`cluster_palette` of ``values``).
     """
     coords = np.asarray(coords, dtype=np.float64)[:, :2]
     values = np.asarray(values)
@@ -100,9 +116,8 @@ def render_map(coords: np.ndarray, values: np.ndarray, path: str | Path, *, kind
         else:
             labels = vals.astype(np.int64)
             clusters, sizes = np.unique(labels[labels >= 0], return_counts=True)
-            palette = cluster_colours(len(clusters))
-            lut = {int(c): palette[i] for i, c in enumerate(clusters)}
-            rgb = np.array([lut.get(int(c), NOISE_RGB) for c in range(int(labels.max()) + 1)] if len(clusters) else [NOISE_RGB])
+            lut = {c: matplotlib.colors.to_rgb(h) for c, h in (palette or cluster_palette(labels)).items()}
+            rgb = np.array([lut.get(c, NOISE_RGB) for c in range(int(labels.max()) + 1)] if len(clusters) else [NOISE_RGB])
             point_rgb = np.where((labels >= 0)[:, None], rgb[np.clip(labels, 0, None)], NOISE_RGB)
             count, mean = _layer(flat, point_rgb, size, radius)
             canvas = _composite(canvas, count, mean, 0.3)
@@ -111,7 +126,7 @@ def render_map(coords: np.ndarray, values: np.ndarray, path: str | Path, *, kind
                 c = int(clusters[i])
                 name = (names or {}).get(c, "")
                 label = f"{c}: {name} ({sizes[i]:,})" if name else f"{c} ({sizes[i]:,})"
-                handles.append(Patch(color=lut[c], label=label[:48]))
+                handles.append(Patch(color=lut.get(c, NOISE_RGB), label=label[:48]))
             if len(order) > MAX_LEGEND:
                 handles.append(Patch(color="white", label=f"... {len(order) - MAX_LEGEND} more clusters"))
             if (labels < 0).any():

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from vehiclust.embed._embedder import MapEmbedder
-from vehiclust.embed._render import render_map
+from vehiclust.embed._render import cluster_palette, render_map
 from vehiclust.neighbors import KNNGraph
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def render_run_maps(run_, run_dir: str | Path) -> None:
     n = len(run_.labels)
     title = f"{run_.name}: {int(np.isfinite(run_.coords_2d).all(1).sum()):,} of {n:,} rows"
     render_map(run_.coords_2d, run_.labels, Path(run_dir) / rel / "map_clusters.png", kind="clusters",
-               names=names, title=title + ", by cluster")
+               names=names, title=title + ", by cluster", palette=cluster_palette(run_.labels))
     run_.artifacts["map_clusters"] = str(rel / "map_clusters.png")
     if run_.outliers is not None and "is_outlier" in run_.outliers:
         flags = run_.outliers["is_outlier"].to_numpy(bool)

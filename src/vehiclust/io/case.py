@@ -13,8 +13,8 @@ import pandas as pd
 
 from vehiclust.exceptions import InputError
 from vehiclust.io.descriptors import DescriptorNote, load_descriptors
-from vehiclust.io.labels import join_labels, read_labels
-from vehiclust.io.paths import check_folder_name, read_paths, resolve_all
+from vehiclust.io.labels import RESERVED, join_labels, read_labels
+from vehiclust.io.paths import check_folder_name, normalise_path, read_given_paths, resolve_all
 
 log = logging.getLogger(__name__)
 
@@ -23,14 +23,14 @@ log = logging.getLogger(__name__)
 class Case:
     """Row i of every descriptor array is row i of ``samples``."""
 
-    samples: pd.DataFrame  # path, resolved ("" without an images root), path_error, label columns
+    samples: pd.DataFrame  # path, path_given, resolved ("" without an images root), path_error, label columns
     descriptors: dict[str, np.ndarray]  # name -> (n, d) float32, memory-mapped when possible
     sources: dict[str, Path] = field(default_factory=dict)
     notes: list[tuple[str, str, str]] = field(default_factory=list)  # (descriptor, check, detail)
 
     @property
     def label_columns(self) -> list[str]:
-        return [c for c in self.samples.columns if c not in ("path", "resolved", "path_error")]
+        return [c for c in self.samples.columns if c not in RESERVED]
 
 
 def parse_named_paths(items: list[str] | tuple[str, ...]) -> dict[str, Path]:
@@ -62,7 +62,8 @@ def load_case(
     """Load and row-align everything; fatal mismatches raise :class:`InputError`."""
     if not descriptors:
         raise InputError("At least one descriptor set is needed.")
-    path_series = read_paths(paths)
+    given = read_given_paths(paths)  # outputs give these back, so that they join to the file
+    path_series = given.map(normalise_path).rename("path")
     n = len(path_series)
     if n == 0:
         raise InputError(f"Paths file {paths} has no rows.")
@@ -82,7 +83,7 @@ def load_case(
         arrays[name] = arr
         sources[name] = Path(src)
         log.info("loaded %s: %s x %s from %s", name, f"{arr.shape[0]:,}", arr.shape[1], src)
-    samples = pd.DataFrame({"path": path_series.to_numpy()})
+    samples = pd.DataFrame({"path": path_series.to_numpy(), "path_given": given.to_numpy()})
     if images is not None:
         resolved, refused = resolve_all(images, path_series)
         samples["resolved"] = resolved.to_numpy()

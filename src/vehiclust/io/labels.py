@@ -14,7 +14,7 @@ from vehiclust.exceptions import InputError
 from vehiclust.io._text import read_text_csv
 from vehiclust.io.paths import PATH_COLUMNS, normalise_path
 
-RESERVED = {"path", "resolved", "path_error"}
+RESERVED = {"path", "path_given", "resolved", "path_error"}  # the samples columns vehiclust adds itself
 
 
 def read_labels(path: str | Path) -> pd.DataFrame:

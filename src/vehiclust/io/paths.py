@@ -37,6 +37,12 @@ def normalise_path(raw: object) -> str:
 
 def read_paths(path: str | Path) -> pd.Series:
     """Read ``images_paths.csv`` (column ``paths`` or ``path``) as normalised strings."""
+    return read_given_paths(path).map(normalise_path).rename("path")
+
+
+def read_given_paths(path: str | Path) -> pd.Series:
+    """Read ``images_paths.csv`` (column ``paths`` or ``path``) exactly as written: the
+    strings outputs give back so that they join to the file (``images\\bike\\bike12.jpg``)."""
     path = Path(path)
     frame = read_text_csv(path, "Paths file", dtype=str, keep_default_na=False)
     if frame.columns.empty:
@@ -44,7 +50,7 @@ def read_paths(path: str | Path) -> pd.Series:
     column = next((c for c in PATH_COLUMNS if c in frame.columns), None)
     if column is None:
         raise InputError(f"Paths file {path} needs a column named 'paths' or 'path'; it has {list(frame.columns)}.")
-    return frame[column].map(normalise_path).rename("path")
+    return frame[column].rename("path_given")
 
 
 def resolve_under_root(root: str | Path, relative: str) -> Path:

@@ -13,14 +13,16 @@ CELLS: list[tuple[str, str]] = [
 
 This notebook walks through one `vehiclust run`. It reads the run's outputs in this folder
 through the library (`RunResults.load(".")`) and recomputes nothing; re-run it to refresh.
-Sections: data and validation → how each clustering was chosen → maps → clusters with their
-descriptions → outliers by reason → descriptor sets compared → conclusion."""),
+Sections: data and validation → how each clustering was chosen → maps (an interactive 3-D
+one too) → every set's clusters in words → outliers by reason → descriptor sets compared →
+conclusion. Colours are the report's: one colour per cluster in both."""),
     ("code", """import html
 
 import numpy as np
 import pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt
+import plotly.io as pio
 from IPython.display import Image, Markdown, display
 
 from vehiclust.report import notebook_helpers as nh
@@ -29,6 +31,7 @@ from vehiclust.results import RunResults
 pd.set_option("display.max_columns", 30)
 pd.set_option("display.width", 160)
 plt.rcParams["figure.dpi"] = 72
+pio.renderers.default = "plotly_mimetype"  # interactive in JupyterLab, Notebook 7 and VS Code
 results = RunResults.load(".")
 best = results.descriptors[results.best]
 
@@ -70,7 +73,7 @@ chosen"""),
     fig = nh.selection_curves(run.selection, title=f"{name}: configurations tried", chosen=run.chosen)
     if fig is not None:
         plt.show()"""),
-    ("markdown", "## 3. Maps\n\nEach point is one image, placed by its descriptor; colours are clusters, red rings are outliers."),
+    ("markdown", "## 3. Maps\n\nEach point is one image, placed by its descriptor; colours are clusters (the report's colours), small black crosses are outliers."),
     ("code", """mapped = [name for name, run in results.descriptors.items() if run.coords_2d is not None]
 if not mapped:
     show_md("This run has no map coordinates (the map stage did not run).")
@@ -79,7 +82,15 @@ else:
     for name in mapped:
         nh.map_figure(results.descriptors[name], title=name)
         plt.show()"""),
-    ("markdown", "## 4. Clusters and their descriptions\n\nFor the chosen descriptor set: each cluster's size, its generated description and the images closest to its centre on the map."),
+    ("markdown", "The chosen set in 3-D, interactive: drag to turn, scroll to zoom, hover a point for its path, click a legend entry to hide or show a cluster (outliers start hidden when there are many)."),
+    ("code", """fig3d = nh.map_3d(best, results)
+if fig3d is None:
+    show_md(f"{nh.md_code(results.best)} has no 3-D coordinates.")
+else:
+    fig3d.show()"""),
+    ("markdown", "## 4. Clusters and their descriptions\n\nEvery descriptor set's clusters in words (largest first, from the names and descriptions the describe stage wrote), then the chosen set's clusters with the images closest to their centres."),
+    ("code", """for name in results.descriptors:
+    show_md(nh.interpret_set(results, name))"""),
     ("code", """summary = nh.cluster_summary(best)
 show_md(f"{nh.md_code(results.best)} has **{len(summary)}** clusters; the largest holds "
         f"{summary['size'].max():,} rows ({summary['share'].max():.1%}), the smallest {summary['size'].min():,}."
@@ -119,6 +130,7 @@ if results.attribute_alignment is not None:
 for title, path in nh.comparison_figures(results, "."):
     show_md(f"*{nh.md(title)}*")
     display(Image(filename=str(path)))"""),
+    ("code", """show_md(nh.comparison_text(results))"""),
     ("markdown", "## 7. Conclusion"),
     ("code", """show_md(nh.conclusion(results))"""),
 ]

@@ -1,7 +1,8 @@
 """`report.html`: one self-contained page that opens from disk, with no server and no network.
 
-plotly.js is inlined; thumbnails are embedded as base64 JPEGs (or, for very large runs,
-written beside the page in ``report_files/`` and referenced relatively). Every string that
+plotly.js is inlined, gzip-compressed and unpacked by the page; each row's thumbnail is a
+base64 WebP stored once in a JSON block that galleries and the map's hover panel both read
+(or, for very large runs, a file beside the page in ``report_files/``). Every string that
 comes from the data — paths, labels, cluster names, descriptions, reasons — is escaped
 wherever it lands: HTML text and attributes, plotly hover text, and JSON inside ``<script>``.
 A Content-Security-Policy with a per-page nonce also blocks inline event handlers, so an
@@ -10,6 +11,9 @@ escaping slip still could not run an ``onerror=`` hidden in a file name.
 
 from __future__ import annotations
 
+import base64
+import functools
+import gzip
 import hashlib
 import html
 import json
@@ -24,8 +28,15 @@ import pandas as pd
 from vehiclust import _progress
 from vehiclust.exceptions import InputError
 from vehiclust.io.atomic import atomic_write_bytes, atomic_write_text
-from vehiclust.report import _media, _outlier_gallery
-from vehiclust.report.notebook_helpers import _as_jpeg, label_columns, pretty_name
+from vehiclust.report import _mapfig, _media, _outlier_gallery
+from vehiclust.report.notebook_helpers import (
+    _as_jpeg,
+    chosen_text,
+    first_sentence,
+    follows_table,
+    label_columns,
+    pretty_name,
+)
 from vehiclust.results import DescriptorRun, RunResults
 
 log = logging.getLogger(__name__)
@@ -34,8 +45,11 @@ REPORT_NAME = "report.html"
 FILES_DIR = "report_files"
 # Embedded figures above this size are linked instead, to keep the page loadable.
 MAX_EMBED_FIGURE_BYTES = 4_000_000
+# The row thumbnails are 64 px WebP tiles (every current browser shows WebP): at quality 65 a
+# third lighter than the same JPEG, which is what keeps the demo's 1,200 hover pictures small.
+THUMB_QUALITY = 65
 
-_CLUSTER_COLOURS = [
+_FAMILY_COLOURS = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
     "#7f7f7f", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d",
     "#31a354", "#756bb1", "#636363", "#6baed6", "#fd8d3c", "#74c476", "#9e9ac8", "#969696",
@@ -84,6 +98,7 @@ def table_html(frame: pd.DataFrame | None, *, index: bool = False, highlight: in
     if frame is None or frame.empty:
         return "<p class='muted'>Nothing to show.</p>"
     frame = frame.head(max_rows)
+    frame = frame.loc[:, [c for c in frame.columns if frame[c].notna().any()]]  # columns with nothing in them say nothing
     columns = ([frame.index.name or ""] if index else []) + [str(c) for c in frame.columns]
     head = "".join(f"<th>{esc(c)}</th>" for c in columns)
     body = []
@@ -144,25 +159,29 @@ class _Thumbs:
         rows = np.unique(np.asarray(rows, dtype=np.int64))
         embed = len(rows) <= self.embed_limit
         for row in _progress.track(rows.tolist(), "report thumbnails"):
-            data = _media.thumbnail_jpeg(_media.resolve_image(self.root, self.paths[row]), self.size)
+            data = _media.thumbnail(_media.resolve_image(self.root, self.paths[row]), self.size, THUMB_QUALITY, "WEBP")
             if data is None:
                 continue
             if embed:
-                self.src[row] = _media.data_uri(data)
+                self.src[row] = _media.data_uri(data, "image/webp")
             else:
-                atomic_write_bytes(data, files_dir / f"{row}.jpg")
-                self.src[row] = f"{FILES_DIR}/thumbs/{row}.jpg"
+                atomic_write_bytes(data, files_dir / f"{row}.webp")
+                self.src[row] = f"{FILES_DIR}/thumbs/{row}.webp"
         log.info("report: %d thumbnails %s", len(self.src), "embedded" if embed else f"in {FILES_DIR}/")
+
+    def table(self) -> dict[str, str]:
+        """row → src, the one copy of every thumbnail that galleries and the hover panel show."""
+        return {str(row): src for row, src in sorted(self.src.items())}
 
 
 def write_html_report(
     results: RunResults,
     run_dir: str | Path,
     *,
-    max_points: int = 20_000,
+    max_points: int = 12_000,
     max_points_3d: int = 5_000,
-    gallery_size: int = 12,
-    thumb_size: int = 96,
+    gallery_size: int = 8,
+    thumb_size: int = 64,
     embed_limit: int = 2_500,
     random_state: int | None = None,
 ) -> Path:
@@ -170,6 +189,8 @@ def write_html_report(
 
     Maps draw at most `max_points` (2-D) / `max_points_3d` (3-D) points — a seeded
     per-cluster sample plus outliers — over a density layer of every row when there are more.
+    Each row's thumbnail (`thumb_size` px, JPEG) is stored once, whether a gallery or the
+    map's hover panel shows it; plotly.js is stored once, gzip-compressed.
     """
     for name, value, low in [("max_points", max_points, 1), ("max_points_3d", max_points_3d, 1),
                              ("gallery_size", gallery_size, 1), ("thumb_size", thumb_size, 8), ("embed_limit", embed_limit, 0)]:
@@ -227,7 +248,7 @@ class _Page:
         self.labels = np.asarray(self.best.labels)
         self.reasons = self.outliers["outlier_reasons"].to_numpy(object)
         self.flagged = self.outliers["is_outlier"].to_numpy(bool)
-        self.colour = {c: _CLUSTER_COLOURS[i % len(_CLUSTER_COLOURS)] for i, c in enumerate(self.clusters)}
+        self.colour = _mapfig.colours(self.best)  # the notebook's and the map PNGs' colours too
 
     # ---- pieces -------------------------------------------------------------------------
     def row_label(self, row: int) -> str:
@@ -239,14 +260,15 @@ class _Page:
         src = self.thumbs.src.get(row)
         path = self.paths[row]
         reasons = self.reasons[row]
-        pic = (f"<img src='{esc(src)}' alt='{esc(path)}' title='{esc(path)}' loading='eager'>"
+        # the picture itself is stored once per row in the 'thumbs' JSON block; the script sets src
+        pic = (f"<img data-thumb='{row}' alt='{esc(path)}' title='{esc(path)}'>"
                if src else "<div class='noimg'>no image</div>")
         shown = reasons.replace(_media.REASON_SEPARATOR, "; ")
         why = f"<span class='reasons'>{esc(shown)}</span>" if reasons else ""
         return (f"<figure class='thumb' data-row='{row}'>{pic}<figcaption><span class='path'>{esc(path)}</span>"
                 f"<span class='cl'>{esc(self.row_label(row))}</span>{why}</figcaption></figure>")
 
-    def embedded_png(self, rel: str, caption: str, jpeg: bool = False) -> str:
+    def embedded_png(self, rel: str, caption: str, jpeg: bool = False, caption_above: bool = False) -> str:
         path = self._inside_run_dir(rel)
         if path is None or path.suffix.lower() not in {".png", ".jpg", ".jpeg", ".svg"}:
             return ""
@@ -254,10 +276,20 @@ class _Page:
             return f"<p><a href='{esc(path.relative_to(self.run_dir.resolve()).as_posix())}'>{esc(caption)}</a></p>"
         if jpeg:  # photo montages: a fifth of the PNG's bytes
             data, mime = _as_jpeg(path), "image/jpeg"
+        elif path.suffix.lower() == ".png":  # charts: a 256-colour PNG, half the bytes, the same look
+            data, mime = _as_palette_png(path), "image/png"
         else:
-            data, mime = path.read_bytes(), "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
-        return (f"<figure class='artifact'><img src='{esc(_media.data_uri(data, mime))}' alt='{esc(caption)}'>"
-                f"<figcaption>{esc(caption)}</figcaption></figure>")
+            data, mime = path.read_bytes(), "image/jpeg"
+        img = f"<img src='{esc(_media.data_uri(data, mime))}' alt='{esc(caption)}'>"
+        cap = f"<figcaption>{esc(caption)}</figcaption>"
+        return f"<figure class='artifact'>{cap + img if caption_above else img + cap}</figure>"
+
+    def folded_figure(self, rel: str, caption: str) -> str:
+        """A figure folded under its caption (the caption above the picture, the picture on demand)."""
+        figure = self.embedded_png(rel, caption, caption_above=True)
+        if not figure:
+            return ""
+        return f"<details class='figure'><summary>{esc(caption)}</summary>{figure}</details>"
 
     def _inside_run_dir(self, rel: str) -> Path | None:
         root = self.run_dir.resolve()
@@ -278,33 +310,60 @@ class _Page:
             ("map", "Map"), ("clusters", "Clusters"), ("outliers", "Outliers"), ("selection", "Selection"),
             ("comparison", "Comparison"), ("validation", "Validation")])
         summary = (
-            f"<p class='lead'><b>{n:,}</b> images, <b>{len(self.clusters)}</b> clusters from the descriptor set "
-            f"<b>{esc(r.best)}</b> ({assigned:,} rows assigned), <b>{n_out:,}</b> outliers "
+            f"<p class='lead'><b>{n:,}</b> images in <b>{len(self.clusters)}</b> clusters from the descriptor set "
+            f"<b>{esc(r.best)}</b> ({assigned:,} rows assigned); <b>{n_out:,}</b> outliers "
             f"({n_out / max(n, 1):.1%}).</p>"
         )
-        reason = f"<p>Why <b>{esc(r.best)}</b>: {esc(r.best_reason)}</p>" if r.best_reason else ""
-        sets = "".join(
-            f"<li><b>{esc(name)}</b>: {len(_media.cluster_ids(run))} clusters, chosen {esc(_chosen_text(run.chosen))}</li>"
-            for name, run in r.descriptors.items())
-        return (f"<header><h1>vehiclust report</h1><nav>{nav}</nav></header><main>{summary}{reason}"
-                f"<ul class='sets'>{sets}</ul>")
+        # the best set's one-sentence reason, and what each clustering follows, when the run has them
+        note = _metrics_note(best, r.comparison)
+        reason = (f"<p id='best-reason'>Why <b>{esc(r.best)}</b>: {esc(r.best_reason)}"
+                  + (f" <span class='muted'>({esc(note)})</span>" if note else "") + "</p>" if r.best_reason
+                  else "<p id='best-reason' hidden></p>")
+        return (f"<header><h1>vehiclust report</h1><nav>{nav}</nav></header><main><section id='summary'>{summary}{reason}"
+                f"{self._sets_table()}{self._follows()}</section>")
+
+    def _follows(self) -> str:
+        """The shares behind 'what each clustering follows', folded, when the run has them."""
+        follows = follows_table(self.results)
+        if follows is None:
+            return ""
+        return ("<details id='follows'><summary>What each clustering follows: the share of each kind of evidence "
+                "its clusters explain</summary>" + table_html(follows) + "</details>")
+
+    def _sets_table(self) -> str:
+        """One line per descriptor set: its chosen clustering (the cluster count said once), clusters, outliers."""
+        rows = []
+        for name, run in self.results.descriptors.items():
+            flagged = _media.outlier_frame(run)["is_outlier"].to_numpy(bool)
+            rows.append({
+                "descriptor set": ("★ " if name == self.results.best else "") + name,
+                "clusters": len(_media.cluster_ids(run)),
+                "outliers": int(flagged.sum()),
+                "method": chosen_text(run.chosen, count=False, words=True),
+            })
+        frame = pd.DataFrame(rows)
+        follows = follows_table(self.results)
+        if follows is not None and "follows" in follows.columns:  # the compare stage's sentence per set
+            said = dict(zip(follows["descriptor"].astype(str), follows["follows"].fillna("").astype(str)))
+            frame["follows"] = [said.get(name, "") for name in self.results.descriptors]
+        return "<div class='sets'>" + table_html(frame) + "</div>"
 
     def map_section(self, rows_2d: np.ndarray, rows_3d: np.ndarray) -> str:
         best = self.best
         if best.coords_2d is None and best.coords_3d is None:
             return ("<section id='map'><h2>Map</h2><p class='muted'>This run has no map coordinates "
                     "(the map stage did not run).</p></section>")
-        rowinfo: dict[str, dict[str, str]] = {}
-        for row in np.union1d(rows_2d, rows_3d).tolist():
-            rowinfo[str(row)] = {
-                "p": self.paths[row],
-                "c": self.row_label(row),
-                "r": self.reasons[row],
-                "t": self.thumbs.src.get(row, ""),
-            }
+        rowinfo = self._rowinfo(np.union1d(rows_2d, rows_3d))
+        n_out = int(self.flagged.sum())
+        toggle = ""
+        if n_out:
+            checked = " checked" if _mapfig.outliers_visible(n_out) is True else ""
+            toggle = (f"<label class='toggle'><input type='checkbox' id='show-outliers'{checked}> show the "
+                      f"{_count(n_out, 'outlier')} (black crosses)</label>")
         parts = ["<section id='map'><h2>Map</h2>",
-                 f"<p>Descriptor set <b>{esc(self.results.best)}</b>. Hover a point to see its image, path, "
-                 "cluster and outlier reasons. Click legend entries to hide or show clusters.</p>",
+                 f"<p class='muted'>Descriptor set <b>{esc(self.results.best)}</b>: each point is an image, coloured by "
+                 f"cluster, named at the cluster's centre. Hover a point to see it; click a legend entry to hide or show "
+                 f"a cluster. {toggle}</p>",
                  "<div class='map-wrap'><div class='maps'>"]
         figures = {}
         if best.coords_2d is not None:
@@ -322,103 +381,79 @@ class _Page:
         n_points = len(rows_2d) if best.coords_2d is not None else len(rows_3d)
         if n_points < self.results.n_rows:
             parts.append(f"<p class='muted'>{n_points:,} of {self.results.n_rows:,} rows drawn as points "
-                         "(a seeded per-cluster sample plus outliers); the grey layer shows the density of all rows.</p>")
+                         "(a seeded per-cluster sample plus outliers); the grey layer beneath shows the density of all rows.</p>")
         parts.append("</section>")
         return "".join(parts)
 
+    def _rowinfo(self, rows: np.ndarray) -> dict[str, list]:
+        """What the hover panel shows of each drawn row, column-wise: its path, and indices into
+        the lists of cluster names and reasons (said once each, not once per row)."""
+        names = [self.row_label(int(r)) for r in rows.tolist()]
+        name_list, name_idx = np.unique(np.asarray(names, dtype=object).astype(str), return_inverse=True) if len(rows) else ([], [])
+        reasons = self.reasons[rows].astype(str) if len(rows) else np.empty(0, str)
+        reason_list, reason_idx = np.unique(reasons, return_inverse=True) if len(rows) else ([], [])
+        return {"rows": rows.tolist(), "p": self.paths[rows].tolist(), "c": np.asarray(name_idx).tolist(),
+                "names": list(name_list), "r": np.asarray(reason_idx).tolist(), "reasons": list(reason_list)}
+
     def _map_figure(self, coords: np.ndarray, rows: np.ndarray, three_d: bool) -> dict[str, Any]:
-        import plotly.graph_objects as go
-
-        best = self.best
-        labels = np.asarray(best.labels)[rows]
-        flagged = self.outliers["is_outlier"].to_numpy(bool)[rows]
-        traces: list[Any] = []
-        many = len(rows) > 3000
-        if not three_d:
-            finite = np.isfinite(coords).all(axis=1)
-            if finite.sum() > len(rows):
-                traces.append(self._density(coords[finite]))
-
-        def hover(sel: np.ndarray) -> list[str]:
-            return [
-                f"{esc(self.paths[r])}<br>{esc(self.row_label(r))}"
-                + (f"<br>outlier: {esc(self.reasons[r])}" if self.flagged[r] else "")
-                for r in sel.tolist()
-            ]
-
-        def scatter(sel: np.ndarray, name: str, marker: dict[str, Any]) -> Any:
-            xyz = coords[sel]
-            common = dict(name=esc(name), customdata=sel.tolist(), hovertext=hover(sel),
-                          hovertemplate="%{hovertext}<extra></extra>", marker=marker)
-            if three_d:
-                return go.Scatter3d(x=xyz[:, 0], y=xyz[:, 1], z=xyz[:, 2], mode="markers", **common)
-            kind = go.Scattergl if many else go.Scatter
-            return kind(x=xyz[:, 0], y=xyz[:, 1], mode="markers", **common)
-
-        size = 3 if three_d else (4 if many else 6)
-        for c in self.clusters:
-            sel = rows[labels == c]
-            traces.append(scatter(sel, _media.cluster_label(best, c), dict(color=self.colour[c], size=size, opacity=0.8)))
-        unassigned = rows[(labels < 0) & ~flagged]
-        if len(unassigned):
-            traces.append(scatter(unassigned, "unassigned", dict(color="#bbbbbb", size=size)))
-        out_rows = rows[flagged]
-        if len(out_rows):
-            marker = (dict(color="#d62728", size=size + 5, symbol="circle-open", line=dict(width=1.5)) if not three_d
-                      else dict(color="rgba(214,39,40,0.25)", size=size + 4, line=dict(color="#d62728", width=2)))
-            traces.append(scatter(out_rows, "outliers", marker))
-        layout: dict[str, Any] = dict(
-            height=560, margin=dict(l=10, r=10, t=30, b=10), legend=dict(itemsizing="constant"),
-            title=dict(text="3-D map" if three_d else "2-D map", font=dict(size=14)), hovermode="closest",
-            template="plotly_white",
-        )
-        if not three_d:
-            layout.update(xaxis=dict(showticklabels=False, title=""), yaxis=dict(showticklabels=False, title=""))
-        else:
-            axis = dict(showticklabels=False, title="")
-            layout.update(scene=dict(xaxis=axis, yaxis=axis, zaxis=axis))
         import plotly.io as pio
 
-        return json.loads(pio.to_json(go.Figure(data=traces, layout=layout), validate=True, engine="json"))
+        def hover(sel: np.ndarray) -> list[str]:  # the cluster is the trace's name, shown beside the path
+            return [esc(self.paths[r]) for r in sel.tolist()]
 
-    @staticmethod
-    def _density(xy: np.ndarray) -> Any:
-        import plotly.graph_objects as go
-
-        counts, xe, ye = np.histogram2d(xy[:, 0], xy[:, 1], bins=200)
-        z = np.log1p(counts.T)
-        z[z == 0] = np.nan
-        return go.Heatmap(x=(xe[:-1] + xe[1:]) / 2, y=(ye[:-1] + ye[1:]) / 2, z=z, colorscale="Greys",
-                          showscale=False, hoverinfo="skip", opacity=0.6, name="density", showlegend=False)
+        fig = _mapfig.map_figure(self.best, coords, rows, three_d=three_d, hovertext=hover, escape=esc)
+        return json.loads(pio.to_json(fig, validate=True, engine="json"))
 
     def clusters_section(self, galleries: dict[int, np.ndarray]) -> str:
+        """Compact cards: name, size and share, one sentence, a strip of typical images; numbers folded."""
         best = self.best
         table = best.clusters
         info = table.set_index(table["cluster"].astype(int)) if table is not None and "cluster" in table else None
         labels = np.asarray(best.labels)
-        parts = ["<section id='clusters'><h2>Clusters</h2>"]
-        if table is not None:
-            shown = [c for c in ["cluster", "cluster_name", "size", "share", "strength", "description"] if c in table]
-            parts.append(table_html(table[shown]))
+        parts = ["<section id='clusters'><h2>Clusters</h2>",
+                 f"<p class='muted'>{len(self.clusters)} clusters of <b>{esc(self.results.best)}</b>, each with the images "
+                 "closest to its centre; open “numbers” for its figures.</p><div class='cards'>"]
         for c in self.clusters:
             row = info.loc[c] if info is not None and c in info.index else None
             size = int((labels == c).sum())
-            name = _media.cluster_label(best, c)
             description = row.get("description") if row is not None else None
-            strength = row.get("strength") if row is not None else None
-            meta = f"{size:,} images ({size / max(len(labels), 1):.1%})"
-            if strength is not None and not (isinstance(strength, float) and np.isnan(strength)):
-                meta += f", description strength {esc(_fmt(strength))}"
-            meta += self._label_mix(labels == c)
+            sentence = first_sentence(description) if isinstance(description, str) else ""
+            colour = self.colour.get(c, _mapfig.UNASSIGNED_COLOUR)
             parts.append(
-                f"<section class='cluster' data-cluster='{c}'><h3><span class='swatch' style='background:{self.colour[c]}'></span>"
-                f"{esc(name)}</h3><p class='muted'>{meta}</p>"
-                + (f"<p class='description'>{esc(description)}</p>" if isinstance(description, str) and description else "")
-                + "<div class='gallery'>" + "".join(self.figure(r) for r in galleries.get(c, []).tolist()) + "</div>"
-                + self._cluster_artifacts(c) + "</section>"
+                f"<section class='cluster' data-cluster='{c}' style='border-top-color:{colour}'>"
+                f"<h3><span class='swatch' style='background:{colour}'></span>{esc(_media.cluster_label(best, c))}</h3>"
+                f"<p class='size'><b>{size:,}</b> images · <b>{size / max(len(labels), 1):.1%}</b></p>"
+                + (f"<p class='description'>{esc(sentence)}</p>" if sentence else "")
+                + ("<div class='gallery'>" + "".join(self.figure(r) for r in galleries.get(c, []).tolist()) + "</div>"
+                   if self.thumbs.root is not None else "")
+                + self._cluster_numbers(c, row, labels == c, description, sentence) + "</section>"
             )
+        parts.append("</div>")
+        if table is not None:
+            parts.append("<details><summary>All clusters as a table</summary>" + table_html(table) + "</details>")
         parts.append("</section>")
         return "".join(parts)
+
+    def _cluster_numbers(self, cluster: int, row: pd.Series | None, members: np.ndarray,
+                         description: Any, sentence: str) -> str:
+        """The folded part of a card: every other column of the per-cluster table, the label mix,
+        the rest of the description and a link to the describe stage's montage."""
+        items = []
+        if row is not None:
+            for key, value in row.items():
+                if key in ("cluster", "cluster_name", "description", "size", "share") or isinstance(value, (dict, list)):
+                    continue
+                text = _fmt(value)
+                if text and text != "nan":
+                    items.append(f"<dt>{esc(key)}</dt><dd>{esc(text)}</dd>")
+        mix = self._label_mix(members)
+        if mix:
+            items.append(f"<dt>given labels (reported only)</dt><dd>{mix.lstrip('; ')}</dd>")
+        full = " ".join(description.split()) if isinstance(description, str) else ""
+        rest = full[len(sentence):].strip() if full.startswith(sentence) else full
+        body = (f"<p>{esc(rest)}</p>" if rest else "") + (f"<dl class='numbers'>{''.join(items)}</dl>" if items else "")
+        body += self._cluster_artifacts(cluster)
+        return f"<details><summary>numbers</summary>{body}</details>" if body else ""
 
     def _label_mix(self, members: np.ndarray) -> str:
         """The given labels inside a cluster (reported only; never used to fit), e.g. '; type: car 80%'."""
@@ -433,10 +468,13 @@ class _Page:
         return text
 
     def _cluster_artifacts(self, cluster: int) -> str:
-        figures = [self.embedded_png(rel, pretty_name(name), jpeg=True) for name, rel in self.best.artifacts.items()
-                   if name == f"gallery_cluster_{cluster}" or name.startswith(f"gallery_cluster_{cluster}_")]
-        figures = [f for f in figures if f]
-        return ("<details><summary>Gallery montage</summary>" + "".join(figures) + "</details>") if figures else ""
+        """Links to the describe stage's montages of this cluster (files beside the page, not embedded)."""
+        root = self.run_dir.resolve()
+        links = [f"<a href='{esc(path.relative_to(root).as_posix())}'>{esc(pretty_name(name))}</a>"
+                 for name, rel in self.best.artifacts.items()
+                 if (name == f"gallery_cluster_{cluster}" or name.startswith(f"gallery_cluster_{cluster}_"))
+                 and (path := self._inside_run_dir(rel)) is not None]
+        return f"<p class='muted'>Montage: {' · '.join(links)}</p>" if links else ""
 
     def outliers_section(self, by_reason: dict[str, np.ndarray], by_kind: list | None = None) -> str:
         counts = _media.reason_counts(self.best)
@@ -466,7 +504,9 @@ class _Page:
             row = {"descriptor": name}
             row.update({k: v for k, v in run.chosen.items() if not isinstance(v, (dict, list))})
             chosen_rows.append(row)
-        parts.append("<h3>Chosen configuration per descriptor set</h3>" + table_html(pd.DataFrame(chosen_rows)))
+        parts.append("<h3>Chosen configuration per descriptor set</h3><p class='muted'>Scores here are measured in each "
+                     "set's prepared space (euclidean); the comparison below scores every set alike (cosine), so a "
+                     "score of the same name can differ between the two tables.</p>" + table_html(pd.DataFrame(chosen_rows)))
         for name, run in self.results.descriptors.items():
             figure = self._selection_plot(name, run)
             prep = run.preparation or {}
@@ -474,7 +514,7 @@ class _Page:
             parts.append(f"<details{' open' if name == self.results.best else ''}><summary>{esc(name)}: "
                          f"{len(run.selection):,} configurations tried</summary>"
                          + (f"<p class='muted'>Preparation: {esc(prep_text)}</p>" if prep_text else "")
-                         + figure + table_html(run.selection, highlight=_chosen_position(run)) + "</details>")
+                         + figure + _selection_table(run) + "</details>")
         parts.append("</section>")
         return "".join(parts)
 
@@ -496,7 +536,7 @@ class _Page:
                 part = part.groupby("_x", as_index=False)[metric].mean().sort_values("_x")
                 fig.add_trace(go.Scatter(x=part["_x"].tolist(), y=part[metric].tolist(), mode="lines+markers",
                                          name=esc(family), legendgroup=esc(family), showlegend=i == 1,
-                                         line=dict(color=_CLUSTER_COLOURS[g % len(_CLUSTER_COLOURS)])), row=1, col=i)
+                                         line=dict(color=_FAMILY_COLOURS[g % len(_FAMILY_COLOURS)])), row=1, col=i)
             try:
                 cx, cy = float(run.chosen[x]), float(run.chosen[metric])
                 fig.add_trace(go.Scatter(x=[cx], y=[cy], mode="markers", name="chosen", legendgroup="chosen",
@@ -525,15 +565,17 @@ class _Page:
         figures = []
         for name, rel in self.best.artifacts.items():
             if not name.startswith(("gallery", "map")) and "selection" not in name:
-                figures.append(self.embedded_png(rel, pretty_name(name)))
+                figures.append(self.folded_figure(rel, pretty_name(name)))
         compare_dir = self.run_dir / "compare"
         if compare_dir.is_dir():
             registered = {str(rel) for run in r.descriptors.values() for rel in run.artifacts.values()}
             for png in sorted(compare_dir.glob("*.png")):
                 rel = png.relative_to(self.run_dir).as_posix()
                 if rel not in registered:
-                    figures.append(self.embedded_png(rel, pretty_name(png.stem)))
-        parts.extend(f for f in figures if f)
+                    figures.append(self.folded_figure(rel, pretty_name(png.stem)))
+        figures = [f for f in figures if f]
+        if figures:
+            parts.append("<h3>Figures</h3><p class='muted'>Folded; open one to see it.</p>" + "".join(figures))
         links = [f"<li><a href='{esc(rel)}'>{esc(name)}: {esc(key)}</a></li>"
                  for name, run in r.descriptors.items() if name != r.best
                  for key, rel in run.artifacts.items() if self._inside_run_dir(rel) is not None]
@@ -554,8 +596,6 @@ class _Page:
         return f"</main><footer>{' · '.join(bits)}</footer>"
 
     def document(self, body: str) -> str:
-        import plotly.offline
-
         nonce = hashlib.sha256(body.encode("utf-8")).hexdigest()[:32]
         csp = ("default-src 'none'; img-src data: file: 'self'; style-src 'unsafe-inline'; "
                f"script-src 'nonce-{nonce}' 'unsafe-eval'; connect-src 'none'; font-src data:; worker-src blob:")
@@ -564,77 +604,193 @@ class _Page:
             f"<meta http-equiv='Content-Security-Policy' content=\"{csp}\">"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>vehiclust report: {esc(self.results.best)}</title><style>{_CSS}</style></head><body>"
-            f"{body}<script nonce='{nonce}'>{plotly.offline.get_plotlyjs()}</script>"
+            f"{body}<script type='application/json' id='thumbs'>{script_json(self.thumbs.table())}</script>"
+            # plotly.js, gzip-compressed (a third of its 4.8 MB); the page script unpacks it
+            f"<script type='application/octet-stream' id='plotly-gz'>{_plotly_gz()}</script>"
             f"<script nonce='{nonce}'>{_JS}</script></body></html>"
         )
+
+
+def _as_palette_png(path: Path) -> bytes:
+    """A chart PNG with at most 256 colours (whichever is smaller: that or the file as it is)."""
+    import io
+
+    from PIL import Image
+
+    original = path.read_bytes()
+    with Image.open(path) as image:
+        buffer = io.BytesIO()
+        image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+            buffer, format="PNG", optimize=True)
+    return min(buffer.getvalue(), original, key=len)
+
+
+@functools.lru_cache(maxsize=1)
+def _plotly_gz() -> str:
+    """plotly.js as base64 gzip, deterministic (no timestamp): unpacked in the page by
+    DecompressionStream, which every current browser has."""
+    import plotly.offline
+
+    data = gzip.compress(plotly.offline.get_plotlyjs().encode("utf-8"), compresslevel=9, mtime=0)
+    return base64.b64encode(data).decode("ascii")
+
+
+# Selection tables longer than this show their best-ranked configurations (all are in selection.csv).
+SELECTION_ROWS_SHOWN = 25
+
+
+def _selection_table(run: DescriptorRun) -> str:
+    """The set's selection table, the chosen row marked; a long one cut to its best-ranked rows."""
+    selection = run.selection
+    if selection is None or len(selection) <= SELECTION_ROWS_SHOWN or "rank" not in selection:
+        return table_html(selection, highlight=_chosen_position(run))
+    rank = pd.to_numeric(selection["rank"], errors="coerce")
+    chosen = _chosen_position(run)
+    keep = rank.rank(method="first").to_numpy() <= SELECTION_ROWS_SHOWN
+    if chosen is not None:
+        keep[chosen] = True
+    shown = selection[keep].assign(_rank=rank[keep]).sort_values("_rank", kind="stable").drop(columns="_rank")
+    position = None if chosen is None else int(np.flatnonzero(shown.index == selection.index[chosen])[0])
+    return (f"<p class='muted'>The best-ranked configurations ({len(shown)} of {len(selection):,}), best first; "
+            "all of them are in selection.csv.</p>"
+            + table_html(shown, highlight=position))
+
+
+# (comparison column, selection column): the same name, measured differently in each table
+_SAME_NAMED_METRICS = (("silhouette", "silhouette_sample"), ("davies_bouldin", "davies_bouldin"))
+
+
+def _metrics_note(run: DescriptorRun, comparison: pd.DataFrame | None) -> str:
+    """Why the chosen set's scores differ between the comparison and its selection table, in a word.
+
+    The selection table scores every configuration in the set's prepared space (euclidean
+    silhouette on a stratified sample, exact Davies-Bouldin); the comparison scores the chosen
+    clustering of every set alike (cosine silhouette, Davies-Bouldin on the unit sphere)."""
+    if comparison is None or "descriptor" not in comparison:
+        return ""
+    row = comparison[comparison["descriptor"].astype(str) == run.name]
+    if row.empty:
+        return ""
+    differ = []
+    for compared, selected in _SAME_NAMED_METRICS:
+        if compared not in row or selected not in run.chosen:
+            continue
+        a = pd.to_numeric(row[compared], errors="coerce").iloc[0]
+        try:
+            b = float(run.chosen[selected])
+        except (TypeError, ValueError):
+            continue
+        if np.isfinite(a) and np.isfinite(b) and abs(a - b) > 0.005:
+            differ.append(f"{compared} {a:.3g} vs {b:.3g}")
+    if not differ:
+        return ""
+    return (", ".join(differ) + " in the selection table: the comparison scores every set alike with cosine distances, "
+            "the selection table with euclidean ones in the set's prepared space")
 
 
 def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
-def _chosen_text(chosen: dict[str, Any]) -> str:
-    keys = [k for k in ("family", "k", "n_clusters", "params", "note") if k in chosen and chosen[k] not in (None, "")]
-    if not keys:
-        keys = [k for k, v in chosen.items() if not isinstance(v, (dict, list))][:4]
-    return ", ".join(f"{k} {_fmt(chosen[k])}" for k in keys) or "—"
-
-
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
 header{background:#263238;color:#fff;padding:10px 24px;display:flex;align-items:center;gap:24px;position:sticky;top:0;z-index:10}
 header h1{font-size:20px;margin:0}nav a{color:#cfd8dc;margin-right:14px;text-decoration:none}nav a:hover{color:#fff}
-main{padding:8px 24px 24px}section{margin-top:18px}h2{border-bottom:1px solid #ddd;padding-bottom:4px}
-.lead{font-size:16px}.muted{color:#666;font-size:13px}.sets{font-size:13px;color:#444}
+main{padding:8px 24px 24px}section{margin-top:14px}h2{border-bottom:1px solid #ddd;padding-bottom:4px;margin:10px 0 8px}
+.lead{font-size:16px;margin:6px 0}.muted{color:#666;font-size:13px}#best-reason{margin:4px 0 8px}
+#summary h3{font-size:14px;margin:8px 0 4px}#summary .table-wrap{max-height:260px}
+.toggle{white-space:nowrap;color:#222;margin-left:8px}.toggle input{vertical-align:middle}
 .map-wrap{display:flex;gap:12px;align-items:flex-start}.maps{flex:1;min-width:0}.plot{background:#fff;border:1px solid #ddd;margin-bottom:10px}
-#hoverbox{width:240px;position:sticky;top:60px;background:#fff;border:1px solid #ddd;padding:8px;font-size:12px;word-break:break-all}
-#hoverbox img{width:128px;height:auto;image-rendering:auto;display:block;margin:4px 0}
+#hoverbox{width:220px;position:sticky;top:60px;background:#fff;border:1px solid #ddd;padding:8px;font-size:12px;word-break:break-all}
+#hoverbox img{width:128px;height:auto;display:block;margin:4px 0}
 #hoverbox dt{font-weight:600;margin-top:4px}#hoverbox dd{margin:0}
-.cluster,.reason{background:#fff;border:1px solid #e0e0e0;padding:8px 12px;margin-top:12px}
-.cluster h3,.reason h3{margin:4px 0}.swatch{display:inline-block;width:12px;height:12px;margin-right:8px;border-radius:2px}
-.description{font-style:italic}.gallery{display:flex;flex-wrap:wrap;gap:6px}
-.thumb{margin:0;width:96px;font-size:10px;color:#555}.thumb img{width:96px;height:96px;object-fit:cover;display:block;background:#eee}
-.thumb figcaption span{display:block;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;line-height:1.35}.thumb .reasons{color:#c62828;white-space:normal;overflow-wrap:anywhere}
-.noimg{width:96px;height:96px;background:#eee;color:#999;display:flex;align-items:center;justify-content:center}
-.table-wrap{overflow-x:auto;max-height:480px;overflow-y:auto}table{border-collapse:collapse;font-size:12px;background:#fff}
-th,td{border:1px solid #e0e0e0;padding:3px 6px;text-align:left;vertical-align:top;max-width:30em}th{background:#eceff1;position:sticky;top:0}
-tr.chosen td{background:#fff8e1;font-weight:600}td.long{min-width:22em}.artifact img{max-width:100%;border:1px solid #ddd}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:10px}
+.cluster{background:#fff;border:1px solid #e0e0e0;border-top:4px solid #999;padding:6px 10px;margin:0}
+.reason{background:#fff;border:1px solid #e0e0e0;padding:8px 12px;margin-top:12px}
+.cluster h3{margin:2px 0;font-size:15px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}.reason h3{margin:4px 0}
+.cluster .size{margin:2px 0;font-size:13px;color:#444}.cluster details{margin:4px 0 0}.cluster summary{font-weight:400;font-size:12px;color:#555}
+.numbers{display:grid;grid-template-columns:max-content 1fr;gap:1px 10px;font-size:12px;margin:4px 0}.numbers dt{color:#666}.numbers dd{margin:0}
+.swatch{display:inline-block;width:12px;height:12px;margin-right:8px;border-radius:2px}
+.description{font-style:italic;margin:2px 0 6px;font-size:13px}.gallery{display:flex;flex-wrap:wrap;gap:4px}
+.thumb{margin:0;width:64px;font-size:9px;color:#555}.thumb img{width:64px;height:64px;object-fit:cover;display:block;background:#eee}
+.thumb figcaption span{display:block;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;line-height:1.3}.thumb .reasons{color:#c62828;white-space:normal;overflow-wrap:anywhere}
+.cluster .thumb figcaption{display:none}
+.noimg{width:64px;height:64px;background:#eee;color:#999;display:flex;align-items:center;justify-content:center;text-align:center}
+.table-wrap{overflow:auto;max-height:480px;max-width:100%}table{border-collapse:separate;border-spacing:0;font-size:12px;background:#fff}
+th,td{border-right:1px solid #e0e0e0;border-bottom:1px solid #e0e0e0;padding:3px 6px;text-align:left;vertical-align:top;max-width:30em;background:#fff}
+th{background:#eceff1;position:sticky;top:0;z-index:2}
+th:first-child,td:first-child{position:sticky;left:0;z-index:1;box-shadow:1px 0 0 #b0bec5;font-weight:600}th:first-child{z-index:3}
+tr.chosen td{background:#fff8e1;font-weight:600}td.long{min-width:22em}
+.artifact{margin:4px 0}.artifact img{max-width:min(100%,900px);border:1px solid #ddd}.artifact figcaption{font-size:13px;color:#444;margin-bottom:4px}
 details{margin:8px 0}summary{cursor:pointer;font-weight:600}footer{padding:12px 24px;color:#777;font-size:12px}
 """
 
-# Reads only the JSON blocks above; sets text with textContent and images only from data:
+# Reads only the JSON blocks of the page; sets text with textContent and images only from data:
 # URIs or report_files/ paths, so nothing from the data is ever parsed as HTML here.
 _JS = r"""
 (function(){
   function readJSON(id){var el=document.getElementById(id);return el?JSON.parse(el.textContent):null;}
-  var rowinfo=readJSON('rowinfo')||{};
   function safeSrc(s){return (typeof s==='string'&&(s.indexOf('data:image/')===0||s.indexOf('report_files/')===0))?s:'';}
+  var thumbs=readJSON('thumbs')||{};
+  document.querySelectorAll('img[data-thumb]').forEach(function(img){
+    var src=safeSrc(thumbs[img.getAttribute('data-thumb')]);if(src)img.src=src;});
+  var rowinfo=readJSON('rowinfo')||{rows:[]};var position={};
+  rowinfo.rows.forEach(function(row,i){position[row]=i;});
   function show(row){
-    var info=rowinfo[String(row)];if(!info)return;
-    var img=document.getElementById('hover-img');var src=safeSrc(info.t);
-    if(src){img.src=src;img.alt=info.p;img.hidden=false;}else{img.hidden=true;img.removeAttribute('src');}
-    document.getElementById('hover-path').textContent=info.p;
-    document.getElementById('hover-cluster').textContent=info.c;
-    document.getElementById('hover-reasons').textContent=info.r||'none';
+    var i=position[row];if(i===undefined)return;
+    var path=rowinfo.p[i],reasons=rowinfo.reasons[rowinfo.r[i]];
+    var img=document.getElementById('hover-img');var src=safeSrc(thumbs[String(row)]);
+    if(src){img.src=src;img.alt=path;img.hidden=false;}else{img.hidden=true;img.removeAttribute('src');}
+    document.getElementById('hover-path').textContent=path;
+    document.getElementById('hover-cluster').textContent=rowinfo.names[rowinfo.c[i]];
+    document.getElementById('hover-reasons').textContent=reasons?reasons.split(';').join('; '):'none';
     var hint=document.querySelector('#hoverbox .muted');if(hint)hint.hidden=true;
   }
+  function loadPlotly(){
+    if(window.Plotly)return Promise.resolve();
+    var el=document.getElementById('plotly-gz');
+    if(!el||typeof DecompressionStream==='undefined')
+      return Promise.reject(new Error('This browser cannot unpack the charts (it needs DecompressionStream: Chrome 80, Firefox 113, Safari 16.4 or later).'));
+    var bin=atob(el.textContent.trim());var bytes=new Uint8Array(bin.length);
+    for(var i=0;i<bin.length;i++)bytes[i]=bin.charCodeAt(i);
+    var stream=new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+    return new Response(stream).text().then(function(code){(0,eval)(code);});
+  }
+  function outlierTraces(div){
+    var idx=[];(div.data||[]).forEach(function(t,i){if(typeof t.name==='string'&&t.name.indexOf('outliers')===0)idx.push(i);});return idx;}
   function renderSelection(div){
     if(div.getAttribute('data-rendered'))return;
     var fig=readJSON(div.id+'-data');if(!fig)return;
     Plotly.newPlot(div,fig.data,fig.layout,{responsive:true,displaylogo:false}).then(function(){div.setAttribute('data-rendered','1');});
   }
-  document.querySelectorAll('.selplot').forEach(function(div){
-    var details=div.closest('details');
-    if(!details||details.open){renderSelection(div);}
-    if(details){details.addEventListener('toggle',function(){if(details.open)renderSelection(div);});}
-  });
-  ['map2d','map3d'].forEach(function(id){
-    var fig=readJSON(id+'-data');var div=document.getElementById(id);
-    if(!fig||!div)return;
-    Plotly.newPlot(div,fig.data,fig.layout,{responsive:true,displaylogo:false}).then(function(){
-      div.setAttribute('data-rendered','1');
-      div.on('plotly_hover',function(ev){if(ev&&ev.points&&ev.points.length){var cd=ev.points[0].customdata;if(cd!==undefined&&cd!==null)show(cd);}});
+  function main(){
+    document.querySelectorAll('.selplot').forEach(function(div){
+      var details=div.closest('details');
+      if(!details||details.open){renderSelection(div);}
+      if(details){details.addEventListener('toggle',function(){if(details.open)renderSelection(div);});}
     });
+    ['map2d','map3d'].forEach(function(id){
+      var fig=readJSON(id+'-data');var div=document.getElementById(id);
+      if(!fig||!div)return;
+      Plotly.newPlot(div,fig.data,fig.layout,{responsive:true,displaylogo:false}).then(function(){
+        div.setAttribute('data-rendered','1');
+        div.on('plotly_hover',function(ev){if(ev&&ev.points&&ev.points.length){var cd=ev.points[0].customdata;if(cd!==undefined&&cd!==null)show(cd);}});
+        div.on('plotly_restyle',function(){  // a legend click on the outliers keeps the box in step
+          var box=document.getElementById('show-outliers');var idx=outlierTraces(div);
+          if(box&&idx.length){var v=div.data[idx[0]].visible;box.checked=(v===undefined||v===true);}
+        });
+      });
+    });
+    var toggle=document.getElementById('show-outliers');
+    if(toggle){toggle.addEventListener('change',function(){
+      ['map2d','map3d'].forEach(function(id){
+        var div=document.getElementById(id);if(!div||!div.data)return;
+        var idx=outlierTraces(div);if(idx.length)Plotly.restyle(div,{visible:toggle.checked?true:'legendonly'},idx);
+      });
+    });}
+  }
+  loadPlotly().then(main,function(err){
+    document.querySelectorAll('#map2d,#map3d,.selplot').forEach(function(div){div.textContent=err.message;});
   });
 })();
 """

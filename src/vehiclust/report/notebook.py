@@ -27,13 +27,15 @@ class NotebookExecutionError(VehiclustError, RuntimeError):
 
 
 def build_notebook(images_root: str | Path | None = None):
-    """The unexecuted notebook; `images_root` becomes the parameter cell's ``IMAGES_ROOT``."""
+    """The unexecuted notebook; `images_root` becomes the parameter cell's ``IMAGES_ROOT``
+    (relative paths are read from the notebook's folder)."""
     import nbformat
     from nbformat import v4
 
     root = repr(str(images_root)) if images_root is not None else "None"
     params = v4.new_code_cell(
-        "# Parameters: where the images are (None = the root recorded in the run's config).\n"
+        "# Parameters: where the images are, relative to this notebook's folder\n"
+        "# (None = the root recorded in the run's config).\n"
         f"IMAGES_ROOT = {root}",
         metadata={"tags": ["parameters"]},
     )
@@ -65,8 +67,7 @@ def write_notebook(run_dir: str | Path, *, execute: bool = True, timeout: int = 
     if not (run_dir / "metadata.json").is_file():
         raise InputError(f"{run_dir} is not a vehiclust run directory: it has no metadata.json.")
     results = RunResults.load(run_dir)
-    root = _media.images_root(results, run_dir)
-    nb = build_notebook(root)
+    nb = build_notebook(_relative_root(_media.images_root(results, run_dir), run_dir))
     if execute:
         from nbclient import NotebookClient
         from nbclient.exceptions import CellExecutionError
@@ -90,6 +91,19 @@ def write_notebook(run_dir: str | Path, *, execute: bool = True, timeout: int = 
     out = atomic_write_text(nbformat.writes(nb), run_dir / NOTEBOOK_NAME)
     log.info("notebook written to %s", out)
     return out
+
+
+def _relative_root(root: Path | None, run_dir: Path) -> str | None:
+    """The images root relative to the notebook's folder, so the run folder and the images can
+    move together; absolute only when no relative path exists (another drive)."""
+    import os
+
+    if root is None:
+        return None
+    try:
+        return Path(os.path.relpath(Path(root).resolve(), run_dir.resolve())).as_posix()
+    except ValueError:
+        return str(root)
 
 
 def _kernel_env() -> dict[str, str]:

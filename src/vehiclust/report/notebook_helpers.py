@@ -6,6 +6,7 @@ return tables, figures or text built from it — never numbers typed in by hand.
 
 from __future__ import annotations
 
+import html
 import io
 from pathlib import Path
 from typing import Any
@@ -22,20 +23,22 @@ from vehiclust.report._media import (
     reason_counts,
     resolve_image,
     selection_axes,
-    thumbnail_jpeg,
+    thumbnail,
 )
 from vehiclust.report._media import images_root as _images_root
 from vehiclust.results import DescriptorRun, RunResults
 
 __all__ = [
-    "md", "md_code", "chosen_text", "cluster_ids", "label_columns", "plural", "cluster_label", "cluster_summary", "comparison_figures", "conclusion",
-    "heatmap", "images_root", "pretty_name", "map_figure", "outlier_frame", "outlier_rows_by_reason", "reason_counts",
+    "FAMILY_WORDS", "md", "md_code", "chosen_text", "cluster_ids", "first_sentence", "follows_table", "label_columns", "plural",
+    "cluster_label", "cluster_summary", "comparison_figures", "conclusion",
+    "comparison_text", "heatmap", "images_root", "interpret_set", "pretty_name", "map_3d", "map_figure", "outlier_frame",
+    "outlier_rows_by_reason", "reason_counts",
     "selection_curves", "show_gallery", "show_rows",
 ]
 
 _X_COLUMNS = ("k", "n_clusters", "k_found")
 # Columns of the samples table that the pipeline adds itself; the rest are the user's labels.
-_NOT_LABELS = ("path", "resolved", "path_error")
+_NOT_LABELS = ("path", "path_given", "resolved", "path_error")
 
 
 _MD_SPECIAL = set("\\`*_{}[]()#+-.!|~")
@@ -77,16 +80,89 @@ def images_root(results: RunResults, run_dir: str | Path = ".", override: str | 
     return _images_root(results, run_dir)
 
 
-def chosen_text(chosen: dict[str, Any]) -> str:
-    """The chosen configuration in words, e.g. 'family kmeans, k 6'."""
-    keys = [k for k in ("family", "k", "n_clusters", "params", "note") if k in chosen and chosen[k] not in (None, "")]
-    if not keys:
+_COUNT_KEYS = ("k", "n_clusters", "k_found")
+# The clustering families in plain words (a family not listed shows its own name).
+FAMILY_WORDS = {
+    "kmeans": "k-means", "gmm": "Gaussian mixture", "ward": "Ward hierarchical",
+    "eac": "consensus of k-means runs (evidence accumulation)", "hdbscan": "HDBSCAN density", "dbscan": "DBSCAN density",
+}
+
+
+def chosen_text(chosen: dict[str, Any], count: bool = True, words: bool = False) -> str:
+    """The chosen configuration in words, the cluster count said once: 'kmeans, 12 clusters',
+    'hdbscan (min_cluster_size=20), 9 clusters'; `count=False` leaves the count out (for a
+    table that has it in a column of its own); `words=True` names the family in plain words."""
+    family = next((str(chosen[k]) for k in ("family", "algorithm", "method") if chosen.get(k) not in (None, "")), "")
+    n_clusters = None
+    for key in _COUNT_KEYS:
+        try:
+            value = float(chosen.get(key))
+        except (TypeError, ValueError):
+            continue
+        if np.isfinite(value):
+            n_clusters = int(value)
+            break
+    params = [f"{k}={v}" for k, v in _params(chosen.get("params")) if not (k in _COUNT_KEYS and _same(v, n_clusters))]
+    if words:
+        family = FAMILY_WORDS.get(family, family)
+    text = family + (f" ({', '.join(params)})" if params else "")
+    if n_clusters is not None and count:
+        text += (", " if text else "") + plural(n_clusters, "cluster")
+    if not text:
         keys = [k for k, v in chosen.items() if not isinstance(v, (dict, list))][:4]
-    parts = []
-    for k in keys:
-        v = chosen[k]
-        parts.append(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}")
-    return ", ".join(parts) or "no configuration recorded"
+        text = ", ".join(f"{k} {chosen[k]}" for k in keys)
+    return text or "no configuration recorded"
+
+
+def _params(params: Any) -> list[tuple[str, str]]:
+    """A configuration's parameters as (name, value) pairs, from a dict or a 'k=12, seed=3' string."""
+    if isinstance(params, dict):
+        return [(str(k), str(v)) for k, v in params.items()]
+    if not isinstance(params, str) or not params.strip():
+        return []
+    pairs = []
+    for part in params.replace(";", ",").split(","):
+        key, sep, value = part.partition("=")
+        if sep:
+            pairs.append((key.strip(), value.strip()))
+        elif part.strip():
+            pairs.append((part.strip(), ""))
+    return pairs
+
+
+def _same(value: Any, count: int | None) -> bool:
+    try:
+        return count is not None and float(value) == count
+    except (TypeError, ValueError):
+        return False
+
+
+def first_sentence(text: Any, max_chars: int = 160) -> str:
+    """The first sentence of a description ('' for none): what a cluster card shows unfolded.
+
+    A sentence longer than `max_chars` stops at its first ';' (the rest is in the card's numbers)."""
+    if not isinstance(text, str):
+        return ""
+    text = " ".join(text.split())
+    sentence = text
+    for i, ch in enumerate(text):
+        if ch in ".!?" and (i + 1 == len(text) or text[i + 1] == " ") and not text[:i].lower().endswith(("e.g", "i.e", "vs", "etc")):
+            sentence = text[: i + 1]
+            break
+    if len(sentence) > max_chars:  # keep the words, drop the evidence in brackets, stop at the first ';'
+        sentence = _without_brackets(sentence)
+        sentence = sentence.split("; ")[0].rstrip(" .,;") + "."
+    return sentence
+
+
+def _without_brackets(text: str) -> str:
+    out, depth = [], 0
+    for ch in text:
+        depth += ch == "("
+        if depth == 0:
+            out.append(ch)
+        depth -= ch == ")" and depth > 0
+    return " ".join("".join(out).replace(" ,", ",").replace(" ;", ";").replace(" .", ".").split())
 
 
 def selection_curves(selection: pd.DataFrame, title: str = "", chosen: dict[str, Any] | None = None):
@@ -120,9 +196,10 @@ def selection_curves(selection: pd.DataFrame, title: str = "", chosen: dict[str,
 
 
 def map_figure(run: DescriptorRun, title: str = "", max_points: int = 50_000, random_state: int = 0):
-    """A matplotlib map of one descriptor set: clusters coloured, outliers ringed in red."""
+    """A matplotlib map of one descriptor set: clusters in the report's colours, outliers as small crosses."""
     import matplotlib.pyplot as plt
 
+    from vehiclust.report._mapfig import MAX_CENTRE_LABELS, colours
     from vehiclust.report._media import map_sample
 
     xy = np.asarray(run.coords_2d, dtype=np.float32)
@@ -130,18 +207,27 @@ def map_figure(run: DescriptorRun, title: str = "", max_points: int = 50_000, ra
     labels = np.asarray(run.labels)[rows]
     flagged = outlier_frame(run)["is_outlier"].to_numpy(bool)[rows]
     fig, ax = plt.subplots(figsize=(7, 5.5))
-    cmap = plt.get_cmap("tab20")
+    palette = colours(run)  # the report's colours
+    sizes = {int(c): int(n) for c, n in zip(*np.unique(np.asarray(run.labels)[np.asarray(run.labels) >= 0], return_counts=True))}
     size = 4 if len(rows) > 5000 else 10
-    for i, c in enumerate(cluster_ids(run)):
-        sel = labels == c
-        ax.scatter(xy[rows[sel], 0], xy[rows[sel], 1], s=size, color=cmap(i % 20), label=cluster_label(run, c),
-                   alpha=0.8, linewidths=0, rasterized=True)
-    unassigned = labels < 0
+    for c in cluster_ids(run):
+        sel = (labels == c) & ~flagged
+        ax.scatter(xy[rows[sel], 0], xy[rows[sel], 1], s=size, color=palette.get(c, "#b0b0b0"),
+                   label=f"{cluster_label(run, c)} ({int(sizes.get(c, 0)):,})", alpha=0.8, linewidths=0, rasterized=True)
+    unassigned = (labels < 0) & ~flagged
     if unassigned.any():
-        ax.scatter(xy[rows[unassigned], 0], xy[rows[unassigned], 1], s=size, color="#bbbbbb", label="unassigned", linewidths=0)
+        ax.scatter(xy[rows[unassigned], 0], xy[rows[unassigned], 1], s=size, color="#b0b0b0", label="unassigned", linewidths=0)
     if flagged.any():
-        ax.scatter(xy[rows[flagged], 0], xy[rows[flagged], 1], s=size * 4, facecolors="none", edgecolors="red",
-                   linewidths=0.8, label="outliers")
+        ax.scatter(xy[rows[flagged], 0], xy[rows[flagged], 1], s=size * 1.5, marker="x", color="#111111",
+                   linewidths=0.6, alpha=0.75, label=f"outliers ({int(outlier_frame(run)['is_outlier'].sum()):,})")
+    all_labels = np.asarray(run.labels)
+    finite = np.isfinite(xy).all(axis=1)
+    for c in sorted(sizes, key=lambda c: -sizes[c])[:MAX_CENTRE_LABELS]:  # names at the centres, as in the report
+        members = xy[(all_labels == c) & finite]
+        if len(members):
+            cx, cy = np.median(members, axis=0)
+            ax.text(cx, cy, cluster_label(run, int(c)), fontsize=7, ha="center", va="center",
+                    bbox=dict(boxstyle="round,pad=0.2", fc="white", ec=palette.get(int(c), "#b0b0b0"), alpha=0.8))
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title, fontsize=10)
@@ -173,7 +259,7 @@ def _thumb_strip(results: RunResults, rows: np.ndarray, root: Path | None, size:
     paths = results.samples["path"].astype(str).to_numpy()
     pictures = []
     for row in np.asarray(rows, dtype=np.int64).tolist():
-        data = thumbnail_jpeg(resolve_image(root, paths[row]), size)
+        data = thumbnail(resolve_image(root, paths[row]), size)
         if data is not None:
             pictures.append((paths[row], np.asarray(PILImage.open(io.BytesIO(data)))))
     if not pictures:
@@ -263,6 +349,144 @@ def comparison_figures(results: RunResults, run_dir: str | Path = ".") -> list[t
     return list(found.values())
 
 
+def interpret_set(results: RunResults, name: str, max_clusters: int = 25) -> str:
+    """A paragraph on one descriptor set's clusters, written from their names and descriptions.
+
+    Largest clusters first; each with its size, share, first sentence of description and, when
+    labels were given, the label that dominates it (reported, never used to fit)."""
+    run = results.descriptors[name]
+    summary = cluster_summary(run).sort_values("size", ascending=False, kind="stable")
+    flagged = int(outlier_frame(run)["is_outlier"].sum())
+    n = max(results.n_rows, 1)
+    head = (f"**{md_code(name)}** ({md(chosen_text(run.chosen))}) splits {results.n_rows:,} images into "
+            f"**{plural(len(summary), 'cluster')}** and flags {plural(flagged, 'outlier')} ({flagged / n:.1%}).")
+    if not len(summary):
+        return head
+    top = summary.iloc[0]
+    sizes = summary["size"].to_numpy()
+    balance = ("one cluster dominates" if top["share"] >= 0.5 else
+               "the clusters are of similar size" if sizes.min() >= 0.5 * sizes.max() else
+               f"sizes range from {int(sizes.min()):,} to {int(sizes.max()):,} images")
+    lines = [head + f" {balance[0].upper() + balance[1:]}.", ""]
+    labels = label_columns(results)
+    for _, row in summary.head(max_clusters).iterrows():
+        c = int(row["cluster"])
+        text = f"- **{md(cluster_label(run, c))}**: {int(row['size']):,} images ({row['share']:.1%})"
+        sentence = first_sentence(row.get("description"))
+        if sentence:
+            text += f" — {md(sentence)}"
+        for column in labels[:1]:
+            values = results.samples.loc[np.asarray(run.labels) == c, column].astype(object).dropna()
+            if len(values):
+                share = values.value_counts(normalize=True)
+                text += f" (given {md_code(column)}: mostly {md(share.index[0])}, {share.iloc[0]:.0%})"
+        lines.append(text)
+    if len(summary) > max_clusters:
+        lines.append(f"- … and {len(summary) - max_clusters} smaller clusters.")
+    return "\n".join(lines)
+
+
+def comparison_text(results: RunResults) -> str:
+    """The descriptor sets compared in words: cluster counts, the internal scores, how much the
+    clusterings agree with each other and (reported only) with the given labels."""
+    names = list(results.descriptors)
+    if len(names) < 2:
+        return f"Only one descriptor set ({md_code(names[0])}) was run, so there is nothing to compare."
+    counts = {n: len(cluster_ids(r)) for n, r in results.descriptors.items()}
+    lo, hi = min(counts.values()), max(counts.values())
+    text = [f"The {len(names)} descriptor sets find " + (f"{lo} clusters each" if lo == hi else f"between {lo} and {hi} clusters")
+            + " (" + ", ".join(f"{md_code(n)} {c}" for n, c in counts.items()) + ")."]
+    comp = results.comparison
+    key = next((c for c in ("descriptor", "name") if comp is not None and c in comp.columns), None)
+    if comp is not None and key:
+        for column, better, meaning in (("silhouette", max, "the most separated clusters (silhouette"),
+                                        ("stability", max, "the most stable clustering under resampling (stability"),
+                                        ("silhouette_common", max, "the best separation in the shared space (silhouette")):
+            if column in comp:
+                values = pd.to_numeric(comp[column], errors="coerce")
+                if values.notna().any():
+                    i = values.idxmax() if better is max else values.idxmin()
+                    text.append(f"{md_code(comp.loc[i, key])} has {meaning} {values[i]:.3f}).")
+    if results.agreement is not None and results.agreement.shape[0] >= 2:
+        ari = results.agreement.apply(pd.to_numeric, errors="coerce")
+        pairs = [(ari.index[i], ari.columns[j], ari.iat[i, j]) for i in range(ari.shape[0]) for j in range(i + 1, ari.shape[1])
+                 if np.isfinite(ari.iat[i, j])]
+        if pairs:
+            close = max(pairs, key=lambda p: p[2])
+            far = min(pairs, key=lambda p: p[2])
+            text.append(f"The clusterings of {md_code(close[0])} and {md_code(close[1])} agree most (ARI {close[2]:.2f}); "
+                        f"{md_code(far[0])} and {md_code(far[1])} least (ARI {far[2]:.2f})"
+                        + (": they group the images by different properties." if far[2] < 0.3 else "."))
+    follows = _follows_words(results)
+    if follows:
+        text.append("What each clustering follows most: " + "; ".join(follows) + ".")
+    if comp is not None and key:
+        nmi = [c for c in comp.columns if c.lower().startswith("nmi_")]
+        for column in nmi:
+            values = pd.to_numeric(comp[column], errors="coerce")
+            if values.notna().any():
+                i = values.idxmax()
+                text.append(f"Against the given label {md_code(column[4:])} (reported only, never used to choose), "
+                            f"{md_code(comp.loc[i, key])} matches best (NMI {values[i]:.2f}).")
+    if results.best_reason:
+        text.append(f"The run chose **{md_code(results.best)}**: {md(results.best_reason.rstrip('.'))}.")
+    else:
+        text.append(f"The run chose **{md_code(results.best)}**.")
+    return " ".join(text)
+
+
+def follows_table(results: RunResults) -> pd.DataFrame | None:
+    """What each clustering follows, when the run says (the compare stage's `follows`): one row per
+    set, a `descriptor` column first, then its `follows` sentence and the shares behind it."""
+    follows = getattr(results, "follows", None)
+    if follows is None:
+        follows = results.metadata.get("follows")
+    if isinstance(follows, dict):
+        follows = pd.DataFrame({"descriptor": list(follows), "follows": [str(v) for v in follows.values()]})
+    if not isinstance(follows, pd.DataFrame) or follows.empty:
+        return None
+    if "descriptor" not in follows.columns:
+        follows = follows.rename_axis("descriptor").reset_index()
+    front = ["descriptor"] + (["follows"] if "follows" in follows.columns else [])
+    return follows[front + [c for c in follows.columns if c not in front]]
+
+
+def _follows_words(results: RunResults) -> list[str]:
+    """'`osnet` → vehicle type' per set: the run's own 'follows' sentences when it has them, else the
+    attribute its clusters align with most (attribute_alignment)."""
+    follows = follows_table(results)
+    if follows is not None and "follows" in follows.columns:
+        return [f"{md_code(row['descriptor'])} → {md(row['follows'])}" for _, row in follows.iterrows() if str(row["follows"]).strip()]
+    table = results.attribute_alignment
+    if table is None or table.empty:
+        return []
+    values = table.apply(pd.to_numeric, errors="coerce")
+    words = []
+    for name, row in values.iterrows():
+        if row.notna().any():
+            words.append(f"{md_code(name)} → {md_code(row.idxmax())} ({row.max():.2f})")
+    return words
+
+
+def map_3d(run: DescriptorRun, results: RunResults, max_points: int = 5_000, random_state: int = 0):
+    """An interactive plotly 3-D map of one set: the report's figure (same colours, names at the
+    cluster centres, outliers as small crosses), with each point's path on hover. None without 3-D coordinates."""
+    from vehiclust.report._mapfig import map_figure as plotly_map
+    from vehiclust.report._media import map_sample
+
+    if run.coords_3d is None:
+        return None
+    coords = np.asarray(run.coords_3d, dtype=np.float32)
+    rows = map_sample(run, coords, max_points, random_state)
+    paths = results.samples["path"].astype(str).to_numpy()
+
+    def hover(sel: np.ndarray) -> list[str]:  # the cluster is the trace's name, shown beside the path
+        return [html.escape(paths[r]) for r in sel.tolist()]
+
+    return plotly_map(run, coords, rows, three_d=True, hovertext=hover, escape=html.escape,
+                      title=f"{run.name}: 3-D map (drag to turn, scroll to zoom)", height=600)
+
+
 def conclusion(results: RunResults) -> str:
     """A short closing paragraph computed from the results."""
     best = results.descriptors[results.best]
@@ -295,5 +519,11 @@ def conclusion(results: RunResults) -> str:
                 col = label_cols[0]
                 value = pd.to_numeric(best_row[col], errors="coerce").iloc[0]
                 if np.isfinite(value):
-                    text.append(f" Against the given labels (reported only), its {md_code(col)} is {value:.3f}.")
+                    text.append(f" Against the given labels (reported only), its {md_code(col)} is {value:.3f}")
+                    scores = pd.to_numeric(row[col], errors="coerce")
+                    top = int(scores.idxmax()) if scores.notna().any() else None
+                    if top is not None and scores[top] > value + 0.05:
+                        text.append(f", while {md_code(row.loc[top, key])} reaches {scores[top]:.3f}: the chosen set groups the "
+                                    f"images by other properties than {md_code(col[4:])}, and the choice never looks at labels")
+                    text.append(".")
     return "".join(text)
