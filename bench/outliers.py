@@ -9,7 +9,19 @@ and recall at the chosen thresholds, and the AUROC of ``outlier_score`` for "any
 with planted outliers) through the descriptor-space ensemble: time, peak RSS, AUROC.
 Run it under ``flock /tmp/vehiclust-big.lock``.
 
+``score-run``: the issue's figures for a `vehiclust run --images` output on a planted set
+(truth.csv: path, truth): AUROC of ``outlier_score`` for any problem, ``no_vehicle`` recall and
+precision over clean vehicles + road scenes, truncated files flagged, ``outlier_kind`` by truth.
+
+``shares``: per real descriptor set (NAME.npy row-aligned with truth.csv), the share of clean
+vehicles the descriptor ensemble flags and the AUROC of road scenes. ``twins``: descriptor-space
+near-duplicates on consecutive GTI video frames.
+
     python bench/outliers.py real --shared ../shared [--vehicles 1500] [--model efficientnet-lite0] [--whiten 0.5]
+    python bench/outliers.py real --pipeline --vehicles 1000 --share 0.0566 --plant 10 --keep   # the issue's planted set
+    python bench/outliers.py score-run --run RUN_DIR --truth truth.csv
+    python bench/outliers.py shares --data DIR
+    python bench/outliers.py twins --data DIR [--model efficientnet-lite0] [--similarity 0.85 0.9 0.95]
     flock /tmp/vehiclust-big.lock python bench/outliers.py big [--rows 416314] [--dims 64]
 """
 
@@ -131,6 +143,18 @@ def bench_real(args: argparse.Namespace) -> None:
                                   checkpoint=work / f"extract-checkpoint-{args.model}")
         np.save(desc, ext.features)
     print(f"descriptors {args.model}: {time.perf_counter() - t:.1f} s")
+    if args.pipeline:  # the issue's route: `vehiclust run --images` on the planted set
+        from vehiclust.config import RunConfig
+        from vehiclust.pipeline import run
+
+        frame.to_csv(work / "truth.csv", index=False)
+        t = time.perf_counter()
+        run(RunConfig(descriptors={args.model: desc}, paths=work / "images_paths.csv", images=work / "images",
+                      out=work / "run", seed=args.seed, families=("kmeans", "gmm"), progress=False, notebook=False,
+                      html=False, map_3d=False))
+        print(f"vehiclust run: {time.perf_counter() - t:.1f} s")
+        score_run(argparse.Namespace(run=work / "run", truth=work / "truth.csv"))
+        return
     t = time.perf_counter()
     report = find_outliers({args.model: desc}, work / "images_paths.csv", images=work / "images",
                            n_clusters=args.clusters, whiten=args.whiten, random_state=args.seed, cache_dir=work / "cache",
@@ -164,6 +188,112 @@ def bench_real(args: argparse.Namespace) -> None:
         print(f"kept {work}")
     else:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def descriptor_ensemble(raw: np.ndarray, seed: int, whiten: float = 0.5, n_clusters: int = 8) -> tuple[np.ndarray, "object"]:
+    """Prepare ``raw`` as the pipeline does (valid rows only) and fit the descriptor ensemble."""
+    from sklearn.cluster import MiniBatchKMeans
+
+    from vehiclust.outliers import OutlierEnsemble
+    from vehiclust.prepare import DescriptorPreparer
+
+    X = DescriptorPreparer(n_components=64, whiten=whiten, random_state=seed).fit_transform(raw)
+    labels = MiniBatchKMeans(n_clusters, n_init=3, random_state=seed, batch_size=4096).fit_predict(X)
+    return X, OutlierEnsemble(random_state=seed).fit(X, labels)
+
+
+def bench_shares(args: argparse.Namespace) -> None:
+    """Flagged share of clean vehicles and AUROC of road scenes, per descriptor set.
+
+    ``--data`` holds ``truth.csv`` (path, truth: '' = Zenodo vehicle, 'road'/'no_vehicle' =
+    Udacity road scene; other rows are left out) and one ``NAME.npy`` per set, row-aligned;
+    ``heads-va.csv`` adds the 11-d colour/type probabilities of vehicle-attributes as a set.
+    """
+    data = Path(args.data)
+    truth = pd.read_csv(data / "truth.csv", keep_default_na=False)["truth"]
+    keep = truth.isin(["", "road", "no_vehicle"]).to_numpy()
+    road = truth[keep].isin(["road", "no_vehicle"]).to_numpy()
+    sets = {p.stem: np.load(p) for p in sorted(data.glob("*.npy"))}
+    if (data / "heads-va.csv").exists():
+        heads = pd.read_csv(data / "heads-va.csv")
+        sets["vehicle-attributes-probs"] = heads[[c for c in heads if c.startswith(("color_", "type_"))]].to_numpy(np.float32)
+    print(f"{int((~road).sum())} Zenodo vehicles + {int(road.sum())} Udacity road scenes")
+    rows = []
+    for name, raw in sets.items():
+        raw = raw[keep]
+        ok = np.isfinite(raw).all(axis=1)
+        _, ens = descriptor_ensemble(raw[ok], args.seed)
+        flag = ens.labels_.astype(bool)
+        r = road[ok]
+        rows.append({"set": name, "dims": raw.shape[1], "AUROC road": round(roc_auc_score(r, ens.decision_scores_), 3),
+                     "vehicles flagged": f"{flag[~r].mean():.1%}", "road flagged": f"{flag[r].mean():.1%}",
+                     "all flagged": f"{flag.mean():.1%}"})
+    print(pd.DataFrame(rows).to_string(index=False))
+
+
+def bench_twins(args: argparse.Namespace) -> None:
+    """Descriptor-space twins on consecutive GTI video frames vs Zenodo vehicles (no frames).
+
+    Same ``--data`` layout as ``shares``; rows with truth 'gti' are GTI frames (path
+    ``gti\\<folder>\\imageNNNN.png``), '' Zenodo vehicles, 'near_duplicate' planted re-saved copies.
+    """
+    from vehiclust.neighbors import knn_graph
+    from vehiclust.outliers import OutlierEnsemble
+    from vehiclust.prepare import DescriptorPreparer
+
+    data = Path(args.data)
+    frame = pd.read_csv(data / "truth.csv", keep_default_na=False)
+    raw = np.load(data / f"{args.model}.npy")
+    ok = np.isfinite(raw).all(axis=1)
+    frame, raw = frame[ok].reset_index(drop=True), raw[ok]
+    X = DescriptorPreparer(n_components=64, whiten=0.5, random_state=args.seed).fit_transform(raw)
+    graph = knn_graph(X, 10, random_state=args.seed)
+    truth = frame["truth"].to_numpy()
+    gti = truth == "gti"
+    folder = frame["path"].str.split("\\").str[1].where(gti, "")
+    number = pd.to_numeric(frame["path"].str.extract(r"image(\d+)", expand=False), errors="coerce").to_numpy()
+    rows = []
+    for sim in args.similarity:
+        ens = OutlierEnsemble(duplicate_similarity=sim, random_state=args.seed).fit(X, graph=graph)
+        twin = ens.twin_of_
+        dup = twin >= 0
+        same = dup & gti & gti[np.where(dup, twin, 0)] & (folder.to_numpy() == folder.to_numpy()[np.where(dup, twin, 0)])
+        gap = np.abs(number - number[np.where(dup, twin, 0)])
+        rows.append({"min cosine": sim,
+                     "GTI frames flagged": f"{dup[gti].mean():.1%} ({int(dup[gti].sum())}/{int(gti.sum())})",
+                     "twin = same folder, <= 5 frames apart": f"{(same & (gap <= 5))[dup & gti].mean():.1%}",
+                     "Zenodo vehicles flagged": f"{dup[truth == ''].mean():.1%}",
+                     "planted copies flagged": f"{dup[truth == 'near_duplicate'].mean():.0%}"})
+    print(f"{args.model}: {int(gti.sum())} GTI frames ({', '.join(sorted(set(folder[gti])))}), "
+          f"{int((truth == '').sum())} Zenodo vehicles")
+    print(pd.DataFrame(rows).to_string(index=False))
+
+
+def score_run(args: argparse.Namespace) -> None:
+    """Score a `vehiclust run --images` output against the planted truth (``real`` builds one:
+    truth.csv with path, truth). Prints the issue's figures: AUROC of outlier_score for any
+    problem, no_vehicle precision/recall over clean vehicles + road scenes, unreadable caught,
+    outlier_kind by truth."""
+    table = pd.read_csv(Path(args.run) / "clusters.csv", keep_default_na=False)
+    truth = pd.read_csv(args.truth, keep_default_na=False)
+    truth = truth.set_index(truth["path"].str.replace("\\\\", "/", regex=True))["truth"]
+    table["path"] = table["path"].str.replace("\\\\", "/", regex=True)
+    t = truth.reindex(table["path"]).to_numpy()
+    any_problem = t != ""
+    print(f"{len(t)} rows: {int((t == '').sum())} clean vehicles, {int((t == 'no_vehicle').sum())} road scenes, "
+          f"{int((any_problem & (t != 'no_vehicle')).sum())} planted problems")
+    print(f"AUROC outlier_score, any problem: {roc_auc_score(any_problem, table['outlier_score']):.3f}")
+    reasons = table["outlier_reasons"].str.split(";").apply(set)
+    nv = reasons.apply(lambda r: "no_vehicle" in r).to_numpy()
+    mix = (t == "") | (t == "no_vehicle")
+    y = t[mix] == "no_vehicle"
+    f = nv[mix]
+    print(f"no_vehicle over clean vehicles + road scenes: recall {f[y].mean():.3f}, precision "
+          f"{y[f].mean() if f.any() else float('nan'):.3f} ({int(f.sum())} flagged, {int((f & ~y).sum())} vehicles)")
+    trunc = table["path"].str.contains("truncated").to_numpy()
+    print(f"truncated files flagged: {int(table['is_outlier'].to_numpy()[trunc].sum())} of {int(trunc.sum())}")
+    print("outlier_kind by truth:")
+    print(pd.crosstab(pd.Series(np.where(t == "", "(clean)", t), name="truth"), table["outlier_kind"].replace("", "(none)")).to_string())
 
 
 def bench_big(args: argparse.Namespace) -> None:
@@ -208,8 +338,21 @@ def main(argv: list[str] | None = None) -> None:
     real.add_argument("--work", default=None, help="work folder (default: a new temporary folder)")
     real.add_argument("--keep", action="store_true", help="keep the work folder")
     real.add_argument("--seed", type=int, default=0)
+    real.add_argument("--pipeline", action="store_true",
+                      help="score `vehiclust run --images` (as the issue does) instead of find_outliers")
     real.add_argument("--whiten", type=float, default=0.5,
                       help="DescriptorPreparer(whiten=P), as the pipeline (0.5); 0 = none")
+    shares = sub.add_parser("shares", help="descriptor-space flagged share per real descriptor set")
+    shares.add_argument("--data", required=True, help="folder with truth.csv and NAME.npy row-aligned sets")
+    shares.add_argument("--seed", type=int, default=0)
+    twins = sub.add_parser("twins", help="descriptor-space near-duplicates on GTI video frames")
+    twins.add_argument("--data", required=True, help="folder with truth.csv and NAME.npy row-aligned sets")
+    twins.add_argument("--model", default="efficientnet-lite0")
+    twins.add_argument("--similarity", type=float, nargs="+", default=[0.9, 0.93, 0.95, 0.97])
+    twins.add_argument("--seed", type=int, default=0)
+    score = sub.add_parser("score-run", help="score a vehiclust run on a planted set (truth.csv)")
+    score.add_argument("--run", required=True, help="the run's output folder")
+    score.add_argument("--truth", required=True, help="truth.csv: path, truth ('' = clean vehicle)")
     big = sub.add_parser("big", help="case-shaped prepared space, time and memory")
     big.add_argument("--rows", type=int, default=416_314)
     big.add_argument("--dims", type=int, default=64)
@@ -217,7 +360,13 @@ def main(argv: list[str] | None = None) -> None:
     big.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    if args.which == "real":
+    if args.which == "shares":
+        bench_shares(args)
+    elif args.which == "twins":
+        bench_twins(args)
+    elif args.which == "score-run":
+        score_run(args)
+    elif args.which == "real":
         if not (Path(args.shared) / "data").is_dir():
             raise SystemExit(f"{args.shared} has no data/: the real benchmark needs ../shared")
         bench_real(args)

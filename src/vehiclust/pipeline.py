@@ -308,10 +308,11 @@ def _stage_outliers(ctx: RunContext) -> None:
         return outliers_stage(ctx)
     from vehiclust._parallel import processes, run_jobs
     from vehiclust.assign import model_for_set
-    from vehiclust.outliers import outlier_table
+    from vehiclust.outliers import outlier_table, vehicle_mass
 
     cfg = ctx.config
     n = len(ctx.samples)
+    vehicle_prob = vehicle_mass(cfg.heads, ctx.samples["path"]) if ctx.image_checks is not None else None
     todo = [name for name in ctx.runs if len(ctx.prepared[name].X)]
     show = cfg.progress and processes(cfg.n_jobs, len(todo), n) == 1
     jobs = []
@@ -326,7 +327,8 @@ def _stage_outliers(ctx: RunContext) -> None:
     for name, run_ in ctx.runs.items():
         ps = ctx.prepared[name]
         ps.graph, ensemble = fitted.get(name, (None, None))
-        run_.outliers = outlier_table(n, ps.valid, ensemble, ctx.image_checks)
+        run_.outliers = outlier_table(n, ps.valid, ensemble, ctx.image_checks, paths=ctx.samples["path"],
+                                      vehicle_prob=vehicle_prob)
         run_.model = model_for_set(ps, run_, ensemble)  # what `vehiclust assign` needs
 
 

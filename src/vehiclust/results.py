@@ -28,6 +28,8 @@ CLUSTERS_COLUMNS = [
     "is_outlier",
     "outlier_score",
     "outlier_reasons",
+    "outlier_kind",
+    "duplicate_of",
     "path_normalised",  # forward slashes, no leading ./: the key labels and head tables join on
 ]
 
@@ -72,10 +74,14 @@ class DescriptorRun:
             is_outlier = self.outliers["is_outlier"].to_numpy(bool)
             score = self.outliers["outlier_score"].to_numpy(float)
             reasons = self.outliers["outlier_reasons"].fillna("").astype(str).to_numpy()
+            kind = _text_column(self.outliers, "outlier_kind", np.where(is_outlier, "rare", ""))
+            duplicate_of = _text_column(self.outliers, "duplicate_of", np.full(len(labels), ""))
         else:
             is_outlier = labels < 0
             score = np.where(is_outlier, 1.0, 0.0)
             reasons = np.where(is_outlier, "unassigned", "")
+            kind = np.where(is_outlier, "rare", "")
+            duplicate_of = np.full(len(labels), "")
         cluster_name = [names.get(int(c), f"cluster {int(c)}" if c >= 0 else "unassigned") for c in labels]
         frame = pd.DataFrame(
             {
@@ -86,6 +92,8 @@ class DescriptorRun:
                 "is_outlier": is_outlier,
                 "outlier_score": np.round(score, 6),
                 "outlier_reasons": reasons,
+                "outlier_kind": kind,
+                "duplicate_of": duplicate_of,
             }
         )
         return _with_row_and_words(frame, self, paths if normalised is None else normalised)
@@ -206,8 +214,11 @@ class RunResults:
 
             outliers = None
             if (d / "outlier_scores.csv").exists():
-                outliers = pd.read_csv(d / "outlier_scores.csv", dtype={"outlier_reasons": str}, keep_default_na=False, na_values=[""])
+                outliers = pd.read_csv(d / "outlier_scores.csv", dtype={"outlier_reasons": str, "outlier_kind": str, "duplicate_of": str}, keep_default_na=False, na_values=[""])
                 outliers["outlier_reasons"] = outliers["outlier_reasons"].fillna("")
+                for col in ("outlier_kind", "duplicate_of"):
+                    if col in outliers:
+                        outliers[col] = outliers[col].fillna("").astype(str)
             descriptors[name] = DescriptorRun(
                 name=name,
                 labels=np.load(d / "labels.npy"),
@@ -249,6 +260,13 @@ class RunResults:
         placement = assigner.predict(descriptors)
         n = len(placement.labels)
         return assigner.clusters_table(placement, pd.Series(paths if paths is not None else [f"row {i}" for i in range(n)]))
+
+
+def _text_column(frame: pd.DataFrame, column: str, default: np.ndarray) -> np.ndarray:
+    """A text column of the outlier table ("" for missing), or ``default`` when it is absent."""
+    if column not in frame:
+        return default
+    return frame[column].fillna("").astype(str).to_numpy()
 
 
 def _with_row_and_words(frame: pd.DataFrame, run: DescriptorRun, normalised: pd.Series) -> pd.DataFrame:

@@ -105,6 +105,6 @@ def find_outliers(
             if k >= 2:
                 labels = MiniBatchKMeans(k, n_init=3, random_state=det_seed, batch_size=4096).fit_predict(X)
             ensemble = OutlierEnsemble(contamination=contamination, random_state=det_seed).fit(X, labels)
-        report.tables[name] = outlier_table(n, valid, ensemble, report.image_checks)
+        report.tables[name] = outlier_table(n, valid, ensemble, report.image_checks, paths=case.samples["path"])
         log.info("%s: %d of %d rows flagged", name, int(report.tables[name]["is_outlier"].sum()), n)
     return report

@@ -110,7 +110,7 @@ class ImageChecker:
         return measure_cached(
             targets,
             detector.confidence,
-            PropertyCache(self.cache_dir, f"vehicle-{tag}"),
+            PropertyCache(self.cache_dir, f"vehicle-boxes-{tag}"),
             description="vehicle detector",
         )
 

@@ -52,10 +52,13 @@ class VehicleDetector:
         self._output = self._model.outputs[0]
 
     def confidence(self, paths: Sequence[str]) -> pd.DataFrame:
-        """One row per path: ``vehicle_confidence`` in [0, 1]."""
+        """One row per path: ``vehicle_confidence`` in [0, 1] and ``vehicle_box_share``, the
+        share of the image covered by that most confident box (a vehicle crop is mostly
+        vehicle; a detection in a road scene is a small box). NaN for unreadable images."""
         paths = list(paths)
         workers = max(1, self.n_jobs or min(4, os.cpu_count() or 1))
         out = np.full(len(paths), np.nan, dtype=np.float64)
+        share = np.full(len(paths), np.nan, dtype=np.float64)
         request = self._model.create_infer_request()
         with ThreadPoolExecutor(max_workers=workers) as pool:
             inputs = pool.map(_prepare, paths, chunksize=16)
@@ -64,9 +67,21 @@ class VehicleDetector:
                 if x is None:
                     continue
                 det = request.infer({0: x})[self._output][0, 0]
-                conf = det[:, 2][det[:, 0] >= 0] if det.size else det[:, 2]
-                out[i] = float(conf.max()) if conf.size else 0.0
-        return pd.DataFrame({"vehicle_confidence": out})
+                det = det[det[:, 0] >= 0] if det.size else det
+                out[i], share[i] = _best_box(det)
+        return pd.DataFrame({"vehicle_confidence": out, "vehicle_box_share": share})
+
+
+def _best_box(det: np.ndarray) -> tuple[float, float]:
+    """(confidence, covered share of the image) of the most confident detection; (0, 0) if none.
+
+    ``det`` rows are the SSD output ``[image_id, label, conf, x_min, y_min, x_max, y_max]``
+    with box corners in [0, 1]."""
+    if not det.size:
+        return 0.0, 0.0
+    best = det[int(np.argmax(det[:, 2]))]
+    x0, y0, x1, y1 = np.clip(best[3:7], 0.0, 1.0)
+    return float(best[2]), float(max(x1 - x0, 0.0) * max(y1 - y0, 0.0))
 
 
 def _prepare(path: str) -> np.ndarray | None:

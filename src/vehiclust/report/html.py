@@ -28,7 +28,7 @@ import pandas as pd
 from vehiclust import _progress
 from vehiclust.exceptions import InputError
 from vehiclust.io.atomic import atomic_write_bytes, atomic_write_text
-from vehiclust.report import _mapfig, _media
+from vehiclust.report import _mapfig, _media, _outlier_gallery
 from vehiclust.report.notebook_helpers import (
     _as_jpeg,
     chosen_text,
@@ -209,7 +209,8 @@ def write_html_report(
     rows_3d = _media.map_sample(best, best.coords_3d, max_points_3d, random_state) if best.coords_3d is not None else np.empty(0, np.int64)
     galleries = {c: _media.gallery_rows(best, c, gallery_size, random_state) for c in _media.cluster_ids(best)}
     outlier_galleries = _media.outlier_rows_by_reason(best, gallery_size)
-    needed = [rows_2d, rows_3d, *galleries.values(), *outlier_galleries.values()]
+    by_kind = _outlier_gallery.outlier_gallery(best, results.samples["path"])  # problems, then rare
+    needed = [rows_2d, rows_3d, *galleries.values(), *outlier_galleries.values(), _outlier_gallery.gallery_rows(by_kind)]
     thumbs.build(np.concatenate(needed) if needed else np.empty(0, np.int64))
 
     page = _Page(results, run_dir, thumbs, random_state)
@@ -218,7 +219,7 @@ def write_html_report(
             page.header(),
             page.map_section(rows_2d, rows_3d),
             page.clusters_section(galleries),
-            page.outliers_section(outlier_galleries),
+            page.outliers_section(outlier_galleries, by_kind),
             page.selection_section(),
             page.comparison_section(),
             page.validation_section(),
@@ -475,12 +476,15 @@ class _Page:
                  and (path := self._inside_run_dir(rel)) is not None]
         return f"<p class='muted'>Montage: {' · '.join(links)}</p>" if links else ""
 
-    def outliers_section(self, by_reason: dict[str, np.ndarray]) -> str:
+    def outliers_section(self, by_reason: dict[str, np.ndarray], by_kind: list | None = None) -> str:
         counts = _media.reason_counts(self.best)
         n_out = int(self.outliers["is_outlier"].sum())
         parts = ["<section id='outliers'><h2>Outliers</h2>",
                  f"<p>{n_out:,} of {self.results.n_rows:,} rows are flagged ({n_out / max(self.results.n_rows, 1):.1%}); "
                  "a row may carry several reasons.</p>", table_html(counts)]
+        if by_kind:
+            parts.append(_outlier_gallery.gallery_html(by_kind, self.figure))
+            parts.append("<h3>By reason</h3>")
         for reason, rows in by_reason.items():
             total = int(counts.loc[counts["reason"] == reason, "rows"].sum())
             parts.append(f"<section class='reason' data-reason='{esc(reason)}'><h3>{esc(reason)}</h3>"
