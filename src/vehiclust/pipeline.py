@@ -178,8 +178,16 @@ def _fit_selector_with_graph(X: np.ndarray, params: dict[str, Any], seed: int) -
     """One set's k-NN graph (Leiden clusters it; the outliers and maps reuse it) and sweep."""
     from vehiclust.neighbors import knn_graph
 
-    graph = knn_graph(X, GRAPH_NEIGHBOURS, random_state=seed, progress=params.get("progress")) if len(X) > 1 else None
+    graph = _set_graph(X, seed, params.get("progress"))
     return _fit_selector(X, params, graph), graph
+
+
+def _set_graph(X: np.ndarray, seed: int, progress: Any) -> Any:
+    """The one k-NN graph of a set, built alike whether the cluster stage ran or was read from the
+    cache (a resumed run then gives the same neighbours, twins and outlier scores)."""
+    from vehiclust.neighbors import knn_graph
+
+    return knn_graph(X, GRAPH_NEIGHBOURS, random_state=seed, progress=progress) if len(X) > 1 else None
 
 
 # neighbours per row in the one k-NN graph of a set: Leiden's 15 (the outlier detectors use 10)
@@ -286,7 +294,7 @@ def _stage_image_checks(ctx: RunContext) -> None:
 
 # ---- outliers (outliers issue) ----------------------------------------------------------
 def _fit_outliers(X: np.ndarray, labels: np.ndarray, centers: np.ndarray | None, contamination: float | None,
-                  seed: int, progress: bool, graph: Any = None) -> tuple[Any, Any]:
+                  seed: int, progress: bool, graph: Any = None, graph_seed: int = 0) -> tuple[Any, Any]:
     """One set's k-NN graph (unless the cluster stage built it) and detector ensemble;
     module-level so a worker process can run it."""
     from vehiclust.neighbors import knn_graph
@@ -294,7 +302,8 @@ def _fit_outliers(X: np.ndarray, labels: np.ndarray, centers: np.ndarray | None,
 
     ensemble = OutlierEnsemble(contamination=contamination, random_state=seed)
     if graph is None or graph.indices.shape[0] != len(X) or graph.k < min(ensemble.n_neighbors, len(X) - 1):
-        graph = knn_graph(X, ensemble.n_neighbors, random_state=seed, progress=progress) if len(X) > 1 else None
+        graph = (_set_graph(X, graph_seed, progress) if GRAPH_NEIGHBOURS >= ensemble.n_neighbors
+                 else knn_graph(X, ensemble.n_neighbors, random_state=seed, progress=progress) if len(X) > 1 else None)
     return graph, ensemble.fit(X, labels, centers=centers, graph=graph)
 
 
@@ -320,7 +329,7 @@ def _stage_outliers(ctx: RunContext) -> None:
         ps, run_ = ctx.prepared[name], ctx.runs[name]
         centers = getattr(getattr(run_, "selector", None), "cluster_centers_", None)
         jobs.append((ps.X, np.asarray(run_.labels)[ps.valid], centers, cfg.contamination, ctx.seeds["outliers"], show,
-                     ps.graph))
+                     ps.graph, ctx.seeds["cluster"]))
     fitted = dict(zip(todo, run_jobs(_fit_outliers, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="outliers",
                                      progress=cfg.progress, on_done=lambda i, fit, s: _runlog.step(
                                          f"outliers {todo[i]}", s, n, f"{int(fit[1].labels_.sum()):,} flagged"))))

@@ -152,5 +152,7 @@ def test_real_models_name_zenodo_types(shared_dir):
     assert t["type"].tolist() == list(kinds.values())
     assert t["type_source"].eq("ImageNet classifier").all()
     assert d.image_evidence_["imagenet_mass:truck"].between(0, 1).all()
-    assert "of the ImageNet classifier's vehicle-type probability" in t.loc[5, "description"]
-    assert t.loc[4, "cluster_name"].endswith("mixed types")
+    assert "of the ImageNet classifier's vehicle-type probability" in t.loc[5, "details"]  # the numbers, folded away
+    assert "ImageNet" not in t.loc[5, "description"]  # the sentence itself is plain
+    # pickups: no model gives them evidence, so the name claims no type (colour words only, or "mixed")
+    assert not any(w in t.loc[4, "cluster_name"] for w in ("car", "truck", "lorr", "van", "motorbike", "bus"))
