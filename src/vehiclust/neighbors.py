@@ -23,6 +23,9 @@ from vehiclust import _progress
 
 log = logging.getLogger(__name__)
 
+# neighbours per row in the one k-NN graph of a set: Leiden's 15 (the outlier detectors read the first 10)
+GRAPH_NEIGHBOURS = 15
+
 # HNSW on the reference sample: recall@10 = 1.000 against the exact search on case-shaped
 # 64-d data at ~2x less CPU; built on one thread so the graph (and every result) is seeded.
 _HNSW_M = 32

@@ -22,6 +22,7 @@ from vehiclust import _progress, _runlog
 from vehiclust._cache import StageCache, cache_key
 from vehiclust.config import RunConfig
 from vehiclust.exceptions import InputError
+from vehiclust.neighbors import GRAPH_NEIGHBOURS
 from vehiclust.prepare import PreparedSet  # noqa: F401 - re-exported: stages build it here
 from vehiclust.results import DescriptorRun, RunResults
 
@@ -190,8 +191,6 @@ def _set_graph(X: np.ndarray, seed: int, progress: Any) -> Any:
     return knn_graph(X, GRAPH_NEIGHBOURS, random_state=seed, progress=progress) if len(X) > 1 else None
 
 
-# neighbours per row in the one k-NN graph of a set: Leiden's 15 (the outlier detectors use 10)
-GRAPH_NEIGHBOURS = 15
 
 
 def _resumed_selector(cached: dict[str, Any]) -> Any:

@@ -66,9 +66,10 @@ def fit_outliers(X: np.ndarray, labels: np.ndarray, centers: np.ndarray | None, 
     """One set's k-NN graph and detector ensemble, as `pipeline._fit_outliers` gives them, with
     the k-NN search and the forest scoring of every row on the workers."""
     from vehiclust.distributed.outliers import DaskOutlierEnsemble, dask_knn_graph
+    from vehiclust.neighbors import GRAPH_NEIGHBOURS
 
     ensemble = DaskOutlierEnsemble(contamination=contamination, random_state=seed, scheduler=scheduler)
-    graph = dask_knn_graph(X, ensemble.n_neighbors, random_state=seed, scheduler=scheduler) if len(X) > 1 else None
+    graph = dask_knn_graph(X, max(GRAPH_NEIGHBOURS, ensemble.n_neighbors), random_state=seed, scheduler=scheduler) if len(X) > 1 else None
     return graph, ensemble.fit(X, labels, centers=centers, graph=graph)
 
 
