@@ -104,3 +104,23 @@ def test_notebook_interprets_every_set_and_maps_in_3d(report_run: Path) -> None:
     root = params.source.split("IMAGES_ROOT = ")[1].strip().strip("'\"")
     assert not Path(root).is_absolute()
     assert (report_run / root).resolve() == _media.images_root(results, report_run)
+
+
+
+def test_notebook_leads_outliers_with_image_problems(report_run: Path) -> None:
+    """The outlier section shows image problems before rare-looking images, as the report does."""
+    from vehiclust.report.notebook_helpers import outliers_by_kind
+
+    nb = nbformat.read(report_run / "analysis.ipynb", as_version=4)
+    assert "## 5. Outliers: image problems first, then rare-looking images" in "\n".join(
+        c.source for c in nb.cells if c.cell_type == "markdown")
+    results = RunResults.load(report_run)
+    with_kinds = [r for r in results.descriptors.values() if r.outliers is not None and "outlier_kind" in r.outliers]
+    assert with_kinds, "the single descriptor sets carry outlier_kind"
+    for run_ in with_kinds:
+        parts = outliers_by_kind(results, run_)
+        assert [title.split(":")[0] for title, _, _ in parts] == ["Image problems", "Rare-looking images"]
+        kinds = run_.outliers["outlier_kind"].fillna("").astype(str)
+        assert [len(t) for _, t, _ in parts] == [min(20, int((kinds == k).sum())) for k in ("problem", "rare")]
+        for _, table, _ in parts:  # worst first
+            assert table["outlier_score"].is_monotonic_decreasing

@@ -105,7 +105,12 @@ for cluster in nh.cluster_ids(best):
     show_md(text)
     if not nh.show_gallery(results, best, cluster, root=root):
         show_md("(no images available for this run)")"""),
-    ("markdown", "## 5. Outliers by reason\n\nA row may carry several reasons; the images are those with the highest outlier score."),
+    ("markdown", "## 5. Outliers: image problems first, then rare-looking images\n\n*Image problems* are something wrong with the image itself (unreadable, blurry, dark, overexposed, a duplicate, no vehicle); *rare-looking* images are fine images far from the mass of the data. Then every reason on its own; a row may carry several."),
+    ("code", """for title, table, rows in nh.outliers_by_kind(results, best):
+    show_md(f"**{title}** (worst first; each duplicate is shown next to its twin)")
+    if len(table):
+        display(table)
+        nh.show_rows(results, np.asarray(rows), root=root)"""),
     ("code", """reasons = nh.reason_counts(best)
 n_out = int(nh.outlier_frame(best)["is_outlier"].sum())
 show_md(f"**{n_out:,}** of {results.n_rows:,} rows ({n_out / max(results.n_rows, 1):.1%}) are outliers in {nh.md_code(results.best)}"

@@ -527,3 +527,28 @@ def conclusion(results: RunResults) -> str:
                                     f"images by other properties than {md_code(col[4:])}, and the choice never looks at labels")
                     text.append(".")
     return "".join(text)
+
+
+def outliers_by_kind(results: RunResults, run: DescriptorRun, n: int = 20) -> list[tuple[str, pd.DataFrame, list[int]]]:
+    """Image problems first, then rare-looking images: (title, worst rows as a table, rows to show,
+    each duplicate followed by its twin). Empty when the run has no ``outlier_kind`` column."""
+    table = run.outliers
+    if table is None or "outlier_kind" not in table or len(table) != len(run.labels):
+        return []
+    table = table.reset_index(drop=True)
+    paths = results.samples["path"].astype(str).reset_index(drop=True)
+    row_of = {p: i for i, p in enumerate(paths)}
+    out = []
+    for kind, title in (("problem", "Image problems"), ("rare", "Rare-looking images")):
+        part = table[table["outlier_kind"].fillna("").astype(str) == kind].sort_values("outlier_score", ascending=False)
+        cols = [c for c in ("outlier_score", "outlier_reasons", "duplicate_of") if c in part]
+        shown = part[cols].head(n).copy()
+        shown.insert(0, "path", paths.iloc[shown.index].to_numpy())
+        rows: list[int] = []
+        for i in part.index[:8]:
+            rows.append(int(i))
+            twin = str(part.at[i, "duplicate_of"]) if "duplicate_of" in part and pd.notna(part.at[i, "duplicate_of"]) else ""
+            if twin in row_of:
+                rows.append(row_of[twin])
+        out.append((f"{title}: {len(part):,}", shown, rows))
+    return out
