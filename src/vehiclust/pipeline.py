@@ -296,13 +296,11 @@ def _fit_outliers(X: np.ndarray, labels: np.ndarray, centers: np.ndarray | None,
                   seed: int, progress: bool, graph: Any = None, graph_seed: int = 0) -> tuple[Any, Any]:
     """One set's k-NN graph (unless the cluster stage built it) and detector ensemble;
     module-level so a worker process can run it."""
-    from vehiclust.neighbors import knn_graph
     from vehiclust.outliers import OutlierEnsemble
 
     ensemble = OutlierEnsemble(contamination=contamination, random_state=seed)
     if graph is None or graph.indices.shape[0] != len(X) or graph.k < min(ensemble.n_neighbors, len(X) - 1):
-        graph = (_set_graph(X, graph_seed, progress) if GRAPH_NEIGHBOURS >= ensemble.n_neighbors
-                 else knn_graph(X, ensemble.n_neighbors, random_state=seed, progress=progress) if len(X) > 1 else None)
+        graph = _set_graph(X, graph_seed, progress)  # GRAPH_NEIGHBOURS (15) covers the detectors' 10
     return graph, ensemble.fit(X, labels, centers=centers, graph=graph)
 
 
