@@ -333,7 +333,7 @@ def _stage_outliers(ctx: RunContext) -> None:
     for name, run_ in ctx.runs.items():
         ps = ctx.prepared[name]
         ps.graph, ensemble = fitted.get(name, (None, None))
-        run_.outliers = outlier_table(n, ps.valid, ensemble, ctx.image_checks, paths=ctx.samples["path"],
+        run_.outliers = outlier_table(n, ps.valid, ensemble, ctx.image_checks, paths=ctx.samples.get("path_given", ctx.samples["path"]),
                                       vehicle_prob=vehicle_prob)
         run_.model = model_for_set(ps, run_, ensemble)  # what `vehiclust assign` needs
 
@@ -434,16 +434,10 @@ def _consensus_run(ctx: RunContext, singles: list[str]) -> None:
     ps = PreparedSet(name=name, X=X, valid=valid, preparation=summary)
     ctx.prepared[name] = ps
     run_ = _new_cluster_run(ctx, ps)
-    # outliers: unassigned rows, and rows flagged by most single sets
-    flags = [ctx.runs[n].outliers["is_outlier"].to_numpy(bool) for n in singles if ctx.runs[n].outliers is not None]
-    votes = np.mean(flags, axis=0) if flags else np.zeros(len(valid))
-    is_out = ~valid | (votes > 0.5)
-    run_.outliers = pd.DataFrame({
-        "is_outlier": is_out,
-        "outlier_score": np.where(valid, votes, 1.0),
-        "outlier_reasons": np.where(~valid, "unassigned_in_every_set",
-                                    np.where(votes > 0.5, "flagged_by_most_descriptor_sets", "")),
-    })
+    # outliers: unassigned rows, and rows flagged by most single sets (same columns as a set's)
+    from vehiclust.outliers import majority_outliers
+
+    run_.outliers = majority_outliers([ctx.runs[n].outliers for n in singles if ctx.runs[n].outliers is not None], valid)
     from vehiclust.assign import build_consensus_model
 
     run_.model = build_consensus_model(name, run_.labels, {n: ctx.runs[n].labels for n in singles}, run_.outliers)

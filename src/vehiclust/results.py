@@ -82,6 +82,9 @@ class DescriptorRun:
             reasons = np.where(is_outlier, "unassigned", "")
             kind = np.where(is_outlier, "rare", "")
             duplicate_of = np.full(len(labels), "")
+        if normalised is not None and np.any(duplicate_of != ""):  # the twin as images_paths.csv writes it
+            given = dict(zip(normalised.astype(str), paths.astype(str)))
+            duplicate_of = np.array([given.get(d, d) for d in duplicate_of], dtype=object)
         cluster_name = [names.get(int(c), f"cluster {int(c)}" if c >= 0 else "unassigned") for c in labels]
         frame = pd.DataFrame(
             {

@@ -119,20 +119,15 @@ class RunAssigner:
         return self._consensus(model, prepared, image_checks)
 
     def _consensus(self, model: SetModel, prepared: dict, image_checks: pd.DataFrame | None) -> Placement:
+        from vehiclust.outliers import majority_outliers
+
         singles = [self._place(b, prepared, image_checks) for b in model.info["blocks"]]
         combos = np.stack([p.labels for p in singles], axis=1)
         labels = combination_labels(model.arrays["combos"], model.arrays["combo_labels"],
                                     model.arrays["combo_counts"], combos)
         valid = np.logical_or.reduce([p.valid for p in singles])
         labels[~valid] = -1
-        votes = np.mean([p.outliers["is_outlier"].to_numpy(bool) for p in singles], axis=0)
-        flagged = ~valid | (votes > 0.5)
-        outliers = pd.DataFrame({
-            "is_outlier": flagged,
-            "outlier_score": np.where(valid, votes, 1.0),
-            "outlier_reasons": np.where(~valid, "unassigned_in_every_set",
-                                        np.where(votes > 0.5, "flagged_by_most_descriptor_sets", "")),
-        })
+        outliers = majority_outliers([p.outliers for p in singles], valid)  # as the run's consensus
         far = np.mean([p.far for p in singles], axis=0) > 0.5
         far_score = np.median([p.far_score for p in singles], axis=0)
         return Placement(model.name, valid, labels, outliers, far, far_score)

@@ -87,4 +87,4 @@ def outliers_stage(ctx: Any) -> None:
             centers = getattr(getattr(run_, "selector", None), "cluster_centers_", None)
             ps.graph, ensemble = fit_outliers(ps.X, np.asarray(run_.labels)[ps.valid], centers, cfg.contamination,
                                               ctx.seeds["outliers"], scheduler=cfg.scheduler)
-        run_.outliers = outlier_table(n, ps.valid, ensemble, ctx.image_checks)
+        run_.outliers = outlier_table(n, ps.valid, ensemble, ctx.image_checks, paths=ctx.samples.get("path_given", ctx.samples["path"]))

@@ -20,6 +20,7 @@ from vehiclust.outliers._no_vehicle import NoVehicleScorer, vehicle_mass
 from vehiclust.outliers._standalone import OutlierReport, find_outliers
 from vehiclust.outliers._table import INVALID_REASON, PROBLEM, RARE, image_problem_score, outlier_table
 from vehiclust.outliers._twins import descriptor_twins
+from vehiclust.outliers._vote import majority_outliers
 
 __all__ = [
     "BaseDetector",
@@ -45,6 +46,7 @@ __all__ = [
     "image_problem_score",
     "knn_graph",
     "local_outlier_factor",
+    "majority_outliers",
     "outlier_table",
     "robust_location_scale",
     "robust_threshold",

@@ -34,7 +34,7 @@ class OutlierReport:
         for name, table in self.tables.items():
             t = table.copy()
             t.insert(0, "descriptor", name)
-            t.insert(0, "path", self.samples["path"].to_numpy())
+            t.insert(0, "path", self.samples.get("path_given", self.samples["path"]).to_numpy())  # as given
             t.insert(0, "row", np.arange(len(t)))
             frames.append(t[t["is_outlier"]])
         if not frames:
@@ -105,6 +105,6 @@ def find_outliers(
             if k >= 2:
                 labels = MiniBatchKMeans(k, n_init=3, random_state=det_seed, batch_size=4096).fit_predict(X)
             ensemble = OutlierEnsemble(contamination=contamination, random_state=det_seed).fit(X, labels)
-        report.tables[name] = outlier_table(n, valid, ensemble, report.image_checks, paths=case.samples["path"])
+        report.tables[name] = outlier_table(n, valid, ensemble, report.image_checks, paths=case.samples["path_given"])
         log.info("%s: %d of %d rows flagged", name, int(report.tables[name]["is_outlier"].sum()), n)
     return report

@@ -57,6 +57,21 @@ def outlier_kinds(run: DescriptorRun) -> np.ndarray:
     return np.where(flagged, "rare", "").astype(object)
 
 
+def twin_rows(duplicate_of: pd.Series, paths: pd.Series | np.ndarray) -> np.ndarray:
+    """Row of each ``duplicate_of`` twin (-1 for none): matched on the path as given or
+    normalised, or a row number (tables made without paths)."""
+    from vehiclust.io import normalise_path
+
+    index = {normalise_path(p): i for i, p in enumerate(np.asarray(paths, dtype=object).tolist())}
+    values = pd.Series(duplicate_of).fillna("").astype(str).tolist()
+    n = len(values)
+    out = np.full(n, -1, dtype=np.int64)
+    for i, value in enumerate(values):
+        if value:
+            out[i] = index.get(normalise_path(value), int(value) if value.isdigit() and int(value) < n else -1)
+    return out
+
+
 def outlier_gallery(run: DescriptorRun, paths: pd.Series | np.ndarray, max_rows: int = 5_000) -> list[GallerySection]:
     """The report's outlier sections, problems then rare, each sorted by score (ties: row).
 
@@ -66,12 +81,8 @@ def outlier_gallery(run: DescriptorRun, paths: pd.Series | np.ndarray, max_rows:
     n = len(kinds)
     score = (pd.to_numeric(table["outlier_score"], errors="coerce").fillna(0.0).to_numpy(np.float64)
              if table is not None and len(table) == n else np.zeros(n))
-    twin = np.full(n, -1, dtype=np.int64)
-    if table is not None and len(table) == n and "duplicate_of" in table:
-        index = {p: i for i, p in enumerate(np.asarray(paths, dtype=object).tolist())}
-        for i, value in enumerate(table["duplicate_of"].fillna("").astype(str).tolist()):
-            if value:
-                twin[i] = index.get(value, int(value) if value.isdigit() and int(value) < n else -1)
+    twin = (twin_rows(table["duplicate_of"], paths) if table is not None and len(table) == n and "duplicate_of" in table
+            else np.full(n, -1, dtype=np.int64))
     sections = []
     for kind, title, note in KINDS:
         rows = np.flatnonzero(kinds == kind)

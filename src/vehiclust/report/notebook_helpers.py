@@ -26,6 +26,7 @@ from vehiclust.report._media import (
     thumbnail,
 )
 from vehiclust.report._media import images_root as _images_root
+from vehiclust.report._outlier_gallery import twin_rows
 from vehiclust.results import DescriptorRun, RunResults
 
 __all__ = [
@@ -537,7 +538,7 @@ def outliers_by_kind(results: RunResults, run: DescriptorRun, n: int = 20) -> li
         return []
     table = table.reset_index(drop=True)
     paths = results.samples["path"].astype(str).reset_index(drop=True)
-    row_of = {p: i for i, p in enumerate(paths)}
+    twin_of = twin_rows(table["duplicate_of"], paths) if "duplicate_of" in table else np.full(len(table), -1)
     out = []
     for kind, title in (("problem", "Image problems"), ("rare", "Rare-looking images")):
         part = table[table["outlier_kind"].fillna("").astype(str) == kind].sort_values("outlier_score", ascending=False)
@@ -547,8 +548,7 @@ def outliers_by_kind(results: RunResults, run: DescriptorRun, n: int = 20) -> li
         rows: list[int] = []
         for i in part.index[:8]:
             rows.append(int(i))
-            twin = str(part.at[i, "duplicate_of"]) if "duplicate_of" in part and pd.notna(part.at[i, "duplicate_of"]) else ""
-            if twin in row_of:
-                rows.append(row_of[twin])
+            if twin_of[i] >= 0:
+                rows.append(int(twin_of[i]))
         out.append((f"{title}: {len(part):,}", shown, rows))
     return out
