@@ -334,7 +334,7 @@ def _stage_outliers(ctx: RunContext) -> None:
         ps = ctx.prepared[name]
         ps.graph, ensemble = fitted.get(name, (None, None))
         run_.outliers = outlier_table(n, ps.valid, ensemble, ctx.image_checks, paths=ctx.samples.get("path_given", ctx.samples["path"]),
-                                      vehicle_prob=vehicle_prob)
+                                      vehicle_prob=vehicle_prob, descriptors=ps.X)
         run_.model = model_for_set(ps, run_, ensemble)  # what `vehiclust assign` needs
 
 

@@ -95,7 +95,7 @@ def find_outliers(
     prep_seed, det_seed = (int(s.generate_state(1)[0]) for s in seeds)
     for name, raw in case.descriptors.items():
         valid = validity.valid_rows[name]
-        ensemble = None
+        ensemble, X = None, None
         if valid.any():
             prep = DescriptorPreparer(n_components=n_components, whiten=whiten, columns=validity.kept_columns[name],
                                       random_state=prep_seed)
@@ -105,6 +105,7 @@ def find_outliers(
             if k >= 2:
                 labels = MiniBatchKMeans(k, n_init=3, random_state=det_seed, batch_size=4096).fit_predict(X)
             ensemble = OutlierEnsemble(contamination=contamination, random_state=det_seed).fit(X, labels)
-        report.tables[name] = outlier_table(n, valid, ensemble, report.image_checks, paths=case.samples["path_given"])
+        report.tables[name] = outlier_table(n, valid, ensemble, report.image_checks, paths=case.samples["path_given"],
+                                            descriptors=X)
         log.info("%s: %d of %d rows flagged", name, int(report.tables[name]["is_outlier"].sum()), n)
     return report

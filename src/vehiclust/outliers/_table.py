@@ -67,14 +67,20 @@ def outlier_table(
     *,
     paths: np.ndarray | pd.Series | None = None,
     vehicle_prob: np.ndarray | None = None,
+    descriptors: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Assemble the table the pipeline stores in ``DescriptorRun.outliers``."""
+    """Assemble the table the pipeline stores in ``DescriptorRun.outliers``.
+
+    ``descriptors``: the prepared rows of the valid descriptors (``X`` of the ensemble), so
+    the no_vehicle score can learn which rows look like the detector's sure empty ones."""
     valid = np.asarray(valid, dtype=bool)
     if valid.shape != (n_rows,):
         raise InputError(f"outlier_table: 'valid' has shape {valid.shape}, expected ({n_rows},).")
     if paths is not None and len(paths) != n_rows:
         raise InputError(f"outlier_table: 'paths' has {len(paths):,} rows but the case has {n_rows:,}.")
     valid_rows = np.flatnonzero(valid)
+    if descriptors is not None and len(descriptors) != len(valid_rows):
+        raise InputError(f"outlier_table: 'descriptors' has {len(descriptors):,} rows but {len(valid_rows):,} are valid.")
     cols: dict[str, np.ndarray] = {}
     desc_score = np.zeros(n_rows)
     desc_flag = np.zeros(n_rows, dtype=bool)
@@ -117,8 +123,12 @@ def outlier_table(
             frame[c] = image_checks[c].to_numpy()
         exclude: tuple[str, ...] = ()
         if "vehicle_confidence" in image_checks and "no_vehicle_quality" in image_checks:
+            X_rows = None
+            if descriptors is not None:  # the prepared rows of the valid descriptors, in input order
+                X_rows = np.full((n_rows, descriptors.shape[1]), np.nan, dtype=np.float32)
+                X_rows[valid] = descriptors
             scorer = NoVehicleScorer().fit(
-                image_checks["vehicle_confidence"].to_numpy(np.float64), neighbors, vehicle_prob)
+                image_checks["vehicle_confidence"].to_numpy(np.float64), neighbors, vehicle_prob, X_rows)
             exclude = (NO_VEHICLE_REASON,)
             image_reasons = _drop_reason(image_reasons, NO_VEHICLE_REASON)
             nv_flag = scorer.labels_.astype(bool)
