@@ -20,7 +20,10 @@ probabilities of vehicle-attributes) many rows sit on the same saturated values,
 spread collapses and each detector flags 2-9 % of clean vehicles; their union flagged 10.7 %
 of 1,000 Zenodo vehicles (16 % of all rows with 300 road scenes). With the cap, every real set
 flags at most ``max_share`` and the ranking (AUROC) is unchanged. Image problems (no vehicle,
-blur, duplicates...) are flagged by their own checks and are not capped.
+blur, duplicates...) are flagged by their own checks and are not capped. The cap is 4 %, not the
+issue's 5 % bound: descriptor flags plus the image problems of clean vehicles (descriptor
+twins, copies) must stay within 5 % (at a 5 % cap the demo's colour-histogram set flagged 61
+of 1,200 clean vehicles, 5.1 %).
 
 After ``fit`` with a k-NN graph the ensemble also holds ``neighbors_`` (each row's nearest
 rows) and the descriptor-space twins (``twin_of_``, ``twin_similarity_``, see
@@ -86,7 +89,7 @@ class OutlierEnsemble(BaseEstimator):
         cut: float = 3.5,
         strong: float = 0.5,
         contamination: float | None = None,
-        max_share: float | None = 0.05,
+        max_share: float | None = 0.04,
         duplicate_similarity: float | None = DEFAULT_MIN_SIMILARITY,
         glosh_max_rows: int = 30_000,
         random_state: int | None = 0,
