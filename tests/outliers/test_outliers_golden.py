@@ -110,3 +110,8 @@ def test_run_command_writes_outliers_csv(golden, monkeypatch):
     clusters = pd.read_csv(out / "clusters.csv", keep_default_na=False)
     assert len(clusters) == len(golden["frame"])
     assert set(clusters.loc[clusters["is_outlier"], "path"]) == set(flagged["path"])
+    # a duplicate names its twin as the paths file writes it (backslashes), in both tables
+    given = set(golden["frame"]["path"])
+    for table in (clusters, flagged):
+        twins = set(table.loc[table["duplicate_of"] != "", "duplicate_of"])
+        assert twins and twins <= given
