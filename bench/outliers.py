@@ -13,6 +13,11 @@ Run it under ``flock /tmp/vehiclust-big.lock``.
 (truth.csv: path, truth): AUROC of ``outlier_score`` for any problem, ``no_vehicle`` recall and
 precision over clean vehicles + road scenes, truncated files flagged, ``outlier_kind`` by truth.
 
+``compositions``: the no_vehicle cut on seeded draws of different compositions (0, 2, 6, 15 %
+road scenes among Zenodo vehicles; with GTI video frames; a small set), from one ``--data``
+folder (truth.csv, efficientnet-lite0.npy and the image checks' vehicle_confidence in
+checks.parquet or image_checks.csv, row-aligned): recall, precision and vehicles flagged.
+
 ``shares``: per real descriptor set (NAME.npy row-aligned with truth.csv), the share of clean
 vehicles the descriptor ensemble flags and the AUROC of road scenes. ``twins``: descriptor-space
 near-duplicates on consecutive GTI video frames.
@@ -21,6 +26,7 @@ near-duplicates on consecutive GTI video frames.
     python bench/outliers.py real --pipeline --vehicles 1000 --share 0.0566 --plant 10 --keep   # the issue's planted set
     python bench/outliers.py score-run --run RUN_DIR --truth truth.csv
     python bench/outliers.py shares --data DIR
+    python bench/outliers.py compositions --data DIR [--model efficientnet-lite0] [--seeds 3]
     python bench/outliers.py twins --data DIR [--model efficientnet-lite0] [--similarity 0.85 0.9 0.95]
     flock /tmp/vehiclust-big.lock python bench/outliers.py big [--rows 416314] [--dims 64]
 """
@@ -269,6 +275,48 @@ def bench_twins(args: argparse.Namespace) -> None:
     print(pd.DataFrame(rows).to_string(index=False))
 
 
+def bench_compositions(args: argparse.Namespace) -> None:
+    """NoVehicleScorer on seeded draws of several compositions (see the module docstring)."""
+    from vehiclust.neighbors import knn_graph
+    from vehiclust.outliers import NoVehicleScorer
+    from vehiclust.prepare import DescriptorPreparer
+
+    data = Path(args.data)
+    truth = pd.read_csv(data / "truth.csv", keep_default_na=False)["truth"].to_numpy()
+    checks = (pd.read_parquet(data / "checks.parquet") if (data / "checks.parquet").exists()
+              else pd.read_csv(data / "image_checks.csv"))
+    conf_all = checks["vehicle_confidence"].to_numpy(np.float64)
+    raw_all = np.load(data / f"{args.model}.npy")
+    veh = np.flatnonzero(truth == "")
+    road = np.flatnonzero(np.isin(truth, ["road", "no_vehicle"]))
+    gti = np.flatnonzero(truth == "gti")
+    rows = []
+    for n_veh, share, n_gti in [(1000, 0.0, 0), (1000, 0.02, 0), (1000, 0.06, 0), (1000, 0.15, 0), (500, 0.06, 400),
+                                (400, 0.0, 400), (240, 0.1, 0)]:
+        if n_gti > len(gti):
+            continue
+        n_road = int(round(share * (n_veh + n_gti) / (1 - share)))
+        for seed in range(args.seeds):
+            rng = np.random.default_rng(seed + 10)
+            idx = np.r_[rng.choice(veh, n_veh, replace=False), rng.choice(road, n_road, replace=False),
+                        rng.choice(gti, n_gti, replace=False)]
+            y = np.r_[np.zeros(n_veh, bool), np.ones(n_road, bool), np.zeros(n_gti, bool)]
+            X = DescriptorPreparer(n_components=64, whiten=0.5, random_state=0).fit_transform(raw_all[idx])
+            ind = knn_graph(X, 10, random_state=0).indices
+            for how, scorer in (("data-driven", NoVehicleScorer().fit(conf_all[idx], ind, None, X)),
+                                ("fixed -2.0", NoVehicleScorer().fit(conf_all[idx], ind))):
+                f = scorer.labels_.astype(bool)
+                rows.append({"vehicles": n_veh, "GTI frames": n_gti, "road share": f"{share:.0%}", "rule": how,
+                             "seed": seed, "recall": f[y].mean() if y.any() else np.nan,
+                             "precision": y[f].mean() if f.any() else np.nan, "vehicles flagged": int(f[~y].sum())})
+    frame = pd.DataFrame(rows)
+    summary = frame.groupby(["vehicles", "GTI frames", "road share", "rule"], sort=False).agg(
+        recall_min=("recall", "min"), recall_max=("recall", "max"), precision_min=("precision", "min"),
+        vehicles_flagged=("vehicles flagged", lambda v: "/".join(str(x) for x in v)))
+    print(f"{args.model}, {args.seeds} seeds per composition (recall/precision: min over seeds; NaN: nothing to find/flagged)")
+    print(summary.round(2).to_string())
+
+
 def score_run(args: argparse.Namespace) -> None:
     """Score a `vehiclust run --images` output against the planted truth (``real`` builds one:
     truth.csv with path, truth). Prints the issue's figures: AUROC of outlier_score for any
@@ -350,6 +398,10 @@ def main(argv: list[str] | None = None) -> None:
     twins.add_argument("--model", default="efficientnet-lite0")
     twins.add_argument("--similarity", type=float, nargs="+", default=[0.9, 0.93, 0.95, 0.97])
     twins.add_argument("--seed", type=int, default=0)
+    comp = sub.add_parser("compositions", help="the no_vehicle cut on several compositions of real images")
+    comp.add_argument("--data", required=True, help="folder with truth.csv, MODEL.npy and checks.parquet/image_checks.csv")
+    comp.add_argument("--model", default="efficientnet-lite0")
+    comp.add_argument("--seeds", type=int, default=3)
     score = sub.add_parser("score-run", help="score a vehiclust run on a planted set (truth.csv)")
     score.add_argument("--run", required=True, help="the run's output folder")
     score.add_argument("--truth", required=True, help="truth.csv: path, truth ('' = clean vehicle)")
@@ -364,6 +416,8 @@ def main(argv: list[str] | None = None) -> None:
         bench_shares(args)
     elif args.which == "twins":
         bench_twins(args)
+    elif args.which == "compositions":
+        bench_compositions(args)
     elif args.which == "score-run":
         score_run(args)
     elif args.which == "real":
