@@ -61,3 +61,19 @@ def test_consensus_table_writes_like_a_set(demo_tables):
     table = run.table(samples["path_given"], samples["path"])
     dup = table["duplicate_of"] != ""
     assert dup.any() and set(table.loc[dup, "duplicate_of"]) <= set(samples["path_given"])
+
+
+def test_saturated_probabilities_name_no_twins():
+    """11 colour/type probabilities, mostly one-hot: nearly every row has a 0.95-similar
+    neighbour, so similarity cannot tell twins from look-alikes; a real set keeps its twins."""
+    from vehiclust.neighbors import knn_graph
+    from vehiclust.outliers import descriptor_twins
+
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.full(11, 0.05), 2000).astype(np.float32)
+    ind = knn_graph(probs, 10, random_state=0).indices
+    assert (descriptor_twins(probs, ind, 0.95, None)[0] >= 0).mean() > 0.5
+    assert (descriptor_twins(probs, ind)[0] < 0).all()
+    X, _ = _prepared("efficientnet-lite0")
+    twins, _ = descriptor_twins(X, knn_graph(X, 10, random_state=0).indices)
+    assert 0 < (twins >= 0).sum() <= 0.05 * len(X)
