@@ -103,4 +103,5 @@ def test_a_library_run_logs_like_the_cli_after_log_to_stderr(case, tmp_path):
     for expected in ("cluster a: ", "outliers b: ", "map a: ", "cluster done: "):
         assert any(expected in line for line in log), (expected, proc.stderr)
     assert any(line.startswith("warning: ") and "cast to float32" in line for line in log), proc.stderr
+    assert not any(line.startswith(("WARNING", "INFO")) for line in log), proc.stderr  # log records: plain too
     assert not any("Warning:" in line or "warnings.warn" in line or ".py:" in line for line in log), proc.stderr
