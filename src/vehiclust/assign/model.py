@@ -40,9 +40,9 @@ FAR_QUANTILE = 0.99
 # reference rows, the nearer breaking a tie); "neighbours": a distance-weighted vote of the 10
 # nearest reference rows (GMM, HDBSCAN, DBSCAN: any cluster shape).
 FAMILY_RULES = {"kmeans": "centre", "eac": "micro", "ward": "micro", "leiden": "majority"}
-#: the families placed by nearest micro-cluster when the run had more rows than micro-clusters,
-#: and by this rule when every row was its own micro-cluster (measured on the demo, see docs/assign.md)
-MICRO_FALLBACK = {"eac": "centre", "ward": "neighbours"}
+#: the families placed by nearest micro-cluster, and their rule when the micro-clusters are not
+#: known (EAC with every row its own micro-cluster; a resumed run above 1,000 rows)
+MICRO_FALLBACK = {"eac": "centre", "ward": "neighbours"}  # ward: only when its micro-clusters are not found again
 # detectors a saved model can score on new rows (GLOSH as HDBSCAN's approximate_predict_scores)
 SCORED = ("knn", "lof", "iforest", "glosh", "cluster_distance")
 PREP_PREFIX = "prep_"
@@ -171,9 +171,11 @@ def placement_rule(family: str, micro: tuple[np.ndarray, np.ndarray] | None) -> 
     micro-cluster centres and their cluster ids, when the family used micro-clusters).
 
     EAC and Ward label every row by its k-means micro-cluster, so a new row takes the cluster
-    of its nearest micro-cluster centre. Below 1,000 rows every row is its own micro-cluster
-    and a new row would be one more: EAC's co-association then follows the base k-means runs
-    (nearest centre), Ward's merge cost the nearest rows (the neighbour vote).
+    of its nearest micro-cluster centre. Up to 1,000 rows every row is its own micro-cluster
+    and a new row would be one more: Ward merges it with its nearest row (the micro rule on
+    the rows), EAC's co-association follows the base k-means runs (the nearest centre). On
+    three 80/20 splits of the demo these gave the run's own labels back best when each row
+    was left out (docs/assign.md).
     """
     rule = FAMILY_RULES.get(family, "neighbours")
     if rule == "micro" and micro is None:
@@ -186,7 +188,7 @@ def micro_state(X: np.ndarray, labels: np.ndarray, family: str, seed: int | None
     family's tree seed, or None when there are no more rows than micro-clusters, the seed is
     unknown, or the micro-clusters found again do not carry one label each (then the
     family's fallback rule places rows)."""
-    if family not in MICRO_FALLBACK or seed is None:
+    if family not in MICRO_FALLBACK or (seed is None and len(X) > 1000):
         return None
     from sklearn.utils import check_random_state
 
@@ -194,8 +196,8 @@ def micro_state(X: np.ndarray, labels: np.ndarray, family: str, seed: int | None
     from vehiclust.cluster.ward import micro_clusters
 
     tree = EvidenceAccumulation()  # EAC and MicroWard share the micro-cluster defaults
-    if len(X) <= tree.n_micro:
-        return None
+    if len(X) <= tree.n_micro:  # every row its own micro-cluster: Ward's new row merges with its nearest
+        return (np.asarray(X, np.float32), np.asarray(labels, np.int64)) if family == "ward" else None
     micro, centres, _ = micro_clusters(np.ascontiguousarray(X, np.float32), tree.n_micro, tree.micro_max_train,
                                        check_random_state(seed))
     ids = np.unique(labels)
