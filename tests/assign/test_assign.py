@@ -177,3 +177,41 @@ def test_glosh_and_twins_score_new_rows_like_the_run(demo_run_graph):
     dup = assigner.predict(copy).outliers
     assert dup["is_outlier"].all() and dup["outlier_reasons"].str.contains("near_duplicate").all()
     assert list(dup["duplicate_of"]) == list(res.samples["path"][:5])
+
+
+@pytest.mark.shared
+def test_cli_assign_with_images_checks_the_new_images(demo_run, shared_dir, tmp_path):
+    """--images: the run's image checks on the new images (a truncated file is unreadable, a road
+    scene with no vehicle is flagged no_vehicle), in the outlier reasons of clusters.csv."""
+    import pickle
+    import shutil
+
+    from vehiclust.cli import app
+
+    root = tmp_path / "root"
+    shutil.copytree(demo_run["demo"] / "images", root / "images")
+    (root / "images" / "truncated.jpg").write_bytes((root / "images" / "bike" / "bike12.jpg").read_bytes()[:2000])
+    extra = ["images\\truncated.jpg"]
+    road = sorted((shared_dir / "data" / "vehicles-udacity" / "non-vehicles" / "Extras").glob("*.png"))[:1]
+    if road:
+        shutil.copy(road[0], root / "images" / "road.png")
+        extra.append("images\\road.png")
+    split = demo_run["split"]
+    paths = pd.read_csv(split / "test_paths.csv").iloc[:10]
+    col = paths.columns[0]
+    pd.concat([paths, pd.DataFrame({col: extra})], ignore_index=True).to_csv(tmp_path / "paths.csv", index=False)
+    args = ["-q", "assign", str(demo_run["run_dir"]), "-p", str(tmp_path / "paths.csv"), "--images", str(root),
+            "-o", str(tmp_path / "out")]
+    for name, X in load_part(split, "test").items():  # descriptors of held-out vehicles for every row
+        with open(tmp_path / f"{name}.pkl", "wb") as fh:
+            pickle.dump(X[:len(paths) + len(extra)], fh)
+        args += ["-d", f"{name}={tmp_path / f'{name}.pkl'}"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(tmp_path / "out" / "clusters.csv", keep_default_na=False)
+    bad = table.set_index("path").loc[[p.replace("\\", "/") for p in extra]]
+    assert bad["is_outlier"].all()
+    assert "unreadable" in bad["outlier_reasons"].iloc[0]
+    if road:
+        assert "no_vehicle" in bad["outlier_reasons"].iloc[1]
+    assert table["outlier_reasons"].iloc[:10].str.contains("unreadable|no_vehicle").sum() == 0
