@@ -76,7 +76,7 @@ class SetModel:
         if not meta_path.exists() or not (folder / MODEL_NPZ).exists():
             raise InputError(
                 f"{folder} holds no assignment model ({MODEL_JSON} + {MODEL_NPZ}): the run was made by an "
-                "older vehiclust or by the dask engine; run `vehiclust run` again to assign new images to it."
+                "older vehiclust; run `vehiclust run` again to assign new images to it."
             )
         meta = json.loads(meta_path.read_text())
         if meta.get("format") != FORMAT or int(meta.get("version", -1)) != VERSION:
@@ -425,7 +425,7 @@ def build_consensus_model(name: str, labels: np.ndarray, singles: dict[str, np.n
 
 def model_for_set(prepared: Any, run: Any, ensemble: Any) -> SetModel | None:
     """The model of one set of a pipeline run (a ``PreparedSet`` + its ``DescriptorRun``);
-    None when the preparation left no state to save (e.g. the dask engine)."""
+    None when the preparation left no state to save."""
     if not getattr(prepared, "model", None) or not len(prepared.X):
         return None
     kind = "mix" if prepared.preparation.get("kind") == "mix" else "single"
