@@ -57,7 +57,6 @@ def test_psi_is_zero_for_equal_shares_and_grows_with_the_shift():
 def test_micro_cluster_families_place_rows_by_their_micro_clusters(family):
     """Above 1,000 rows EAC and Ward label micro-clusters: the model finds them again with the
     family's tree seed and a new row takes its nearest micro-cluster's cluster."""
-    from vehiclust.assign import RunAssigner  # noqa: F401 - the package imports
     from vehiclust.assign.assign import place_in_space
     from vehiclust.assign.model import build_set_model, tree_seed
     from vehiclust.cluster import FAMILIES
