@@ -27,20 +27,18 @@ def split_demo(demo: Path, out: Path, seed: int = 0, share: float = 0.8) -> dict
     return {"train": train, "test": ~train}
 
 
-@pytest.fixture(scope="session")
-def demo_run(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The pipeline on 80 % of the demo: two sets, their mix and the consensus (k-means, no images)."""
+def _demo_pipeline(demo_dir: Path, root: Path, seed: int, families: tuple[str, ...]) -> dict:
+    """The pipeline on a seeded 80 % of the demo: two sets, their mix and the consensus (no images)."""
     from vehiclust.config import RunConfig
     from vehiclust.pipeline import run
 
-    root = tmp_path_factory.mktemp("assign-demo")
-    masks = split_demo(demo_dir, root / "split")
+    masks = split_demo(demo_dir, root / "split", seed=seed)
     cfg = RunConfig(
         descriptors={n: root / "split" / f"train-{n}.pkl" for n in SETS},
         paths=root / "split" / "train_paths.csv",
         out=root / "run",
         mixes=["all"],
-        families=("kmeans",),
+        families=families,
         k_max=15,
         map_method="pca",
         map_3d=False,
@@ -52,7 +50,25 @@ def demo_run(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     run(cfg)
     types = pd.read_csv(demo_dir / "labels.csv")["type"].to_numpy()  # row-aligned with images_paths.csv
     return {"root": root, "run_dir": root / "run", "split": root / "split", "masks": masks, "demo": demo_dir,
-            "types": types}
+            "types": types, "seed": seed}
+
+
+@pytest.fixture(scope="session")
+def demo_run(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Split seed 0, k-means: every set placed by its nearest centre."""
+    return _demo_pipeline(demo_dir, tmp_path_factory.mktemp("assign-demo"), 0, ("kmeans",))
+
+
+@pytest.fixture(scope="session")
+def demo_run_graph(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Split seed 1, the families the demo picks besides k-means (Leiden, EAC, Ward): rows placed
+    by neighbour majority, nearest centre or nearest micro-cluster."""
+    return _demo_pipeline(demo_dir, tmp_path_factory.mktemp("assign-demo-graph"), 1, ("leiden", "eac", "ward"))
+
+
+@pytest.fixture(params=["demo_run", "demo_run_graph"])
+def any_demo_run(request: pytest.FixtureRequest) -> dict:
+    return request.getfixturevalue(request.param)
 
 
 def load_part(split: Path, part: str) -> dict[str, np.ndarray]:

@@ -36,10 +36,18 @@ def test_every_set_saves_a_versioned_model(demo_run):
     assert res.best in kinds
 
 
-def test_own_rows_come_back_with_their_labels_and_flags(demo_run):
+def test_own_rows_come_back_with_their_labels_and_flags(any_demo_run):
+    """Every set of the run, whatever its family (k-means, Leiden, EAC, Ward, the consensus)."""
+    from vehiclust.assign.model import placement_rule
+
+    demo_run = any_demo_run
     res = RunResults.load(demo_run["run_dir"])
     train = load_part(demo_run["split"], "train")
     for name, run in res.descriptors.items():
+        model = SetModel.load(demo_run["run_dir"] / "descriptors" / name)
+        if model.kind != "consensus":  # each family's own rule
+            micro = (model.arrays["micro_centres"], model.arrays["micro_labels"]) if "micro_centres" in model.arrays else None
+            assert model.info["rule"] == placement_rule(run.chosen["family"], micro), name
         new = res.assign(train, res.samples["path"], descriptor_set=name)
         old = run.table(res.samples["path"])
         assert (new["cluster"].to_numpy() == old["cluster"].to_numpy()).mean() >= 0.99, name
@@ -49,7 +57,8 @@ def test_own_rows_come_back_with_their_labels_and_flags(demo_run):
         assert same_reason.mean() >= 0.99, name
 
 
-def test_held_out_rows_spread_like_the_run(demo_run):
+def test_held_out_rows_spread_like_the_run(any_demo_run):
+    demo_run = any_demo_run
     res = RunResults.load(demo_run["run_dir"])
     test = load_part(demo_run["split"], "test")
     types = demo_run["types"]
@@ -140,3 +149,69 @@ def test_cli_assign_writes_the_contract_and_errors_in_one_line(demo_run, tmp_pat
                                    "-p", str(split / "test_paths.csv"), "-o", str(tmp_path / "bad")])
     assert bad.exit_code == 2
     assert "fitted on 512" in bad.output and "Traceback" not in bad.output
+
+
+def test_glosh_and_twins_score_new_rows_like_the_run(demo_run_graph):
+    """GLOSH (HDBSCAN's approximate_predict on the run's condensed tree) and descriptor twins
+    against the run's rows: the run's own rows get their GLOSH back; a new row that copies a
+    run row is a near duplicate of that run image; rows unlike any vehicle score higher."""
+    res = RunResults.load(demo_run_graph["run_dir"])
+    name = "osnet"
+    model = SetModel.load(demo_run_graph["run_dir"] / "descriptors" / name)
+    assert "glosh" in model.info["outliers"]["detectors"]
+    train = load_part(demo_run_graph["split"], "train")
+    assigner = RunAssigner(demo_run_graph["run_dir"], name)
+    back = assigner.predict(train).outliers
+    own = res.descriptors[name].outliers
+    np.testing.assert_allclose(back["glosh_outlierness"].to_numpy(float), own["glosh_outlierness"].to_numpy(float), atol=1e-5)
+    test = load_part(demo_run_graph["split"], "test")
+    rng = np.random.default_rng(2)
+    odd = {n: np.array([rng.permutation(r) for r in X[:60]], np.float32) for n, X in test.items()}
+    held = assigner.predict({n: X[:200] for n, X in test.items()}).outliers
+    weird = assigner.predict(odd).outliers
+    assert weird["glosh_outlierness"].median() > held["glosh_outlierness"].median()
+    assert weird["is_outlier"].mean() > 2 * held["is_outlier"].mean()
+    # a copy of a run image (a new frame of the same vehicle) is its duplicate
+    # (an exact copy is the run's row itself, given back: it keeps that row's flags)
+    copy = {n: X[:5] + rng.normal(0, 0.01, X[:5].shape).astype(np.float32) * X.std(axis=0) for n, X in train.items()}
+    dup = assigner.predict(copy).outliers
+    assert dup["is_outlier"].all() and dup["outlier_reasons"].str.contains("near_duplicate").all()
+    assert list(dup["duplicate_of"]) == list(res.samples["path"][:5])
+
+
+@pytest.mark.shared
+def test_cli_assign_with_images_checks_the_new_images(demo_run, shared_dir, tmp_path):
+    """--images: the run's image checks on the new images (a truncated file is unreadable, a road
+    scene with no vehicle is flagged no_vehicle), in the outlier reasons of clusters.csv."""
+    import pickle
+    import shutil
+
+    from vehiclust.cli import app
+
+    root = tmp_path / "root"
+    shutil.copytree(demo_run["demo"] / "images", root / "images")
+    (root / "images" / "truncated.jpg").write_bytes((root / "images" / "bike" / "bike12.jpg").read_bytes()[:2000])
+    extra = ["images\\truncated.jpg"]
+    road = sorted((shared_dir / "data" / "vehicles-udacity" / "non-vehicles" / "Extras").glob("*.png"))[:1]
+    if road:
+        shutil.copy(road[0], root / "images" / "road.png")
+        extra.append("images\\road.png")
+    split = demo_run["split"]
+    paths = pd.read_csv(split / "test_paths.csv").iloc[:10]
+    col = paths.columns[0]
+    pd.concat([paths, pd.DataFrame({col: extra})], ignore_index=True).to_csv(tmp_path / "paths.csv", index=False)
+    args = ["-q", "assign", str(demo_run["run_dir"]), "-p", str(tmp_path / "paths.csv"), "--images", str(root),
+            "-o", str(tmp_path / "out")]
+    for name, X in load_part(split, "test").items():  # descriptors of held-out vehicles for every row
+        with open(tmp_path / f"{name}.pkl", "wb") as fh:
+            pickle.dump(X[:len(paths) + len(extra)], fh)
+        args += ["-d", f"{name}={tmp_path / f'{name}.pkl'}"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(tmp_path / "out" / "clusters.csv", keep_default_na=False)
+    bad = table.set_index("path").loc[[p.replace("\\", "/") for p in extra]]
+    assert bad["is_outlier"].all()
+    assert "unreadable" in bad["outlier_reasons"].iloc[0]
+    if road:
+        assert "no_vehicle" in bad["outlier_reasons"].iloc[1]
+    assert table["outlier_reasons"].iloc[:10].str.contains("unreadable|no_vehicle").sum() == 0

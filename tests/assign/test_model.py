@@ -51,3 +51,28 @@ def test_psi_is_zero_for_equal_shares_and_grows_with_the_shift():
     then = np.array([0.25, 0.25, 0.5])
     assert psi(then, then).sum() == 0
     assert 0 < psi(then, np.array([0.3, 0.2, 0.5])).sum() < psi(then, np.array([0.6, 0.1, 0.3])).sum()
+
+
+@pytest.mark.parametrize("family", ["eac", "ward"])
+def test_micro_cluster_families_place_rows_by_their_micro_clusters(family):
+    """Above 1,000 rows EAC and Ward label micro-clusters: the model finds them again with the
+    family's tree seed and a new row takes its nearest micro-cluster's cluster."""
+    from vehiclust.assign.assign import place_in_space
+    from vehiclust.assign.model import build_set_model, tree_seed
+    from vehiclust.cluster import FAMILIES
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 4, size=(5, 8))
+    X = (centres[rng.integers(0, 5, 2500)] + rng.normal(size=(2500, 8))).astype(np.float32)
+    selector = type("Sel", (), {"random_state": 11})()
+    seed = tree_seed(family, selector)
+    fam = FAMILIES[family]()
+    labels = np.asarray(fam.fit(X, {"k": 5}, seed).labels, np.int64)
+    model = build_set_model("s", "mix", X, np.ones(len(X), bool), labels, family, None, None, tree_seed=seed)
+    assert model.info["rule"] == "micro" and len(model.arrays["micro_centres"]) == 1000
+    near = X + rng.normal(0, 0.01, X.shape).astype(np.float32)  # not the rows themselves
+    placed = place_in_space(model, near, np.ones(len(X), bool))
+    assert np.mean(placed.labels == labels) >= 0.99
+    # an unknown seed (a resumed run): the family's fallback rule, still close
+    other = build_set_model("s", "mix", X, np.ones(len(X), bool), labels, family, None, None, tree_seed=None)
+    assert other.info["rule"] == {"eac": "centre", "ward": "neighbours"}[family]

@@ -77,3 +77,11 @@ def test_dask_engine_agrees_with_local_engine(case_dir, tmp_path, dask_client):
         assert (b.labels[nan_rows] == -1).all() and fb[nan_rows].all()
     table = pd.read_csv(tmp_path / "dask" / "clusters.csv")
     assert len(table) == 2000 and table["cluster"].notna().all()
+    # the Dask engine saves the same assignment model: the run's own rows come back
+    from vehiclust.assign import RunAssigner
+
+    with open(case_dir / "reid.pickle", "rb") as fh:
+        own = RunAssigner(tmp_path / "dask").predict({"reid": pickle.load(fh)})  # noqa: S301 - written above
+    run = dist.descriptors[dist.best]
+    assert np.mean(own.labels == run.labels) >= 0.99
+    assert np.mean(own.outliers["is_outlier"].to_numpy(bool) == run.outliers["is_outlier"].to_numpy(bool)) >= 0.99

@@ -4,11 +4,14 @@
 and has a scikit-learn style ``predict``; :func:`assign_run` is the whole job behind
 ``vehiclust assign``: load the new case, place it, write ``clusters.csv`` + the drift report.
 
-How a row is placed in a prepared space: k-means clusters are their centres' cells, so a row
-takes its nearest centre; every other family (EAC, GMM, Ward, HDBSCAN, DBSCAN) is placed by a
-distance-weighted vote of its nearest rows in the run's labelled reference sample (all valid
-rows up to 60,000, else the k-NN graph's seeded sample), which follows any cluster shape. A
-row equal to a reference row takes that row's label (the run's own rows come back unchanged).
+How a row is placed in a prepared space follows the family's own rule
+(:func:`vehiclust.assign.model.placement_rule`): k-means clusters are their centres' cells,
+so a row takes its nearest centre; EAC and Ward label micro-clusters, so a row takes its
+nearest micro-cluster's cluster; Leiden spreads its labels to the rows outside its graph by
+the majority of the 15 nearest sample rows, and so does a new row here; the other families
+(GMM, HDBSCAN, DBSCAN) by a distance-weighted vote of the nearest rows of the run's labelled
+reference sample (all valid rows up to 60,000, else the k-NN graph's seeded sample). A row
+equal to a reference row takes that row's label (the run's own rows come back unchanged).
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vehiclust.assign.model import SetModel, far_scores, mixer_from_state, preparer_from_state
+from vehiclust.assign.model import SetModel, far_scores, glosh_new_scores, mixer_from_state, preparer_from_state
 from vehiclust.exceptions import InputError
 
 log = logging.getLogger(__name__)
 
-_SELF = 1e-6  # squared distance under which a reference row is the row itself
+_SELF = 1e-9  # squared distance to the nearest reference row, relative to the row's squared norm,
+# under which that reference row is the row itself (float32 rounding of the same descriptor)
 
 
 @dataclass
@@ -105,7 +109,7 @@ class RunAssigner:
         model = self.models[name]
         if model.kind == "single":
             valid, X = prepared[name]
-            return place_in_space(model, X, valid, image_checks)
+            return place_in_space(model, X, valid, image_checks, self.results_.samples["path"])
         if model.kind == "mix":
             blocks = model.info["blocks"]
             valid = np.logical_and.reduce([prepared[b][0] for b in blocks])
@@ -115,7 +119,7 @@ class RunAssigner:
                 pos = np.cumsum(v) - 1
                 parts.append(Xb[pos[valid]])
             Z = mixer_from_state(model.arrays).transform(parts) if valid.any() else np.zeros((0, 1), np.float32)
-            return place_in_space(model, np.asarray(Z, np.float32), valid, image_checks)
+            return place_in_space(model, np.asarray(Z, np.float32), valid, image_checks, self.results_.samples["path"])
         return self._consensus(model, prepared, image_checks)
 
     def _consensus(self, model: SetModel, prepared: dict, image_checks: pd.DataFrame | None) -> Placement:
@@ -157,9 +161,12 @@ def combination_labels(combos: np.ndarray, combo_labels: np.ndarray, counts: np.
     return out
 
 
-def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_checks: pd.DataFrame | None = None) -> Placement:
-    """Labels, outlier table and far-from-every-cluster flags of prepared rows ``X`` (the valid ones)."""
-    from vehiclust.neighbors import knn
+def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_checks: pd.DataFrame | None = None,
+                   run_paths: pd.Series | None = None) -> Placement:
+    """Labels, outlier table and far-from-every-cluster flags of prepared rows ``X`` (the valid ones).
+
+    ``run_paths``: the run's image paths, to name the run image a new row duplicates."""
+    from vehiclust.neighbors import GRAPH_NEIGHBOURS, knn
     from vehiclust.outliers import calibrate, outlier_table
 
     a, info = model.arrays, model.info
@@ -170,16 +177,27 @@ def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_chec
     ref_X, ref_labels = a["ref_X"], a["ref_labels"]
     out_info = info.get("outliers") or {}
     k = int(out_info.get("n_neighbors", 10)) or 10
-    kq = int(min(k + 1, len(ref_X)))
+    rule = info["rule"]
+    # the neighbours searched once: the detectors' k + 1 (the row itself may be a reference row),
+    # Leiden's 15 for its majority rule
+    kq = int(min(max(k + 1, GRAPH_NEIGHBOURS if rule == "majority" else 0), len(ref_X)))
     D2, I = knn(ref_X, X, kq) if len(X) else (np.zeros((0, kq), np.float32), np.zeros((0, kq), np.int64))
     D = np.sqrt(np.maximum(D2, 0.0)).astype(np.float64)
-    near = knn(centres, X, 1)[1] if len(X) else np.zeros((0, 1), np.int64)
-    if info["rule"] == "centre":
-        pos = near[:, 0].astype(np.int64)
+    ref_pos = np.searchsorted(ids, ref_labels)
+    if not len(X):
+        pos = np.zeros(0, np.int64)
+    elif rule == "centre":
+        pos = knn(centres, X, 1)[1][:, 0].astype(np.int64)
+    elif rule == "micro":
+        pos = np.searchsorted(ids, a["micro_labels"][knn(a["micro_centres"], X, 1)[1][:, 0]])
+    elif rule == "majority":
+        pos = _majority(ref_pos[I[:, :GRAPH_NEIGHBOURS]], len(ids))
     else:
-        pos = _vote(np.searchsorted(ids, ref_labels)[I], D, len(ids))
-    self_hit = D2[:, 0] <= _SELF  # the row is a reference row: it keeps that row's label
+        pos = _vote(ref_pos[I[:, :k + 1]], D[:, :k + 1], len(ids))
+    self_hit = _is_reference_row(X, ref_X, I)  # the row is a reference row: it keeps that row's label
     labels_valid = np.where(self_hit, ref_labels[I[:, 0]], ids[pos]) if len(X) else ids[pos]
+    I, D, D2 = I[:, :k + 1], D[:, :k + 1], D2[:, :k + 1]
+    kq = I.shape[1]
     # outlier detectors, scored like the run's rows
     cols: dict[str, np.ndarray] = {}
     if out_info:
@@ -195,6 +213,8 @@ def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_chec
                 reach = np.maximum(Dn, a["ref_kdist"][In])
                 lrd = 1.0 / (reach.mean(axis=1) + 1e-10)
                 raw = a["ref_lrd"][In].mean(axis=1) / lrd
+            elif name == "glosh":
+                raw = np.where(self_hit, a["glosh_score"][I[:, 0]], glosh_new_scores(a, In, Dn))
             elif name == "iforest":
                 from vehiclust.assign._forest import forest_scores
 
@@ -205,12 +225,87 @@ def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_chec
             cols[f"{name}_outlierness"] = calibrate(raw, float(a[f"{name}_threshold"][0]), float(a[f"{name}_spread"][0]))
     ensemble = _combine(pd.DataFrame(cols), out_info) if out_info else None
     table = outlier_table(n, valid, ensemble, image_checks)
+    if info.get("twin_similarity") is not None and len(X):
+        _mark_twins(table, valid, X, ref_X, a, I, self_hit, float(info["twin_similarity"]), run_paths)
     labels = np.full(n, -1, np.int64)
     labels[valid] = labels_valid
     far_valid = far_scores(X, centres, scales) / max(float(info["far_cut"]), 1e-12) if len(X) else np.zeros(0)
     far_score = np.full(n, np.inf)
     far_score[valid] = far_valid
     return Placement(model.name, np.asarray(valid, bool), labels, table, far_score > 1.0, far_score)
+
+
+def _is_reference_row(X: np.ndarray, ref_X: np.ndarray, I: np.ndarray) -> np.ndarray:
+    """Per row: its nearest reference row is the row itself. Measured directly in float64: the
+    k-NN search's ``|x|² + |y|² - 2 x·y`` loses ~1e-7 of ``|x|²`` to cancellation, more than the
+    rounding that separates a run row from itself prepared again."""
+    if not len(X):
+        return np.zeros(0, bool)
+    out = np.empty(len(X), bool)
+    for lo in range(0, len(X), 65_536):
+        x = np.asarray(X[lo:lo + 65_536], np.float64)
+        d = ((x - ref_X[I[lo:lo + 65_536, 0]]) ** 2).sum(axis=1)
+        out[lo:lo + 65_536] = d <= _SELF * np.maximum((x ** 2).sum(axis=1), 1.0)
+    return out
+
+
+def _mark_twins(table: pd.DataFrame, valid: np.ndarray, X: np.ndarray, ref_X: np.ndarray, arrays: dict,
+                I: np.ndarray, self_hit: np.ndarray, cut: float, run_paths: pd.Series | None) -> None:
+    """Descriptor-space twins, the run's rule against the run's rows: a new row whose cosine
+    similarity to one of its nearest run rows reaches the cut duplicates that run image; a run
+    row assigned back keeps its twin of the run. (Twins among the new rows themselves are not
+    searched: that is an all-new-rows k-NN search.)"""
+    from vehiclust.outliers import DETECTORS, DUPLICATE_REASON, PROBLEM
+
+    rare = {d.reason for d in DETECTORS.values()}
+
+    ref_unit = ref_X / np.maximum(np.linalg.norm(ref_X, axis=1, keepdims=True), 1e-12)
+    sim = np.empty(I.shape, np.float64)
+    for lo in range(0, len(X), 16_384):  # (rows, k, d) at a time: bounded memory
+        unit = X[lo:lo + 16_384] / np.maximum(np.linalg.norm(X[lo:lo + 16_384], axis=1, keepdims=True), 1e-12)
+        sim[lo:lo + 16_384] = np.einsum("id,ijd->ij", unit, ref_unit[I[lo:lo + 16_384]])
+    sim[self_hit, 0] = -np.inf  # a run row assigned back is not its own twin
+    j = sim.argmax(axis=1)
+    best = sim[np.arange(len(X)), j]
+    twin = np.where(best >= cut, arrays["ref_index"][I[np.arange(len(X)), j]], -1)
+    twin = np.where(self_hit, arrays["ref_twin"][I[:, 0]], twin)
+    rows = np.flatnonzero(valid)
+    table.loc[rows, "twin_similarity"] = np.round(np.where(np.isfinite(best), best, np.nan), 6)
+    hit = twin >= 0
+    if not hit.any():
+        return
+    at = rows[hit]
+    names = (np.asarray(run_paths, dtype=object)[twin[hit]] if run_paths is not None else
+             np.array([f"run row {t}" for t in twin[hit]], dtype=object))
+    table.loc[at, "duplicate_of"] = np.where(table.loc[at, "duplicate_of"].to_numpy(object) == "", names,
+                                             table.loc[at, "duplicate_of"].to_numpy(object))
+    table.loc[at, "outlier_reasons"] = [_with_reason(r, DUPLICATE_REASON, rare) for r in table.loc[at, "outlier_reasons"].astype(str)]
+    table.loc[at, "is_outlier"] = True
+    table.loc[at, "outlier_kind"] = PROBLEM
+    score = 0.5 + 0.25 * np.clip(np.nan_to_num(best[hit]), 0.0, 1.0) + 1e-6
+    table.loc[at, "outlier_score"] = np.round(np.fmax(table.loc[at, "outlier_score"].to_numpy(float), score), 6)
+
+
+def _with_reason(reasons: str, code: str, after: set[str]) -> str:
+    """``code`` added to ``;``-joined reasons as the run orders them: image problems, then the
+    duplicate, then the descriptor detectors' codes (``after``)."""
+    parts = [r for r in reasons.split(";") if r]
+    if code in parts:
+        return reasons
+    at = next((i for i, r in enumerate(parts) if r in after), len(parts))
+    return ";".join([*parts[:at], code, *parts[at:]])
+
+
+def _majority(pos: np.ndarray, n_ids: int) -> np.ndarray:
+    """Leiden's rule for rows outside its graph (:func:`vehiclust.cluster.leiden.spread_labels`):
+    the cluster most of the neighbours belong to, a nearer neighbour breaking a tie."""
+    if not len(pos):
+        return np.zeros(0, np.int64)
+    k = pos.shape[1]
+    w = 1.0 + (k - np.arange(k)) / (k * (k + 1.0))
+    tally = np.zeros((len(pos), n_ids))
+    np.add.at(tally, (np.repeat(np.arange(len(pos)), k), pos.ravel()), np.tile(w, len(pos)))
+    return tally.argmax(axis=1)
 
 
 def _vote(pos: np.ndarray, dist: np.ndarray, n_ids: int) -> np.ndarray:

@@ -34,10 +34,17 @@ MODEL_JSON = "model.json"
 MODEL_NPZ = "model.npz"
 #: share of the run's own rows beyond the "far from every cluster" cut (its 99th percentile)
 FAR_QUANTILE = 0.99
-# families whose clusters are their centres' Voronoi cells; the others are placed by neighbours
-CENTRE_FAMILIES = ("kmeans",)
-# detectors a saved model can score on new rows (GLOSH has no out-of-sample form here)
-SCORED = ("knn", "lof", "iforest", "cluster_distance")
+# How each family places a row it did not cluster itself (see :func:`placement_rule`):
+# "centre": the nearest cluster centre; "micro": the cluster of the nearest micro-cluster centre;
+# "majority": Leiden's own rule for the rows outside its graph sample (most of the 15 nearest
+# reference rows, the nearer breaking a tie); "neighbours": a distance-weighted vote of the 10
+# nearest reference rows (GMM, HDBSCAN, DBSCAN: any cluster shape).
+FAMILY_RULES = {"kmeans": "centre", "eac": "micro", "ward": "micro", "leiden": "majority"}
+#: the families placed by nearest micro-cluster, and their rule when the micro-clusters are not
+#: known (EAC with every row its own micro-cluster; a resumed run above 1,000 rows)
+MICRO_FALLBACK = {"eac": "centre", "ward": "neighbours"}  # ward: only when its micro-clusters are not found again
+# detectors a saved model can score on new rows (GLOSH as HDBSCAN's approximate_predict_scores)
+SCORED = ("knn", "lof", "iforest", "glosh", "cluster_distance")
 PREP_PREFIX = "prep_"
 
 
@@ -69,7 +76,7 @@ class SetModel:
         if not meta_path.exists() or not (folder / MODEL_NPZ).exists():
             raise InputError(
                 f"{folder} holds no assignment model ({MODEL_JSON} + {MODEL_NPZ}): the run was made by an "
-                "older vehiclust or by the dask engine; run `vehiclust run` again to assign new images to it."
+                "older vehiclust; run `vehiclust run` again to assign new images to it."
             )
         meta = json.loads(meta_path.read_text())
         if meta.get("format") != FORMAT or int(meta.get("version", -1)) != VERSION:
@@ -159,11 +166,58 @@ def _spread(scores: np.ndarray) -> float:
     return float(robust_location_scale(np.asarray(scores, np.float64))[1])
 
 
-def space_state(X: np.ndarray, labels: np.ndarray, family: str, ensemble: Any, graph: Any) -> tuple[dict, dict]:
+def placement_rule(family: str, micro: tuple[np.ndarray, np.ndarray] | None) -> str:
+    """The rule that places new rows for a run clustered by ``family`` (``micro``: the run's
+    micro-cluster centres and their cluster ids, when the family used micro-clusters).
+
+    EAC and Ward label every row by its k-means micro-cluster, so a new row takes the cluster
+    of its nearest micro-cluster centre. Up to 1,000 rows every row is its own micro-cluster
+    and a new row would be one more: Ward merges it with its nearest row (the micro rule on
+    the rows), EAC's co-association follows the base k-means runs (the nearest centre). On
+    three 80/20 splits of the demo these gave the run's own labels back best when each row
+    was left out (docs/assign.md).
+    """
+    rule = FAMILY_RULES.get(family, "neighbours")
+    if rule == "micro" and micro is None:
+        return MICRO_FALLBACK[family]
+    return rule
+
+
+def micro_state(X: np.ndarray, labels: np.ndarray, family: str, seed: int | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(micro-cluster centres, their cluster ids) of an EAC / Ward run on ``X`` with the
+    family's tree seed, or None when there are no more rows than micro-clusters, the seed is
+    unknown, or the micro-clusters found again do not carry one label each (then the
+    family's fallback rule places rows)."""
+    if family not in MICRO_FALLBACK or (seed is None and len(X) > 1000):
+        return None
+    from sklearn.utils import check_random_state
+
+    from vehiclust.cluster.evidence import EvidenceAccumulation
+    from vehiclust.cluster.ward import micro_clusters
+
+    tree = EvidenceAccumulation()  # EAC and MicroWard share the micro-cluster defaults
+    if len(X) <= tree.n_micro:  # every row its own micro-cluster: Ward's new row merges with its nearest
+        return (np.asarray(X, np.float32), np.asarray(labels, np.int64)) if family == "ward" else None
+    micro, centres, _ = micro_clusters(np.ascontiguousarray(X, np.float32), tree.n_micro, tree.micro_max_train,
+                                       check_random_state(seed))
+    ids = np.unique(labels)
+    votes = np.zeros((len(centres), len(ids)), np.int64)
+    np.add.at(votes, (micro, np.searchsorted(ids, labels)), 1)
+    purity = votes.max(axis=1).sum() / max(len(labels), 1)
+    if purity < 0.999:
+        log.info("assignment model: the %s micro-clusters were not found again (purity %.3f); rows are placed "
+                 "by the %s rule", family, purity, MICRO_FALLBACK[family])
+        return None
+    return centres.astype(np.float32), ids[votes.argmax(axis=1)]
+
+
+def space_state(X: np.ndarray, labels: np.ndarray, family: str, ensemble: Any, graph: Any,
+                micro: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[dict, dict]:
     """(info, arrays) to place a row in a prepared space and score it like the run's rows.
 
     ``X``: the prepared valid rows; ``labels``: their cluster ids (0..k-1); ``ensemble``: the
-    fitted :class:`~vehiclust.outliers.OutlierEnsemble`; ``graph``: its k-NN graph of ``X``.
+    fitted :class:`~vehiclust.outliers.OutlierEnsemble`; ``graph``: its k-NN graph of ``X``;
+    ``micro``: see :func:`micro_state`.
     """
     X = np.ascontiguousarray(X, dtype=np.float32)
     labels = np.asarray(labels, dtype=np.int64)
@@ -182,7 +236,13 @@ def space_state(X: np.ndarray, labels: np.ndarray, family: str, ensemble: Any, g
     ref = graph.reference if graph is not None and graph.reference is not None else np.arange(len(X))
     arrays["ref_X"] = X[ref]
     arrays["ref_labels"] = labels[ref]
-    rule = "centre" if family in CENTRE_FAMILIES else "neighbours"
+    arrays["ref_index"] = np.asarray(ref, np.int64)  # rows of X; build_set_model makes them run rows
+    twin_of = getattr(ensemble, "twin_of_", None)
+    if twin_of is not None and getattr(ensemble, "duplicate_similarity", None) is not None:
+        arrays["ref_twin"] = np.asarray(twin_of, np.int64)[ref]  # the run's twin of each reference row
+    rule = placement_rule(family, micro)
+    if rule == "micro":
+        arrays["micro_centres"], arrays["micro_labels"] = micro
     # per-cluster spread for the cluster distance: median member distance (as the detector does)
     pos = np.searchsorted(ids, labels)
     d_own = np.linalg.norm(X - centres[pos], axis=1).astype(np.float64)
@@ -197,6 +257,7 @@ def space_state(X: np.ndarray, labels: np.ndarray, family: str, ensemble: Any, g
         "n_features": int(X.shape[1]),
         "n_fit_rows": int(len(X)),
         "far_cut": float(np.quantile(scaled, FAR_QUANTILE)) if len(scaled) else float("inf"),
+        "twin_similarity": float(ensemble.duplicate_similarity) if "ref_twin" in arrays else None,
     }
     if ensemble is None:
         info["outliers"] = None
@@ -217,6 +278,11 @@ def space_state(X: np.ndarray, labels: np.ndarray, family: str, ensemble: Any, g
             arrays.update({f"forest_{k}": v for k, v in export_forest(d.forest_).items()})
         elif name == "iforest":  # fewer than 2 rows: all scores 0
             detectors.remove(name)
+        elif name == "glosh":  # its arrays are per run row: the reference sample must be every row
+            state = glosh_state(X, d, graph) if len(arrays["ref_X"]) == len(X) else {}
+            arrays.update(state)
+            if not state:
+                detectors.remove(name)
     k = int(min(ensemble.n_neighbors, max(len(X) - 1, 0)))
     if graph is not None and k > 0 and {"knn", "lof"} & set(detectors):
         g = graph.head(k)
@@ -237,6 +303,52 @@ def space_state(X: np.ndarray, labels: np.ndarray, family: str, ensemble: Any, g
     return info, arrays
 
 
+def glosh_state(X: np.ndarray, detector: Any, graph: Any) -> dict[str, np.ndarray]:
+    """What scores a new row's GLOSH against the run's condensed tree: per run row its core
+    distance, the λ it leaves its cluster at, that cluster's largest λ and its own score.
+
+    The tree is built again from the graph the detector used (every row: GLOSH runs only up
+    to 30,000 rows); {} when it does not give the run's scores back."""
+    from vehiclust.neighbors import knn_graph
+    from vehiclust.outliers import condensed_tree, glosh_scores, point_lambdas
+
+    n = len(X)
+    k = int(min(detector.min_samples, n - 1))
+    g = graph
+    if g is None or g.indices.shape[0] != n or g.k < k or g.reference is not None:
+        g = knn_graph(X, k, exact_max_rows=max(n, 1), random_state=detector.random_state)
+    tree = condensed_tree(g, min_samples=k, min_cluster_size=detector.min_cluster_size)
+    scores = glosh_scores(tree, n)
+    if not np.allclose(scores, detector.decision_scores_, atol=1e-9):
+        log.warning("assignment model: GLOSH not reproduced; new rows get no GLOSH score")
+        return {}
+    lam_p, lam_max = point_lambdas(tree, n)
+    return {"glosh_core": g.distances[:, k - 1].astype(np.float64), "glosh_lambda": lam_p,
+            "glosh_max_lambda": lam_max, "glosh_score": scores, "glosh_min_samples": np.asarray([k], np.int64)}
+
+
+def glosh_new_scores(arrays: dict[str, np.ndarray], neighbours: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """GLOSH of new rows from their nearest run rows (``neighbours``, ``dist``: ascending, the row
+    itself excluded), as HDBSCAN's ``approximate_predict_scores``: the run row nearest in mutual
+    reachability, the row's λ there (at most that run row's own), 1 - λ / its cluster's largest λ."""
+    if not len(neighbours):
+        return np.zeros(0)
+    k = int(arrays["glosh_min_samples"][0])
+    core = dist[:, min(k, dist.shape[1]) - 1]
+    reach = np.maximum(np.maximum(arrays["glosh_core"][neighbours], core[:, None]), dist)
+    j = reach.argmin(axis=1)
+    rows = np.arange(len(neighbours))
+    nn = neighbours[rows, j]
+    with np.errstate(divide="ignore"):
+        lam = np.where(reach[rows, j] > 0, 1.0 / reach[rows, j], np.inf)
+    lam = np.minimum(lam, arrays["glosh_lambda"][nn])
+    top = arrays["glosh_max_lambda"][nn]
+    ok = (top > 0) & np.isfinite(lam)
+    out = np.zeros(len(neighbours))
+    out[ok] = (top[ok] - lam[ok]) / top[ok]
+    return np.clip(out, 0.0, 1.0)
+
+
 def far_scores(X: np.ndarray, centres: np.ndarray, scales: np.ndarray) -> np.ndarray:
     """Per row: the smallest distance to a cluster centre, in units of that cluster's spread."""
     from vehiclust.neighbors import knn
@@ -248,17 +360,23 @@ def far_scores(X: np.ndarray, centres: np.ndarray, scales: np.ndarray) -> np.nda
 def build_set_model(name: str, kind: str, X: np.ndarray, valid: np.ndarray, labels: np.ndarray, family: str,
                     ensemble: Any, graph: Any, prep_state: dict[str, np.ndarray] | None = None,
                     blocks: list[str] | None = None, mix: dict[str, np.ndarray] | None = None,
-                    outliers: Any = None) -> SetModel:
+                    outliers: Any = None, tree_seed: int | None = None) -> SetModel:
     """The model of a single set (``prep_state``) or a mix (``blocks`` + ``mix``).
 
     ``labels`` are the full-length run labels; ``outliers`` the run's per-row outlier table
-    (for the drift baseline).
+    (for the drift baseline); ``tree_seed`` the seed of an EAC / Ward family's tree (its
+    micro-clusters are found again, see :func:`micro_state`).
     """
     valid = np.asarray(valid, bool)
     lab = np.asarray(labels, np.int64)
-    info, arrays = space_state(X, lab[valid], family, ensemble, graph)
+    micro = micro_state(X, lab[valid], family, tree_seed) if len(X) else None
+    info, arrays = space_state(X, lab[valid], family, ensemble, graph, micro)
     info["n_rows"] = int(len(valid))
     info["n_valid"] = int(valid.sum())
+    rows = np.flatnonzero(valid)  # valid-row numbers -> the run's row numbers (duplicate_of names them)
+    arrays["ref_index"] = rows[arrays["ref_index"]]
+    if "ref_twin" in arrays:
+        arrays["ref_twin"] = np.where(arrays["ref_twin"] >= 0, rows[np.clip(arrays["ref_twin"], 0, None)], -1)
     if kind == "single":
         if prep_state is None:
             raise InputError(f"Descriptor set {name!r}: no fitted preparation to save.")
@@ -307,7 +425,7 @@ def build_consensus_model(name: str, labels: np.ndarray, singles: dict[str, np.n
 
 def model_for_set(prepared: Any, run: Any, ensemble: Any) -> SetModel | None:
     """The model of one set of a pipeline run (a ``PreparedSet`` + its ``DescriptorRun``);
-    None when the preparation left no state to save (e.g. the dask engine)."""
+    None when the preparation left no state to save."""
     if not getattr(prepared, "model", None) or not len(prepared.X):
         return None
     kind = "mix" if prepared.preparation.get("kind") == "mix" else "single"
@@ -316,4 +434,15 @@ def model_for_set(prepared: Any, run: Any, ensemble: Any) -> SetModel | None:
                            prepared.graph, prep_state=prepared.model if kind == "single" else None,
                            blocks=prepared.preparation.get("blocks"),
                            mix=mixer_state(prepared.model["mixer"]) if kind == "mix" else None,
-                           outliers=run.outliers)
+                           outliers=run.outliers, tree_seed=tree_seed(family, getattr(run, "selector", None)))
+
+
+def tree_seed(family: str, selector: Any) -> int | None:
+    """The seed the cluster selector gave ``family``'s tree (EAC, Ward), None when unknown
+    (a resumed run keeps no selector seed)."""
+    from vehiclust.cluster import FAMILIES
+
+    state = getattr(selector, "random_state", None)
+    if family not in MICRO_FALLBACK or not isinstance(state, (int, np.integer)):
+        return None
+    return FAMILIES[family]().seed_for(int(state) & 0x7FFFFFFF, {})

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 def prepare_stage(ctx: Any) -> None:
     """DaskPreparer on every descriptor set: PCA fitted on all valid rows by the workers."""
+    from vehiclust.assign import preparation_state
     from vehiclust.distributed.prepare import DaskPreparer
     from vehiclust.prepare import PreparedSet
 
@@ -33,7 +34,8 @@ def prepare_stage(ctx: Any) -> None:
             scheduler=cfg.scheduler,
         )
         X = prep.fit_transform(raw, rows=valid)
-        ctx.prepared[name] = PreparedSet(name=name, X=X, valid=valid, preparation=prep.summary())
+        ctx.prepared[name] = PreparedSet(name=name, X=X, valid=valid, preparation=prep.summary(),
+                                         model=preparation_state(prep))  # what `vehiclust assign` needs
 
 
 def cluster_stage(ctx: Any) -> None:
@@ -76,6 +78,7 @@ def fit_outliers(X: np.ndarray, labels: np.ndarray, centers: np.ndarray | None, 
 def outliers_stage(ctx: Any) -> None:
     """The outlier stage on the Dask engine: fills ``ctx.prepared[name].graph`` (for the maps)
     and ``ctx.runs[name].outliers`` exactly as the local stage does."""
+    from vehiclust.assign import model_for_set
     from vehiclust.outliers import outlier_table
 
     cfg = ctx.config
@@ -88,3 +91,4 @@ def outliers_stage(ctx: Any) -> None:
             ps.graph, ensemble = fit_outliers(ps.X, np.asarray(run_.labels)[ps.valid], centers, cfg.contamination,
                                               ctx.seeds["outliers"], scheduler=cfg.scheduler)
         run_.outliers = outlier_table(n, ps.valid, ensemble, ctx.image_checks, paths=ctx.samples.get("path_given", ctx.samples["path"]))
+        run_.model = model_for_set(ps, run_, ensemble)  # the same assignment model as the local engine

@@ -13,12 +13,12 @@ from vehiclust.outliers._base import BaseDetector, calibrate, robust_location_sc
 from vehiclust.outliers._cluster_distance import ClusterDistanceDetector
 from vehiclust.outliers._density import KNNDistanceDetector, LOFDetector, local_outlier_factor
 from vehiclust.outliers._ensemble import DEFAULT_DETECTORS, DEFAULT_VOTERS, DETECTORS, OutlierEnsemble
-from vehiclust.outliers._glosh import GLOSHDetector, glosh_scores
+from vehiclust.outliers._glosh import GLOSHDetector, condensed_tree, glosh_scores, point_lambdas
 from vehiclust.outliers._isolation import IsolationForestDetector
 from vehiclust.outliers._neighbors import KNNGraph, knn_graph
 from vehiclust.outliers._no_vehicle import NoVehicleScorer, vehicle_mass
 from vehiclust.outliers._standalone import OutlierReport, find_outliers
-from vehiclust.outliers._table import INVALID_REASON, PROBLEM, RARE, image_problem_score, outlier_table
+from vehiclust.outliers._table import DUPLICATE_REASON, INVALID_REASON, PROBLEM, RARE, image_problem_score, outlier_table
 from vehiclust.outliers._twins import descriptor_twins
 from vehiclust.outliers._vote import majority_outliers
 
@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_DETECTORS",
     "DEFAULT_VOTERS",
     "DETECTORS",
+    "DUPLICATE_REASON",
     "GLOSHDetector",
     "INVALID_REASON",
     "IsolationForestDetector",
@@ -40,6 +41,7 @@ __all__ = [
     "OutlierEnsemble",
     "OutlierReport",
     "calibrate",
+    "condensed_tree",
     "descriptor_twins",
     "find_outliers",
     "glosh_scores",
@@ -48,6 +50,7 @@ __all__ = [
     "local_outlier_factor",
     "majority_outliers",
     "outlier_table",
+    "point_lambdas",
     "robust_location_scale",
     "robust_threshold",
     "vehicle_mass",

@@ -70,6 +70,13 @@ class GLOSHDetector(AcceptsGraph, BaseDetector):
 
 def glosh_from_graph(graph: KNNGraph, *, min_samples: int, min_cluster_size: int) -> np.ndarray:
     """GLOSH scores of every row from its k-NN graph (k >= ``min_samples``)."""
+    tree = condensed_tree(graph, min_samples=min_samples, min_cluster_size=min_cluster_size)
+    return glosh_scores(tree, graph.indices.shape[0])
+
+
+def condensed_tree(graph: KNNGraph, *, min_samples: int, min_cluster_size: int) -> np.ndarray:
+    """HDBSCAN's condensed tree of the rows of a k-NN graph (mutual reachability, its minimum
+    spanning tree, single linkage)."""
     idx, dist = graph.indices, graph.distances.astype(np.float64)
     n = idx.shape[0]
     core = dist[:, min_samples - 1]
@@ -91,8 +98,7 @@ def glosh_from_graph(graph: KNNGraph, *, min_samples: int, min_cluster_size: int
         weight = np.concatenate([weight, np.full(n_comp - 1, top)])
     order = np.argsort(weight, kind="stable")
     linkage = _single_linkage(a[order], b[order], weight[order], n)
-    tree = _condense(linkage, n, min_cluster_size)
-    return glosh_scores(tree, n)
+    return _condense(linkage, n, min_cluster_size)
 
 
 def _single_linkage(a: np.ndarray, b: np.ndarray, w: np.ndarray, n: int) -> np.ndarray:
@@ -185,11 +191,22 @@ def _condense(linkage: np.ndarray, n: int, min_cluster_size: int) -> np.ndarray:
 
 def glosh_scores(tree: np.ndarray, n_points: int) -> np.ndarray:
     """GLOSH from a condensed tree (records parent, child, lambda_val): 1 - λ_point / λ_max."""
+    lam_p, lam_max = point_lambdas(tree, n_points)
+    scores = np.zeros(n_points, dtype=np.float64)
+    ok = (lam_max > 0) & np.isfinite(lam_p)
+    scores[ok] = (lam_max[ok] - lam_p[ok]) / lam_max[ok]
+    return np.clip(scores, 0.0, 1.0)
+
+
+def point_lambdas(tree: np.ndarray, n_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of a condensed tree: (λ at which it leaves its cluster, the largest λ of that
+    cluster's subtree); rows not in the tree get (0, 0)."""
     parent = np.asarray(tree["parent"], dtype=np.int64)
     child = np.asarray(tree["child"], dtype=np.int64)
     lam = np.asarray(tree["lambda_val"], dtype=np.float64)
+    lam_p, lam_max = np.zeros(n_points), np.zeros(n_points)
     if parent.size == 0:
-        return np.zeros(n_points)
+        return lam_p, lam_max
     top = int(max(parent.max(), child.max())) + 1
     finite_lam = np.where(np.isfinite(lam), lam, 0.0)
     deaths = np.zeros(top, dtype=np.float64)
@@ -198,10 +215,7 @@ def glosh_scores(tree: np.ndarray, n_points: int) -> np.ndarray:
     cluster_rows = np.flatnonzero(child >= n_points)
     for r in cluster_rows[np.argsort(-child[cluster_rows], kind="stable")]:
         deaths[parent[r]] = max(deaths[parent[r]], deaths[child[r]])
-    scores = np.zeros(n_points, dtype=np.float64)
     point_rows = np.flatnonzero(child < n_points)
-    lam_max = deaths[parent[point_rows]]
-    lam_p = lam[point_rows]
-    ok = (lam_max > 0) & np.isfinite(lam_p)
-    scores[child[point_rows[ok]]] = (lam_max[ok] - lam_p[ok]) / lam_max[ok]
-    return np.clip(scores, 0.0, 1.0)
+    lam_max[child[point_rows]] = deaths[parent[point_rows]]
+    lam_p[child[point_rows]] = lam[point_rows]
+    return lam_p, lam_max

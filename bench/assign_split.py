@@ -1,0 +1,90 @@
+"""The demo split 80/20 by a seeded draw: every candidate of the run on 80 %, then its own rows
+and the held-out 20 % assigned back (issue 21's "Done when", for every set, not only the best).
+
+    .venv/bin/python bench/assign_split.py --seed 0      # seeds 0, 1, 2 in docs/assign.md
+
+Prints per set: family, k, own rows back (labels, outlier flags, reasons identical), held-out
+PSI, the largest per-cluster type-purity gap and how many clusters are past 0.1, and the same
+count for 300 draws of the run's own rows with their own labels (a perfect placement: what
+sampling alone gives at this size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo"
+SETS = ("efficientnet-lite0", "osnet", "vehicle-attributes", "color-hist")
+
+
+def _gaps(run_lab: np.ndarray, new_lab: np.ndarray, run_types: np.ndarray, new_types: np.ndarray) -> list[float]:
+    out = []
+    for c in np.unique(run_lab[run_lab >= 0]):
+        t, n = np.unique(run_types[run_lab == c], return_counts=True)
+        members = new_types[new_lab == c]
+        if len(members):
+            out.append(abs(float(np.mean(members == t[n.argmax()])) - n.max() / n.sum()))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from vehiclust.assign import psi
+    from vehiclust.config import RunConfig
+    from vehiclust.pipeline import run
+    from vehiclust.results import RunResults
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=0, help="the split's seed")
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/vehiclust-assign-split"))
+    args = parser.parse_args(argv)
+    root = args.dir / f"s{args.seed}"
+    root.mkdir(parents=True, exist_ok=True)
+    paths = pd.read_csv(DEMO / "images_paths.csv")
+    train = np.random.default_rng(args.seed).random(len(paths)) < 0.8
+    types = pd.read_csv(DEMO / "labels.csv")["type"].to_numpy()
+    data = {}
+    for name in SETS:
+        with open(DEMO / "descriptors" / f"{name}.pkl", "rb") as fh:
+            data[name] = np.asarray(pickle.load(fh), np.float32)  # noqa: S301 - the embedded demo
+        with open(root / f"train-{name}.pkl", "wb") as fh:
+            pickle.dump(data[name][train], fh)
+    paths[train].to_csv(root / "train_paths.csv", index=False)
+    run(RunConfig(descriptors={n: root / f"train-{n}.pkl" for n in SETS}, paths=root / "train_paths.csv",
+                  out=root / "run", mixes=["osnet+vehicle-attributes", "all"], seed=0, map_method="pca", map_3d=False,
+                  notebook=False, html=False, progress=False))
+    res = RunResults.load(root / "run")
+    own = {n: X[train] for n, X in data.items()}
+    held = {n: X[~train] for n, X in data.items()}
+    rng = np.random.default_rng(0)
+    rows = []
+    for name, r in res.descriptors.items():
+        old = r.table(res.samples["path"])
+        back = res.assign(own, res.samples["path"], descriptor_set=name)
+        new = res.assign(held, descriptor_set=name)
+        oc, nc = old["cluster"].to_numpy(), new["cluster"].to_numpy()
+        ids = np.unique(oc[oc >= 0])
+        gaps = _gaps(oc, nc, types[train], types[~train])
+        null = [sum(g > 0.1 for g in _gaps(oc, oc[p], types[train], types[train][p]))
+                for p in (rng.choice(len(oc), int((~train).sum()), replace=False) for _ in range(300))]
+        same = {c: float(np.mean(back[c].to_numpy() == old[c].to_numpy())) for c in ("cluster", "is_outlier", "outlier_reasons")}
+        rows.append({"set": name, "best": name == res.best, "family": r.chosen.get("family", ""), "k": len(ids),
+                     "own_labels": round(same["cluster"], 4), "own_flags": round(same["is_outlier"], 4),
+                     "own_reasons": round(same["outlier_reasons"], 4),
+                     "psi": round(float(psi(np.array([(oc == c).mean() for c in ids]),
+                                            np.array([(nc == c).mean() for c in ids])).sum()), 4),
+                     "worst_gap": round(max(gaps), 3), "gaps_over_0_1": sum(g > 0.1 for g in gaps),
+                     "perfect_placement_gaps_mean": round(float(np.mean(null)), 1),
+                     "p95": float(np.percentile(null, 95))})
+    with pd.option_context("display.width", 250, "display.max_columns", 20):
+        print(pd.DataFrame(rows).to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
