@@ -14,7 +14,7 @@ import pandas as pd
 from PIL import Image
 
 from vehiclust import _progress
-from vehiclust.describe._colour import COLOURS, colour_shares, image_colour, srgb_to_lab
+from vehiclust.describe._colour import COLOURS, HUE_CENTRES, colour_shares, hue_shares, image_colour, srgb_to_lab
 from vehiclust.io.images import ImageReadError, load_image
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ BOX_TRIM = 0.12
 # Below this detector confidence the box is not trusted and the centre of the crop is read.
 MIN_BOX_CONFIDENCE = 0.3
 PIXEL_COLUMNS = (["colour", "brightness", "vehicle_lightness", "saturation", "aspect", "width", "height", "dark", "boxed"]
-                 + [f"px_{c}" for c in COLOURS])
+                 + [f"px_{c}" for c in COLOURS] + [f"hue_{c}" for c in HUE_CENTRES])
 
 
 def vehicle_region(rgb: Image.Image, box: Sequence[float] | None) -> tuple[Image.Image, bool]:
@@ -68,6 +68,7 @@ def measure_image(rgb: Image.Image, box: Sequence[float] | None = None) -> dict:
         "boxed": boxed,
     }
     row.update({f"px_{c}": float(s) for c, s in zip(COLOURS, shares)})
+    row.update({f"hue_{c}": s for c, s in hue_shares(vehicle).items()})
     return row
 
 

@@ -32,6 +32,7 @@ from vehiclust.describe._heads import MASS_COLUMNS, MASS_PREFIX
 MAJORITY = 0.5  # a word needs more than this share of the sampled images...
 PLURALITY = 0.4  # ...or at least this share
 LEAD = 1.5  # ...and this many times the share of the runner-up
+MODEL_MAJORITY = 0.6  # the colour model's own majority this large is said even where the pixels differ
 CORROBORATION = 0.2  # below this share of the other source, a colour word is said with "probably"
 NO_VEHICLE = 0.35  # mean ImageNet vehicle probability below which the type model is not used
 MIN_TYPE_MASS = 0.1  # ImageNet evidence on vehicle types below this gives no type word
@@ -47,7 +48,7 @@ MIN_SEPARATION = 0.15
 
 _PLURALS = {"bus": "buses", "minibus": "minibuses", "lorry": "lorries", "articulated lorry": "articulated lorries"}
 # Colours only the pixels can say, and the colour-model words consistent with each.
-PIXEL_ONLY = {"brown": {"red", "black", "grey", "yellow", "white"}, "pink": {"red", "white"},
+PIXEL_ONLY: dict[str, set[str]] = {"brown": {"red", "black", "grey", "yellow", "white"}, "pink": {"red", "white"},
               "orange": {"red", "yellow"}, "purple": {"red", "blue", "black"}}
 MAX_NAME_WORDS = 4
 HEDGE = 0.35  # a name covering at least this share (but under MAJORITY) is said with "mostly"
@@ -132,7 +133,28 @@ def choose_words(ev: ClusterEvidence) -> Words:
 
 
 def _choose_colour(ev: ClusterEvidence, w: Words) -> None:
-    """The colour word: pixels inside the vehicle and the colour model, the stronger one said.
+    """The colour word: the vehicle's colour per image (pixels and colour model weighed
+    together, :func:`vehicle_colour`), unless the colour model alone has a clear majority
+    (:data:`MODEL_MAJORITY`) for a word that is larger still and not a pixel-only shade of it
+    (pink and brown paint are "red" to the model): then the model's word is said, with
+    "probably" where the vehicles' own colours show little of it."""
+    if not ev.colours:
+        _choose_colour_two_sources(ev, w)
+        return
+    word, share = top(ev.colours)
+    source, dist, said, hedged = ev.colour_source, ev.colours, named(ev.colours), False
+    mc, ms = top(ev.model_colours)
+    if mc and mc != word and ms >= MODEL_MAJORITY and ms > share and mc not in PIXEL_ONLY.get(word, ()):
+        hedged = ev.colours.get(mc, 0.0) < CORROBORATION
+        word, share, source, dist, said = mc, ms, ev.model_colour_source, ev.model_colours, True
+    elif not said:
+        said = _covers(ev, word, "") >= HEDGE
+    w.colour, w.colour_share, w.colour_source, w.colour_dist = word, share, source, dist
+    w.colour_named, w.colour_hedged = said, said and hedged
+
+
+def _choose_colour_two_sources(ev: ClusterEvidence, w: Words) -> None:
+    """Without per-image vehicle colours: pixels and the colour model, the stronger one said.
 
     Where the two agree the word is said plainly. Where they disagree the better-supported word
     (the larger share of the sampled images) is said only if its own source names it, with
@@ -200,12 +222,16 @@ def _choose_type(ev: ClusterEvidence, w: Words) -> None:
 
 
 # ---- how much of the cluster the words cover ----------------------------------------------
-def _image_colours(ev: ClusterEvidence) -> list[set[str]]:
-    """Per sampled image, the colour words its sources say (pixels; the colour model)."""
+def _image_colours(ev: ClusterEvidence, with_model: bool = True) -> list[set[str]]:
+    """Per sampled image, the colour words its sources say: the vehicle's colour (pixels and
+    model together), and the colour model's own word where the name's word is the model's
+    (``with_model``); without the vehicle's colour, the pixels' and the model's."""
     pi = ev.per_image
     if pi is None or not len(pi):
         return []
-    cols = [c for c in ("colour", "box_colour" if ev.model_colour_source == SOURCE_BOX_MODEL else "head_colour") if c in pi]
+    model = "box_colour" if ev.model_colour_source == SOURCE_BOX_MODEL else "head_colour"
+    first = "vehicle_colour" if "vehicle_colour" in pi and ev.colours else "colour"
+    cols = [c for c in (first, model if with_model or first == "colour" else "") if c in pi]
     return [{str(v) for v in row if isinstance(v, str) and v} for row in pi[cols].itertuples(index=False)]
 
 
@@ -232,7 +258,7 @@ def _covers(ev: ClusterEvidence, colour: str, vtype: str, w: Words | None = None
     type word (one of its types is the image's own); words left empty are not asked for."""
     carry = None
     if colour:
-        per = _image_colours(ev)
+        per = _image_colours(ev, with_model=w is not None and w.colour_source != ev.colour_source)
         carry = np.array([colour in s for s in per], dtype=bool) if per else None
     if vtype and w is not None:
         said = {w.vtype, w.type_pair} - {""}
