@@ -48,6 +48,7 @@ class ClusterEvidence:
     vehicle_prob: float = float("nan")
     width: float = float("nan")  # median image width in pixels
     vehicle_lightness: float = float("nan")  # mean CIELAB lightness inside the vehicle box
+    sharpness: float = float("nan")  # median contrast-free Laplacian variance (low = blurry)
     # Share of the ImageNet evidence on any vehicle type (probability mass, or images whose top
     # class is a vehicle), and whether ``imagenet_types`` are probability masses or image shares.
     imagenet_type_mass: float = float("nan")
@@ -128,6 +129,8 @@ def gather_evidence(labels: np.ndarray, images: pd.DataFrame | None, label_table
                     ev.saturation = float(seen["saturation"].mean())
                     ev.aspect = float(seen["aspect"].median())
                     ev.width = float(seen["width"].median())
+                    if "sharpness" in seen and seen["sharpness"].notna().any():
+                        ev.sharpness = float(seen["sharpness"].median())
                     if "vehicle_lightness" in seen:
                         ev.vehicle_lightness = float(seen["vehicle_lightness"].mean())
             if "vehicle_colour" in g:

@@ -51,6 +51,7 @@ _PLURALS = {"bus": "buses", "minibus": "minibuses", "lorry": "lorries", "articul
 PIXEL_ONLY: dict[str, set[str]] = {"brown": {"red", "black", "grey", "yellow", "white"}, "pink": {"red", "white"},
               "orange": {"red", "yellow"}, "purple": {"red", "blue", "black"}}
 MAX_NAME_WORDS = 4
+LEAN_MIN = 0.25  # a mixed cluster's leading colour ("mixed, often blue") holds at least this share
 HEDGE = 0.35  # a name covering at least this share (but under MAJORITY) is said with "mostly"
 
 
@@ -135,18 +136,25 @@ def choose_words(ev: ClusterEvidence) -> Words:
 def _choose_colour(ev: ClusterEvidence, w: Words) -> None:
     """The colour word: the vehicle's colour per image (pixels and colour model weighed
     together, :func:`vehicle_colour`), unless the colour model alone has a clear majority
-    (:data:`MODEL_MAJORITY`) for a word that is larger still and not a pixel-only shade of it
-    (pink and brown paint are "red" to the model): then the model's word is said, with
-    "probably" where the vehicles' own colours show little of it."""
+    (:data:`MODEL_MAJORITY`) for another word: then the model's word is said, with "probably"
+    where the vehicles' own colours show little of it, except where the vehicles' colour is a
+    pixel-only shade of it with a majority of its own (pink and brown paint are "red" to the
+    model, which has no word for them)."""
     if not ev.colours:
         _choose_colour_two_sources(ev, w)
         return
     word, share = top(ev.colours)
     source, dist, said, hedged = ev.colour_source, ev.colours, named(ev.colours), False
     mc, ms = top(ev.model_colours)
-    if mc and mc != word and ms >= MODEL_MAJORITY and ms > share and mc not in PIXEL_ONLY.get(word, ()):
-        hedged = ev.colours.get(mc, 0.0) < CORROBORATION
+    strong_model = bool(mc) and ms >= MODEL_MAJORITY
+    if strong_model and mc != word and (mc not in PIXEL_ONLY.get(word, ()) or share <= MAJORITY):
+        # The model's clear majority is said; a pixel-only shade of it (pink for red) only
+        # where that shade holds a majority of its own (the model has no word for it).
+        hedged = _support(ev.colours, mc) < CORROBORATION
         word, share, source, dist, said = mc, ms, ev.model_colour_source, ev.model_colours, True
+    elif strong_model and mc == word and not said:
+        # Both say it; the model by a clear majority, the vehicles' colours by a plurality.
+        share, source, dist, said = ms, ev.model_colour_source, ev.model_colours, True
     elif not said:
         said = _covers(ev, word, "") >= HEDGE
     w.colour, w.colour_share, w.colour_source, w.colour_dist = word, share, source, dist
@@ -292,13 +300,15 @@ class Name:
     hedge: str = ""  # "probably" (sources disagree on the colour) or "mostly" (covers < half)
     traits: list[str] = field(default_factory=list)
     fallback: str = ""  # "mixed" or a label/size phrase when there are no words
+    lean: str = ""  # a mixed cluster's leading colour ("mixed, often blue")
     cover: float = 0.0
 
     def text(self) -> str:
         vt = plural(self.vtype) if self.vtype else ""
         for shorter in (lambda t: t, _first_type, _short_type):
             vt = shorter(vt)
-            words = [self.hedge, *self.traits, self.colour, vt] if (self.colour or vt) else [*self.traits, self.fallback]
+            fallback = f"{self.fallback}, often {self.lean}" if self.lean else self.fallback
+            words = [self.hedge, *self.traits, self.colour, vt] if (self.colour or vt) else [*self.traits, fallback]
             text = " ".join(x for x in words if x)
             if len(text.split()) <= MAX_NAME_WORDS:
                 break
@@ -315,12 +325,13 @@ def _short_type(text: str) -> str:
 
 def base_name(ev: ClusterEvidence, w: Words) -> Name:
     """Colour and type words that cover the cluster: a name covering under half of the sampled
-    images drops the word that covers least, is said with "mostly", or is called mixed."""
+    images drops the word that covers least, is said with "mostly", or is called mixed ("mixed,
+    often blue" where one colour still leads the rest clearly)."""
     colour = w.colour if w.colour_named else ""
     vtype = w.type_word if w.type_named else ""
     if not colour and not vtype:
         if w.colour_dist or w.type_dist:
-            return Name(fallback="mixed")
+            return _mixed(ev, w)
         for col, dist in ev.labels.items():
             word, share = top(dist)
             if word and share > MAJORITY:
@@ -332,9 +343,19 @@ def base_name(ev: ClusterEvidence, w: Words) -> Name:
     if cover < MAJORITY:
         cover, c, t = max(covers, key=lambda x: x[0])
     if cover < HEDGE:
-        return Name(fallback="mixed", cover=cover)
+        return _mixed(ev, w)
     hedge = "probably" if c and w.colour_hedged else ("mostly" if cover < MAJORITY else "")
     return Name(colour=c, vtype=t, hedge=hedge, cover=cover)
+
+
+def _mixed(ev: ClusterEvidence, w: Words) -> Name:
+    """A mixed cluster; "mixed, often X" where colour X leads the next by :data:`LEAD` and holds
+    at least :data:`LEAN_MIN` of the images (its strength is then that share)."""
+    dist = w.colour_dist or {}
+    shares = sorted(dist.values(), reverse=True) + [0.0]
+    if w.colour and shares[0] >= LEAN_MIN and shares[0] >= LEAD * shares[1]:
+        return Name(fallback="mixed", lean=w.colour, cover=_covers(ev, w.colour, "", w))
+    return Name(fallback="mixed")
 
 
 # Traits that tell look-alike clusters apart: (evidence attribute, low word, high word, scale).
@@ -558,6 +579,8 @@ def _sentence(ev: ClusterEvidence, name: Name, contrast: str) -> str:
             text += ", though the pixels and the colour model disagree on the colour"
     elif name.fallback == "mixed":
         text = "A mix: no colour or vehicle type is shared by most of the images"
+        if name.lean:
+            text += f", though {name.lean} is the most common colour"
     elif name.fallback.startswith("cluster "):
         text = f"A group of {ev.size:,} rows with no image or model evidence"
     else:
