@@ -359,68 +359,115 @@ def _mixed(ev: ClusterEvidence, w: Words) -> Name:
 
 
 # Traits that tell look-alike clusters apart: (evidence attribute, low word, high word, scale).
-# A pair of clusters gets the trait only when they differ by at least its scale.
+# Between look-alikes the trait on which they differ most (in units of its scale) is said.
 _TRAITS = (
     ("vehicle_lightness", "darker", "lighter", 4.0),  # the vehicle itself (inside its box)
-    ("brightness", "dark", "bright", 8.0),
+    ("brightness", "dim", "bright", 8.0),  # the whole image's light
     ("saturation", "muted", "vivid", 6.0),
-    ("aspect", "tall", "wide", 0.12),
+    ("sharpness", "blurry", "sharp", None),  # image quality, compared on a log scale: 50 % sharper
+    ("aspect", "tall", "wide", 0.12),  # crop shape: a proxy of the viewpoint (side-on vehicles are wide)
     ("width", "small", "large", None),  # compared on a log scale: 25 % larger images
 )
+_LOG_SCALE = {"sharpness": np.log(1.5), "width": np.log(1.25)}
+MIN_SPREAD = 0.25  # a trait is said first where look-alikes differ by this many of its scales
 
 
 def _trait_values(ev: ClusterEvidence, attr: str) -> float:
     v = getattr(ev, attr)
-    return float(np.log(v)) if attr == "width" and np.isfinite(v) and v > 0 else float(v)
+    return float(np.log(v)) if attr in _LOG_SCALE and np.isfinite(v) and v > 0 else float(v)
 
 
-def unique_names(evidence: list[ClusterEvidence], names: dict[int, Name]) -> dict[int, str]:
-    """Names no two clusters share: among clusters with the same name, the trait on which they
-    differ most (the vehicle's lightness, the image's, colourfulness, crop shape, image size)
-    is added to each, low or high, until every name differs; night-time clusters say so. A last resort numbers them."""
+def unique_names(evidence: list[ClusterEvidence], names: dict[int, Name],
+                 words: dict[int, Words] | None = None) -> dict[int, str]:
+    """Names no two clusters share. Night-time clusters say so. Among clusters with the same
+    name, a type word is added where their leading types differ (each still covering enough of
+    its cluster); else the trait on which they differ most (the vehicle's lightness, the
+    image's, colourfulness, sharpness, crop shape, image size), low or high, split at the
+    largest gap between them, until every name differs. A last resort numbers them."""
     by_id = {ev.cluster: ev for ev in evidence}
     for ev in evidence:
         if np.isfinite(ev.dark_share) and ev.dark_share >= DARK_MAJORITY:
             names[ev.cluster].traits.append("night")
-    for _ in range(len(_TRAITS) + 1):
-        texts = {c: n.text() for c, n in names.items()}
-        groups: dict[str, list[int]] = {}
-        for c, t in texts.items():
-            groups.setdefault(t, []).append(c)
-        clashes = [g for g in groups.values() if len(g) > 1]
-        if not clashes:
-            break
-        for group in clashes:
-            _separate(group, by_id, names)
+    for min_spread in (MIN_SPREAD, 0.0):
+        for _ in range(len(_TRAITS) + 2):
+            clashes = _clashes(names)
+            if not clashes:
+                break
+            changed = False
+            for group in clashes:
+                changed |= (words is not None and _separate_by_type(group, by_id, names, words)) or \
+                    _separate(group, by_id, names, min_spread)
+            if not changed:
+                break
     texts = {c: n.text() for c, n in names.items()}
-    seen: dict[str, int] = {}
-    for c in sorted(texts):
-        seen[texts[c]] = seen.get(texts[c], 0) + 1
-    counts = dict(seen)
+    counts: dict[str, int] = {}
+    for t in texts.values():
+        counts[t] = counts.get(t, 0) + 1
     return {c: (f"{t} {c}" if counts[t] > 1 else t) for c, t in texts.items()}
 
 
-def _separate(group: list[int], by_id: dict[int, ClusterEvidence], names: dict[int, Name]) -> None:
-    """Add to each cluster of ``group`` (same name) the trait that spreads them most."""
+def _clashes(names: dict[int, Name]) -> list[list[int]]:
+    groups: dict[str, list[int]] = {}
+    for c, n in names.items():
+        groups.setdefault(n.text(), []).append(c)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _separate_by_type(group: list[int], by_id: dict[int, ClusterEvidence], names: dict[int, Name],
+                      words: dict[int, Words]) -> bool:
+    """Add each cluster's leading type word where the clashing names have none and the leading
+    types differ; a type covering under half of its cluster with the colour is said "mostly",
+    one covering under :data:`HEDGE` is not said."""
+    if any(names[c].vtype or names[c].fallback for c in group):
+        return False
+    leading = {c: words[c].vtype for c in group}
+    counts = {t: list(leading.values()).count(t) for t in leading.values()}
+    changed = False
+    for c in group:
+        t, n = leading[c], names[c]
+        if not t or counts[t] > 1:
+            continue
+        cover = _covers(by_id[c], n.colour, t, words[c])
+        if cover >= HEDGE:
+            old = (n.vtype, n.cover, n.hedge)
+            n.vtype, n.cover = t, cover
+            if n.cover < MAJORITY and not n.hedge:
+                n.hedge = "mostly"
+            if len(n.text().split()) > MAX_NAME_WORDS:
+                n.vtype, n.cover, n.hedge = old
+            else:
+                changed = True
+    return changed
+
+
+def _separate(group: list[int], by_id: dict[int, ClusterEvidence], names: dict[int, Name], min_spread: float) -> bool:
+    """Add to clusters of ``group`` (same name) the trait that spreads them most: split at the
+    largest gap between their values, the low side gets the low word, the high side the high."""
     best = None
     for attr, low, high, scale in _TRAITS:
+        scale = scale or _LOG_SCALE[attr]
         vals = np.array([_trait_values(by_id[c], attr) for c in group])
         if not np.isfinite(vals).all() or any(low in names[c].traits or high in names[c].traits for c in group):
             continue
-        spread = (vals.max() - vals.min()) / (scale or np.log(1.25))
-        if spread >= 0.25 and (best is None or spread > best[0]):
-            best = (spread, vals, low, high, scale or np.log(1.25))
+        ordered = np.sort(vals)
+        gaps = np.diff(ordered) / scale
+        if not len(gaps) or gaps.max() <= 0:
+            continue
+        spread = (ordered[-1] - ordered[0]) / scale
+        if spread >= min_spread and (best is None or spread > best[0]):
+            cut = float(ordered[int(np.argmax(gaps))])
+            best = (spread, vals, low, high, cut)
     if best is None:
-        return
-    _, vals, low, high, scale = best
-    mid = float(np.median(vals))
+        return False
+    _, vals, low, high, cut = best
+    changed = False
     for c, v in zip(group, vals):
-        if len(group) == 2:
-            names[c].traits.append(low if v == vals.min() else high)
-        elif v <= mid - scale / 2:
-            names[c].traits.append(low)
-        elif v >= mid + scale / 2:
-            names[c].traits.append(high)
+        names[c].traits.append(low if v <= cut else high)
+        if len(names[c].text().split()) > MAX_NAME_WORDS:
+            names[c].traits.pop()  # names stay short; a number separates what words cannot
+        else:
+            changed = True
+    return changed
 
 
 def strength(cover: float) -> float:
@@ -544,8 +591,9 @@ def separation(ev: ClusterEvidence, w: Words, other: ClusterEvidence, wo: Words)
             options.append((diff, plain, f"{word} {share:.0%} here vs {theirs.get(word, 0.0):.0%} there by {source}"))
     if w.type_dist and wo.type_dist is not None and w.type_source == wo.type_source:
         diff = _tv(w.type_dist, wo.type_dist)
-        if wo.type_named and w.type_word != wo.type_word and w.type_named:
-            plain = f"they are {plural(w.type_word)} rather than {plural(wo.type_word)}"
+        mine_t, theirs_t = {w.vtype, w.type_pair} - {""}, {wo.vtype, wo.type_pair} - {""}
+        if wo.type_named and w.type_named and not mine_t & theirs_t:
+            plain = f"they are {plural(w.vtype)} rather than {plural(wo.vtype)}"
         else:
             plain = f"more of them are {plural(w.vtype)}" if w.type_share > wo.type_dist.get(w.vtype, 0.0) else f"fewer of them are {plural(w.vtype)}"
         options.append((diff, plain, f"{w.vtype} {w.type_share:.0%} here vs {wo.type_dist.get(w.vtype, 0.0):.0%} there by the {w.type_source}"))
@@ -596,7 +644,7 @@ def describe(evidence: list[ClusterEvidence], neighbours: dict[int, int]) -> lis
     """Name, one-sentence description, details, strength and neighbour of every cluster."""
     words = {ev.cluster: choose_words(ev) for ev in evidence}
     parts = {ev.cluster: base_name(ev, words[ev.cluster]) for ev in evidence}
-    names = unique_names(evidence, parts)
+    names = unique_names(evidence, parts, words)
     by_id = {ev.cluster: ev for ev in evidence}
     out = []
     for ev in evidence:
