@@ -266,7 +266,9 @@ def _covers(ev: ClusterEvidence, colour: str, vtype: str, w: Words | None = None
     type word (one of its types is the image's own); words left empty are not asked for."""
     carry = None
     if colour:
-        per = _image_colours(ev, with_model=w is not None and w.colour_source != ev.colour_source)
+        mc, ms = top(ev.model_colours)
+        model_agrees = mc == colour and ms >= MODEL_MAJORITY  # the model's clear majority says it too
+        per = _image_colours(ev, with_model=w is not None and (w.colour_source != ev.colour_source or model_agrees))
         carry = np.array([colour in s for s in per], dtype=bool) if per else None
     if vtype and w is not None:
         said = {w.vtype, w.type_pair} - {""}
@@ -303,14 +305,14 @@ class Name:
     lean: str = ""  # a mixed cluster's leading colour ("mixed, often blue")
     cover: float = 0.0
 
-    def text(self) -> str:
+    def text(self, max_words: int = MAX_NAME_WORDS) -> str:
         vt = plural(self.vtype) if self.vtype else ""
         for shorter in (lambda t: t, _first_type, _short_type):
             vt = shorter(vt)
             fallback = f"{self.fallback}, often {self.lean}" if self.lean else self.fallback
             words = [self.hedge, *self.traits, self.colour, vt] if (self.colour or vt) else [*self.traits, fallback]
             text = " ".join(x for x in words if x)
-            if len(text.split()) <= MAX_NAME_WORDS:
+            if len(text.split()) <= max_words:
                 break
         return text
 
@@ -382,8 +384,8 @@ def unique_names(evidence: list[ClusterEvidence], names: dict[int, Name],
     """Names no two clusters share. Night-time clusters say so. Among clusters with the same
     name, a type word is added where their leading types differ (each still covering enough of
     its cluster); else the trait on which they differ most (the vehicle's lightness, the
-    image's, colourfulness, sharpness, crop shape, image size), low or high, split at the
-    largest gap between them, until every name differs. A last resort numbers them."""
+    image's, colourfulness, sharpness, crop shape, image size), low or high, split where a wide
+    gap leaves both sides large, until every name differs. A last resort numbers them."""
     by_id = {ev.cluster: ev for ev in evidence}
     for ev in evidence:
         if np.isfinite(ev.dark_share) and ev.dark_share >= DARK_MAJORITY:
@@ -403,7 +405,14 @@ def unique_names(evidence: list[ClusterEvidence], names: dict[int, Name],
     counts: dict[str, int] = {}
     for t in texts.values():
         counts[t] = counts.get(t, 0) + 1
-    return {c: (f"{t} {c}" if counts[t] > 1 else t) for c, t in texts.items()}
+    # The last resort: the number, in place of the traits that did not separate.
+    return {c: (_numbered(names[c], c) if counts[t] > 1 else t) for c, t in texts.items()}
+
+
+def _numbered(name: Name, cluster: int) -> str:
+    plain = Name(colour=name.colour, vtype=name.vtype, hedge=name.hedge, fallback=name.fallback, lean=name.lean,
+                 traits=[t for t in name.traits if t == "night"])
+    return f"{plain.text(MAX_NAME_WORDS - 1)} {cluster}"
 
 
 def _clashes(names: dict[int, Name]) -> list[list[int]]:
@@ -441,8 +450,9 @@ def _separate_by_type(group: list[int], by_id: dict[int, ClusterEvidence], names
 
 
 def _separate(group: list[int], by_id: dict[int, ClusterEvidence], names: dict[int, Name], min_spread: float) -> bool:
-    """Add to clusters of ``group`` (same name) the trait that spreads them most: split at the
-    largest gap between their values, the low side gets the low word, the high side the high."""
+    """Add to clusters of ``group`` (same name) the trait that splits them best: at a gap between
+    their values that is wide (in the trait's scale) and leaves both sides large; the low side
+    gets the low word, the high side the high."""
     best = None
     for attr, low, high, scale in _TRAITS:
         scale = scale or _LOG_SCALE[attr]
@@ -454,9 +464,12 @@ def _separate(group: list[int], by_id: dict[int, ClusterEvidence], names: dict[i
         if not len(gaps) or gaps.max() <= 0:
             continue
         spread = (ordered[-1] - ordered[0]) / scale
-        if spread >= min_spread and (best is None or spread > best[0]):
-            cut = float(ordered[int(np.argmax(gaps))])
-            best = (spread, vals, low, high, cut)
+        # Split where a wide gap leaves both sides large (fewer clusters left to tell apart).
+        sides = np.minimum(np.arange(1, len(ordered)), np.arange(len(ordered) - 1, 0, -1))
+        score = gaps * sides
+        if spread >= min_spread and (best is None or score.max() > best[0]):
+            cut = float(ordered[int(np.argmax(score))])
+            best = (float(score.max()), vals, low, high, cut)
     if best is None:
         return False
     _, vals, low, high, cut = best
