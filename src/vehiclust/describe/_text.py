@@ -327,8 +327,8 @@ def _short_type(text: str) -> str:
 
 def base_name(ev: ClusterEvidence, w: Words) -> Name:
     """Colour and type words that cover the cluster: a name covering under half of the sampled
-    images drops the word that covers least, is said with "mostly", or is called mixed ("mixed,
-    often blue" where one colour still leads the rest clearly)."""
+    images is said with "mostly"; under :data:`HEDGE` it drops the word that covers least, or
+    is called mixed ("mixed, often blue" where one colour still leads the rest clearly)."""
     colour = w.colour if w.colour_named else ""
     vtype = w.type_word if w.type_named else ""
     if not colour and not vtype:
@@ -342,7 +342,8 @@ def base_name(ev: ClusterEvidence, w: Words) -> Name:
     choices = [(colour, vtype)] + ([(colour, ""), ("", vtype)] if colour and vtype else [])
     covers = [(_covers(ev, c, t, w), c, t) for c, t in choices]
     cover, c, t = covers[0]
-    if cover < MAJORITY:
+    if cover < HEDGE:
+        # Both words together cover too little: the single word that covers most.
         cover, c, t = max(covers, key=lambda x: x[0])
     if cover < HEDGE:
         return _mixed(ev, w)
