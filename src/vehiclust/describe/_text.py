@@ -635,7 +635,8 @@ _COVER_PHRASES = ((0.95, "All or nearly all are"), (0.8, "Almost all are"), (0.6
 def _sentence(ev: ClusterEvidence, name: Name, contrast: str) -> str:
     """One plain sentence: what the images are, how many of them, and the look-alike's difference."""
     if name.colour or name.vtype:
-        core = " ".join(x for x in (name.colour, plural(name.vtype) if name.vtype else "vehicles") if x)
+        vtype = " or ".join(name.vtype.split(" or ")[:2])  # "trucks or vans", not "trucks or vans or minibuses"
+        core = " ".join(x for x in (name.colour, plural(vtype) if vtype else "vehicles") if x)
         text = next(p for v, p in _COVER_PHRASES if name.cover >= v) + " " + core
         if name.hedge == "probably":
             text += ", though the pixels and the colour model disagree on the colour"
