@@ -12,10 +12,13 @@ low-quality traffic crops of the case. File names carry no colour; the truth goe
 
 and scores ``SET/run/clusters.csv`` + the per-cluster table: the share of images whose
 cluster's colour word is the cluster's majority true colour (vehicle-colors' "silver" counts
-as grey), and whether two clusters share a name. ``--calibrate`` fits the pixel palette's read-out
-(the constants in describe/_colour.py) on the same kind of set built from the *train* split.
+as grey), and whether two clusters share a name. vehicle-colors is for evaluation only: nothing
+in the describer is fitted on it (its colour rules are plain thresholds). ``--style other``
+builds the set differently (canvas 64-150 px, car 35-90 % of it anywhere, pasted without a
+soft edge, pixelated or blurred, exposure 0.7-1.15, JPEG 40-90, train split) to check that the
+words hold on a set not shaped like this one.
 
-    python bench/colour_words.py --out /tmp/words-colourset [--per-colour 100] [--seed 0]
+    python bench/colour_words.py --out /tmp/words-colourset [--per-colour 100] [--seed 0] [--style other]
 """
 
 from __future__ import annotations
@@ -59,8 +62,27 @@ def composite(car: Image.Image, road: Image.Image, rng: np.random.Generator) -> 
     return small.filter(ImageFilter.GaussianBlur(rng.uniform(0.2, 0.6)))
 
 
-def build(out: Path, per_colour: int, seed: int, split: str = "test") -> pd.DataFrame:
+def composite_other(car: Image.Image, road: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A differently made traffic-crop-like image: any size, the car anywhere, a hard edge,
+    pixelated or blurred, darker or lighter."""
+    side = int(rng.integers(64, 150))
+    canvas = road.convert("RGB").resize((side, side), Image.BICUBIC)
+    car = car.convert("RGB")
+    w0, h0 = car.size
+    cw = int(side * rng.uniform(0.35, 0.9))
+    ch = min(side, max(8, int(cw * h0 / w0 * rng.uniform(0.7, 1.1))))
+    car = car.resize((cw, ch), Image.BILINEAR)
+    canvas.paste(car, (int(rng.uniform(0, max(1, side - cw))), int(rng.uniform(0, max(1, side - ch)))))
+    small = max(8, int(side * rng.uniform(0.4, 0.9)))
+    up = Image.NEAREST if rng.random() < 0.3 else Image.BILINEAR
+    out = canvas.resize((small, small), Image.BILINEAR).resize((side, side), up)
+    lit = np.asarray(out, dtype=np.float32) * rng.uniform(0.7, 1.15)
+    return Image.fromarray(np.clip(lit, 0, 255).astype(np.uint8))
+
+
+def build(out: Path, per_colour: int, seed: int, split: str = "test", style: str = "soft") -> pd.DataFrame:
     rng = np.random.default_rng(seed)
+    make = composite_other if style == "other" else composite
     roads = sorted((SHARED / "data" / "vehicles-udacity" / "non-vehicles").glob("*/*.png"))
     images = out / "images"
     images.mkdir(parents=True, exist_ok=True)
@@ -75,9 +97,9 @@ def build(out: Path, per_colour: int, seed: int, split: str = "test") -> pd.Data
         colour, f = picks[i]
         road = roads[int(rng.integers(len(roads)))]
         with Image.open(f) as car, Image.open(road) as bg:
-            img = composite(car, bg, rng)
+            img = make(car, bg, rng)
         name = f"crop{n:05d}.jpg"
-        img.save(images / name, quality=int(rng.integers(55, 85)))
+        img.save(images / name, quality=int(rng.integers(*((40, 90) if style == "other" else (55, 85)))))
         rows.append({"path": name, "colour": colour, "source": str(f.relative_to(SHARED)),
                      "road": str(road.relative_to(SHARED))})
     truth = pd.DataFrame(rows).sort_values("path").reset_index(drop=True)
@@ -123,67 +145,24 @@ def score(out: Path) -> tuple[pd.DataFrame, dict]:
     return per, summary
 
 
-def box_features(folder: Path, cache_dir: Path) -> tuple[pd.DataFrame, np.ndarray]:
-    """Truth and the pixel colour shares inside each image's vehicle box, as the describer reads them."""
-    from vehiclust.describe import COLOURS as WORDS
-    from vehiclust.describe import measure_image
-    from vehiclust.io.images import load_image
-    from vehiclust.quality import detect_vehicle_boxes
-
-    truth = pd.read_csv(folder / "truth.csv")
-    paths = [str(folder / "images" / p) for p in truth["path"]]
-    boxes = detect_vehicle_boxes(paths, cache_dir=cache_dir, progress=False).to_numpy()
-    rows = [measure_image(load_image(p), box) for p, box in zip(paths, boxes)]
-    return truth, np.array([[r[f"px_{c}"] for c in WORDS] for r in rows], dtype=np.float64)
-
-
-def calibrate(out: Path, seed: int) -> None:
-    """Fit the pixel palette's read-out (describe/_colour.py) on box crops of the *train* split.
-
-    A multinomial logistic regression on the square roots of the 11 palette shares inside the
-    vehicle box; printed as the constants that _colour.py holds. The test split (the bench set)
-    is never seen here.
-    """
-    from sklearn.linear_model import LogisticRegression
-
-    from vehiclust.describe import COLOURS as WORDS
-
-    folder = out.parent / (out.name + "-calibration")
-    if not (folder / "truth.csv").exists():
-        build(folder, 80, seed + 1, "train")
-    truth, shares = box_features(folder, folder / "cache")
-    y = truth["colour"].map(lambda c: WORDS.index(WORD.get(c, c))).to_numpy()
-    lr = LogisticRegression(C=1.0, max_iter=5000).fit(np.sqrt(shares), y)
-    print(f"calibration: {len(y)} train-split crops, training accuracy {lr.score(np.sqrt(shares), y):.1%}")
-    print("_READOUT_WORDS =", tuple(WORDS[i] for i in lr.classes_))
-    print("_READOUT_COEF = np.array([")
-    for row in lr.coef_:
-        print("    [" + ", ".join(f"{v:.3f}" for v in row) + "],")
-    print("], dtype=np.float32)")
-    print("_READOUT_BIAS = np.array([" + ", ".join(f"{v:.3f}" for v in lr.intercept_) + "], dtype=np.float32)")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("/tmp/vehiclust-colourset"))
     ap.add_argument("--per-colour", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--split", default="test", help="vehicle-colors split the photos come from (the pixel "
-                    "palette is calibrated on 'train')")
+    ap.add_argument("--split", default="test", help="vehicle-colors split the photos come from")
+    ap.add_argument("--style", choices=["soft", "other"], default="soft", help="how the cars are put into the "
+                    "road patches (see the module's docstring)")
     ap.add_argument("--score-only", action="store_true", help="score an existing run")
-    ap.add_argument("--calibrate", action="store_true", help="fit the pixel palette's read-out on the train split")
     ap.add_argument("--rerun", action="store_true", help="reuse the set, descriptors and cached stages; describe again")
     args = ap.parse_args(argv)
     if not (SHARED / "data").is_dir():
         print(f"{SHARED} is absent: this benchmark needs the real images (or set VEHICLUST_SHARED).", file=sys.stderr)
         return 2
     out = args.out
-    if args.calibrate:
-        calibrate(out, args.seed)
-        return 0
     if not args.score_only:
         if not args.rerun:
-            truth = build(out, args.per_colour, args.seed, args.split)
+            truth = build(out, args.per_colour, args.seed, args.split, args.style)
             print(f"built {len(truth)} images in {out / 'images'}: {truth['colour'].value_counts().to_dict()}")
             vehiclust("extract", "-m", "vehicle-attributes", "--images", str(out / "images"),
                       "--paths", str(out / "images_paths.csv"), "--out", str(out / "vehicle-attributes.pkl"))

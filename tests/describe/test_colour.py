@@ -52,3 +52,51 @@ def test_measure_image_brightness_and_dark_flag(make_crop):
     assert day["brightness"] > 40 and not day["dark"]
     assert night["brightness"] < 25 and night["dark"]
     assert day["aspect"] == 1.0
+
+
+def _shares(**kw) -> np.ndarray:
+    out = np.zeros(len(COLOURS), dtype=np.float32)
+    for word, share in kw.items():
+        out[COLOURS.index(word)] = share
+    return out
+
+
+def test_no_parameters_fitted_on_labelled_photos():
+    """The colour rules are thresholds in colour terms: no read-out fitted on any data set."""
+    import vehiclust.describe._colour as colour
+
+    assert not [n for n in dir(colour) if "READOUT" in n or "COEF" in n]
+
+
+@pytest.mark.parametrize("shares, model, hues, word", [
+    # the colour model's hue, said where the pixels show some of it (dull red pixels count)
+    (dict(grey=0.6, black=0.35, brown=0.05), "red", {"red": 0.25}, "red"),
+    # ... not where the pixels show none of it: a black car with a blue sheen
+    (dict(black=0.7, grey=0.3), "blue", {"blue": 0.02}, "black"),
+    # red to the model, pink to the pixels: pink (the model has no pink)
+    (dict(pink=0.55, red=0.1, grey=0.35), "red", {"red": 0.6}, "pink"),
+    # red to the model, no red pixels but brown ones: brown
+    (dict(brown=0.3, black=0.5, grey=0.2), "red", {"red": 0.05}, "brown"),
+    # the model's black is said; its white only tips grey towards white
+    (dict(grey=0.7, white=0.2, black=0.1), "black", {}, "black"),
+    (dict(grey=0.5, white=0.3, black=0.2), "white", {}, "white"),
+    (dict(grey=0.7, white=0.2, black=0.1), "white", {}, "grey"),
+    # no model: the pixels alone
+    (dict(blue=0.5, grey=0.5), "", {}, "blue"),
+    (dict(black=0.6, grey=0.4), "", {}, "black"),
+])
+def test_vehicle_colour_rules(shares, model, hues, word):
+    from vehiclust.describe._colour import vehicle_colour
+
+    assert vehicle_colour(_shares(**shares), model, hues) == word
+
+
+def test_hue_shares_count_dull_paint():
+    from vehiclust.describe._colour import CHROMA_MIN, hue_shares
+
+    dull_red = np.full((16, 16, 3), (120, 95, 92), dtype=np.uint8)  # chroma ~9: grey to the palette
+    lab = srgb_to_lab(dull_red[0, 0])
+    assert np.hypot(lab[1], lab[2]) < CHROMA_MIN
+    assert image_colour(colour_shares(dull_red)) in ("grey", "black")
+    hues = hue_shares(dull_red)
+    assert hues["red"] == pytest.approx(1.0, abs=1e-5) and hues["blue"] == 0.0

@@ -177,3 +177,28 @@ def test_no_type_word_from_little_vehicle_evidence():
     e.imagenet_type_mass = 0.05
     out = describe([e], {})[0]
     assert out["type"] == "" and "ImageNet" not in out["details"]
+
+
+def test_look_alikes_told_apart_by_a_trait_not_a_number():
+    clusters = [ev(i, {"white": 0.9, "grey": 0.1}, brightness=b) for i, b in enumerate((30.0, 55.0, 80.0))]
+    for e, sharp in zip(clusters, (0.1, 0.5, 0.2)):
+        e.sharpness = sharp
+    names = [d["cluster_name"] for d in describe(clusters, {})]
+    assert len(set(names)) == 3, names
+    assert not any(n.split()[-1].isdigit() for n in names), names
+    assert all(len(n.split()) <= 4 and n.endswith("white") for n in names), names
+
+
+def test_look_alikes_told_apart_by_their_leading_types():
+    a = ev(0, {"white": 0.9, "grey": 0.1}, {"truck": 0.45, "car": 0.3, "van": 0.25})
+    b = ev(1, {"white": 0.9, "grey": 0.1}, {"car": 0.45, "truck": 0.3, "van": 0.25})
+    names = {d["cluster"]: d["cluster_name"] for d in describe([a, b], {})}
+    assert names[0] != names[1]
+    assert "truck" in names[0] and "car" in names[1], names
+
+
+def test_mixed_cluster_with_a_leading_colour_says_it():
+    out = describe([ev(0, {"blue": 0.33, "yellow": 0.19, "grey": 0.14, "black": 0.14, "red": 0.2})], {})
+    assert out[0]["cluster_name"] == "mixed, often blue"
+    assert "blue is the most common colour" in out[0]["description"]
+    assert out[0]["strength_label"] == "weak"

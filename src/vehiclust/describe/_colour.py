@@ -4,9 +4,8 @@ Every pixel is first split by chroma: low-chroma pixels are black, grey or white
 the rest take the name of the nearest palette reference in Lab. An image's colour is the
 vehicle's, not the road's: the describer reads the pixels inside the vehicle detector's box
 (see ``_pixels.vehicle_region``), weighted towards its centre, and the palette shares are read
-out by a small linear model calibrated on real crops (:func:`image_colour`): shaded yellow and
-red paint has many brown pixels, windows and tyres many black ones, and the read-out learns
-how much of each a car of each colour shows.
+out by plain rules that weigh them with the colour model's word on the same box
+(:func:`vehicle_colour`): no parameter is fitted to labelled photos.
 """
 
 from __future__ import annotations
@@ -78,6 +77,28 @@ def centre_weights(h: int, w: int) -> np.ndarray:
     return (g / g.sum()).astype(np.float32)
 
 
+# Hue families of the colour model's chromatic words: centre of each on the CIELAB hue circle
+# (degrees) and the half-width of its window. A pixel counts towards a family with chroma down
+# to HUE_CHROMA_MIN: on a small, hazy traffic crop red paint is dull, too grey for the palette.
+HUE_CENTRES = {"red": 30.0, "yellow": 90.0, "green": 150.0, "blue": 270.0}
+HUE_HALF_WIDTH = 40.0
+HUE_CHROMA_MIN = 5.0
+
+
+def hue_shares(rgb: np.ndarray) -> dict[str, float]:
+    """Centre-weighted share of the (h, w, 3) image's pixels in each hue family of
+    :data:`HUE_CENTRES`, counting weakly coloured pixels too."""
+    lab = srgb_to_lab(rgb)
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1])) % 360.0
+    w = centre_weights(*chroma.shape)
+    out = {}
+    for word, centre in HUE_CENTRES.items():
+        near = np.abs((hue - centre + 180.0) % 360.0 - 180.0) <= HUE_HALF_WIDTH
+        out[word] = float((w * ((chroma >= HUE_CHROMA_MIN) & near)).sum())
+    return out
+
+
 def colour_shares(rgb: np.ndarray) -> np.ndarray:
     """Centre-weighted share of each of :data:`COLOURS` in an (h, w, 3) image."""
     lab = srgb_to_lab(rgb)
@@ -86,28 +107,59 @@ def colour_shares(rgb: np.ndarray) -> np.ndarray:
     return np.bincount(idx.ravel(), weights=w.ravel(), minlength=len(COLOURS)).astype(np.float32)
 
 
-# The read-out of the palette shares: a multinomial logistic regression on their square roots,
-# fitted by ``bench/colour_words.py --calibrate`` on 720 real vehicle-colors car photos of the
-# train split shrunk into real Udacity road patches (the detector's box, trimmed, as the
-# describer reads it); 81 % of the train crops and 81 % of the held-out test-split crops right,
-# against 73 % for the plain largest-share rule. Orange and purple are not in it: the palette
-# still says them of pixels, but no image is named so.
-_READOUT_WORDS = ("black", "grey", "white", "red", "yellow", "green", "blue", "pink", "brown")
-_READOUT_COEF = np.array([
-    [3.482, 0.557, -1.417, -0.206, -0.114, -0.651, -1.528, -0.728, -0.270, -0.730, -2.282],
-    [-1.308, 3.540, 1.550, -0.336, -0.078, -0.639, -1.048, 0.853, -0.255, -1.088, -1.226],
-    [-0.412, -0.631, 5.384, -0.247, -0.054, -0.552, -0.606, -0.700, -0.189, -1.062, -1.456],
-    [-0.602, -0.993, -0.133, 5.107, -0.074, -0.771, -0.814, -0.400, -0.014, 1.831, 1.474],
-    [-0.791, -0.806, -0.841, -0.731, 1.120, 5.179, -0.859, -0.660, -0.190, -0.817, 2.117],
-    [-0.005, -1.398, -0.935, -0.603, -0.181, 0.590, 5.368, -1.158, -0.194, -0.673, -0.367],
-    [-0.504, -1.469, -1.110, -0.552, -0.053, -0.476, 1.083, 4.651, -0.525, -0.724, -1.503],
-    [-1.373, -1.047, -0.917, -0.852, -0.172, -0.816, -0.661, -0.882, 2.017, 4.952, 0.051],
-    [1.514, 2.247, -1.581, -1.582, -0.394, -1.865, -0.936, -0.976, -0.380, -1.688, 3.191],
-], dtype=np.float32)
-_READOUT_BIAS = np.array([-0.182, -0.694, -0.223, -0.059, 0.035, 0.380, 0.399, 1.181, -0.836], dtype=np.float32)
+# ---- one image's colour word ------------------------------------------------------------
+# Rules in plain colour terms, not a model fitted to labelled photos. The colour model (on the
+# vehicle box) knows hue families well and black fairly well, but calls silver, grey and many
+# dark cars "white" or "blue", and has no brown or pink; the pixels inside the box know
+# lightness and the colours the model lacks, but read shaded red and yellow paint as brown.
+# So the model's hue is said where the pixels show some of it; black where the model says it;
+# otherwise the pixels decide.
+SUPPORT = 0.1  # share of the vehicle's pixels that must show a colour-model hue for it to be said
+# Pixel-only colours, and the near colours whose pixels back a colour-model word.
+_NEAR = {"red": ("red", "pink", "orange", "purple"), "yellow": ("yellow", "orange"), "green": ("green",),
+         "blue": ("blue", "purple")}
+PIXEL_ONLY = ("brown", "pink", "orange", "purple")
+# Without the model, a chromatic word needs this share of the vehicle's pixels (windows, tyres
+# and shadow are achromatic on a car of any colour).
+CHROMATIC_MIN = 0.25
+
+
+def vehicle_colour(shares: np.ndarray, model_word: str = "", hues: dict[str, float] | None = None) -> str:
+    """The colour word of one vehicle from its :func:`colour_shares` and :func:`hue_shares`
+    (inside its box) and the colour model's word on the same box (``""`` when the model did not
+    run).
+
+    - A colour-model hue (red, yellow, green, blue) is said when at least :data:`SUPPORT` of
+      the pixels show it: in its hue family (``hues``, dull pixels too), or by the palette (the
+      word or a near colour: pink and orange for red); red paint whose pixels are more pink
+      than red is pink; red or yellow with no such pixels but brown ones is brown.
+    - The model's black is said (it is rarely wrong about black, often about grey and white).
+    - Otherwise the pixels decide: a pixel-only colour (brown, pink, orange, purple) covering
+      :data:`CHROMATIC_MIN` of the vehicle; else black, grey or white, whichever covers most,
+      white also where the model says white and white pixels are at least half the grey ones
+      (the lit side of white paint is shaded grey on a small crop).
+    """
+    px = dict(zip(COLOURS, np.asarray(shares, dtype=np.float64)))
+    if model_word in _NEAR:
+        if model_word == "red" and px["pink"] > px["red"] and px["pink"] >= SUPPORT:
+            return "pink"
+        if max(sum(px[c] for c in _NEAR[model_word]), (hues or {}).get(model_word, 0.0)) >= SUPPORT:
+            return model_word
+        if model_word in ("red", "yellow") and px["brown"] >= SUPPORT:
+            return "brown"
+    if model_word == "black":
+        return "black"
+    chromatic = PIXEL_ONLY if model_word else CHROMATIC
+    best = max(chromatic, key=px.get)
+    if px[best] >= CHROMATIC_MIN:
+        return best
+    if px["black"] >= max(px["grey"], px["white"]):
+        return "black"
+    if px["white"] >= px["grey"] or (model_word == "white" and px["white"] >= 0.5 * px["grey"]):
+        return "white"
+    return "grey"
 
 
 def image_colour(shares: np.ndarray) -> str:
-    """The colour word of one image from its :func:`colour_shares` (the calibrated read-out)."""
-    scores = _READOUT_COEF @ np.sqrt(np.clip(np.asarray(shares, dtype=np.float32), 0.0, None)) + _READOUT_BIAS
-    return _READOUT_WORDS[int(np.argmax(scores))]
+    """The colour word of one image from its pixels alone (:func:`vehicle_colour` without the model)."""
+    return vehicle_colour(shares, "")

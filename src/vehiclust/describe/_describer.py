@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from vehiclust.describe._boxes import BOX_COLOUR_COLUMNS, box_colours, vehicle_boxes
+from vehiclust.describe._colour import COLOURS, HUE_CENTRES, vehicle_colour
 from vehiclust.describe._evidence import format_distribution, gather_evidence, nearest_clusters
 from vehiclust.describe._gallery import gallery_rows, montage, outlier_sections
 from vehiclust.describe._heads import HEAD_COLUMNS, MASS_COLUMNS, imagenet_heads, merge_head_tables
@@ -122,6 +123,7 @@ class ClusterDescriber(BaseEstimator):
             rec.update({k: v for k, v in words[ev.cluster].items() if k != "cluster"})
             rec.update({
                 "n_images": ev.n_images,
+                "vehicle_colours": format_distribution(ev.colours, 4),
                 "pixel_colours": format_distribution(ev.pixel_colours, 4),
                 "model_colours": format_distribution(ev.model_colours, 4),
                 "model_types": format_distribution(ev.model_types, 4),
@@ -171,6 +173,7 @@ class ClusterDescriber(BaseEstimator):
             frame = pd.concat([frame, pix], axis=1)
             if self.boxes:
                 frame = pd.concat([frame, self._box_colours(sample_paths, cache)], axis=1)
+            frame["vehicle_colour"] = _vehicle_colours(frame)
         found = None
         covered: set[str] = set()
         if heads is not None and keys is not None:
@@ -271,6 +274,19 @@ class ClusterDescriber(BaseEstimator):
             if sections:
                 written["gallery_outliers"] = montage(sections, out_dir / "outliers.png", title="outliers by reason")
         return written
+
+
+def _vehicle_colours(frame: pd.DataFrame) -> list[str]:
+    """Per sampled image, the vehicle's colour word from its pixels and the colour model on its
+    box together (:func:`vehicle_colour`); the pixels' word alone where the model did not run."""
+    shares = frame[[f"px_{c}" for c in COLOURS]].to_numpy(np.float64)
+    hues = frame[[f"hue_{c}" for c in HUE_CENTRES]].to_numpy(np.float64)
+    model = frame["box_colour"] if "box_colour" in frame else pd.Series([""] * len(frame))
+    out = []
+    for row, hue, word in zip(shares, hues, model.fillna("").astype(str)):
+        ok = np.isfinite(row).all()
+        out.append(vehicle_colour(row, word, dict(zip(HUE_CENTRES, hue))) if ok else "")
+    return out
 
 
 def _models_covered(found: pd.DataFrame) -> set[str]:

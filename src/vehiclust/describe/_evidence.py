@@ -16,8 +16,9 @@ from vehiclust.describe._heads import MASS_COLUMNS, MASS_PREFIX
 SOURCE_PIXELS = "pixel colour"
 SOURCE_COLOUR_MODEL = "colour model"
 SOURCE_BOX_MODEL = "colour model on the vehicle box"
+SOURCE_VEHICLE = "vehicle colour (pixels and colour model)"
 # Per-image columns kept on each cluster's evidence, to measure how many images carry a name.
-PER_IMAGE_COLUMNS = ["colour", "box_colour", "head_colour", "head_type", "imagenet_type", "dark", "brightness",
+PER_IMAGE_COLUMNS = ["vehicle_colour", "colour", "box_colour", "head_colour", "head_type", "imagenet_type", "dark", "brightness",
                      "saturation", "aspect", "width"] + MASS_COLUMNS
 SOURCE_TYPE_MODEL = "type model"
 SOURCE_IMAGENET = "ImageNet classifier"
@@ -31,6 +32,9 @@ class ClusterEvidence:
     size: int
     share: float
     n_images: int = 0
+    # The vehicle's colour per image, pixels and colour model weighed together (the name's source).
+    colours: dict[str, float] = field(default_factory=dict)
+    colour_source: str = SOURCE_VEHICLE
     pixel_colours: dict[str, float] = field(default_factory=dict)
     model_colours: dict[str, float] = field(default_factory=dict)
     model_colour_source: str = SOURCE_COLOUR_MODEL
@@ -44,6 +48,7 @@ class ClusterEvidence:
     vehicle_prob: float = float("nan")
     width: float = float("nan")  # median image width in pixels
     vehicle_lightness: float = float("nan")  # mean CIELAB lightness inside the vehicle box
+    sharpness: float = float("nan")  # median contrast-free Laplacian variance (low = blurry)
     # Share of the ImageNet evidence on any vehicle type (probability mass, or images whose top
     # class is a vehicle), and whether ``imagenet_types`` are probability masses or image shares.
     imagenet_type_mass: float = float("nan")
@@ -124,8 +129,14 @@ def gather_evidence(labels: np.ndarray, images: pd.DataFrame | None, label_table
                     ev.saturation = float(seen["saturation"].mean())
                     ev.aspect = float(seen["aspect"].median())
                     ev.width = float(seen["width"].median())
+                    if "sharpness" in seen and seen["sharpness"].notna().any():
+                        ev.sharpness = float(seen["sharpness"].median())
                     if "vehicle_lightness" in seen:
                         ev.vehicle_lightness = float(seen["vehicle_lightness"].mean())
+            if "vehicle_colour" in g:
+                ev.colours = distribution(g["vehicle_colour"])
+                has_model = "box_colour" in g and bool(distribution(g["box_colour"]))
+                ev.colour_source = SOURCE_VEHICLE if has_model else SOURCE_PIXELS
             if "box_colour" in g and distribution(g["box_colour"]):
                 ev.model_colours = distribution(g["box_colour"])
                 ev.model_colour_source = SOURCE_BOX_MODEL

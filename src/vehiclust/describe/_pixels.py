@@ -1,4 +1,4 @@
-"""Pixel evidence of single images: colour word, brightness, saturation, aspect ratio.
+"""Pixel evidence of single images: colour word, brightness, saturation, sharpness, aspect ratio.
 
 Measured once per image (on a 64 x 64 copy: colour and brightness do not need more), so
 thresholds and wording can change without re-reading images.
@@ -14,8 +14,9 @@ import pandas as pd
 from PIL import Image
 
 from vehiclust import _progress
-from vehiclust.describe._colour import COLOURS, colour_shares, image_colour, srgb_to_lab
+from vehiclust.describe._colour import COLOURS, HUE_CENTRES, colour_shares, hue_shares, image_colour, srgb_to_lab
 from vehiclust.io.images import ImageReadError, load_image
+from vehiclust.quality import laplacian_variance
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,9 @@ NIGHT_MAX_L = 25.0
 BOX_TRIM = 0.12
 # Below this detector confidence the box is not trusted and the centre of the crop is read.
 MIN_BOX_CONFIDENCE = 0.3
-PIXEL_COLUMNS = (["colour", "brightness", "vehicle_lightness", "saturation", "aspect", "width", "height", "dark", "boxed"]
-                 + [f"px_{c}" for c in COLOURS])
+PIXEL_COLUMNS = (["colour", "brightness", "vehicle_lightness", "saturation", "sharpness", "aspect", "width", "height",
+                  "dark", "boxed"]
+                 + [f"px_{c}" for c in COLOURS] + [f"hue_{c}" for c in HUE_CENTRES])
 
 
 def vehicle_region(rgb: Image.Image, box: Sequence[float] | None) -> tuple[Image.Image, bool]:
@@ -61,6 +63,7 @@ def measure_image(rgb: Image.Image, box: Sequence[float] | None = None) -> dict:
         "brightness": brightness,
         "vehicle_lightness": float(srgb_to_lab(vehicle)[..., 0].mean()),
         "saturation": float(np.hypot(lab[..., 1], lab[..., 2]).mean()),
+        "sharpness": laplacian_variance(rgb.convert("L")),
         "aspect": width / height,
         "width": width,
         "height": height,
@@ -68,6 +71,7 @@ def measure_image(rgb: Image.Image, box: Sequence[float] | None = None) -> dict:
         "boxed": boxed,
     }
     row.update({f"px_{c}": float(s) for c, s in zip(COLOURS, shares)})
+    row.update({f"hue_{c}": s for c, s in hue_shares(vehicle).items()})
     return row
 
 

@@ -32,6 +32,7 @@ from vehiclust.describe._heads import MASS_COLUMNS, MASS_PREFIX
 MAJORITY = 0.5  # a word needs more than this share of the sampled images...
 PLURALITY = 0.4  # ...or at least this share
 LEAD = 1.5  # ...and this many times the share of the runner-up
+MODEL_MAJORITY = 0.6  # the colour model's own majority this large is said even where the pixels differ
 CORROBORATION = 0.2  # below this share of the other source, a colour word is said with "probably"
 NO_VEHICLE = 0.35  # mean ImageNet vehicle probability below which the type model is not used
 MIN_TYPE_MASS = 0.1  # ImageNet evidence on vehicle types below this gives no type word
@@ -47,9 +48,10 @@ MIN_SEPARATION = 0.15
 
 _PLURALS = {"bus": "buses", "minibus": "minibuses", "lorry": "lorries", "articulated lorry": "articulated lorries"}
 # Colours only the pixels can say, and the colour-model words consistent with each.
-PIXEL_ONLY = {"brown": {"red", "black", "grey", "yellow", "white"}, "pink": {"red", "white"},
+PIXEL_ONLY: dict[str, set[str]] = {"brown": {"red", "black", "grey", "yellow", "white"}, "pink": {"red", "white"},
               "orange": {"red", "yellow"}, "purple": {"red", "blue", "black"}}
 MAX_NAME_WORDS = 4
+LEAN_MIN = 0.25  # a mixed cluster's leading colour ("mixed, often blue") holds at least this share
 HEDGE = 0.35  # a name covering at least this share (but under MAJORITY) is said with "mostly"
 
 
@@ -132,7 +134,35 @@ def choose_words(ev: ClusterEvidence) -> Words:
 
 
 def _choose_colour(ev: ClusterEvidence, w: Words) -> None:
-    """The colour word: pixels inside the vehicle and the colour model, the stronger one said.
+    """The colour word: the vehicle's colour per image (pixels and colour model weighed
+    together, :func:`vehicle_colour`), unless the colour model alone has a clear majority
+    (:data:`MODEL_MAJORITY`) for another word: then the model's word is said, with "probably"
+    where the vehicles' own colours show little of it, except where the vehicles' colour is a
+    pixel-only shade of it with a majority of its own (pink and brown paint are "red" to the
+    model, which has no word for them)."""
+    if not ev.colours:
+        _choose_colour_two_sources(ev, w)
+        return
+    word, share = top(ev.colours)
+    source, dist, said, hedged = ev.colour_source, ev.colours, named(ev.colours), False
+    mc, ms = top(ev.model_colours)
+    strong_model = bool(mc) and ms >= MODEL_MAJORITY
+    if strong_model and mc != word and (mc not in PIXEL_ONLY.get(word, ()) or share <= MAJORITY):
+        # The model's clear majority is said; a pixel-only shade of it (pink for red) only
+        # where that shade holds a majority of its own (the model has no word for it).
+        hedged = _support(ev.colours, mc) < CORROBORATION
+        word, share, source, dist, said = mc, ms, ev.model_colour_source, ev.model_colours, True
+    elif strong_model and mc == word and not said:
+        # Both say it; the model by a clear majority, the vehicles' colours by a plurality.
+        share, source, dist, said = ms, ev.model_colour_source, ev.model_colours, True
+    elif not said:
+        said = _covers(ev, word, "") >= HEDGE
+    w.colour, w.colour_share, w.colour_source, w.colour_dist = word, share, source, dist
+    w.colour_named, w.colour_hedged = said, said and hedged
+
+
+def _choose_colour_two_sources(ev: ClusterEvidence, w: Words) -> None:
+    """Without per-image vehicle colours: pixels and the colour model, the stronger one said.
 
     Where the two agree the word is said plainly. Where they disagree the better-supported word
     (the larger share of the sampled images) is said only if its own source names it, with
@@ -200,12 +230,16 @@ def _choose_type(ev: ClusterEvidence, w: Words) -> None:
 
 
 # ---- how much of the cluster the words cover ----------------------------------------------
-def _image_colours(ev: ClusterEvidence) -> list[set[str]]:
-    """Per sampled image, the colour words its sources say (pixels; the colour model)."""
+def _image_colours(ev: ClusterEvidence, with_model: bool = True) -> list[set[str]]:
+    """Per sampled image, the colour words its sources say: the vehicle's colour (pixels and
+    model together), and the colour model's own word where the name's word is the model's
+    (``with_model``); without the vehicle's colour, the pixels' and the model's."""
     pi = ev.per_image
     if pi is None or not len(pi):
         return []
-    cols = [c for c in ("colour", "box_colour" if ev.model_colour_source == SOURCE_BOX_MODEL else "head_colour") if c in pi]
+    model = "box_colour" if ev.model_colour_source == SOURCE_BOX_MODEL else "head_colour"
+    first = "vehicle_colour" if "vehicle_colour" in pi and ev.colours else "colour"
+    cols = [c for c in (first, model if with_model or first == "colour" else "") if c in pi]
     return [{str(v) for v in row if isinstance(v, str) and v} for row in pi[cols].itertuples(index=False)]
 
 
@@ -232,7 +266,9 @@ def _covers(ev: ClusterEvidence, colour: str, vtype: str, w: Words | None = None
     type word (one of its types is the image's own); words left empty are not asked for."""
     carry = None
     if colour:
-        per = _image_colours(ev)
+        mc, ms = top(ev.model_colours)
+        model_agrees = mc == colour and ms >= MODEL_MAJORITY  # the model's clear majority says it too
+        per = _image_colours(ev, with_model=w is not None and (w.colour_source != ev.colour_source or model_agrees))
         carry = np.array([colour in s for s in per], dtype=bool) if per else None
     if vtype and w is not None:
         said = {w.vtype, w.type_pair} - {""}
@@ -266,15 +302,17 @@ class Name:
     hedge: str = ""  # "probably" (sources disagree on the colour) or "mostly" (covers < half)
     traits: list[str] = field(default_factory=list)
     fallback: str = ""  # "mixed" or a label/size phrase when there are no words
+    lean: str = ""  # a mixed cluster's leading colour ("mixed, often blue")
     cover: float = 0.0
 
-    def text(self) -> str:
+    def text(self, max_words: int = MAX_NAME_WORDS) -> str:
         vt = plural(self.vtype) if self.vtype else ""
         for shorter in (lambda t: t, _first_type, _short_type):
             vt = shorter(vt)
-            words = [self.hedge, *self.traits, self.colour, vt] if (self.colour or vt) else [*self.traits, self.fallback]
+            fallback = f"{self.fallback}, often {self.lean}" if self.lean else self.fallback
+            words = [self.hedge, *self.traits, self.colour, vt] if (self.colour or vt) else [*self.traits, fallback]
             text = " ".join(x for x in words if x)
-            if len(text.split()) <= MAX_NAME_WORDS:
+            if len(text.split()) <= max_words:
                 break
         return text
 
@@ -289,12 +327,13 @@ def _short_type(text: str) -> str:
 
 def base_name(ev: ClusterEvidence, w: Words) -> Name:
     """Colour and type words that cover the cluster: a name covering under half of the sampled
-    images drops the word that covers least, is said with "mostly", or is called mixed."""
+    images is said with "mostly"; under :data:`HEDGE` it drops the word that covers least, or
+    is called mixed ("mixed, often blue" where one colour still leads the rest clearly)."""
     colour = w.colour if w.colour_named else ""
     vtype = w.type_word if w.type_named else ""
     if not colour and not vtype:
         if w.colour_dist or w.type_dist:
-            return Name(fallback="mixed")
+            return _mixed(ev, w)
         for col, dist in ev.labels.items():
             word, share = top(dist)
             if word and share > MAJORITY:
@@ -303,77 +342,146 @@ def base_name(ev: ClusterEvidence, w: Words) -> Name:
     choices = [(colour, vtype)] + ([(colour, ""), ("", vtype)] if colour and vtype else [])
     covers = [(_covers(ev, c, t, w), c, t) for c, t in choices]
     cover, c, t = covers[0]
-    if cover < MAJORITY:
+    if cover < HEDGE:
+        # Both words together cover too little: the single word that covers most.
         cover, c, t = max(covers, key=lambda x: x[0])
     if cover < HEDGE:
-        return Name(fallback="mixed", cover=cover)
+        return _mixed(ev, w)
     hedge = "probably" if c and w.colour_hedged else ("mostly" if cover < MAJORITY else "")
     return Name(colour=c, vtype=t, hedge=hedge, cover=cover)
 
 
+def _mixed(ev: ClusterEvidence, w: Words) -> Name:
+    """A mixed cluster; "mixed, often X" where colour X leads the next by :data:`LEAD` and holds
+    at least :data:`LEAN_MIN` of the images (its strength is then that share)."""
+    dist = w.colour_dist or {}
+    shares = sorted(dist.values(), reverse=True) + [0.0]
+    if w.colour and shares[0] >= LEAN_MIN and shares[0] >= LEAD * shares[1]:
+        return Name(fallback="mixed", lean=w.colour, cover=_covers(ev, w.colour, "", w))
+    return Name(fallback="mixed")
+
+
 # Traits that tell look-alike clusters apart: (evidence attribute, low word, high word, scale).
-# A pair of clusters gets the trait only when they differ by at least its scale.
+# Between look-alikes the trait on which they differ most (in units of its scale) is said.
 _TRAITS = (
     ("vehicle_lightness", "darker", "lighter", 4.0),  # the vehicle itself (inside its box)
-    ("brightness", "dark", "bright", 8.0),
+    ("brightness", "dim", "bright", 8.0),  # the whole image's light
     ("saturation", "muted", "vivid", 6.0),
-    ("aspect", "tall", "wide", 0.12),
+    ("sharpness", "blurry", "sharp", None),  # image quality, compared on a log scale: 50 % sharper
+    ("aspect", "tall", "wide", 0.12),  # crop shape: a proxy of the viewpoint (side-on vehicles are wide)
     ("width", "small", "large", None),  # compared on a log scale: 25 % larger images
 )
+_LOG_SCALE = {"sharpness": np.log(1.5), "width": np.log(1.25)}
+MIN_SPREAD = 0.25  # a trait is said first where look-alikes differ by this many of its scales
 
 
 def _trait_values(ev: ClusterEvidence, attr: str) -> float:
     v = getattr(ev, attr)
-    return float(np.log(v)) if attr == "width" and np.isfinite(v) and v > 0 else float(v)
+    return float(np.log(v)) if attr in _LOG_SCALE and np.isfinite(v) and v > 0 else float(v)
 
 
-def unique_names(evidence: list[ClusterEvidence], names: dict[int, Name]) -> dict[int, str]:
-    """Names no two clusters share: among clusters with the same name, the trait on which they
-    differ most (the vehicle's lightness, the image's, colourfulness, crop shape, image size)
-    is added to each, low or high, until every name differs; night-time clusters say so. A last resort numbers them."""
+def unique_names(evidence: list[ClusterEvidence], names: dict[int, Name],
+                 words: dict[int, Words] | None = None) -> dict[int, str]:
+    """Names no two clusters share. Night-time clusters say so. Among clusters with the same
+    name, a type word is added where their leading types differ (each still covering enough of
+    its cluster); else the trait on which they differ most (the vehicle's lightness, the
+    image's, colourfulness, sharpness, crop shape, image size), low or high, split where a wide
+    gap leaves both sides large, until every name differs. A last resort numbers them."""
     by_id = {ev.cluster: ev for ev in evidence}
     for ev in evidence:
         if np.isfinite(ev.dark_share) and ev.dark_share >= DARK_MAJORITY:
             names[ev.cluster].traits.append("night")
-    for _ in range(len(_TRAITS) + 1):
-        texts = {c: n.text() for c, n in names.items()}
-        groups: dict[str, list[int]] = {}
-        for c, t in texts.items():
-            groups.setdefault(t, []).append(c)
-        clashes = [g for g in groups.values() if len(g) > 1]
-        if not clashes:
-            break
-        for group in clashes:
-            _separate(group, by_id, names)
+    for min_spread in (MIN_SPREAD, 0.0):
+        for _ in range(len(_TRAITS) + 2):
+            clashes = _clashes(names)
+            if not clashes:
+                break
+            changed = False
+            for group in clashes:
+                changed |= (words is not None and _separate_by_type(group, by_id, names, words)) or \
+                    _separate(group, by_id, names, min_spread)
+            if not changed:
+                break
     texts = {c: n.text() for c, n in names.items()}
-    seen: dict[str, int] = {}
-    for c in sorted(texts):
-        seen[texts[c]] = seen.get(texts[c], 0) + 1
-    counts = dict(seen)
-    return {c: (f"{t} {c}" if counts[t] > 1 else t) for c, t in texts.items()}
+    counts: dict[str, int] = {}
+    for t in texts.values():
+        counts[t] = counts.get(t, 0) + 1
+    # The last resort: the number, in place of the traits that did not separate.
+    return {c: (_numbered(names[c], c) if counts[t] > 1 else t) for c, t in texts.items()}
 
 
-def _separate(group: list[int], by_id: dict[int, ClusterEvidence], names: dict[int, Name]) -> None:
-    """Add to each cluster of ``group`` (same name) the trait that spreads them most."""
+def _numbered(name: Name, cluster: int) -> str:
+    plain = Name(colour=name.colour, vtype=name.vtype, hedge=name.hedge, fallback=name.fallback, lean=name.lean,
+                 traits=[t for t in name.traits if t == "night"])
+    return f"{plain.text(MAX_NAME_WORDS - 1)} {cluster}"
+
+
+def _clashes(names: dict[int, Name]) -> list[list[int]]:
+    groups: dict[str, list[int]] = {}
+    for c, n in names.items():
+        groups.setdefault(n.text(), []).append(c)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _separate_by_type(group: list[int], by_id: dict[int, ClusterEvidence], names: dict[int, Name],
+                      words: dict[int, Words]) -> bool:
+    """Add each cluster's leading type word where the clashing names have none and the leading
+    types differ; a type covering under half of its cluster with the colour is said "mostly",
+    one covering under :data:`HEDGE` is not said."""
+    if any(names[c].vtype or names[c].fallback for c in group):
+        return False
+    leading = {c: words[c].vtype for c in group}
+    counts = {t: list(leading.values()).count(t) for t in leading.values()}
+    changed = False
+    for c in group:
+        t, n = leading[c], names[c]
+        if not t or counts[t] > 1:
+            continue
+        cover = _covers(by_id[c], n.colour, t, words[c])
+        if cover >= HEDGE:
+            old = (n.vtype, n.cover, n.hedge)
+            n.vtype, n.cover = t, cover
+            if n.cover < MAJORITY and not n.hedge:
+                n.hedge = "mostly"
+            if len(n.text().split()) > MAX_NAME_WORDS:
+                n.vtype, n.cover, n.hedge = old
+            else:
+                changed = True
+    return changed
+
+
+def _separate(group: list[int], by_id: dict[int, ClusterEvidence], names: dict[int, Name], min_spread: float) -> bool:
+    """Add to clusters of ``group`` (same name) the trait that splits them best: at a gap between
+    their values that is wide (in the trait's scale) and leaves both sides large; the low side
+    gets the low word, the high side the high."""
     best = None
     for attr, low, high, scale in _TRAITS:
+        scale = scale or _LOG_SCALE[attr]
         vals = np.array([_trait_values(by_id[c], attr) for c in group])
         if not np.isfinite(vals).all() or any(low in names[c].traits or high in names[c].traits for c in group):
             continue
-        spread = (vals.max() - vals.min()) / (scale or np.log(1.25))
-        if spread >= 0.25 and (best is None or spread > best[0]):
-            best = (spread, vals, low, high, scale or np.log(1.25))
+        ordered = np.sort(vals)
+        gaps = np.diff(ordered) / scale
+        if not len(gaps) or gaps.max() <= 0:
+            continue
+        spread = (ordered[-1] - ordered[0]) / scale
+        # Split where a wide gap leaves both sides large (fewer clusters left to tell apart).
+        sides = np.minimum(np.arange(1, len(ordered)), np.arange(len(ordered) - 1, 0, -1))
+        score = gaps * sides
+        if spread >= min_spread and (best is None or score.max() > best[0]):
+            cut = float(ordered[int(np.argmax(score))])
+            best = (float(score.max()), vals, low, high, cut)
     if best is None:
-        return
-    _, vals, low, high, scale = best
-    mid = float(np.median(vals))
+        return False
+    _, vals, low, high, cut = best
+    changed = False
     for c, v in zip(group, vals):
-        if len(group) == 2:
-            names[c].traits.append(low if v == vals.min() else high)
-        elif v <= mid - scale / 2:
-            names[c].traits.append(low)
-        elif v >= mid + scale / 2:
-            names[c].traits.append(high)
+        names[c].traits.append(low if v <= cut else high)
+        if len(names[c].text().split()) > MAX_NAME_WORDS:
+            names[c].traits.pop()  # names stay short; a number separates what words cannot
+        else:
+            changed = True
+    return changed
 
 
 def strength(cover: float) -> float:
@@ -497,8 +605,9 @@ def separation(ev: ClusterEvidence, w: Words, other: ClusterEvidence, wo: Words)
             options.append((diff, plain, f"{word} {share:.0%} here vs {theirs.get(word, 0.0):.0%} there by {source}"))
     if w.type_dist and wo.type_dist is not None and w.type_source == wo.type_source:
         diff = _tv(w.type_dist, wo.type_dist)
-        if wo.type_named and w.type_word != wo.type_word and w.type_named:
-            plain = f"they are {plural(w.type_word)} rather than {plural(wo.type_word)}"
+        mine_t, theirs_t = {w.vtype, w.type_pair} - {""}, {wo.vtype, wo.type_pair} - {""}
+        if wo.type_named and w.type_named and not mine_t & theirs_t:
+            plain = f"they are {plural(w.vtype)} rather than {plural(wo.vtype)}"
         else:
             plain = f"more of them are {plural(w.vtype)}" if w.type_share > wo.type_dist.get(w.vtype, 0.0) else f"fewer of them are {plural(w.vtype)}"
         options.append((diff, plain, f"{w.vtype} {w.type_share:.0%} here vs {wo.type_dist.get(w.vtype, 0.0):.0%} there by the {w.type_source}"))
@@ -526,12 +635,15 @@ _COVER_PHRASES = ((0.95, "All or nearly all are"), (0.8, "Almost all are"), (0.6
 def _sentence(ev: ClusterEvidence, name: Name, contrast: str) -> str:
     """One plain sentence: what the images are, how many of them, and the look-alike's difference."""
     if name.colour or name.vtype:
-        core = " ".join(x for x in (name.colour, plural(name.vtype) if name.vtype else "vehicles") if x)
+        vtype = " or ".join(name.vtype.split(" or ")[:2])  # "trucks or vans", not "trucks or vans or minibuses"
+        core = " ".join(x for x in (name.colour, plural(vtype) if vtype else "vehicles") if x)
         text = next(p for v, p in _COVER_PHRASES if name.cover >= v) + " " + core
         if name.hedge == "probably":
             text += ", though the pixels and the colour model disagree on the colour"
     elif name.fallback == "mixed":
         text = "A mix: no colour or vehicle type is shared by most of the images"
+        if name.lean:
+            text += f", though {name.lean} is the most common colour"
     elif name.fallback.startswith("cluster "):
         text = f"A group of {ev.size:,} rows with no image or model evidence"
     else:
@@ -547,7 +659,7 @@ def describe(evidence: list[ClusterEvidence], neighbours: dict[int, int]) -> lis
     """Name, one-sentence description, details, strength and neighbour of every cluster."""
     words = {ev.cluster: choose_words(ev) for ev in evidence}
     parts = {ev.cluster: base_name(ev, words[ev.cluster]) for ev in evidence}
-    names = unique_names(evidence, parts)
+    names = unique_names(evidence, parts, words)
     by_id = {ev.cluster: ev for ev in evidence}
     out = []
     for ev in evidence:

@@ -19,7 +19,7 @@ from vehiclust.quality._checks import (
     UnreadableCheck,
 )
 from vehiclust.quality._duplicates import duplicate_groups
-from vehiclust.quality._measure import measure_image, measure_properties
+from vehiclust.quality._measure import laplacian_variance, measure_image, measure_properties
 from vehiclust.quality._vehicle import BOX_COLUMNS, VehicleDetector, detect_vehicle_boxes
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "check_images",
     "detect_vehicle_boxes",
     "duplicate_groups",
+    "laplacian_variance",
     "make_checks",
     "measure_image",
     "measure_properties",
