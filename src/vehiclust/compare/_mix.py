@@ -142,7 +142,7 @@ class DescriptorMixer(TransformerMixin, BaseEstimator):
 
 
 def auto_weights(blocks: Sequence[np.ndarray], sample_size: int = 2000, ks: Sequence[int] = (4, 8, 16),
-                 power: float = 2.0, anchor: float = 0.5, random_state: Any = None) -> np.ndarray:
+                 power: float = 2.0, anchor: float = 2 / 3, random_state: Any = None) -> np.ndarray:
     """Label-free block weights: the most predictive block anchors the mix, the others add to it.
 
     On one seeded row sample, each block is cut by k-means into each k of ``ks``; a block's
