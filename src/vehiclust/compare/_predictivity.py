@@ -163,12 +163,13 @@ def _loo_consensus(partitions: Mapping[str, np.ndarray], spaces: Mapping[str, np
 
 
 def candidate_predictivity(candidates: Sequence[Any], sample_size: int = DEFAULT_SAMPLE, k: int = DEFAULT_K,
-                           random_state: Any = None) -> pd.DataFrame:
+                           random_state: Any = None, relative: bool = True) -> pd.DataFrame:
     """Candidate x single-set predictivity table for :class:`~vehiclust.compare.Candidate` objects.
 
     The references are the clusterings of the single sets. A mix's own blocks are read from its
     ``preparation`` (``blocks``, ``weights``), the consensus's from ``clusterings`` (default:
     every single set); each is predicted by the candidate rebuilt without it, on the same sample.
+    ``relative``: each value divided by the reference's assortativity on its own graph.
     """
     singles = [c for c in candidates if c.kind == "single"]
     if not singles:
@@ -205,4 +206,4 @@ def candidate_predictivity(candidates: Sequence[Any], sample_size: int = DEFAULT
                 rest = {m: partitions[m] for m in members if m != ref}
                 if rest:
                     loo[(c.name, ref)] = _loo_consensus(rest, single_X, seed)
-    return predictivity(spaces, partitions, sources, loo, k=k)
+    return predictivity(spaces, partitions, sources, loo, k=k, relative=relative)
