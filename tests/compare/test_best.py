@@ -19,6 +19,7 @@ from vehiclust.compare import (
     knn_indices,
     label_disagreement,
     pairs_together,
+    rank_candidates,
     what_follows,
 )
 from vehiclust.compare._agreement import CATEGORICAL, CONTINUOUS
@@ -115,6 +116,7 @@ def test_auto_weights_give_an_uninformative_block_a_small_share(two_attribute_da
     w = auto_weights([d["B"], AB, noise], random_state=0)
     assert w.sum() == pytest.approx(1.0)
     assert w[2] < 0.05 and w[1] > w[0] > 5 * w[2]  # the set that knows both, then the one that knows type
+    assert w[1] == pytest.approx(2 / 3, abs=0.02)  # the most predictive block anchors the mix
     again = auto_weights([d["B"], AB, noise], random_state=0)
     np.testing.assert_array_equal(w, again)
 
@@ -143,3 +145,44 @@ def test_a_wrong_best_name_fails_before_clustering(demo_dir, tmp_path, monkeypat
                     progress=False, notebook=False, html=False)
     with pytest.raises(InputError, match="--best 'efficientnet'.*color-hist\\+hog.*consensus"):
         pipeline.run(cfg)
+
+
+def test_predictivity_is_relative_to_the_reference_own_graph(two_attribute_data):
+    d = two_attribute_data
+    A, B = _single("A", d["A"], 9), _single("B", d["B"], 4)  # A over-split: its own graph crosses its clusters
+    twin = Candidate("A-copy", d["A"].copy(), np.ones(len(d["A"]), bool), kmeans_labels(d["A"], 6, seed=1))
+    table = candidate_predictivity([A, B, twin], random_state=0)
+    # the same space keeps exactly as much of A's clustering as A's own graph does
+    assert table.loc["A-copy", "A"] == pytest.approx(1.0)
+    raw = candidate_predictivity([A, B, twin], random_state=0, relative=False)
+    assert raw.loc["A-copy", "A"] < 1.0 and table.loc["B", "A"] == pytest.approx(raw.loc["B", "A"] / raw.loc["A-copy", "A"])
+
+
+def test_single_sets_are_ranked_before_mixes_and_the_consensus():
+    table = pd.DataFrame({
+        "descriptor": ["a", "b", "a+b", "consensus"], "kind": ["single", "single", "mix", "consensus"],
+        "n_clusters": [5, 6, 6, 6], "noise_share": 0.0, "silhouette": 0.1, "davies_bouldin": 2.0,
+        "silhouette_common": 0.1, "stability": 0.8, "predictivity": [0.50, 0.55, 0.70, 0.65]})
+    name, reason = choose_best(table)
+    assert name == "b" and "not ranked against them" in reason  # a mix's leave-one-out score is not comparable
+    ranked = rank_candidates(table).set_index("descriptor")["selection_rank"]
+    assert ranked["b"] == 1 and ranked["a"] == 2 and ranked["a+b"] == 3 and ranked["consensus"] == 4
+    none_single = table.assign(n_clusters=[1, 1, 6, 6])  # no single set is eligible: the composites compete
+    assert choose_best(none_single)[0] == "a+b"
+
+
+def test_mix_all_is_weighted_from_the_data_unless_weights_are_given(two_attribute_data):
+    from vehiclust.compare import build_mixes
+    from vehiclust.prepare import PreparedSet
+
+    d = two_attribute_data
+    noise = np.random.default_rng(3).normal(size=(len(d["A"]), 16)).astype(np.float32)
+    valid = np.ones(len(noise), bool)
+    AB = DescriptorMixer(n_components=None, random_state=0).fit_transform([d["A"], d["B"]])
+    prepared = {n: PreparedSet(name=n, X=X, valid=valid, preparation={}) for n, X in
+                (("AB", AB), ("B", d["B"]), ("noise", noise))}
+    auto = build_mixes(prepared, ["all"], n_components=None, random_state=0)[0]
+    w = dict(zip(auto.preparation["blocks"], auto.preparation["weights"]))
+    assert w["AB"] == pytest.approx(2 / 3, abs=0.02) and w["noise"] < 0.05
+    given = build_mixes(prepared, ["all"], weights={"B": 1.0}, n_components=None, random_state=0)[0]
+    np.testing.assert_allclose(given.preparation["weights"], [1 / 3] * 3)

@@ -9,7 +9,10 @@ clustering puts together — Newman's assortativity of that partition on the gra
 patterns in networks"): ``r = (sum_i e_ii - sum_i a_i^2) / (1 - sum_i a_i^2)``, with ``e`` the
 share of edges joining cluster i to cluster j. It is chance-corrected (0 for a graph blind to
 the partition, 1 when no edge crosses clusters) and uses only neighbour ranks, so it is
-scale-free. A space that is rich — it knows the type *and* the colour *and* the view — keeps
+scale-free. Each value is then divided by the reference's assortativity on *its own* graph (the
+most any graph keeps of that clustering): a coarse or crisp reference clustering (5 clusters)
+is easy for any graph to keep and would otherwise outweigh a finer one (12 clusters), so the
+score of a candidate depended on how the *other* sets happened to be cut. A space that is rich — it knows the type *and* the colour *and* the view — keeps
 together what every other view keeps together; a shallow one keeps only its own few attributes.
 
 No candidate is scored by its own information: a single set never by its own partition; a mix
@@ -79,13 +82,15 @@ def assortativity(neighbours: np.ndarray, labels: np.ndarray) -> float:
 
 def predictivity(spaces: Mapping[str, np.ndarray], partitions: Mapping[str, np.ndarray],
                  sources: Mapping[str, Sequence[str]], loo_spaces: Mapping[tuple[str, str], np.ndarray],
-                 k: int = DEFAULT_K) -> pd.DataFrame:
+                 k: int = DEFAULT_K, relative: bool = True) -> pd.DataFrame:
     """Candidate x reference assortativity, on one row sample already drawn.
 
     ``spaces`` maps a candidate to its rows on the sample; ``partitions`` a reference set to its
     labels on the sample; ``sources`` a candidate to the reference sets it is built from;
     ``loo_spaces[(candidate, reference)]`` is the candidate rebuilt without that reference
-    (missing: that reference is not scored for that candidate).
+    (missing: that reference is not scored for that candidate). With ``relative`` (default) each
+    value is divided by the reference's assortativity on its own graph (its ceiling), so that a
+    crisp or coarse reference clustering, easy for any graph to keep, does not outweigh a finer one.
     """
     table = pd.DataFrame(np.nan, index=pd.Index(list(spaces), name="descriptor"), columns=list(partitions))
     graphs: dict[Any, np.ndarray] = {}
@@ -95,6 +100,9 @@ def predictivity(spaces: Mapping[str, np.ndarray], partitions: Mapping[str, np.n
             graphs[key] = knn_indices(X, k)
         return graphs[key]
 
+    # each reference's assortativity on its own graph: the most any graph keeps of that clustering
+    ceiling = {ref: assortativity(graph(ref, spaces[ref]), labels) if ref in spaces else float("nan")
+               for ref, labels in partitions.items()}
     for name, X in spaces.items():
         own = set(sources.get(name, ()))
         for ref, labels in partitions.items():
@@ -104,7 +112,11 @@ def predictivity(spaces: Mapping[str, np.ndarray], partitions: Mapping[str, np.n
                 g = graph((name, ref), loo_spaces[(name, ref)])
             else:
                 g = graph(name, X)
-            table.loc[name, ref] = assortativity(g, labels)
+            value = assortativity(g, labels)
+            if relative:
+                top = ceiling[ref]
+                value = value / top if np.isfinite(top) and top > 0 else float("nan")
+            table.loc[name, ref] = value
     return table
 
 
@@ -151,12 +163,13 @@ def _loo_consensus(partitions: Mapping[str, np.ndarray], spaces: Mapping[str, np
 
 
 def candidate_predictivity(candidates: Sequence[Any], sample_size: int = DEFAULT_SAMPLE, k: int = DEFAULT_K,
-                           random_state: Any = None) -> pd.DataFrame:
+                           random_state: Any = None, relative: bool = True) -> pd.DataFrame:
     """Candidate x single-set predictivity table for :class:`~vehiclust.compare.Candidate` objects.
 
     The references are the clusterings of the single sets. A mix's own blocks are read from its
     ``preparation`` (``blocks``, ``weights``), the consensus's from ``clusterings`` (default:
     every single set); each is predicted by the candidate rebuilt without it, on the same sample.
+    ``relative``: each value divided by the reference's assortativity on its own graph.
     """
     singles = [c for c in candidates if c.kind == "single"]
     if not singles:
@@ -193,4 +206,4 @@ def candidate_predictivity(candidates: Sequence[Any], sample_size: int = DEFAULT
                 rest = {m: partitions[m] for m in members if m != ref}
                 if rest:
                     loo[(c.name, ref)] = _loo_consensus(rest, single_X, seed)
-    return predictivity(spaces, partitions, sources, loo, k=k)
+    return predictivity(spaces, partitions, sources, loo, k=k, relative=relative)
