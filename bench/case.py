@@ -277,6 +277,9 @@ def run_pipeline(args: argparse.Namespace) -> dict[str, Any]:
     import vehiclust.pipeline as pipeline
     from vehiclust.config import RunConfig
 
+    import vehiclust
+
+    vehiclust.log_to_stderr()  # the run's log: a line per stage and set, warnings as plain lines
     data = Path(args.dir)
     sampler = RssSampler().start()
     stages: dict[str, dict[str, float]] = {}

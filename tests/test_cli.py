@@ -80,3 +80,28 @@ def test_a_log_file_gets_one_line_per_stage_and_set_and_no_raw_warnings(case, tm
     assert len(cast) == 1 and cast[0].startswith("warning: ")
     assert not any("Warning:" in line or "warnings.warn" in line or ".py:" in line for line in log), proc.stderr
     assert "Best:" in proc.stdout
+
+
+LIBRARY_RUN = """
+import sys
+from pathlib import Path
+import vehiclust
+from vehiclust.config import RunConfig
+from vehiclust.pipeline import run
+d, out = Path(sys.argv[1]), Path(sys.argv[2])
+vehiclust.log_to_stderr()
+run(RunConfig(descriptors={"a": d / "a.pkl", "b": d / "b.pkl"}, paths=d / "images_paths.csv", out=out,
+              families=("kmeans",), k_max=5, map_method="pca", notebook=False, html=False, progress=False))
+"""
+
+
+def test_a_library_run_logs_like_the_cli_after_log_to_stderr(case, tmp_path):
+    proc = subprocess.run([sys.executable, "-c", LIBRARY_RUN, str(case), str(tmp_path / "lib")],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    log = proc.stderr.splitlines()
+    for expected in ("cluster a: ", "outliers b: ", "map a: ", "cluster done: "):
+        assert any(expected in line for line in log), (expected, proc.stderr)
+    assert any(line.startswith("warning: ") and "cast to float32" in line for line in log), proc.stderr
+    assert not any(line.startswith(("WARNING", "INFO")) for line in log), proc.stderr  # log records: plain too
+    assert not any("Warning:" in line or "warnings.warn" in line or ".py:" in line for line in log), proc.stderr

@@ -103,9 +103,22 @@ class _OncePlain(logging.Filter):
         return True
 
 
-def setup_cli_logging(quiet: bool, verbose: int) -> None:
-    """Handlers for the CLI: warnings as ``warning: ...``; step lines with the clock time when
-    stderr is not a terminal (and not -q), or always with -v."""
+class _Plain(logging.Formatter):
+    """``warning: osnet: 170 constant columns dropped``: the level in lower case, no logger name."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def setup_cli_logging(quiet: bool, verbose: int, follow: bool | None = None) -> None:
+    """Handlers for the CLI: the library's own log records and warnings as ``warning: ...``
+    (with the logger's name from -v on); step lines with the clock time when stderr is not a
+    terminal (and not -q), or always with -v."""
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+    if verbose == 0:
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(_Plain())
     for name, fmt in ((WARNINGS, "warning: %(message)s"), (STEPS, "%(asctime)s %(message)s")):
         logger = logging.getLogger(name)
         logger.handlers.clear()
@@ -116,7 +129,8 @@ def setup_cli_logging(quiet: bool, verbose: int) -> None:
         logger.addHandler(handler)
         logger.propagate = False
     logging.getLogger(WARNINGS).setLevel(logging.ERROR if quiet else logging.WARNING)
-    follow = not quiet and (verbose > 0 or not sys.stderr.isatty())
+    if follow is None:
+        follow = not quiet and (verbose > 0 or not sys.stderr.isatty())
     logging.getLogger(STEPS).setLevel(logging.INFO if follow else logging.WARNING)
     install_warnings()
 

@@ -7,7 +7,6 @@ traceback appears only with -v.
 from __future__ import annotations
 
 import functools
-import logging
 import sys
 import time
 from pathlib import Path
@@ -80,8 +79,6 @@ def main(
 ) -> None:
     """vehiclust: cluster vehicle images by their descriptors."""
     _state["verbose"] = verbose
-    level = logging.ERROR if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
     _progress.ENABLED = not quiet and sys.stderr.isatty()
     _runlog.setup_cli_logging(quiet, verbose)  # warnings as one line; step lines when stderr is a log
 

@@ -73,7 +73,10 @@ def test_big_run_draws_a_sample_over_a_density_layer(tmp_path: Path, synthetic) 
     legend = [t["name"] for t in fig2["data"] if t.get("showlegend", True) and t["type"] != "heatmap"]
     assert sum(name.startswith(tuple(f"{c}: group" for c in range(7))) for name in legend) == 7
     fig3 = _figure(text, "map3d")
-    assert sum(_n_points(t) for t in fig3["data"] if t.get("name") != "outliers") <= 800
+    density3 = [t for t in fig3["data"] if str(t.get("name", "")).startswith("density of all 30,000")]
+    assert len(density3) == 1 and density3[0]["showlegend"] is False  # every row, beneath the sample
+    assert 0 < _n_points(density3[0]) <= 36**3
+    assert sum(_n_points(t) for t in fig3["data"] if t.get("name") != "outliers" and t not in density3) <= 800
     assert len(text) < 8_000_000
 
 

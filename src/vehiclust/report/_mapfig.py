@@ -1,6 +1,7 @@
 """The interactive (plotly) map of one descriptor set, shared by report.html and analysis.ipynb.
 
-Clusters come first at any size: every row is in a grey density layer (2-D), a seeded sample
+Clusters come first at any size: every row is in a grey density layer (a heat map in 2-D,
+faint grey voxels in 3-D), a seeded sample
 is drawn as points in the cluster's colour (:func:`vehiclust.embed.cluster_palette`, the
 colours of the map PNGs too), the legend gives each cluster's name and size, and each name is
 written at the cluster's centre. Outliers are small black crosses in their own legend entry,
@@ -26,6 +27,7 @@ OUTLIER_MARKER_2D = dict(color="#111111", size=5, symbol="x", opacity=0.75)
 OUTLIER_MARKER_3D = dict(color="#111111", size=3, symbol="x", opacity=0.75)
 UNASSIGNED_COLOUR = "#b0b0b0"
 DENSITY_BINS = 220
+DENSITY_BINS_3D = 36  # per axis: at most a few thousand occupied voxels, light enough for WebGL
 
 
 def colours(run: DescriptorRun) -> dict[int, str]:
@@ -66,8 +68,9 @@ def map_figure(run: DescriptorRun, coords: np.ndarray, rows: np.ndarray, *, thre
     many = len(rows) > 3000
     sampled = len(rows) < int(finite.sum())
     traces: list[Any] = []
-    if not three_d and sampled:
-        traces.append(_density(coords[finite], int(finite.sum())))
+    if sampled:
+        density = _density_3d if three_d else _density
+        traces.append(density(coords[finite], int(finite.sum())))
 
     def scatter(sel: np.ndarray, name: str, marker: dict[str, Any], **extra: Any) -> Any:
         xyz = coords[sel]
@@ -145,3 +148,19 @@ def _density(xy: np.ndarray, n: int) -> Any:
     return go.Heatmap(x=((xe[:-1] + xe[1:]) / 2).astype(np.float32), y=((ye[:-1] + ye[1:]) / 2).astype(np.float32), z=z,
                       colorscale=[[0, "rgba(120,120,120,0.25)"], [1, "rgba(20,20,20,0.85)"]], showscale=False,
                       hoverinfo="skip", name=f"density of all {n:,} rows", showlegend=False, zsmooth=False)
+
+
+def _density_3d(xyz: np.ndarray, n: int) -> Any:
+    """Every row in 3-D: one faint grey marker per occupied voxel, larger and darker where more
+    rows fall, so the mass of the data shows beneath the sampled points."""
+    import plotly.graph_objects as go
+
+    counts, edges = np.histogramdd(xyz, bins=DENSITY_BINS_3D)
+    occupied = np.nonzero(counts)
+    weight = np.log1p(counts[occupied])
+    weight = (weight / max(float(weight.max()), 1e-9)).astype(np.float32)
+    centre = [((e[:-1] + e[1:]) / 2)[i].astype(np.float32) for e, i in zip(edges, occupied)]
+    return go.Scatter3d(x=centre[0], y=centre[1], z=centre[2], mode="markers", hoverinfo="skip",
+                        name=f"density of all {n:,} rows", showlegend=False,
+                        marker=dict(size=(1.5 + 4.5 * weight).round(2), color="rgb(90,90,90)", opacity=0.12,
+                                    line=dict(width=0)))
