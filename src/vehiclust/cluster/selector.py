@@ -209,10 +209,9 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         runs again, until the candidates' stability is all measured. Their scores are then
         exactly those of a sweep that refitted everything (the score ranks candidates only,
         and a candidate's eligibility is measured); configurations never put forward keep
-        ``stability`` NaN and ``stability_measured`` False. Most of a sweep is never put
+        ``stability`` NaN. Most of a sweep is never put
         forward (the k far from an elbow), so this saves most of the refits.
         """
-        table["stability_measured"] = table["stability"].notna() & (table["stability"] != PENDING)
         while True:
             view = table[~failed].copy()
             view.loc[view["stability"] == PENDING, "stability"] = 1.0  # owed: optimistic
@@ -229,7 +228,6 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
                 except Exception as exc:  # noqa: BLE001 - a refit the family cannot give
                     table.loc[i, ["n_clusters", "error"]] = [0, _error_text(exc)]
                     failed.loc[i] = True
-                table.loc[i, "stability_measured"] = True
         t.loc[t["config_id"].isin(list(pending)), "stability"] = np.nan  # never put forward: not measured
         return t, chosen_id, note
 
