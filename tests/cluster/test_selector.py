@@ -116,3 +116,18 @@ def test_plot_selection_curves(tmp_path, blobs5):
     assert out.exists() and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
     with pytest.raises(InputError, match="n_clusters"):
         plot_selection_curves(pd.DataFrame({"family": ["kmeans"]}), tmp_path / "x.png")
+
+
+def test_stability_refits_only_where_the_rule_can_take_the_configuration(blobs5):
+    """Refits are paid for candidates only; each measured value is the one an eager sweep gives."""
+    X, y = blobs5
+    sel = ClusterSelector(families=("kmeans", "gmm", "leiden"), k_min=2, k_max=10, random_state=0, **FAST).fit(X)
+    t = sel.selection_
+    assert t.loc[t["candidate"] | t["chosen"], "stability"].notna().all()
+    assert t["stability"].notna().sum() < len(t) / 2  # most of the sweep is never put forward
+    best = sel.best_
+    fam = sel._families([best["family"]], None)[best["family"]]
+    params = sel.params_by_config_[int(best["config_id"])]
+    eager = sel._stability(np.ascontiguousarray(X, dtype=np.float32), fam, params, sel.labels_, 0)
+    assert best["stability"] == pytest.approx(eager)
+    assert adjusted_rand_score(y, sel.labels_) >= 0.95

@@ -34,6 +34,8 @@ from vehiclust.exceptions import InputError
 
 log = logging.getLogger(__name__)
 
+PENDING = -np.inf  # `stability` of a configuration whose refits are owed (see `_settle_stability`)
+
 SELECTION_COLUMNS = [
     "config_id",
     "family",
@@ -143,7 +145,10 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         return X, names, ks, notes
 
     # ---- scoring -----------------------------------------------------------------------
-    def _score(self, X: np.ndarray, family, params: dict, fit: FamilyFit, seed: int, base: int) -> dict[str, Any]:
+    def _score(self, X: np.ndarray, family, params: dict, fit: FamilyFit, seed: int, base: int,
+               defer_stability: bool = False) -> dict[str, Any]:
+        """Metrics of one fit; with ``defer_stability`` a configuration still in the running gets
+        ``stability = PENDING`` instead of its refits (see `_settle_stability`)."""
         labels = fit.labels
         assigned = labels[labels >= 0]
         n_clusters = int(np.unique(assigned).size)
@@ -162,7 +167,8 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
             # refits only where the rule could still take the configuration: not for one no better
             # than structureless data, or one leaving more than a quarter of the rows as noise
             hopeless = not row["silhouette_excess"] > 0 or row["noise_share"] > MAX_NOISE
-            row["stability"] = np.nan if hopeless else self._stability(X, family, params, labels, base)
+            row["stability"] = (np.nan if hopeless or self.n_stability <= 0 else PENDING if defer_stability
+                                else self._stability(X, family, params, labels, base))
         else:
             row.update(calinski_harabasz=np.nan, davies_bouldin=np.nan, silhouette_sample=np.nan,
                        silhouette_ci_low=np.nan, silhouette_ci_high=np.nan, stability=np.nan,
@@ -192,6 +198,38 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
             keep = sub.labels >= 0
             pairs.append((idx[keep], sub.labels[keep]))
         return M.mean_pairwise_ari(labels, pairs)
+
+    def _settle_stability(self, X: np.ndarray, table: pd.DataFrame, failed: pd.Series, pending: dict, ks: list[int],
+                          notes: list[str], base: int) -> tuple[pd.DataFrame, int, str]:
+        """Run the rule, paying stability refits only where they can change its outcome.
+
+        A configuration whose refits are still owed counts as perfectly stable (it passes the
+        floor and would rank first on stability). The rule runs; every candidate it puts
+        forward (and the consensus it takes) that is still owed gets its refits, and the rule
+        runs again, until the candidates' stability is all measured. Their scores are then
+        exactly those of a sweep that refitted everything (the score ranks candidates only,
+        and a candidate's eligibility is measured); configurations never put forward keep
+        ``stability`` NaN. Most of a sweep is never put
+        forward (the k far from an elbow), so this saves most of the refits.
+        """
+        while True:
+            view = table[~failed].copy()
+            view.loc[view["stability"] == PENDING, "stability"] = 1.0  # owed: optimistic
+            t, chosen_id, note = choose_configuration(view, k_min=ks[0], k_max=ks[-1],
+                                                      stability_floor=self.stability_floor, extra_notes=notes)
+            owed = [int(c) for c in t.loc[t["candidate"] | t["chosen"], "config_id"] if int(c) in pending]
+            if not owed:
+                break
+            for cid in owed:
+                fam, params, labels = pending.pop(cid)
+                i = table.index[table["config_id"] == cid][0]
+                try:
+                    table.loc[i, "stability"] = self._stability(X, fam, params, labels.astype(np.int64), base)
+                except Exception as exc:  # noqa: BLE001 - a refit the family cannot give
+                    table.loc[i, ["n_clusters", "error"]] = [0, _error_text(exc)]
+                    failed.loc[i] = True
+        t.loc[t["config_id"].isin(list(pending)), "stability"] = np.nan  # never put forward: not measured
+        return t, chosen_id, note
 
     # ---- fit ---------------------------------------------------------------------------
     def fit(self, X, y=None, graph=None) -> "ClusterSelector":
@@ -313,6 +351,7 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         total = sum(len(c) for _, c in plan)
         rows: list[dict[str, Any]] = []
         self.labels_by_config_: dict[int, np.ndarray] = {}
+        pending: dict[int, tuple[Any, dict[str, Any], np.ndarray]] = {}  # config_id → refits still owed
 
         def runs():
             for fam, configs in plan:
@@ -328,9 +367,11 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
                 fit = None
             else:
                 try:
-                    row.update(self._score(X, fam, params, fit, seed, base))
+                    row.update(self._score(X, fam, params, fit, seed, base, defer_stability=True))
                 except Exception as exc:  # noqa: BLE001 - e.g. a stability refit the family cannot give
                     row.update(n_clusters=0, error=_error_text(exc))
+                if row.get("stability") == PENDING:
+                    pending[row["config_id"]] = (fam, params, _small_ints(fit.labels))
             if row.get("error"):
                 log.info("%s %s failed: %s", fam.name, row["params"], row["error"])
             row["fit_seconds"] = round(elapsed, 4)
@@ -350,9 +391,7 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         failed = table["error"] != ""
         if failed.all():
             raise InputError(f"ClusterSelector: every configuration failed; the first: {table['error'].iloc[0]}")
-        chosen_table, chosen_id, note = choose_configuration(
-            table[~failed], k_min=ks[0], k_max=ks[-1], stability_floor=self.stability_floor, extra_notes=notes
-        )
+        chosen_table, chosen_id, note = self._settle_stability(X, table, failed, pending, ks, notes, base)
         table = pd.concat([chosen_table, table[failed].assign(eligible=False, candidate=False, chosen=False, note="")]
                           ).sort_values("config_id", kind="stable").reset_index(drop=True)
         self.selection_ = table
@@ -392,6 +431,12 @@ def _guarded_sweep(fam, X: np.ndarray, configs: list[dict[str, Any]], base: int)
         except Exception as exc:  # noqa: BLE001
             fit = exc
         yield params, fit, time.perf_counter() - start
+
+
+def _small_ints(labels: np.ndarray) -> np.ndarray:
+    """Labels kept for later refits in the narrowest integer type that holds them."""
+    labels = np.asarray(labels)
+    return labels.astype(np.int16) if labels.size == 0 or labels.max() < 2**15 else labels.astype(np.int32)
 
 
 def _error_text(exc: BaseException) -> str:
