@@ -119,7 +119,8 @@ def reason_counts(run: DescriptorRun) -> pd.DataFrame:
         for reason in split_reasons(reasons) or ["unspecified"]:
             counts[reason] = counts.get(reason, 0) + 1
     table = pd.DataFrame({"reason": list(counts), "rows": list(counts.values())}, columns=["reason", "rows"])
-    table["share_of_rows"] = table["rows"] / max(len(frame), 1)
+    share = table["rows"] / max(len(frame), 1)
+    table["share of all images"] = [f"{v:.1%}" if v >= 0.001 or v == 0 else f"{v:.2%}" for v in share]
     return table.sort_values(["rows", "reason"], ascending=[False, True], ignore_index=True)
 
 
