@@ -124,9 +124,14 @@ def knn_graph(
     block_rows: int = 65_536,
     random_state: int | None = 0,
     progress: bool | None = None,
+    search: Any = None,
 ) -> KNNGraph:
     """k nearest neighbours of every row (self excluded): among all rows up to
-    ``exact_max_rows``, else among a seeded reference sample of ``reference_size`` rows."""
+    ``exact_max_rows``, else among a seeded reference sample of ``reference_size`` rows.
+
+    ``search(index, X, k, reference) -> (indices, distances)`` searches every row of ``X`` in
+    the index elsewhere (another engine: :func:`vehiclust.distributed.dask_knn_graph`);
+    None = here, ``block_rows`` at a time, with :func:`search_rows`."""
     X = np.ascontiguousarray(X, dtype=np.float32)
     n = X.shape[0]
     k = int(min(k, max(n - 1, 0)))
@@ -134,6 +139,9 @@ def knn_graph(
         return KNNGraph(np.zeros((n, 0), np.int64), np.zeros((n, 0), np.float32))
     index, reference = neighbour_index(X, k, exact_max_rows=exact_max_rows, reference_size=reference_size,
                                        random_state=random_state)
+    if search is not None:
+        idx, dist = search(index, X, k, reference)
+        return KNNGraph(np.asarray(idx, dtype=np.int64), np.asarray(dist, dtype=np.float32), reference)
     idx = np.empty((n, k), dtype=np.int64)
     dist = np.empty((n, k), dtype=np.float32)
     starts = range(0, n, block_rows)
