@@ -111,7 +111,7 @@ def search_rows(index: Any, rows: np.ndarray, start: int, k: int, reference: np.
     D, I = index.search(np.ascontiguousarray(rows, dtype=np.float32), k + 1)
     if reference is not None:
         I = np.where(I >= 0, reference[np.maximum(I, 0)], -1)
-    I, D = _drop_self(I, D, np.arange(start, start + len(rows)))
+    I, D = drop_self(I, D, np.arange(start, start + len(rows)))
     return I, np.sqrt(np.maximum(D, 0.0))
 
 
@@ -152,7 +152,7 @@ def knn_graph(
     return KNNGraph(idx, dist, reference)
 
 
-def _drop_self(I: np.ndarray, D: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def drop_self(I: np.ndarray, D: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Remove each query row from its own result list (it is not always first: ties)."""
     is_self = I == rows[:, None]
     # Rows where self was not returned lose their last (farthest) neighbour instead.

@@ -198,7 +198,7 @@ def _resumed_selector(cached: dict[str, Any]) -> Any:
 def _stage_cluster(ctx: RunContext) -> None:
     from vehiclust._parallel import processes, run_jobs
     from vehiclust.cluster import sweep_params
-    from vehiclust.cluster._rule import summarise
+    from vehiclust.cluster import summarise
     from vehiclust.engine import engine_for
 
     cfg = ctx.config
@@ -386,7 +386,7 @@ def _selector_refit(selector: Any, seed: int, chosen: dict[str, Any] | None = No
         if selector is None or not hasattr(selector, "best_params_"):
             return None
         chosen, params = selector.best_, selector.best_params_
-    from vehiclust.cluster._families import make_family
+    from vehiclust.cluster import make_family
 
     family, params = make_family(chosen["family"]), dict(params)
     return lambda X, k: np.asarray(family.fit(X, params, seed).labels)

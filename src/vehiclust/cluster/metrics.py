@@ -26,7 +26,7 @@ def _chunks(n: int, size: int = _CHUNK):
         yield start, min(start + size, n)
 
 
-def _compact(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+def compact_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Map labels >= 0 to 0..k-1; return (codes with -1 kept, kept mask, k)."""
     labels = np.asarray(labels)
     kept = labels >= 0
@@ -34,6 +34,9 @@ def _compact(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     out = np.full(labels.shape[0], -1, dtype=np.int64)
     out[kept] = codes
     return out, kept, len(uniq)
+
+
+_compact = compact_labels  # the name this module's functions use
 
 
 def cluster_centroids(X: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -256,6 +259,7 @@ def mean_pairwise_ari(reference: np.ndarray, others: list[tuple[np.ndarray, np.n
 __all__ = [
     "calinski_harabasz",
     "cluster_centroids",
+    "compact_labels",
     "davies_bouldin",
     "explained_variance",
     "indices_from_parts",

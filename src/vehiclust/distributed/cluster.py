@@ -75,7 +75,7 @@ class DaskRowWork(RowWork):
     def indices(self, X, labels):
         if not _same_rows(X, self.X):
             return super().indices(X, labels)
-        codes, kept, k = M._compact(labels)
+        codes, kept, k = M.compact_labels(labels)
         n = int(kept.sum())
         if k < 2 or n <= k:
             return super().indices(X, labels)  # the NaN row, as locally
