@@ -25,11 +25,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vehiclust.assign.model import SetModel, far_scores, glosh_new_scores, mixer_from_state, preparer_from_state
+from vehiclust.assign.model import (
+    SetModel,
+    coassoc_positions,
+    far_scores,
+    glosh_new_scores,
+    mixer_from_state,
+    preparer_from_state,
+)
 from vehiclust.exceptions import InputError
 
 log = logging.getLogger(__name__)
 
+NO_VEHICLE_REASON = "no_vehicle"  # the image checks' reason (with --images): an image of a new kind too
 _SELF = 1e-9  # squared distance to the nearest reference row, relative to the row's squared norm,
 # under which that reference row is the row itself (float32 rounding of the same descriptor)
 
@@ -144,7 +152,9 @@ class RunAssigner:
         shell = DescriptorRun(name=self.name_, labels=placement.labels, selection=pd.DataFrame(), chosen={},
                               outliers=placement.outliers, clusters=run.clusters)
         table = shell.table(pd.Series(paths).reset_index(drop=True))
-        table["new_kind"] = placement.far & placement.valid
+        reasons = placement.outliers["outlier_reasons"].astype(str).str.split(";")
+        no_vehicle = reasons.map(lambda r: NO_VEHICLE_REASON in r).to_numpy(bool)  # with --images
+        table["new_kind"] = (placement.far | no_vehicle) & placement.valid
         return table
 
 
@@ -180,7 +190,8 @@ def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_chec
     rule = info["rule"]
     # the neighbours searched once: the detectors' k + 1 (the row itself may be a reference row),
     # Leiden's 15 for its majority rule
-    kq = int(min(max(k + 1, GRAPH_NEIGHBOURS if rule == "majority" else 0), len(ref_X)))
+    k_far = int(info.get("far_k", 0))
+    kq = int(min(max(k + 1, k_far + 1, GRAPH_NEIGHBOURS if rule == "majority" else 0), len(ref_X)))
     D2, I = knn(ref_X, X, kq) if len(X) else (np.zeros((0, kq), np.float32), np.zeros((0, kq), np.int64))
     D = np.sqrt(np.maximum(D2, 0.0)).astype(np.float64)
     ref_pos = np.searchsorted(ids, ref_labels)
@@ -190,12 +201,15 @@ def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_chec
         pos = knn(centres, X, 1)[1][:, 0].astype(np.int64)
     elif rule == "micro":
         pos = np.searchsorted(ids, a["micro_labels"][knn(a["micro_centres"], X, 1)[1][:, 0]])
+    elif rule == "coassoc":
+        pos = coassoc_positions(a, X, ref_pos)
     elif rule == "majority":
         pos = _majority(ref_pos[I[:, :GRAPH_NEIGHBOURS]], len(ids))
     else:
         pos = _vote(ref_pos[I[:, :k + 1]], D[:, :k + 1], len(ids))
     self_hit = _is_reference_row(X, ref_X, I)  # the row is a reference row: it keeps that row's label
     labels_valid = np.where(self_hit, ref_labels[I[:, 0]], ids[pos]) if len(X) else ids[pos]
+    row_far = np.where(self_hit, D[:, min(k_far, kq - 1)], D[:, max(k_far - 1, 0)]) if len(X) else np.zeros(0)
     I, D, D2 = I[:, :k + 1], D[:, :k + 1], D2[:, :k + 1]
     kq = I.shape[1]
     # outlier detectors, scored like the run's rows
@@ -230,6 +244,8 @@ def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_chec
     labels = np.full(n, -1, np.int64)
     labels[valid] = labels_valid
     far_valid = far_scores(X, centres, scales) / max(float(info["far_cut"]), 1e-12) if len(X) else np.zeros(0)
+    if info.get("far_row_cut") is not None and len(X):  # and far from the run's rows themselves
+        far_valid = np.maximum(far_valid, row_far / float(info["far_row_cut"])) / float(info["far_combined_cut"])
     far_score = np.full(n, np.inf)
     far_score[valid] = far_valid
     return Placement(model.name, np.asarray(valid, bool), labels, table, far_score > 1.0, far_score)
