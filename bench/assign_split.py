@@ -5,8 +5,9 @@ and the held-out 20 % assigned back (issue 21's "Done when", for every set, not 
 
 Prints per set: family, k, own rows back (labels, outlier flags, reasons identical), held-out
 PSI, the largest per-cluster type-purity gap and how many clusters are past 0.1, and the same
-count for 300 draws of the run's own rows with their own labels (a perfect placement: what
-sampling alone gives at this size).
+count and the PSI for 300 draws of the run's own rows with their own labels (a perfect
+placement: what sampling alone gives at this size); the held-out rows' new-kind share and, with
+--road, the share of road scenes named a new kind and flagged outliers.
 """
 
 from __future__ import annotations
@@ -84,8 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         oc, nc = old["cluster"].to_numpy(), new["cluster"].to_numpy()
         ids = np.unique(oc[oc >= 0])
         gaps = _gaps(oc, nc, types[train], types[~train])
-        null = [sum(g > 0.1 for g in _gaps(oc, oc[p], types[train], types[train][p]))
-                for p in (rng.choice(len(oc), int((~train).sum()), replace=False) for _ in range(300))]
+        draws = [rng.choice(len(oc), int((~train).sum()), replace=False) for _ in range(300)]
+        null = [sum(g > 0.1 for g in _gaps(oc, oc[p], types[train], types[train][p])) for p in draws]
+        null_psi = [float(psi(np.array([(oc == c).mean() for c in ids]), np.array([(oc[p] == c).mean() for c in ids])).sum())
+                    for p in draws]
         same = {c: float(np.mean(back[c].to_numpy() == old[c].to_numpy())) for c in ("cluster", "is_outlier", "outlier_reasons")}
         rows.append({"set": name, "best": name == res.best, "family": r.chosen.get("family", ""), "k": len(ids),
                      "own_labels": round(same["cluster"], 4), "own_flags": round(same["is_outlier"], 4),
@@ -95,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                      "worst_gap": round(max(gaps), 3), "gaps_over_0_1": sum(g > 0.1 for g in gaps),
                      "perfect_placement_gaps_mean": round(float(np.mean(null)), 1),
                      "p95": float(np.percentile(null, 95)),
+                     "perfect_psi_mean": round(float(np.mean(null_psi)), 3), "perfect_psi_p95": round(float(np.percentile(null_psi, 95)), 3),
                      "held_new_kind": round(float(new["new_kind"].mean()), 3), **road})
     with pd.option_context("display.width", 250, "display.max_columns", 20):
         print(pd.DataFrame(rows).to_string(index=False))

@@ -75,7 +75,7 @@ def test_micro_cluster_families_place_rows_by_their_micro_clusters(family):
     assert np.mean(placed.labels == labels) >= 0.99
     # an unknown seed (a resumed run): the family's fallback rule, still close
     other = build_set_model("s", "mix", X, np.ones(len(X), bool), labels, family, None, None, tree_seed=None)
-    assert other.info["rule"] == {"eac": "centre", "ward": "neighbours"}[family]
+    assert other.info["rule"] == {"eac": "centre", "ward": "ward"}[family]
 
 
 def test_small_eac_runs_place_rows_by_their_base_runs():

@@ -32,6 +32,7 @@ from vehiclust.assign.model import (
     glosh_new_scores,
     mixer_from_state,
     preparer_from_state,
+    residual_norms,
 )
 from vehiclust.exceptions import InputError
 
@@ -82,6 +83,7 @@ class RunAssigner:
         for block in self.models[name].info.get("blocks", []):
             self.models[block] = self._load(block)
         self.required_ = sorted(n for n, m in self.models.items() if m.kind == "single")
+        self.off_space_: dict[str, np.ndarray] = {}  # per single set: valid rows' PCA residual / the run's cut
 
     def _load(self, name: str) -> SetModel:
         return SetModel.load(Path(self.run_dir) / "descriptors" / name)
@@ -111,13 +113,18 @@ class RunAssigner:
             valid[start:start + 65_536] = np.isfinite(np.asarray(raw[start:start + 65_536], np.float32)).all(axis=1)
         prep = preparer_from_state(model.arrays)
         X = prep.transform(raw, rows=valid) if valid.any() else np.zeros((0, prep.n_components_), np.float32)
+        if "prep_residual_cut" in model.arrays and valid.any():  # off the run's PCA subspace: > 1
+            off = residual_norms(model.arrays, raw, valid) / float(model.arrays["prep_residual_cut"][0])
+            self.off_space_[name] = np.where(np.isfinite(off), off, 0.0)
+        else:
+            self.off_space_.pop(name, None)
         return valid, X
 
     def _place(self, name: str, prepared: dict, image_checks: pd.DataFrame | None) -> Placement:
         model = self.models[name]
         if model.kind == "single":
             valid, X = prepared[name]
-            return place_in_space(model, X, valid, image_checks, self.results_.samples["path"])
+            return place_in_space(model, X, valid, image_checks, self.results_.samples["path"], self.off_space_.get(name))
         if model.kind == "mix":
             blocks = model.info["blocks"]
             valid = np.logical_and.reduce([prepared[b][0] for b in blocks])
@@ -127,7 +134,9 @@ class RunAssigner:
                 pos = np.cumsum(v) - 1
                 parts.append(Xb[pos[valid]])
             Z = mixer_from_state(model.arrays).transform(parts) if valid.any() else np.zeros((0, 1), np.float32)
-            return place_in_space(model, np.asarray(Z, np.float32), valid, image_checks, self.results_.samples["path"])
+            offs = [self.off_space_[b][(np.cumsum(prepared[b][0]) - 1)[valid]] for b in blocks if b in self.off_space_]
+            off = np.max(offs, axis=0) if offs else None  # off any block's subspace
+            return place_in_space(model, np.asarray(Z, np.float32), valid, image_checks, self.results_.samples["path"], off)
         return self._consensus(model, prepared, image_checks)
 
     def _consensus(self, model: SetModel, prepared: dict, image_checks: pd.DataFrame | None) -> Placement:
@@ -172,10 +181,12 @@ def combination_labels(combos: np.ndarray, combo_labels: np.ndarray, counts: np.
 
 
 def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_checks: pd.DataFrame | None = None,
-                   run_paths: pd.Series | None = None) -> Placement:
+                   run_paths: pd.Series | None = None, off_space: np.ndarray | None = None) -> Placement:
     """Labels, outlier table and far-from-every-cluster flags of prepared rows ``X`` (the valid ones).
 
-    ``run_paths``: the run's image paths, to name the run image a new row duplicates."""
+    ``run_paths``: the run's image paths, to name the run image a new row duplicates;
+    ``off_space``: per valid row, its distance off the run's PCA subspace over the run's cut
+    (> 1: a new kind too; see :func:`vehiclust.assign.model.residual_cut`)."""
     from vehiclust.neighbors import GRAPH_NEIGHBOURS, knn
     from vehiclust.outliers import calibrate, outlier_table
 
@@ -203,6 +214,12 @@ def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_chec
         pos = np.searchsorted(ids, a["micro_labels"][knn(a["micro_centres"], X, 1)[1][:, 0]])
     elif rule == "coassoc":
         pos = coassoc_positions(a, X, ref_pos)
+    elif rule == "ward":  # the least Ward merge cost: n / (n + 1) * |x - centre|²
+        sizes = a["run_counts"][np.searchsorted(a["run_cluster_ids"], ids)].astype(np.float64)
+        d2 = knn(centres, X, len(centres))
+        cost = np.empty_like(d2[0], dtype=np.float64)
+        np.put_along_axis(cost, d2[1], np.maximum(d2[0], 0.0), axis=1)
+        pos = (cost * (sizes / (sizes + 1.0))).argmin(axis=1)
     elif rule == "majority":
         pos = _majority(ref_pos[I[:, :GRAPH_NEIGHBOURS]], len(ids))
     else:
@@ -246,6 +263,8 @@ def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_chec
     far_valid = far_scores(X, centres, scales) / max(float(info["far_cut"]), 1e-12) if len(X) else np.zeros(0)
     if info.get("far_row_cut") is not None and len(X):  # and far from the run's rows themselves
         far_valid = np.maximum(far_valid, row_far / float(info["far_row_cut"])) / float(info["far_combined_cut"])
+    if off_space is not None and len(X):
+        far_valid = np.maximum(far_valid, off_space)
     far_score = np.full(n, np.inf)
     far_score[valid] = far_valid
     return Placement(model.name, np.asarray(valid, bool), labels, table, far_score > 1.0, far_score)

@@ -35,7 +35,7 @@ def prepare_stage(ctx: Any) -> None:
         )
         X = prep.fit_transform(raw, rows=valid)
         ctx.prepared[name] = PreparedSet(name=name, X=X, valid=valid, preparation=prep.summary(),
-                                         model=preparation_state(prep))  # what `vehiclust assign` needs
+                                         model=preparation_state(prep, raw, valid, ctx.seeds["prepare"]))  # for `vehiclust assign`
 
 
 def cluster_stage(ctx: Any) -> None:
