@@ -214,6 +214,7 @@ def test_cli_assign_with_images_checks_the_new_images(demo_run, shared_dir, tmp_
     bad = table.set_index("path").loc[[p.replace("\\", "/") for p in extra]]
     assert bad["is_outlier"].all()
     assert "unreadable" in bad["outlier_reasons"].iloc[0]
-    if road:
+    if road:  # its descriptors are a vehicle's here: the image check alone names it a new kind
         assert "no_vehicle" in bad["outlier_reasons"].iloc[1]
+        assert bool(bad["new_kind"].iloc[1])
     assert table["outlier_reasons"].iloc[:10].str.contains("unreadable|no_vehicle").sum() == 0
