@@ -100,3 +100,26 @@ def test_small_eac_runs_place_rows_by_their_base_runs():
     assert np.mean(placed.labels == labels) >= 0.98
     unknown = build_set_model("s", "mix", X, np.ones(len(X), bool), labels, "eac", None, None, tree_seed=None)
     assert unknown.info["rule"] == "centre"
+
+
+def test_rows_off_the_runs_pca_subspace_are_a_new_kind():
+    """The residual cut is measured on rows the PCA was not fitted on: fresh rows of the run's
+    kind stay under it (about 1 %), rows of another kind (other directions) are past it."""
+    from vehiclust.assign.model import preparation_state, residual_norms
+    from vehiclust.prepare import DescriptorPreparer
+
+    rng = np.random.default_rng(4)
+    basis = np.linalg.qr(rng.normal(size=(96, 96)))[0]
+
+    def draw(n, dims):  # strong signal in `dims` directions, weak noise everywhere
+        return ((rng.normal(size=(n, 12)) * 3) @ basis[dims] + rng.normal(0, 0.3, (n, 96))).astype(np.float32)
+    run = draw(2000, slice(0, 12))
+    prep = DescriptorPreparer(n_components=16, l2_normalize=False, random_state=0).fit(run)
+    state = preparation_state(prep, run, np.ones(len(run), bool), seed=0)
+    cut = float(state["prep_residual_cut"][0])
+    in_sample = residual_norms(state, run) / cut
+    fresh = residual_norms(state, draw(2000, slice(0, 12))) / cut
+    other = residual_norms(state, draw(200, slice(40, 52))) / cut
+    assert np.mean(in_sample > 1) < 0.01  # the run's own rows sit closer to its own PCA
+    assert np.mean(fresh > 1) < 0.025
+    assert np.mean(other > 1) > 0.95
