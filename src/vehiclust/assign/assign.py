@@ -7,7 +7,8 @@ and has a scikit-learn style ``predict``; :func:`assign_run` is the whole job be
 How a row is placed in a prepared space follows the family's own rule
 (:func:`vehiclust.assign.model.placement_rule`): k-means clusters are their centres' cells,
 so a row takes its nearest centre; EAC and Ward label micro-clusters, so a row takes its
-nearest micro-cluster's cluster; Leiden spreads its labels to the rows outside its graph by
+nearest micro-cluster's cluster (up to 1,000 rows, where every row is its own micro-cluster:
+EAC by its base k-means runs' co-association, Ward by the least merge cost); Leiden spreads its labels to the rows outside its graph by
 the majority of the 15 nearest sample rows, and so does a new row here; the other families
 (GMM, HDBSCAN, DBSCAN) by a distance-weighted vote of the nearest rows of the run's labelled
 reference sample (all valid rows up to 60,000, else the k-NN graph's seeded sample). A row

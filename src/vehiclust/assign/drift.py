@@ -4,7 +4,10 @@ The population stability index over the run's clusters is
 ``PSI = sum_c (now_c - then_c) * ln(now_c / then_c)`` (shares smoothed by 1e-4); the usual
 reading is < 0.1 stable, 0.1-0.25 a moderate shift, > 0.25 a major shift. A new row is of
 "a new kind" when it is farther from every cluster centre (in units of each cluster's spread)
-than 99 % of the run's own rows; about 1 % of rows like the run's are so by construction.
+or from the run's rows than 99 % of the run's own rows, when it lies farther off the run's PCA
+subspace than 99 % of rows the PCA was not fitted on, or (with ``--images``) when the image
+checks find no vehicle in it; about 1 % of the run's own rows are so by construction, 0-4 %
+of fresh draws of the demo's vehicles.
 """
 
 from __future__ import annotations
@@ -155,7 +158,8 @@ def write_drift_report(drift: pd.DataFrame, out: str | Path, *, run_dir: Path | 
         f"descriptor set <b>{html.escape(set_name)}</b>.</p>"
         f"<p><b>{html.escape(summary['sentence'])}</b></p>"
         f"<p>PSI &lt; {PSI_MODERATE}: stable; {PSI_MODERATE}–{PSI_MAJOR}: moderate shift; &gt; {PSI_MAJOR}: major shift. "
-        f"A new image of a new kind lies farther from every cluster than {FAR_QUANTILE:.0%} of the run's images.</p>"
+        f"An image of a new kind lies farther from every cluster, from the run's images or off their subspace "
+        f"than {FAR_QUANTILE:.0%} of the run's images, or holds no vehicle.</p>"
         + shown.to_html(index=False, escape=True) + "</body></html>"
     )
     atomic_write_text(page, out / "drift.html")
