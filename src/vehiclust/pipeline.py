@@ -144,7 +144,7 @@ def _prepare_locally(ctx: RunContext) -> None:
             from vehiclust.assign import preparation_state
 
             X = prep.fit_transform(raw, rows=valid)
-            cached = {"X": X, "preparation": prep.summary(), **preparation_state(prep)}
+            cached = {"X": X, "preparation": prep.summary(), **preparation_state(prep, raw, valid, ctx.seeds["prepare"])}
             if ctx.cache:
                 ctx.cache.save("prepare", name, key, cached)
         ctx.prepared[name] = PreparedSet(name=name, X=cached["X"], valid=valid, preparation=cached["preparation"],
@@ -186,13 +186,14 @@ def _set_graph(X: np.ndarray, seed: int, progress: Any, engine: Any = None) -> A
 
 
 
-def _resumed_selector(cached: dict[str, Any]) -> Any:
+def _resumed_selector(cached: dict[str, Any], seed: int | None = None) -> Any:
     """The parts of a fitted ClusterSelector that the outlier and compare stages read (centres,
-    chosen configuration), from the cache: a resumed run then scores exactly like a clean one."""
+    chosen configuration), from the cache: a resumed run then scores exactly like a clean one.
+    ``seed``: the selector's random_state (the assignment model draws EAC / Ward trees again)."""
     from types import SimpleNamespace
 
     return SimpleNamespace(cluster_centers_=cached["centers"], best_=cached["chosen"],
-                           best_params_=cached["best_params"])
+                           best_params_=cached["best_params"], random_state=seed)
 
 
 def _stage_cluster(ctx: RunContext) -> None:
@@ -216,7 +217,7 @@ def _stage_cluster(ctx: RunContext) -> None:
         if cached is None or "centers" not in cached:
             todo.append((name, key))
         else:
-            found[name] = (cached, _resumed_selector(cached))  # what later stages read of the estimator
+            found[name] = (cached, _resumed_selector(cached, ctx.seeds["cluster"]))  # what later stages read of the estimator
     in_workers = processes(n_jobs, len(todo), n) > 1
     jobs = [(ctx.prepared[name].X, {**params, "progress": cfg.progress and not in_workers}, ctx.seeds["cluster"],
              engine) for name, _ in todo]
