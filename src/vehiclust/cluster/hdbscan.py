@@ -5,9 +5,16 @@ Density estimates in 64 dimensions are slow and flat, so HDBSCAN runs on at most
 the sample take the label of their nearest sample row in that space. Noise is NOT left as -1:
 a noise row takes the label of its nearest clustered sample row and is flagged in
 `noise_mask_` (so every row has a cluster and the noise share is still reported).
+
+fast_hdbscan's parallel (numba) minimum-spanning-tree build breaks ties between equal distances
+by thread order, so the fit runs with numba on one thread (restored afterwards): the same rows
+and seed then give the same labels in every run.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
@@ -16,6 +23,19 @@ from sklearn.utils import check_array, check_random_state
 
 from vehiclust.cluster.rows import nearest_labelled
 from vehiclust.exceptions import InputError
+
+
+@contextmanager
+def one_numba_thread() -> Iterator[None]:
+    """numba's parallel loops on one thread inside the block (the thread count restored after)."""
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 class SampledHDBSCAN(ClusterMixin, BaseEstimator):
@@ -47,7 +67,8 @@ class SampledHDBSCAN(ClusterMixin, BaseEstimator):
             project = np.asarray
         Z = np.ascontiguousarray(project(sample), dtype=np.float32)
         min_samples = None if self.min_samples is None else int(min(self.min_samples, max(1, Z.shape[0] - 1)))
-        sample_labels = HDBSCAN(min_cluster_size=int(self.min_cluster_size), min_samples=min_samples).fit_predict(Z)
+        with one_numba_thread():  # ties broken in one order, not by thread timing
+            sample_labels = HDBSCAN(min_cluster_size=int(self.min_cluster_size), min_samples=min_samples).fit_predict(Z)
         sample_labels = np.asarray(sample_labels, dtype=np.int64)
         self._finish(X, idx, Z, sample_labels, project)
         return self
