@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vehiclust import defaults
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from case import SETS, case_paths, cpu_seconds, gib, vm_hwm_bytes  # noqa: E402
 
@@ -72,7 +74,7 @@ def build_run(run_dir: Path, n: int, seed: int, family: str = "kmeans", own_rows
 
     t0 = time.perf_counter()
     raw, _ = draw(n, seed, seed + 1)
-    prep = DescriptorPreparer(n_components=64, whiten=0.5, random_state=seed)
+    prep = DescriptorPreparer(n_components=defaults.PCA_COMPONENTS, whiten=defaults.WHITEN, random_state=seed)
     X = prep.fit_transform(raw)
     labels = np.asarray(make_family(family).fit(X, FAMILY_PARAMS[family], seed).labels, np.int64)
     ensemble = OutlierEnsemble(random_state=seed)

@@ -431,14 +431,14 @@ def run_engines(args: argparse.Namespace) -> dict[str, Any]:
             kw = dict(families=("kmeans",), random_state=args.seed, progress=False)
             t0, c0 = time.perf_counter(), cpu_seconds()
             if engine == "local":
-                X = DescriptorPreparer(columns=validity.kept_columns[name], random_state=args.seed).fit_transform(
+                X = DescriptorPreparer(whiten=False, columns=validity.kept_columns[name], random_state=args.seed).fit_transform(
                     case.descriptors[name], rows=valid)
                 t1 = time.perf_counter()
                 sel = ClusterSelector(**kw).fit(X)
                 t2 = time.perf_counter()
                 ens = OutlierEnsemble(random_state=args.seed).fit(X, sel.labels_, centers=sel.cluster_centers_)
             else:
-                X = DaskPreparer(columns=validity.kept_columns[name], random_state=args.seed,
+                X = DaskPreparer(whiten=False, columns=validity.kept_columns[name], random_state=args.seed,
                                  scheduler=args.scheduler).fit_transform(case.descriptors[name], rows=valid)
                 t1 = time.perf_counter()
                 sel = DaskClusterSelector(scheduler=args.scheduler, **kw).fit(X)

@@ -42,6 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vehiclust import defaults
+
 CASE_ROWS = 416_314
 CASE_DIMS = 2560
 
@@ -90,7 +92,7 @@ def prepare(folder: Path, seed: int) -> dict:
 
     X = np.load(folder / "X.npy", mmap_mode="r")
     start = time.perf_counter()
-    Z = DescriptorPreparer(n_components=64, random_state=seed).fit_transform(X)
+    Z = DescriptorPreparer(n_components=defaults.PCA_COMPONENTS, whiten=False, random_state=seed).fit_transform(X)
     np.save(folder / "prepared.npy", np.ascontiguousarray(Z, dtype=np.float32))
     return {"step": "prepare", "wall_s": round(time.perf_counter() - start, 1), "peak_rss_mb": round(_peak_rss_mb())}
 
@@ -156,7 +158,7 @@ def child_sklearn(folder: Path, k_min: int, k_max: int, seed: int) -> dict:
 
 
 def real_sets(folder: Path, names: list[str] | None, families: list[str], k_min: int, k_max: int, seed: int,
-              whiten: float = 0.5) -> None:
+              whiten: float = defaults.WHITEN) -> None:
     """Selector on real descriptor sets with known types (NMI reported, never used).
 
     `whiten` is `DescriptorPreparer(whiten=...)`: each PCA column divided by its standard
@@ -172,7 +174,7 @@ def real_sets(folder: Path, names: list[str] | None, families: list[str], k_min:
     rows = []
     for name in names:
         X = np.load(folder / f"{name}.npy", mmap_mode="r")
-        Z = DescriptorPreparer(n_components=64, whiten=whiten, random_state=seed).fit_transform(X)
+        Z = DescriptorPreparer(n_components=defaults.PCA_COMPONENTS, whiten=whiten, random_state=seed).fit_transform(X)
         start = time.perf_counter()
         sel = ClusterSelector(families=families, k_min=k_min, k_max=k_max, random_state=seed, keep_labels=True,
                               progress=False).fit(Z)
@@ -223,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the generated data")
     p.add_argument("--real", type=Path, default=None, help="folder of real <name>.npy + paths.csv (type column)")
     p.add_argument("--names", nargs="+", default=None, help="with --real: descriptor sets to run")
-    p.add_argument("--whiten", type=float, default=0.5,
+    p.add_argument("--whiten", type=float, default=defaults.WHITEN,
                    help="with --real: DescriptorPreparer(whiten=P): PCA columns / std ** P (pipeline default 0.5; 0 = none)")
     p.add_argument("--child", choices=["sweep", "sklearn"], help=argparse.SUPPRESS)
     a = p.parse_args(argv)

@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     prepared: dict[str, PreparedSet] = {}
     for name, raw in case.descriptors.items():
         valid = validity.valid_rows[name]
-        prep = DescriptorPreparer(n_components=args.pca, columns=validity.kept_columns[name], random_state=seed[0])
+        prep = DescriptorPreparer(whiten=False, n_components=args.pca, columns=validity.kept_columns[name], random_state=seed[0])
         prepared[name] = PreparedSet(name, prep.fit_transform(raw, rows=valid), valid, prep.summary())
     specs = args.mix or ["all"]
     if args.pairs:

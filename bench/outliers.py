@@ -44,6 +44,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from vehiclust import defaults
 from PIL import Image, ImageFilter
 from sklearn.metrics import roc_auc_score
 
@@ -196,14 +198,14 @@ def bench_real(args: argparse.Namespace) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def descriptor_ensemble(raw: np.ndarray, seed: int, whiten: float = 0.5, n_clusters: int = 8) -> tuple[np.ndarray, "object"]:
+def descriptor_ensemble(raw: np.ndarray, seed: int, whiten: float = defaults.WHITEN, n_clusters: int = 8) -> tuple[np.ndarray, "object"]:
     """Prepare ``raw`` as the pipeline does (valid rows only) and fit the descriptor ensemble."""
     from sklearn.cluster import MiniBatchKMeans
 
     from vehiclust.outliers import OutlierEnsemble
     from vehiclust.prepare import DescriptorPreparer
 
-    X = DescriptorPreparer(n_components=64, whiten=whiten, random_state=seed).fit_transform(raw)
+    X = DescriptorPreparer(n_components=defaults.PCA_COMPONENTS, whiten=whiten, random_state=seed).fit_transform(raw)
     labels = MiniBatchKMeans(n_clusters, n_init=3, random_state=seed, batch_size=4096).fit_predict(X)
     return X, OutlierEnsemble(random_state=seed).fit(X, labels)
 
@@ -252,7 +254,7 @@ def bench_twins(args: argparse.Namespace) -> None:
     raw = np.load(data / f"{args.model}.npy")
     ok = np.isfinite(raw).all(axis=1)
     frame, raw = frame[ok].reset_index(drop=True), raw[ok]
-    X = DescriptorPreparer(n_components=64, whiten=0.5, random_state=args.seed).fit_transform(raw)
+    X = DescriptorPreparer(n_components=defaults.PCA_COMPONENTS, whiten=defaults.WHITEN, random_state=args.seed).fit_transform(raw)
     graph = knn_graph(X, 10, random_state=args.seed)
     truth = frame["truth"].to_numpy()
     gti = truth == "gti"
@@ -301,7 +303,7 @@ def bench_compositions(args: argparse.Namespace) -> None:
             idx = np.r_[rng.choice(veh, n_veh, replace=False), rng.choice(road, n_road, replace=False),
                         rng.choice(gti, n_gti, replace=False)]
             y = np.r_[np.zeros(n_veh, bool), np.ones(n_road, bool), np.zeros(n_gti, bool)]
-            X = DescriptorPreparer(n_components=64, whiten=0.5, random_state=0).fit_transform(raw_all[idx])
+            X = DescriptorPreparer(n_components=defaults.PCA_COMPONENTS, whiten=defaults.WHITEN, random_state=0).fit_transform(raw_all[idx])
             ind = knn_graph(X, 10, random_state=0).indices
             for how, scorer in (("data-driven", NoVehicleScorer().fit(conf_all[idx], ind, None, X)),
                                 ("fixed -2.0", NoVehicleScorer().fit(conf_all[idx], ind))):
@@ -388,7 +390,7 @@ def main(argv: list[str] | None = None) -> None:
     real.add_argument("--seed", type=int, default=0)
     real.add_argument("--pipeline", action="store_true",
                       help="score `vehiclust run --images` (as the issue does) instead of find_outliers")
-    real.add_argument("--whiten", type=float, default=0.5,
+    real.add_argument("--whiten", type=float, default=defaults.WHITEN,
                       help="DescriptorPreparer(whiten=P), as the pipeline (0.5); 0 = none")
     shares = sub.add_parser("shares", help="descriptor-space flagged share per real descriptor set")
     shares.add_argument("--data", required=True, help="folder with truth.csv and NAME.npy row-aligned sets")

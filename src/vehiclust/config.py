@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from vehiclust.defaults import FAMILY_NAMES, K_MAX, K_MIN, PCA_COMPONENTS, SEED, WHITEN
 from vehiclust.exceptions import InputError
 
 if sys.version_info >= (3, 11):
@@ -25,7 +26,7 @@ class RunConfig:
     labels: Path | None = None  # optional labels file: path + attribute columns (reported only)
     heads: dict[str, Path] = field(default_factory=dict)  # NAME -> model head table (evidence)
     out: Path = Path("vehiclust-output")
-    seed: int = 0
+    seed: int = SEED
     trust_pickle: bool = False
     cache_dir: Path | None = None  # default: <out>/.cache
     force: bool = False  # recompute cached stages
@@ -33,12 +34,12 @@ class RunConfig:
     n_jobs: int | None = -1  # processes for per-set work (sweeps, maps) above 50k rows; -1 = every core
     # preparation
     l2_normalize: bool = True
-    pca_components: int | float = 64  # int = dims, float in (0, 1) = explained variance
-    whiten: float = 0.5  # PCA components / std**whiten: 0 none, 1 full, 0.5 partial (see DescriptorPreparer)
+    pca_components: int | float = PCA_COMPONENTS  # int = dims, float in (0, 1) = explained variance
+    whiten: float = WHITEN  # PCA components / std**whiten: 0 none, 1 full, 0.5 partial (see DescriptorPreparer)
     # clustering
-    families: tuple[str, ...] = ("kmeans", "eac", "gmm", "ward", "hdbscan", "dbscan", "leiden")
-    k_min: int = 2
-    k_max: int = 40
+    families: tuple[str, ...] = FAMILY_NAMES
+    k_min: int = K_MIN
+    k_max: int = K_MAX
     # mixes, e.g. ["osnet+vehicle-attributes", "all"]
     mixes: list[str] = field(default_factory=list)
     mix_weights: dict[str, float] = field(default_factory=dict)

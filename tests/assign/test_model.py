@@ -114,7 +114,7 @@ def test_rows_off_the_runs_pca_subspace_are_a_new_kind():
     def draw(n, dims):  # strong signal in `dims` directions, weak noise everywhere
         return ((rng.normal(size=(n, 12)) * 3) @ basis[dims] + rng.normal(0, 0.3, (n, 96))).astype(np.float32)
     run = draw(2000, slice(0, 12))
-    prep = DescriptorPreparer(n_components=16, l2_normalize=False, random_state=0).fit(run)
+    prep = DescriptorPreparer(whiten=False, n_components=16, l2_normalize=False, random_state=0).fit(run)
     state = preparation_state(prep, run, np.ones(len(run), bool), seed=0)
     cut = float(state["prep_residual_cut"][0])
     in_sample = residual_norms(state, run) / cut

@@ -25,7 +25,7 @@ def demo_alignment(demo_dir) -> pd.DataFrame:
                      labels=demo_dir / "labels.csv")
     labels = {}
     for name, raw in case.descriptors.items():
-        X = DescriptorPreparer(n_components=32, random_state=0).fit_transform(np.asarray(raw))
+        X = DescriptorPreparer(whiten=False, n_components=32, random_state=0).fit_transform(np.asarray(raw))
         labels[name] = kmeans_labels(X, 6)
     attributes, kinds = gather_attributes(case.samples, heads={"va": heads}, measure_pixels=False)
     return attribute_alignment(labels, attributes, kinds)

@@ -21,7 +21,7 @@ def demo_words(demo_dir):
     keys = read_paths(demo_dir / "images_paths.csv").tolist()
     paths = [str(demo_dir / k) for k in keys]
     X = np.asarray(load_descriptors(demo_dir / "descriptors" / "vehicle-attributes.pkl", mmap=False), dtype=np.float32)
-    Z = DescriptorPreparer(n_components=32, random_state=0).fit_transform(X)
+    Z = DescriptorPreparer(whiten=False, n_components=32, random_state=0).fit_transform(X)
     labels = KMeans(n_clusters=10, n_init=4, random_state=0).fit_predict(Z).astype(np.int64)
     heads = {n: read_head_table(demo_dir / "heads" / f"{n}.csv") for n in ("vehicle-attributes", "imagenet")}
     d = ClusterDescriber(n_images=48, run_heads=False, random_state=0, progress=False)

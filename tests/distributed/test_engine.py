@@ -37,8 +37,8 @@ def _quiet(fn, *a, **kw):
 
 @pytest.fixture(scope="module")
 def prepared(case, dask_client):
-    local = DescriptorPreparer(n_components=16, random_state=0, sample_size=10**6)
-    dist = DaskPreparer(n_components=16, random_state=0, sample_size=None, scheduler=dask_client)
+    local = DescriptorPreparer(whiten=False, n_components=16, random_state=0, sample_size=10**6)
+    dist = DaskPreparer(whiten=False, n_components=16, random_state=0, sample_size=None, scheduler=dask_client)
     return {
         "local": local.fit_transform(case["X"], rows=case["valid"]),
         "dask": dist.fit_transform(case["X"], rows=case["valid"]),
@@ -70,7 +70,7 @@ def test_in_memory_array_is_read_too(case, dask_client):
 
 def test_default_preparer_is_the_local_fit_projected_by_workers(hard_case, dask_client):
     """Default sample_size: the same seeded PCA sample as the local engine, so the same matrix."""
-    kw = dict(n_components=16, random_state=4, sample_size=2500)
+    kw = dict(n_components=16, whiten=False, random_state=4, sample_size=2500)
     local = DescriptorPreparer(**kw)
     dist = DaskPreparer(scheduler=dask_client, chunk_rows=700, **kw)
     a = local.fit_transform(hard_case["X"], rows=hard_case["valid"])
@@ -97,7 +97,7 @@ def test_preparer_on_every_row_matches_local_subspace(prepared, case):
 
 
 def test_preparer_variance_share_uses_the_covariance(case, dask_client):
-    prep = DaskPreparer(n_components=0.9, random_state=0, sample_size=None, scheduler=dask_client)
+    prep = DaskPreparer(whiten=False, n_components=0.9, random_state=0, sample_size=None, scheduler=dask_client)
     X = prep.fit_transform(case["X"], rows=case["valid"])
     assert 1 <= prep.n_components_ <= 14
     assert prep.summary()["explained_variance"] >= 0.9
@@ -122,7 +122,7 @@ def test_preparer_rejects_bad_rows(case, dask_client):
 # ---- k-means sweep ----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def hard_prepared(hard_case):
-    return DescriptorPreparer(n_components=16, random_state=0).fit_transform(hard_case["X"], rows=hard_case["valid"])
+    return DescriptorPreparer(whiten=False, n_components=16, random_state=0).fit_transform(hard_case["X"], rows=hard_case["valid"])
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +157,7 @@ def test_selector_agrees_with_local_engine_on_overlapping_unequal_clusters(hard_
 
 def test_selector_on_a_dask_array_gives_the_same_labels(hard_case, hard_selectors, dask_client):
     _, dist = hard_selectors
-    prep = DaskPreparer(n_components=16, random_state=0, scheduler=dask_client).fit(hard_case["X"], rows=hard_case["valid"])
+    prep = DaskPreparer(whiten=False, n_components=16, random_state=0, scheduler=dask_client).fit(hard_case["X"], rows=hard_case["valid"])
     lazy = prep.transform_dask(hard_case["X"], rows=hard_case["valid"])
     again = _quiet(DaskClusterSelector(families=("kmeans",), k_min=2, k_max=12, random_state=3, progress=False, scheduler=dask_client).fit, lazy)
     assert adjusted_rand_score(again.labels_, dist.labels_) >= 0.99

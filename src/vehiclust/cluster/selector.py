@@ -31,6 +31,7 @@ from vehiclust.cluster._rule import EXCESS as REFERENCE_COLUMNS
 from vehiclust.cluster._rule import MAX_NOISE, choose_configuration, eligible_alone, summarise
 from vehiclust.cluster.kmeans import faiss_threads
 from vehiclust.cluster.rows import RowWork, row_work, working_with
+from vehiclust.defaults import FAMILY_NAMES, K_MAX, K_MIN
 from vehiclust.exceptions import InputError
 
 log = logging.getLogger(__name__)
@@ -91,9 +92,9 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
 
     def __init__(
         self,
-        families: tuple[str, ...] | list[str] = ("kmeans", "eac", "gmm", "ward", "hdbscan", "dbscan", "leiden"),
-        k_min: int = 2,
-        k_max: int = 40,
+        families: tuple[str, ...] | list[str] = FAMILY_NAMES,
+        k_min: int = K_MIN,
+        k_max: int = K_MAX,
         *,
         n_stability: int = 3,
         stability_sample: int = 2000,

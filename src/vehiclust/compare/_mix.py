@@ -20,6 +20,7 @@ from sklearn.decomposition import PCA
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from vehiclust.defaults import PCA_COMPONENTS
 from vehiclust.exceptions import InputError
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class DescriptorMixer(TransformerMixin, BaseEstimator):
         Seed of the randomised PCA solver.
     """
 
-    def __init__(self, weights: Sequence[float] | None = None, n_components: int | None = 64,
+    def __init__(self, weights: Sequence[float] | None = None, n_components: int | None = PCA_COMPONENTS,
                  random_state: Any = None) -> None:
         self.weights = weights
         self.n_components = n_components
@@ -218,7 +219,7 @@ def mix_name(names: Sequence[str]) -> str:
 
 
 def build_mixes(prepared: Mapping[str, Any], specs: Sequence[str], weights: Mapping[str, float] | None = None,
-                n_components: int | float | None = 64, random_state: Any = None) -> list[Any]:
+                n_components: int | float | None = PCA_COMPONENTS, random_state: Any = None) -> list[Any]:
     """One :class:`~vehiclust.pipeline.PreparedSet` per mix spec.
 
     ``prepared`` maps names to prepared sets (``X`` holds only the set's valid rows, ``valid``

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vehiclust.defaults import PCA_COMPONENTS, SEED, WHITEN
 from vehiclust.outliers._ensemble import OutlierEnsemble
 from vehiclust.outliers._table import outlier_table
 
@@ -52,9 +53,9 @@ def find_outliers(
     images: str | Path | None = None,
     contamination: float | None = None,
     n_clusters: int = 8,
-    n_components: int | float | None = 64,
-    whiten: float = 0.5,
-    random_state: int = 0,
+    n_components: int | float | None = PCA_COMPONENTS,
+    whiten: float = WHITEN,
+    random_state: int = SEED,
     cache_dir: str | Path | None = None,
     weights: str | Path | None = None,
     progress: bool | None = None,

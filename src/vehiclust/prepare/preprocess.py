@@ -12,6 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from vehiclust._progress import track
+from vehiclust.defaults import PCA_COMPONENTS, WHITEN
 from vehiclust.exceptions import InputError
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,11 @@ class DescriptorPreparer(TransformerMixin, BaseEstimator):
         that explained variance; None = no PCA.
     whiten : divide each PCA component by its standard deviation raised to this power:
         False/0 = none, True/1 = full whitening (every direction weighs the same),
-        0.5 = partial ("square-root") whitening: the leading directions, where ImageNet
-        features keep photometric and pose variation, weigh less without letting noise
-        directions weigh as much as they do under full whitening (on the 4,800 Zenodo
-        images it raised k-means NMI with the vehicle type on 4 of 5 descriptor sets).
+        0.5 (the default, :data:`vehiclust.defaults.WHITEN`) = partial ("square-root")
+        whitening: the leading directions, where ImageNet features keep photometric and pose
+        variation, weigh less without letting noise directions weigh as much as they do under
+        full whitening (on the 4,800 Zenodo images it raised k-means NMI with the vehicle type
+        on 4 of 5 descriptor sets).
     columns : indices of the columns to keep (from validation), None = all.
     sample_size : rows used to fit the PCA (a seeded sample; all rows when smaller).
     chunk_rows : rows transformed at a time.
@@ -49,8 +51,8 @@ class DescriptorPreparer(TransformerMixin, BaseEstimator):
         self,
         l2_normalize: bool = True,
         standardize: bool = False,
-        n_components: int | float | None = 64,
-        whiten: bool | float = False,
+        n_components: int | float | None = PCA_COMPONENTS,
+        whiten: bool | float = WHITEN,
         columns: np.ndarray | None = None,
         sample_size: int = 60_000,
         chunk_rows: int = 32768,
