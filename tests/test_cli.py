@@ -61,6 +61,7 @@ def test_help_shows_defaults_and_required_options():
     assert res.exit_code == 0
     text = " ".join(res.output.split())
     assert "default: (vehiclust-output)" in text and "default: (40)" in text and "default: (0)" in text
+    assert "--whiten <float> PCA components / std ** WHITEN" in text and "default: (0.5)" in text
     assert "Output folder ." not in text
     assert "NAME=PATH ..." in text and "Required (or in --config)" in text
 
@@ -105,3 +106,20 @@ def test_a_library_run_logs_like_the_cli_after_log_to_stderr(case, tmp_path):
     assert any(line.startswith("warning: ") and "cast to float32" in line for line in log), proc.stderr
     assert not any(line.startswith(("WARNING", "INFO")) for line in log), proc.stderr  # log records: plain too
     assert not any("Warning:" in line or "warnings.warn" in line or ".py:" in line for line in log), proc.stderr
+
+
+def test_whiten_reaches_the_preparation(case, tmp_path):
+    """`--whiten 0` prepares without whitening, the default whitens by 0.5 (PCA columns / std ** 0.5):
+    the setting is recorded, and the prepared rows differ."""
+    import json
+
+    d = case
+    metas = {}
+    for label, extra in (("default", []), ("none", ["--whiten", "0"])):
+        out = tmp_path / label
+        res = CliRunner().invoke(app, [*_args(d, out, "-d", f"a={d / 'a.pkl'}"), *extra])
+        assert res.exit_code == 0, res.output
+        metas[label] = json.loads((out / "metadata.json").read_text())
+    assert metas["default"]["config"]["whiten"] == 0.5 and metas["none"]["config"]["whiten"] == 0.0
+    assert metas["default"]["descriptors"]["a"]["preparation"]["whiten"] == 0.5
+    assert metas["none"]["descriptors"]["a"]["preparation"]["whiten"] == 0.0

@@ -78,6 +78,8 @@ def _run_args(case: Path, *extra: str, descriptors: tuple[str, ...] | None = Non
     (["--k-min", "9", "--k-max", "4"], "must not exceed"),
     (["--jobs", "0"], "'n_jobs' setting"),
     (["--pca", "0"], "'pca_components' setting"),
+    (["--whiten", "1.5"], "'whiten' setting must be a float in [0, 1]"),
+    (["--whiten", "-0.5"], "'whiten' setting must be a float in [0, 1]"),
     (["--contamination", "2"], "'contamination' setting"),
     (["--engine", "spark"], "'engine' setting"),
     (["--mix", "a+nope"], "not loaded"),

@@ -18,6 +18,7 @@ from rich.markup import escape
 from typer.core import TyperCommand
 
 from vehiclust import __version__, _progress, _runlog
+from vehiclust.defaults import WHITEN
 from vehiclust.exceptions import VehiclustError
 
 class _OneLineErrors(typer.core.TyperGroup):
@@ -168,6 +169,7 @@ def run(
     k_min: Optional[int] = typer.Option(None, "--k-min", show_default="2", help="Smallest number of clusters tried."),
     k_max: Optional[int] = typer.Option(None, "--k-max", show_default="40", help="Largest number of clusters tried."),
     pca: Optional[float] = typer.Option(None, "--pca", show_default="64", help="PCA dimensions (>= 1) or explained-variance share (< 1)."),
+    whiten: Optional[float] = typer.Option(None, "--whiten", show_default=str(WHITEN), help="PCA components / std ** WHITEN: 0 none, 1 full, 0.5 partial."),
     mix: Optional[list[str]] = typer.Option(None, "--mix", metavar="A+B ...", help="Mixed descriptor sets: --mix osnet+vehicle-attributes all ('all' = every set, weights chosen from the data unless --mix-weight; 'auto' = the same, named auto-mix), or repeat --mix."),
     mix_weight: Optional[list[str]] = typer.Option(None, "--mix-weight", metavar="NAME=WEIGHT ...", show_default="equal", help="Weight of a block in mixes (given for any block: 'all' uses these, equal otherwise)."),
     best_name: Optional[str] = typer.Option(None, "--best", help="Deliver this set, mix or 'consensus' in clusters.csv instead of the label-free pick."),
@@ -199,6 +201,8 @@ def run(
         overrides["families"] = tuple(f.strip() for f in families.split(",") if f.strip())
     if pca is not None:
         overrides["pca_components"] = int(pca) if pca >= 1 else float(pca)
+    if whiten is not None:
+        overrides["whiten"] = float(whiten)
     if mix:
         overrides["mixes"] = list(mix)
     if mix_weight:
