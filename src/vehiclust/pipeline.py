@@ -25,6 +25,7 @@ from vehiclust.exceptions import InputError
 from vehiclust.neighbors import GRAPH_NEIGHBOURS
 from vehiclust.prepare import PreparedSet  # noqa: F401 - re-exported: stages build it here
 from vehiclust.results import DescriptorRun, RunResults
+from vehiclust.seeds import child_seeds
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,7 @@ STAGES = ("load", "prepare", "mix", "cluster", "image_checks", "outliers", "maps
 
 def stage_seeds(seed: int) -> dict[str, int]:
     """One user seed → an independent, recorded seed per stage."""
-    children = np.random.SeedSequence(seed).spawn(len(STAGES))
-    return {name: int(child.generate_state(1)[0]) for name, child in zip(STAGES, children)}
+    return child_seeds(seed, STAGES)
 
 
 def run(config: RunConfig) -> RunResults:

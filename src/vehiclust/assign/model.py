@@ -25,6 +25,7 @@ import numpy as np
 
 from vehiclust.exceptions import InputError
 from vehiclust.io.atomic import atomic_write_bytes, atomic_write_text
+from vehiclust.seeds import draw_seed
 
 log = logging.getLogger(__name__)
 
@@ -305,7 +306,7 @@ def coassoc_state(X: np.ndarray, labels: np.ndarray, seed: int) -> tuple[np.ndar
     centres, starts, base = [], [], []
     for kk in [kk for kk in range(low, min(high, len(X) - 1) + 1)] or [min(2, len(X))]:
         for _ in range(max(1, int(tree.runs_per_k))):
-            km = KMeans(kk, n_init=1, max_iter=100, random_state=int(rng.randint(0, 2**31 - 1)))
+            km = KMeans(kk, n_init=1, max_iter=100, random_state=draw_seed(rng))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 base.append(km.fit_predict(X, sample_weight=np.ones(len(X))))

@@ -27,6 +27,7 @@ from sklearn.utils import check_array, check_random_state
 
 from vehiclust.cluster.ward import MicroClusterTree, micro_clusters
 from vehiclust.exceptions import InputError
+from vehiclust.seeds import draw_seed
 
 
 class EvidenceAccumulation(MicroClusterTree):
@@ -66,7 +67,7 @@ class EvidenceAccumulation(MicroClusterTree):
         runs = 0
         for k in ks:
             for _ in range(max(1, int(self.runs_per_k))):
-                base = KMeans(k, n_init=1, max_iter=100, random_state=int(rng.randint(0, 2**31 - 1)))
+                base = KMeans(k, n_init=1, max_iter=100, random_state=draw_seed(rng))
                 with warnings.catch_warnings():
                     # duplicate centres (identical rows) give fewer distinct clusters than k:
                     # such a run simply puts them together, which is what co-association counts

@@ -11,6 +11,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_array, check_random_state
 
 from vehiclust.exceptions import InputError
+from vehiclust.seeds import draw_seed
 
 
 class SampledGaussianMixture(ClusterMixin, BaseEstimator):
@@ -55,7 +56,7 @@ class SampledGaussianMixture(ClusterMixin, BaseEstimator):
             max_iter=int(self.max_iter),
             reg_covar=float(self.reg_covar),
             init_params="k-means++",
-            random_state=int(rng.randint(0, 2**31 - 1)),
+            random_state=draw_seed(rng),
         )
         with warnings.catch_warnings():
             # non-convergence is recorded in `converged_` and the selection table instead

@@ -23,6 +23,7 @@ from sklearn.utils import check_array, check_random_state
 
 from vehiclust.cluster.rows import nearest_labelled
 from vehiclust.exceptions import InputError
+from vehiclust.seeds import draw_seed
 
 
 @contextmanager
@@ -60,7 +61,7 @@ class SampledHDBSCAN(ClusterMixin, BaseEstimator):
         idx = np.sort(rng.choice(n, self.max_fit_samples, replace=False)) if n > self.max_fit_samples else np.arange(n)
         sample = X[idx]
         if self.n_components is not None and self.n_components < d and sample.shape[0] > self.n_components:
-            self.pca_ = PCA(n_components=int(self.n_components), random_state=int(rng.randint(0, 2**31 - 1))).fit(sample)
+            self.pca_ = PCA(n_components=int(self.n_components), random_state=draw_seed(rng)).fit(sample)
             project = self.pca_.transform
         else:
             self.pca_ = None

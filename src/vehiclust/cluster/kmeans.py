@@ -11,6 +11,7 @@ from sklearn.utils import check_array, check_random_state
 
 from vehiclust.cluster.rows import row_work
 from vehiclust.exceptions import InputError
+from vehiclust.seeds import draw_seed
 
 # Train on at most this many rows (500 per centroid at k = 40; faiss' own default is 256);
 # assignment of every row is exact afterwards. 50,000 cost 2.2x the CPU for +0.15 % inertia.
@@ -91,7 +92,7 @@ class FaissKMeans(ClusterMixin, BaseEstimator):
         faiss = _faiss()
         best_obj, best_centroids = np.inf, None
         for _ in range(max(1, int(self.n_init))):
-            seed = int(rng.randint(0, 2**31 - 1))
+            seed = draw_seed(rng)
             train = X if n <= self.max_train else X[np.sort(rng.choice(n, self.max_train, replace=False))]
             if self.init == "random":
                 init = train[rng.choice(train.shape[0], int(k), replace=False)]

@@ -26,11 +26,12 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_array
 
 from vehiclust.cluster.rows import row_work
 from vehiclust.exceptions import InputError
 from vehiclust.neighbors import KNNGraph
+from vehiclust.seeds import draw_seed
 
 __all__ = ["LeidenClustering", "leiden_labels", "shared_neighbour_graph", "spread_labels"]
 
@@ -191,7 +192,7 @@ class LeidenClustering(ClusterMixin, BaseEstimator):
         at least ``n_neighbors`` per row); else one is built here."""
         self._check_params()
         X = check_array(X, dtype=np.float32, order="C", ensure_min_samples=2)
-        seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        seed = draw_seed(self.random_state)
         W, nodes, graph = self.shared_graph(X, graph, seed)
         self.labels_ = self.partition(W, nodes, graph, self.resolution, seed)
         self.n_clusters_ = int(self.labels_.max()) + 1

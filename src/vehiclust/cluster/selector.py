@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_array
 from threadpoolctl import threadpool_limits
 
 from vehiclust import _progress
@@ -33,6 +33,7 @@ from vehiclust.cluster.kmeans import faiss_threads
 from vehiclust.cluster.rows import RowWork, row_work, working_with
 from vehiclust.defaults import FAMILY_NAMES, K_MAX, K_MIN
 from vehiclust.exceptions import InputError
+from vehiclust.seeds import draw_seed
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ SELECTION_COLUMNS = [
 def _base_seed(random_state) -> int:
     if isinstance(random_state, (int, np.integer)):
         return int(random_state) & 0x7FFFFFFF
-    return int(check_random_state(random_state).randint(0, 2**31 - 1))
+    return draw_seed(random_state)
 
 
 class ClusterSelector(ClusterMixin, BaseEstimator):

@@ -24,6 +24,7 @@ from vehiclust.distributed._client import get_client
 from vehiclust.distributed._params import extended_init
 from vehiclust.exceptions import InputError
 from vehiclust.prepare import DescriptorPreparer
+from vehiclust.seeds import draw_seed
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class DaskPreparer(DescriptorPreparer):
         if isinstance(n_comp, (int, np.integer)) and n_comp < min(n, d) // 4:
             k = int(n_comp)
             _, sing, vt = da.linalg.svd_compressed(
-                C, k, n_power_iter=int(self.n_power_iter), seed=int(rng.randint(0, 2**31 - 1)), compute=False
+                C, k, n_power_iter=int(self.n_power_iter), seed=draw_seed(rng), compute=False
             )
             sing, vt = client.compute([sing, vt], sync=True)
             eigval = np.asarray(sing, dtype=np.float64) ** 2 / max(n - 1, 1)

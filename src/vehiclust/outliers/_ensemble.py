@@ -56,6 +56,7 @@ from vehiclust.outliers._glosh import GLOSHDetector
 from vehiclust.outliers._isolation import IsolationForestDetector
 from vehiclust.outliers._neighbors import KNNGraph, knn_graph
 from vehiclust.outliers._twins import DEFAULT_MIN_SIMILARITY, descriptor_twins
+from vehiclust.seeds import draw_seed
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ class OutlierEnsemble(BaseEstimator):
         X = check_array(X, dtype=np.float32, ensure_min_samples=1)
         n = len(X)
         rng = np.random.default_rng(self.random_state)
-        seeds = {name: int(rng.integers(0, 2**31 - 1)) for name in DETECTORS}
+        seeds = {name: draw_seed(rng) for name in DETECTORS}
         if graph is not None and (graph.indices.shape[0] != n or graph.k < min(self.n_neighbors, n - 1)):
             raise InputError(f"The k-NN graph passed to OutlierEnsemble.fit has {graph.indices.shape[0]} rows and "
                              f"k={graph.k}; X has {n} rows and n_neighbors={self.n_neighbors}.")

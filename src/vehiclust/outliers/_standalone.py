@@ -16,6 +16,7 @@ import pandas as pd
 from vehiclust.defaults import PCA_COMPONENTS, SEED, WHITEN
 from vehiclust.outliers._ensemble import OutlierEnsemble
 from vehiclust.outliers._table import outlier_table
+from vehiclust.seeds import child_seeds
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,7 @@ def find_outliers(
                   "detail": f"The '{c}' image check did not run: {why}"} for c, why in checker.skipped_.items()]
         if notes:
             report.validation = pd.concat([report.validation, pd.DataFrame(notes)], ignore_index=True)
-    seeds = np.random.SeedSequence(random_state).spawn(2)
-    prep_seed, det_seed = (int(s.generate_state(1)[0]) for s in seeds)
+    prep_seed, det_seed = child_seeds(random_state, ("prepare", "detect")).values()
     for name, raw in case.descriptors.items():
         valid = validity.valid_rows[name]
         ensemble, X = None, None
