@@ -60,6 +60,11 @@ class Family:
     def seed_for(self, base_seed: int, params: dict[str, Any]) -> int:
         return config_seed(base_seed, self.name, params)
 
+    def refit(self, X: np.ndarray, params: dict[str, Any], seed: int, n_clusters: int) -> FamilyFit:
+        """A stability refit on a subsample of the rows a fit found ``n_clusters`` clusters in:
+        the same parameters (a k-family's k is its number of clusters already)."""
+        return self.fit(X, params, seed)
+
     def sweep(self, X: np.ndarray, configs: list[dict[str, Any]], base_seed: int) -> Iterator[tuple[dict[str, Any], FamilyFit]]:
         for params in configs:
             yield params, self.fit(X, params, self.seed_for(base_seed, params))
@@ -163,6 +168,10 @@ class DBSCANFamily(Family):
         return FamilyFit(db.labels_, noise_mask=db.noise_mask_, info={"eps": db.eps_})
 
 
+REFIT_STEPS = 10  # Leiden runs at most per stability refit of a resolution family
+REFIT_SPAN = 8.0  # the refit's resolution is searched within [r / span, r * span]
+
+
 class LeidenFamily(Family):
     """Leiden communities of the shared-neighbour k-NN graph over a resolution grid; the graph
     (the costly part) is built once per matrix, or taken from `graph` when the caller has it."""
@@ -194,6 +203,32 @@ class LeidenFamily(Family):
         est = LeidenClustering(float(params["resolution"]), random_state=seed)
         W, nodes, graph = self._prepared(est, X, seed)
         return FamilyFit(est.partition(W, nodes, graph, est.resolution, seed))
+
+    def refit(self, X: np.ndarray, params: dict[str, Any], seed: int, n_clusters: int) -> FamilyFit:
+        """The subsample's partition with the full fit's number of clusters, its resolution found
+        by bisection (log scale, :data:`REFIT_STEPS` Leiden runs at most on the subsample's graph).
+
+        The resolution plays the role of k, but the same resolution does not give the same number
+        of communities on fewer rows: the subsample's k-NN graph reaches further, and on 2,000 of
+        4,800 real crops 0.3 gives 7-8 communities where the full fit found 11. Refitting at the
+        same resolution then measures how the knob drifts with the row count (ARI 0.48-0.60),
+        not whether the partition comes back (0.61-0.78 at 11 communities); a k-family is refitted
+        at its k, so a resolution family is refitted at the number of clusters it found. The
+        closest count reached is kept when no resolution gives it exactly."""
+        r = float(params["resolution"])
+        est = LeidenClustering(r, random_state=seed)
+        W, nodes, graph = self._prepared(est, X, seed)
+        lo, hi, best = r / REFIT_SPAN, r * REFIT_SPAN, None
+        for _ in range(REFIT_STEPS):
+            labels = est.partition(W, nodes, graph, r, seed)
+            count = int(labels.max()) + 1
+            if best is None or abs(count - n_clusters) < abs(int(best.max()) + 1 - n_clusters):
+                best = labels
+            if count == n_clusters:
+                break
+            lo, hi = (r, hi) if count < n_clusters else (lo, r)
+            r = float(np.sqrt(lo * hi))
+        return FamilyFit(best)
 
 
 FAMILIES: dict[str, type[Family]] = {

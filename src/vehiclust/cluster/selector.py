@@ -178,7 +178,8 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         return row
 
     def _stability(self, X: np.ndarray, family, params: dict, labels: np.ndarray, base: int) -> float:
-        """Mean ARI between the full fit and refits on random subsamples (other seeds).
+        """Mean ARI between the full fit and refits on random subsamples (other seeds), each
+        refit with as many clusters as the full fit found (`Family.refit`).
 
         The subsamples depend only on the seed, not on the configuration, so every
         configuration is judged on the same rows.
@@ -190,11 +191,12 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         if int(params.get("k", 0)) >= size:
             return float("nan")
         pairs = []
+        found = int(np.unique(labels[labels >= 0]).size)
         for b in range(int(self.n_stability)):
             rng = np.random.RandomState(config_seed(base, "stability-rows", {"b": b}))
             idx = np.sort(rng.choice(n, size=size, replace=False))
             sub_seed = family.seed_for(config_seed(base, "stability-fit", {"b": b}), params)
-            sub = family.fit(np.ascontiguousarray(X[idx]), params, sub_seed)
+            sub = family.refit(np.ascontiguousarray(X[idx]), params, sub_seed, found)
             keep = sub.labels >= 0
             pairs.append((idx[keep], sub.labels[keep]))
         return M.mean_pairwise_ari(labels, pairs)
