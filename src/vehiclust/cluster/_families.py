@@ -145,26 +145,56 @@ def _density_sizes(n: int) -> list[int]:
 
 
 class HDBSCANFamily(Family):
+    """HDBSCAN over a few minimum cluster sizes: one sample and one minimum spanning tree (the
+    costly part, which does not depend on the minimum cluster size) per matrix and seed."""
+
     name = "hdbscan"
     uses_k = False
+
+    def __init__(self) -> None:
+        self._shared: OrderedDict[tuple, dict] = OrderedDict()
 
     def configs(self, n: int, ks: list[int]) -> list[dict[str, Any]]:
         return [{"min_cluster_size": s} for s in _density_sizes(n)]
 
+    def seed_for(self, base_seed: int, params: dict[str, Any]) -> int:
+        return config_seed(base_seed, self.name, {})  # one sample and one tree for every size
+
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
-        hd = SampledHDBSCAN(int(params["min_cluster_size"]), random_state=seed).fit(X)
+        shared = _memo(self._shared, (*fingerprint(X), seed), dict)
+        hd = SampledHDBSCAN(int(params["min_cluster_size"]), random_state=seed).fit(X, shared=shared)
         return FamilyFit(hd.labels_, noise_mask=hd.noise_mask_)
 
 
+def _memo(store: OrderedDict, key: tuple, make, keep: int = 4) -> Any:
+    """``store[key]``, made by ``make()`` when missing; the oldest entries beyond ``keep`` dropped."""
+    if key not in store:
+        store[key] = make()
+        while len(store) > keep:
+            store.popitem(last=False)
+    return store[key]
+
+
 class DBSCANFamily(Family):
+    """DBSCAN over min_samples x eps scales: one sample and one k-distance knee per min_samples
+    for every scale (per matrix and seed)."""
+
     name = "dbscan"
     uses_k = False
+
+    def __init__(self) -> None:
+        self._shared: OrderedDict[tuple, dict] = OrderedDict()
 
     def configs(self, n: int, ks: list[int]) -> list[dict[str, Any]]:
         return [{"min_samples": m, "eps_scale": e} for m in (5, 20) for e in (0.8, 1.0, 1.25)]
 
+    def seed_for(self, base_seed: int, params: dict[str, Any]) -> int:
+        return config_seed(base_seed, self.name, {})  # one sample for every configuration
+
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
-        db = AutoEpsDBSCAN(int(params["min_samples"]), eps_scale=float(params["eps_scale"]), random_state=seed).fit(X)
+        shared = _memo(self._shared, (*fingerprint(X), seed), dict)
+        db = AutoEpsDBSCAN(int(params["min_samples"]), eps_scale=float(params["eps_scale"]),
+                           random_state=seed).fit(X, shared=shared)
         return FamilyFit(db.labels_, noise_mask=db.noise_mask_, info={"eps": db.eps_})
 
 
