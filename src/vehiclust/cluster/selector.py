@@ -6,6 +6,9 @@ labels because every family is deterministic for a given seed.
 
 On large sets (`screen_sample`) the sweep runs on a seeded sample and only its finalists are
 fitted and scored on every row; configurations out of the running get no stability refits.
+On that sample the k-families first sweep a coarse grid of k (:func:`coarse_ks`: every k up
+to 16, every fourth above), then every k within two of the k the rule puts forward
+(:func:`fine_ks`), so the rule reads the full grid where it matters.
 """
 
 from __future__ import annotations
