@@ -46,6 +46,15 @@ def fingerprint(X: np.ndarray) -> tuple:
     return X.shape, hashlib.blake2b(memoryview(np.ascontiguousarray(X)).cast("B"), digest_size=16).digest()
 
 
+def _memo(store: OrderedDict, key: tuple, make, keep: int = 4) -> Any:
+    """``store[key]``, made by ``make()`` when missing; the oldest entries beyond ``keep`` dropped."""
+    if key not in store:
+        store[key] = make()
+        while len(store) > keep:
+            store.popitem(last=False)
+    return store[key]
+
+
 class Family:
     """Base: one parameter dict → one fit; override `sweep` when fits can share work.
 
@@ -108,12 +117,7 @@ class TreeFamily(Family):
         return config_seed(base_seed, self.name, {})  # the tree does not depend on k
 
     def _tree(self, X: np.ndarray, seed: int) -> Any:
-        key = (*fingerprint(X), seed)
-        if key not in self._trees:
-            self._trees[key] = self.build(X, seed)
-            while len(self._trees) > 8:
-                self._trees.popitem(last=False)
-        return self._trees[key]
+        return _memo(self._trees, (*fingerprint(X), seed), lambda: self.build(X, seed), keep=8)
 
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
         k = int(params["k"])
@@ -173,15 +177,6 @@ class HDBSCANFamily(Family):
         return FamilyFit(hd.labels_, noise_mask=hd.noise_mask_)
 
 
-def _memo(store: OrderedDict, key: tuple, make, keep: int = 4) -> Any:
-    """``store[key]``, made by ``make()`` when missing; the oldest entries beyond ``keep`` dropped."""
-    if key not in store:
-        store[key] = make()
-        while len(store) > keep:
-            store.popitem(last=False)
-    return store[key]
-
-
 class DBSCANFamily(Family):
     """DBSCAN over min_samples x eps scales: one sample and one k-distance knee per min_samples
     for every scale (per matrix and seed)."""
@@ -230,13 +225,8 @@ class LeidenFamily(Family):
         return config_seed(base_seed, self.name, {})  # one graph and one seed for the whole grid
 
     def _prepared(self, est: LeidenClustering, X: np.ndarray, seed: int):
-        key = (*fingerprint(X), seed)
-        if key not in self._graphs:
-            given = self.graph if self.graph is not None and self.graph.indices.shape[0] == X.shape[0] else None
-            self._graphs[key] = est.shared_graph(X, given, seed)
-            while len(self._graphs) > 4:
-                self._graphs.popitem(last=False)
-        return self._graphs[key]
+        given = self.graph if self.graph is not None and self.graph.indices.shape[0] == X.shape[0] else None
+        return _memo(self._graphs, (*fingerprint(X), seed), lambda: est.shared_graph(X, given, seed))
 
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
         est = LeidenClustering(float(params["resolution"]), random_state=seed)
