@@ -195,3 +195,85 @@ def test_mix_all_is_weighted_from_the_data_unless_weights_are_given(two_attribut
     assert w["AB"] > 0.9 and w["noise"] < 0.05
     given = build_mixes(prepared, ["all"], weights={"B": 1.0}, n_components=None, random_state=0)[0]
     np.testing.assert_allclose(given.preparation["weights"], [1 / 3] * 3)
+
+
+def _planted_views(n=600, seed=11):
+    """'deep' knows the type (6) and some colour (4); three other sets follow colour and agree."""
+    rng = np.random.default_rng(seed)
+    vtype, colour = rng.integers(0, 6, n), rng.integers(0, 4, n)
+
+    def block(d, parts, noise):
+        X = noise * rng.normal(size=(n, d))
+        for lab, k, scale in parts:
+            X += scale * rng.normal(size=(k, d))[lab]
+        return X.astype(np.float32)
+
+    sets = {"deep": block(64, [(vtype, 6, 1.0), (colour, 4, 0.7)], 1.4),
+            "reid": block(32, [(colour, 4, 1.0), (vtype, 6, 0.35)], 0.9),
+            "attr": block(16, [(colour, 4, 1.0), (vtype, 6, 0.25)], 0.9),
+            "hist": block(24, [(colour, 4, 1.0)], 1.0)}
+    return sets, vtype
+
+
+def test_mix_all_keeps_its_best_block_when_the_others_follow_something_else():
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import normalized_mutual_info_score
+
+    from vehiclust.compare import build_mixes
+    from vehiclust.prepare import PreparedSet
+
+    sets, vtype = _planted_views()
+    valid = np.ones(len(vtype), bool)
+    prepared = {n: PreparedSet(name=n, X=X, valid=valid, preparation={}) for n, X in sets.items()}
+
+    def type_nmi(X):
+        return normalized_mutual_info_score(vtype, KMeans(6, n_init=4, random_state=0).fit_predict(X))
+
+    best_block = max(type_nmi(X) for X in sets.values())
+    auto = build_mixes(prepared, ["all"], n_components=None, random_state=0)[0]
+    w = dict(zip(auto.preparation["blocks"], auto.preparation["weights"]))
+    assert max(w, key=w.get) == "deep" and w["deep"] > 0.9  # the colour sets keep less than half of its cuts
+    assert type_nmi(auto.X) >= best_block - 0.02
+    # a fixed anchor share of 2/3 (the former rule) lets the three colour sets pull the clusters to colour
+    fixed = build_mixes(prepared, ["all"], weights={"deep": 2.0, "reid": 1 / 3, "attr": 1 / 3, "hist": 1 / 3},
+                        n_components=None, random_state=0)[0]
+    assert type_nmi(fixed.X) < best_block - 0.3
+
+
+@pytest.fixture(scope="module")
+def demo_twin_views(demo_dir):
+    """The demo's sets prepared and cut by k-means, plus vehicle-attributes' own 11 class probabilities."""
+    from vehiclust.io import load_case
+    from vehiclust.prepare import DescriptorPreparer
+
+    names = ("efficientnet-lite0", "osnet", "vehicle-attributes")
+    heads = demo_dir / "heads" / "vehicle-attributes.csv"
+    missing = [n for n in names if not (demo_dir / "descriptors" / f"{n}.pkl").exists()]
+    if missing or not heads.exists():
+        pytest.skip(f"the demo lacks {missing or [heads.name]}")
+    case = load_case({n: demo_dir / "descriptors" / f"{n}.pkl" for n in names}, demo_dir / "images_paths.csv")
+    raw = {n: np.asarray(v, np.float32) for n, v in case.descriptors.items()}
+    probs = pd.read_csv(heads)
+    assert [p.replace("\\", "/") for p in probs["path"]] == list(case.samples["path"])
+    raw["va-probs"] = probs.drop(columns="path").to_numpy(np.float32)
+    views = {}
+    for name, X in raw.items():
+        Z = DescriptorPreparer(n_components=32, random_state=0).fit_transform(X)
+        views[name] = Candidate(name, Z, np.ones(len(Z), bool), kmeans_labels(Z, 8))
+    return views
+
+
+def test_a_derived_twin_does_not_lift_its_source(demo_twin_views):
+    v = demo_twin_views
+    alone = candidate_predictivity([v["efficientnet-lite0"], v["osnet"], v["vehicle-attributes"]], random_state=0)
+    twin = candidate_predictivity(list(v.values()), random_state=0)
+    # the probabilities are nearly a function of vehicle-attributes' neighbourhoods, not the reverse
+    red = twin.attrs["redundancy"]
+    assert red.loc["vehicle-attributes", "va-probs"] >= 0.7 > red.loc["va-probs", "vehicle-attributes"]
+    assert red.drop(index=["vehicle-attributes", "va-probs"], columns=["vehicle-attributes", "va-probs"]).max().max() < 0.7
+    assert np.isnan(twin.loc["vehicle-attributes", "va-probs"]) and np.isnan(twin.loc["va-probs", "vehicle-attributes"])
+    score, before = twin.mean(axis=1), alone.mean(axis=1)
+    # the twin adds no vote: every set keeps the score it had without it, and vehicle-attributes stays last
+    for name in before.index:
+        assert score[name] == pytest.approx(before[name], abs=1e-9)
+    assert score["vehicle-attributes"] < min(score["efficientnet-lite0"], score["osnet"]) - 0.05
