@@ -116,8 +116,9 @@ def _write(res: CompareOutput, candidates: Sequence[Candidate], out: Path) -> di
     def rel(p: Path) -> str:
         return p.relative_to(out).as_posix()
 
+    redundancy = res.predictivity.attrs.get("redundancy") if res.predictivity is not None else None
     for key, frame in (("agreement_nmi", res.agreement_nmi), ("neighbourhood_overlap", res.neighbourhood_overlap),
-                       ("predictivity", res.predictivity)):
+                       ("predictivity", res.predictivity), ("redundancy", redundancy)):
         if frame is None:
             continue
         p = folder / f"{key}.csv"
