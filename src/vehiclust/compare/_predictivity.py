@@ -120,6 +120,18 @@ def redundancy(spaces: Mapping[str, np.ndarray], graphs: Mapping[str, np.ndarray
     return table
 
 
+def _value(table: pd.DataFrame, a: str, b: str) -> float:
+    v = table.at[a, b] if a in table.index and b in table.columns else np.nan
+    return float(v) if np.isfinite(v) else 0.0
+
+
+def linked(table: pd.DataFrame | None, a: str, b: str, threshold: float = REDUNDANT) -> bool:
+    """Whether sets ``a`` and ``b`` count as one view: either explains the other at ``threshold``."""
+    if table is None:
+        return False
+    return max(_value(table, a, b), _value(table, b, a)) >= threshold
+
+
 def admissible_references(candidate_sets: Sequence[str], references: Sequence[str],
                           table: pd.DataFrame | None, threshold: float = REDUNDANT) -> list[str]:
     """The references that are independent evidence for a candidate built from ``candidate_sets``.
@@ -138,19 +150,15 @@ def admissible_references(candidate_sets: Sequence[str], references: Sequence[st
         return refs
 
     def value(x: str, y: str) -> float:
-        v = table.at[x, y] if x in table.index and y in table.columns else np.nan
-        return float(v) if np.isfinite(v) else 0.0
+        return _value(table, x, y)
 
-    def linked(x: str, y: str) -> bool:
-        return max(value(x, y), value(y, x)) >= threshold
-
-    keep = [r for r in refs if r in own or not any(linked(r, o) for o in own)]
+    keep = [r for r in refs if r in own or not any(linked(table, r, o, threshold) for o in own)]
     out = []
     for r in keep:
         if r in own:
             out.append(r)
             continue
-        covered = any(s != r and s not in own and linked(s, r)
+        covered = any(s != r and s not in own and linked(table, s, r, threshold)
                       and (value(s, r), -keep.index(s)) > (value(r, s), -keep.index(r)) for s in keep)
         if not covered:
             out.append(r)
@@ -273,11 +281,8 @@ def candidate_predictivity(candidates: Sequence[Any], sample_size: int = DEFAULT
     redundant = redundancy(single_X, graphs) if len(single_X) > 1 else None
 
     def twins(ref: str) -> set[str]:
-        if redundant is None:
-            return {ref}
-        both = np.maximum(redundant.to_numpy(dtype=float), redundant.to_numpy(dtype=float).T)
-        row = pd.Series(np.nan_to_num(both[list(redundant.index).index(ref)], nan=0.0), index=redundant.index)
-        return set(row.index[row >= REDUNDANT]) | {ref}
+        """``ref`` and the sets redundant with it: left out together when a composite predicts ``ref``."""
+        return {ref} | {m for m in single_X if m != ref and linked(redundant, ref, m)}
 
     spaces: dict[str, np.ndarray] = {}
     sources: dict[str, list[str]] = {}
@@ -305,5 +310,4 @@ def candidate_predictivity(candidates: Sequence[Any], sample_size: int = DEFAULT
     table = predictivity(spaces, partitions, sources, loo, k=k, relative=relative, redundant=redundant, graphs=graphs)
     if redundant is not None:
         table.attrs["redundancy"] = redundant
-    return table
     return table
