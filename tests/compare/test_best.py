@@ -18,6 +18,7 @@ from vehiclust.compare import (
     identity_from_paths,
     knn_indices,
     label_disagreement,
+    one_view_note,
     pairs_together,
     rank_candidates,
     what_follows,
@@ -277,3 +278,4 @@ def test_a_derived_twin_does_not_lift_its_source(demo_twin_views):
     for name in before.index:
         assert score[name] == pytest.approx(before[name], abs=1e-9)
     assert score["vehicle-attributes"] < min(score["efficientnet-lite0"], score["osnet"]) - 0.05
+    assert one_view_note(red).startswith("counted as one view: va-probs is nearly a function of vehicle-attributes")

@@ -132,6 +132,20 @@ def linked(table: pd.DataFrame | None, a: str, b: str, threshold: float = REDUND
     return max(_value(table, a, b), _value(table, b, a)) >= threshold
 
 
+def one_view_note(table: pd.DataFrame | None, threshold: float = REDUNDANT) -> str:
+    """Words for the pairs of sets counted as one view, e.g. "va-probs is nearly a function of vehicle-attributes (0.84)"."""
+    if table is None or table.empty:
+        return ""
+    names = list(table.index)
+    parts = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if linked(table, a, b, threshold):
+                src, dst = (a, b) if _value(table, a, b) >= _value(table, b, a) else (b, a)
+                parts.append(f"{dst} is nearly a function of {src}'s neighbourhoods ({_value(table, src, dst):.2f})")
+    return ("counted as one view: " + "; ".join(parts)) if parts else ""
+
+
 def admissible_references(candidate_sets: Sequence[str], references: Sequence[str],
                           table: pd.DataFrame | None, threshold: float = REDUNDANT) -> list[str]:
     """The references that are independent evidence for a candidate built from ``candidate_sets``.

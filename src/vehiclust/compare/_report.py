@@ -19,7 +19,7 @@ from vehiclust.compare._consensus import CONSENSUS, consensus_embedding
 from vehiclust.compare._evidence import gather_attributes, label_columns
 from vehiclust.compare._plots import plot_contingency, plot_matrix
 from vehiclust.compare._follows import what_follows
-from vehiclust.compare._predictivity import candidate_predictivity
+from vehiclust.compare._predictivity import candidate_predictivity, one_view_note
 from vehiclust.compare._select import check_best_name, choose_best, label_disagreement, override_reason
 from vehiclust.io.atomic import atomic_write_csv
 
@@ -91,6 +91,9 @@ def compare_run(candidates: Sequence[Candidate], samples: pd.DataFrame, out_dir:
     words = follows.loc[rule_best, "follows"] if rule_best in follows.index else ""
     if words:
         reason = f"{reason[:-1]}; its clusters follow {words}."
+    twins = one_view_note(predictivity.attrs.get("redundancy"))
+    if twins:
+        reason = f"{reason[:-1]}; {twins}."
     if best is not None:
         check_best_name(best, list(labels))
         reason = override_reason(best, rule_best, reason)
