@@ -154,14 +154,14 @@ def auto_weights(blocks: Sequence[np.ndarray], sample_size: int = 2000, ks: Sequ
     other block ``b`` gets the weight ``((q_b - 0.5) / 0.5) ** power`` (0 below 0.5) relative to
     the anchor's 1, with ``q_b`` how much of the anchor's cuts ``b``'s graph keeps (relative
     assortativity, in [0, 1]): a block that shares the anchor's ground refines its
-    neighbourhoods (two ImageNet networks on Zenodo crops: q = 0.96, weight 0.8; the mix gains
-    0.02 NMI over either), while one that keeps less than half of it (:data:`SHARED_GROUND`)
-    follows something else (colour beside type: q = 0.3-0.55 on the demo) and would pull the
-    anchor's clusters its way; it keeps only the floor weight, so the mix reduces to its anchor
-    when the others add nothing. Measured: equal shares let three colour-following demo sets
-    outvote the type-carrying one (mix NMI 0.41 vs 0.59 alone); a fixed anchor share of 2/3
-    still lost 0.05, ``q ** 4`` (anchor 0.89) 0.04 on k-means cuts of the demo.
-    0.05. Returns weights summing to 1, each at least 1 % of the largest.
+    neighbourhoods (two ImageNet networks on Zenodo crops: q = 0.96, weight 0.83; on the demo's
+    six sets the mix gains 0.085 NMI over its best block), while one that keeps less than half
+    of it (:data:`SHARED_GROUND`) follows something else (colour beside type: q = 0.3-0.55 on the
+    demo) and would pull the anchor's clusters its way; it keeps only the floor weight, so the
+    mix reduces to its anchor when the others add nothing. Measured on the demo: equal shares
+    let three colour-following sets outvote the type-carrying one (mix NMI 0.41 vs 0.59 alone);
+    a fixed anchor share of 2/3 still lost 0.048, ``q ** 4`` (anchor ≈ 0.89) 0.033; this rule
+    +0.003. Returns weights summing to 1, each at least 1 % of the largest.
     """
     from sklearn.cluster import KMeans
 
