@@ -181,7 +181,8 @@ def auto_weights(blocks: Sequence[np.ndarray], sample_size: int = 2000, ks: Sequ
 
     def kept(b: int, c: int) -> float:
         """Mean relative assortativity of block c's cuts on block b's graph, clipped to [0, 1]."""
-        values = [assortativity(graphs[b], cut) / top for cut, top in zip(cuts[c], ceilings[c]) if np.isfinite(top) and top > 0]
+        values = [assortativity(graphs[b], cut) / top for cut, top in zip(cuts[c], ceilings[c])
+                  if np.isfinite(top) and top > 0]
         values = [v for v in values if np.isfinite(v)]
         return min(max(float(np.mean(values)), 0.0), 1.0) if values else 0.0
 

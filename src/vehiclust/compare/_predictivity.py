@@ -133,7 +133,7 @@ def linked(table: pd.DataFrame | None, a: str, b: str, threshold: float = REDUND
 
 
 def one_view_note(table: pd.DataFrame | None, threshold: float = REDUNDANT) -> str:
-    """Words for the pairs of sets counted as one view, e.g. "va-probs is nearly a function of vehicle-attributes (0.84)"."""
+    """Words for the pairs of sets counted as one view ("va-probs is nearly a function of ...")."""
     if table is None or table.empty:
         return ""
     names = list(table.index)
