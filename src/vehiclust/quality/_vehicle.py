@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -64,22 +66,33 @@ class VehicleDetector:
         paths = list(paths)
         workers = max(1, self.n_jobs or min(4, os.cpu_count() or 1))
         out = np.full((len(paths), len(DETECTION_COLUMNS)), np.nan, dtype=np.float64)
-        import openvino as ov
+        requests: queue.SimpleQueue = queue.SimpleQueue()
+        for _ in range(self._streams):
+            requests.put(self._model.create_infer_request())
+        pending = threading.BoundedSemaphore(4 * self._streams)  # images decoded but not yet run
 
-        def done(request, i: int) -> None:
-            det = request.get_tensor(self._output).data[0, 0]
-            det = det[det[:, 0] >= 0] if det.size else det
-            out[i] = _best_box(det)
+        def infer(i: int, x: np.ndarray) -> None:
+            try:
+                request = requests.get()
+                try:
+                    det = np.array(request.infer({0: x})[self._output][0, 0])
+                finally:
+                    requests.put(request)
+                det = det[det[:, 0] >= 0] if det.size else det
+                out[i] = _best_box(det)
+            finally:
+                pending.release()
 
-        queue = ov.AsyncInferQueue(self._model, self._streams)
-        queue.set_callback(done)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        with ThreadPoolExecutor(max_workers=workers) as pool, ThreadPoolExecutor(max_workers=self._streams) as runs:
             inputs = pool.map(_prepare, paths, chunksize=16)
             disable = None if self.progress is None else not self.progress
+            futures = []
             for i, x in enumerate(_progress.track(inputs, "vehicle detector", total=len(paths), disable=disable)):
                 if x is not None:
-                    queue.start_async({0: x}, i)
-            queue.wait_all()
+                    pending.acquire()
+                    futures.append(runs.submit(infer, i, x))
+            for f in futures:
+                f.result()
         return pd.DataFrame(out, columns=DETECTION_COLUMNS)
 
 
