@@ -174,6 +174,7 @@ class MapEmbedder(TransformerMixin, BaseEstimator):
         init = "pca" if X.shape[0] > self.n_components + 1 else "random"
         if X.shape[0] < SMALL_DATA_ROWS:  # umap-learn's slow all-pairs path: same graph, from faiss
             with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", category=UserWarning, module="umap")
                 warnings.filterwarnings("ignore", message="Graph is not fully connected")
                 return small_umap(X, self.n_components, n_neighbors, self.n_epochs, seed, init, graph)
         import umap
