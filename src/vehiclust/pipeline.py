@@ -332,6 +332,8 @@ def _stage_outliers(ctx: RunContext) -> None:
 
 # ---- maps (maps-and-words issue) --------------------------------------------------------
 MAP_LAYOUT = "sample-umap-small-1"  # in the maps' cache key: bumped when a layout changes
+
+
 def _stage_maps(ctx: RunContext) -> None:
     """2-D (and 3-D) coordinates of every row, and the map PNGs, for each descriptor set."""
     from vehiclust._parallel import processes, run_jobs
