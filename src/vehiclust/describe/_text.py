@@ -468,19 +468,42 @@ def _superlatives(group: list[int], by_id: dict[int, ClusterEvidence], names: di
                 options.append((margin, c, _SUPERLATIVES[attr][side]))
     done: set[int] = set()
     used: set[str] = set()
-    for _, c, word in sorted(options, key=lambda o: -o[0]):
-        if c in done or word in used:
-            continue
+
+    def rename(c: int, word: str) -> bool:
         name = _plain(names[c])
         name.traits.insert(0, word)
         if len(name.text().split()) > MAX_NAME_WORDS and name.colour and name.vtype and words is not None:
             w = words[c]
             name.vtype, name.cover = "", _covers(by_id[c], name.colour, "", w)
             name.hedge = "probably" if w.colour_hedged else ("mostly" if name.cover < MAJORITY else "")
-        if len(name.text().split()) <= MAX_NAME_WORDS:
-            names[c] = name
-            done.add(c)
-            used.add(word)
+        taken = {n.text() for k, n in names.items() if k != c}
+        if len(name.text().split()) > MAX_NAME_WORDS or name.text() in taken:
+            return False
+        names[c] = name
+        done.add(c)
+        used.add(word)
+        return True
+
+    for _, c, word in sorted(options, key=lambda o: -o[0]):
+        if c not in done and word not in used:
+            rename(c, word)
+    # Clusters extreme on nothing: one comparative each between the two left that differ most
+    # on a trait ("dim" and "bright white or grey"), as look-alikes are told apart above.
+    for _ in range(len(group)):
+        left = [c for c in group if c not in done]
+        if len(left) < 2:
+            break
+        pairs = []
+        for attr, low, high, scale in _TRAITS:
+            vals = {c: _trait_values(by_id[c], attr) for c in left}
+            if all(np.isfinite(v) for v in vals.values()):
+                lo, hi = min(left, key=vals.get), max(left, key=vals.get)
+                pairs.append(((vals[hi] - vals[lo]) / (scale or _LOG_SCALE[attr]), lo, hi, low, high))
+        for gap, lo, hi, low, high in sorted(pairs, key=lambda p: -p[0]):
+            if gap > 0 and rename(lo, low) + rename(hi, high):
+                break
+        else:
+            break
 
 
 def _numbered(name: Name, cluster: int) -> str:
