@@ -363,9 +363,11 @@ def base_name(ev: ClusterEvidence, w: Words) -> Name:
     hedge = "probably" if c and w.colour_hedged else ("mostly" if cover < MAJORITY else "")
     name = Name(colour=c, vtype=t, hedge=hedge, cover=cover)
     if c and t and len(name.text().split()) > MAX_NAME_WORDS:
-        # A colour pair and a type do not fit in four words: the colour alone, measured again.
-        cover = covers[1][0]
-        name = Name(colour=c, hedge="probably" if w.colour_hedged else ("mostly" if cover < MAJORITY else ""),
+        # A colour pair and a type do not fit in four words: the type with the colour model's
+        # word ("mostly white cars"), else the pair alone; covers measured again.
+        single = _covers(ev, w.colour, t, w)
+        c, t, cover = (w.colour, t, single) if single >= HEDGE else (c, "", covers[1][0])
+        name = Name(colour=c, vtype=t, hedge="probably" if w.colour_hedged else ("mostly" if cover < MAJORITY else ""),
                     cover=cover)
     return name
 
