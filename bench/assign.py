@@ -81,7 +81,7 @@ def build_run(run_dir: Path, n: int, seed: int, family: str = "kmeans", own_rows
     valid = np.ones(n, bool)
     outliers = outlier_table(n, valid, ensemble)
     model = build_set_model(SET.name, "single", X, valid, labels, family, ensemble, graph,
-                            prep_state=preparation_state(prep), outliers=outliers)
+                            prep_state=preparation_state(prep, raw, None, seed), outliers=outliers)
     run = DescriptorRun(name=SET.name, labels=labels, selection=pd.DataFrame({"family": [family]}),
                         chosen={"family": family, **FAMILY_PARAMS[family]}, outliers=outliers, model=model)
     results = RunResults(samples=pd.DataFrame({"path": case_paths(n)}),

@@ -5,8 +5,9 @@ and the held-out 20 % assigned back (issue 21's "Done when", for every set, not 
 
 Prints per set: family, k, own rows back (labels, outlier flags, reasons identical), held-out
 PSI, the largest per-cluster type-purity gap and how many clusters are past 0.1, and the same
-count for 300 draws of the run's own rows with their own labels (a perfect placement: what
-sampling alone gives at this size).
+count and the PSI for 300 draws of the run's own rows with their own labels (a perfect
+placement: what sampling alone gives at this size); the held-out rows' new-kind share and, with
+--road, the share of road scenes named a new kind and flagged outliers.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=0, help="the split's seed")
     parser.add_argument("--dir", type=Path, default=Path("/tmp/vehiclust-assign-split"))
+    parser.add_argument("--reuse", action="store_true", help="keep an existing run of this seed (placement only)")
+    parser.add_argument("--road", type=Path, default=None,
+                        help="folder of NAME.pkl descriptors of road scenes (no vehicle) for every set, "
+                             "e.g. `vehiclust extract` of ../shared udacity non-vehicles/Extras")
     args = parser.parse_args(argv)
     root = args.dir / f"s{args.seed}"
     root.mkdir(parents=True, exist_ok=True)
@@ -55,9 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         with open(root / f"train-{name}.pkl", "wb") as fh:
             pickle.dump(data[name][train], fh)
     paths[train].to_csv(root / "train_paths.csv", index=False)
-    run(RunConfig(descriptors={n: root / f"train-{n}.pkl" for n in SETS}, paths=root / "train_paths.csv",
-                  out=root / "run", mixes=["osnet+vehicle-attributes", "all"], seed=0, map_method="pca", map_3d=False,
-                  notebook=False, html=False, progress=False))
+    if not (args.reuse and (root / "run" / "metadata.json").exists()):
+        run(RunConfig(descriptors={n: root / f"train-{n}.pkl" for n in SETS}, paths=root / "train_paths.csv",
+                      out=root / "run", mixes=["osnet+vehicle-attributes", "all"], seed=0, map_method="pca",
+                      map_3d=False, notebook=False, html=False, progress=False))
     res = RunResults.load(root / "run")
     own = {n: X[train] for n, X in data.items()}
     held = {n: X[~train] for n, X in data.items()}
@@ -67,11 +73,22 @@ def main(argv: list[str] | None = None) -> int:
         old = r.table(res.samples["path"])
         back = res.assign(own, res.samples["path"], descriptor_set=name)
         new = res.assign(held, descriptor_set=name)
+        road = {}
+        if args.road is not None:
+            scenes = {}
+            for n in SETS:
+                with open(args.road / f"{n}.pkl", "rb") as fh:
+                    scenes[n] = np.asarray(pickle.load(fh), np.float32)  # noqa: S301 - made by vehiclust extract
+            placed = res.assign(scenes, descriptor_set=name)
+            road = {"road_new_kind": round(float(placed["new_kind"].mean()), 3),
+                    "road_outliers": round(float(placed["is_outlier"].mean()), 3)}
         oc, nc = old["cluster"].to_numpy(), new["cluster"].to_numpy()
         ids = np.unique(oc[oc >= 0])
         gaps = _gaps(oc, nc, types[train], types[~train])
-        null = [sum(g > 0.1 for g in _gaps(oc, oc[p], types[train], types[train][p]))
-                for p in (rng.choice(len(oc), int((~train).sum()), replace=False) for _ in range(300))]
+        draws = [rng.choice(len(oc), int((~train).sum()), replace=False) for _ in range(300)]
+        null = [sum(g > 0.1 for g in _gaps(oc, oc[p], types[train], types[train][p])) for p in draws]
+        null_psi = [float(psi(np.array([(oc == c).mean() for c in ids]), np.array([(oc[p] == c).mean() for c in ids])).sum())
+                    for p in draws]
         same = {c: float(np.mean(back[c].to_numpy() == old[c].to_numpy())) for c in ("cluster", "is_outlier", "outlier_reasons")}
         rows.append({"set": name, "best": name == res.best, "family": r.chosen.get("family", ""), "k": len(ids),
                      "own_labels": round(same["cluster"], 4), "own_flags": round(same["is_outlier"], 4),
@@ -80,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
                                             np.array([(nc == c).mean() for c in ids])).sum()), 4),
                      "worst_gap": round(max(gaps), 3), "gaps_over_0_1": sum(g > 0.1 for g in gaps),
                      "perfect_placement_gaps_mean": round(float(np.mean(null)), 1),
-                     "p95": float(np.percentile(null, 95))})
+                     "p95": float(np.percentile(null, 95)),
+                     "perfect_psi_mean": round(float(np.mean(null_psi)), 3), "perfect_psi_p95": round(float(np.percentile(null_psi, 95)), 3),
+                     "held_new_kind": round(float(new["new_kind"].mean()), 3), **road})
     with pd.option_context("display.width", 250, "display.max_columns", 20):
         print(pd.DataFrame(rows).to_string(index=False))
     return 0

@@ -428,13 +428,13 @@ def run_engines(args: argparse.Namespace) -> dict[str, Any]:
         row: dict[str, Any] = {}
         labels, flags = {}, {}
         for engine in ("local", "dask"):
-            kw = dict(random_state=args.seed, progress=False)
+            kw = dict(families=("kmeans",), random_state=args.seed, progress=False)
             t0, c0 = time.perf_counter(), cpu_seconds()
             if engine == "local":
                 X = DescriptorPreparer(columns=validity.kept_columns[name], random_state=args.seed).fit_transform(
                     case.descriptors[name], rows=valid)
                 t1 = time.perf_counter()
-                sel = ClusterSelector(families=("kmeans",), **kw).fit(X)
+                sel = ClusterSelector(**kw).fit(X)
                 t2 = time.perf_counter()
                 ens = OutlierEnsemble(random_state=args.seed).fit(X, sel.labels_, centers=sel.cluster_centers_)
             else:

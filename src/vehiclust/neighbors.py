@@ -111,7 +111,7 @@ def search_rows(index: Any, rows: np.ndarray, start: int, k: int, reference: np.
     D, I = index.search(np.ascontiguousarray(rows, dtype=np.float32), k + 1)
     if reference is not None:
         I = np.where(I >= 0, reference[np.maximum(I, 0)], -1)
-    I, D = _drop_self(I, D, np.arange(start, start + len(rows)))
+    I, D = drop_self(I, D, np.arange(start, start + len(rows)))
     return I, np.sqrt(np.maximum(D, 0.0))
 
 
@@ -124,9 +124,14 @@ def knn_graph(
     block_rows: int = 65_536,
     random_state: int | None = 0,
     progress: bool | None = None,
+    search: Any = None,
 ) -> KNNGraph:
     """k nearest neighbours of every row (self excluded): among all rows up to
-    ``exact_max_rows``, else among a seeded reference sample of ``reference_size`` rows."""
+    ``exact_max_rows``, else among a seeded reference sample of ``reference_size`` rows.
+
+    ``search(index, X, k, reference) -> (indices, distances)`` searches every row of ``X`` in
+    the index elsewhere (another engine: :func:`vehiclust.distributed.dask_knn_graph`);
+    None = here, ``block_rows`` at a time, with :func:`search_rows`."""
     X = np.ascontiguousarray(X, dtype=np.float32)
     n = X.shape[0]
     k = int(min(k, max(n - 1, 0)))
@@ -134,6 +139,9 @@ def knn_graph(
         return KNNGraph(np.zeros((n, 0), np.int64), np.zeros((n, 0), np.float32))
     index, reference = neighbour_index(X, k, exact_max_rows=exact_max_rows, reference_size=reference_size,
                                        random_state=random_state)
+    if search is not None:
+        idx, dist = search(index, X, k, reference)
+        return KNNGraph(np.asarray(idx, dtype=np.int64), np.asarray(dist, dtype=np.float32), reference)
     idx = np.empty((n, k), dtype=np.int64)
     dist = np.empty((n, k), dtype=np.float32)
     starts = range(0, n, block_rows)
@@ -144,7 +152,7 @@ def knn_graph(
     return KNNGraph(idx, dist, reference)
 
 
-def _drop_self(I: np.ndarray, D: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def drop_self(I: np.ndarray, D: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Remove each query row from its own result list (it is not always first: ties)."""
     is_self = I == rows[:, None]
     # Rows where self was not returned lose their last (farthest) neighbour instead.

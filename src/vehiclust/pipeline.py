@@ -119,24 +119,19 @@ def _stage_load(config: RunConfig) -> RunContext:
 
 # ---- prepare ----------------------------------------------------------------------------
 def _stage_prepare(ctx: RunContext) -> None:
-    if ctx.config.engine == "dask":  # the Dask engine (vehiclust.distributed)
-        from vehiclust.distributed.stages import prepare_stage
-
-        prepare_stage(ctx)
-    else:
-        _prepare_locally(ctx)
+    _prepare_locally(ctx)
     # The raw descriptors are not read again: unmap them (at full size, GBs of resident pages).
     ctx.case.descriptors.clear()
 
 
 def _prepare_locally(ctx: RunContext) -> None:
-    from vehiclust.prepare import DescriptorPreparer
+    from vehiclust.engine import engine_for
 
     cfg = ctx.config
     for name, raw in ctx.case.descriptors.items():
         valid = ctx.validity.valid_rows[name]
         keep_cols = ctx.validity.kept_columns[name]
-        prep = DescriptorPreparer(
+        prep = engine_for(cfg).preparer(
             l2_normalize=cfg.l2_normalize,
             n_components=cfg.pca_components,
             whiten=cfg.whiten,
@@ -149,7 +144,7 @@ def _prepare_locally(ctx: RunContext) -> None:
             from vehiclust.assign import preparation_state
 
             X = prep.fit_transform(raw, rows=valid)
-            cached = {"X": X, "preparation": prep.summary(), **preparation_state(prep)}
+            cached = {"X": X, "preparation": prep.summary(), **preparation_state(prep, raw, valid, ctx.seeds["prepare"])}
             if ctx.cache:
                 ctx.cache.save("prepare", name, key, cached)
         ctx.prepared[name] = PreparedSet(name=name, X=cached["X"], valid=valid, preparation=cached["preparation"],
@@ -168,52 +163,50 @@ def _stage_mix(ctx: RunContext) -> None:
 
 
 # ---- cluster (clustering-engine issue) --------------------------------------------------
-def _fit_selector(X: np.ndarray, params: dict[str, Any], graph: Any = None) -> Any:
+def _fit_selector(X: np.ndarray, params: dict[str, Any], graph: Any = None, engine: Any = None) -> Any:
     """One set's sweep; module-level so a worker process can run it."""
-    from vehiclust.cluster import ClusterSelector
+    from vehiclust.engine import LocalEngine
 
-    return ClusterSelector(**params).fit(X, graph=graph)
+    return (engine or LocalEngine()).selector(**params).fit(X, graph=graph)
 
 
-def _fit_selector_with_graph(X: np.ndarray, params: dict[str, Any], seed: int) -> tuple[Any, Any]:
+def _fit_selector_with_graph(X: np.ndarray, params: dict[str, Any], seed: int, engine: Any = None) -> tuple[Any, Any]:
     """One set's k-NN graph (Leiden clusters it; the outliers and maps reuse it) and sweep."""
-    from vehiclust.neighbors import knn_graph
-
-    graph = _set_graph(X, seed, params.get("progress"))
-    return _fit_selector(X, params, graph), graph
+    graph = _set_graph(X, seed, params.get("progress"), engine)
+    return _fit_selector(X, params, graph, engine), graph
 
 
-def _set_graph(X: np.ndarray, seed: int, progress: Any) -> Any:
+def _set_graph(X: np.ndarray, seed: int, progress: Any, engine: Any = None) -> Any:
     """The one k-NN graph of a set, built alike whether the cluster stage ran or was read from the
     cache (a resumed run then gives the same neighbours, twins and outlier scores)."""
-    from vehiclust.neighbors import knn_graph
+    from vehiclust.engine import LocalEngine
 
-    return knn_graph(X, GRAPH_NEIGHBOURS, random_state=seed, progress=progress) if len(X) > 1 else None
-
-
+    return (engine or LocalEngine()).knn_graph(X, GRAPH_NEIGHBOURS, random_state=seed, progress=progress) if len(X) > 1 else None
 
 
-def _resumed_selector(cached: dict[str, Any]) -> Any:
+
+
+def _resumed_selector(cached: dict[str, Any], seed: int | None = None) -> Any:
     """The parts of a fitted ClusterSelector that the outlier and compare stages read (centres,
-    chosen configuration), from the cache: a resumed run then scores exactly like a clean one."""
+    chosen configuration), from the cache: a resumed run then scores exactly like a clean one.
+    ``seed``: the selector's random_state (the assignment model draws EAC / Ward trees again)."""
     from types import SimpleNamespace
 
     return SimpleNamespace(cluster_centers_=cached["centers"], best_=cached["chosen"],
-                           best_params_=cached["best_params"])
+                           best_params_=cached["best_params"], random_state=seed)
 
 
 def _stage_cluster(ctx: RunContext) -> None:
-    if ctx.config.engine == "dask":  # the Dask engine (vehiclust.distributed)
-        from vehiclust.distributed.stages import cluster_stage
-
-        return cluster_stage(ctx)
     from vehiclust._parallel import processes, run_jobs
-    from vehiclust.cluster import ClusterSelector, sweep_params
-    from vehiclust.cluster._rule import summarise
+    from vehiclust.cluster import sweep_params
+    from vehiclust.cluster import summarise
+    from vehiclust.engine import engine_for
 
     cfg = ctx.config
     n = len(ctx.samples)
-    selector = ClusterSelector(families=cfg.families, k_min=cfg.k_min, k_max=cfg.k_max,
+    engine = engine_for(cfg)
+    n_jobs = engine.n_jobs(cfg.n_jobs)
+    selector = engine.selector(families=cfg.families, k_min=cfg.k_min, k_max=cfg.k_max,
                                random_state=ctx.seeds["cluster"], **sweep_params(n))
     params = {k: v for k, v in selector.get_params().items() if k != "progress"}  # every default: the cache key
     found: dict[str, tuple[dict[str, Any], Any]] = {}
@@ -224,11 +217,11 @@ def _stage_cluster(ctx: RunContext) -> None:
         if cached is None or "centers" not in cached:
             todo.append((name, key))
         else:
-            found[name] = (cached, _resumed_selector(cached))  # what later stages read of the estimator
-    in_workers = processes(cfg.n_jobs, len(todo), n) > 1
-    jobs = [(ctx.prepared[name].X, {**params, "progress": cfg.progress and not in_workers}, ctx.seeds["cluster"])
-            for name, _ in todo]
-    fitted = run_jobs(_fit_selector_with_graph, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="clustering sets",
+            found[name] = (cached, _resumed_selector(cached, ctx.seeds["cluster"]))  # what later stages read of the estimator
+    in_workers = processes(n_jobs, len(todo), n) > 1
+    jobs = [(ctx.prepared[name].X, {**params, "progress": cfg.progress and not in_workers}, ctx.seeds["cluster"],
+             engine) for name, _ in todo]
+    fitted = run_jobs(_fit_selector_with_graph, jobs, n_jobs=n_jobs, n_rows=n, description="clustering sets",
                       progress=cfg.progress, on_done=lambda i, fit, s: _runlog.step(
                           f"cluster {todo[i][0]}", s, n, f"{len(fit[0].selection_)} configurations, chose {fit[0].n_clusters_} clusters"))
     for (name, key), (selector, graph) in zip(todo, fitted):
@@ -293,14 +286,14 @@ def _stage_image_checks(ctx: RunContext) -> None:
 
 # ---- outliers (outliers issue) ----------------------------------------------------------
 def _fit_outliers(X: np.ndarray, labels: np.ndarray, centers: np.ndarray | None, contamination: float | None,
-                  seed: int, progress: bool, graph: Any = None, graph_seed: int = 0) -> tuple[Any, Any]:
+                  seed: int, progress: bool, graph: Any = None, graph_seed: int = 0, engine: Any = None) -> tuple[Any, Any]:
     """One set's k-NN graph (unless the cluster stage built it) and detector ensemble;
     module-level so a worker process can run it."""
-    from vehiclust.outliers import OutlierEnsemble
+    from vehiclust.engine import LocalEngine
 
-    ensemble = OutlierEnsemble(contamination=contamination, random_state=seed)
+    ensemble = (engine or LocalEngine()).ensemble(contamination=contamination, random_state=seed)
     if graph is None or graph.indices.shape[0] != len(X) or graph.k < min(ensemble.n_neighbors, len(X) - 1):
-        graph = _set_graph(X, graph_seed, progress)  # GRAPH_NEIGHBOURS (15) covers the detectors' 10
+        graph = _set_graph(X, graph_seed, progress, engine)  # GRAPH_NEIGHBOURS (15) covers the detectors' 10
     return graph, ensemble.fit(X, labels, centers=centers, graph=graph)
 
 
@@ -308,26 +301,25 @@ def _stage_outliers(ctx: RunContext) -> None:
     """Per-row outlier table for each descriptor set; invalid rows are always outliers.
 
     The k-NN graph searched here is kept on the prepared set: the maps place rows with it."""
-    if ctx.config.engine == "dask":  # the Dask engine (vehiclust.distributed)
-        from vehiclust.distributed.stages import outliers_stage
-
-        return outliers_stage(ctx)
     from vehiclust._parallel import processes, run_jobs
     from vehiclust.assign import model_for_set
+    from vehiclust.engine import engine_for
     from vehiclust.outliers import outlier_table, vehicle_mass
 
     cfg = ctx.config
     n = len(ctx.samples)
+    engine = engine_for(cfg)
+    n_jobs = engine.n_jobs(cfg.n_jobs)
     vehicle_prob = vehicle_mass(cfg.heads, ctx.samples["path"]) if ctx.image_checks is not None else None
     todo = [name for name in ctx.runs if len(ctx.prepared[name].X)]
-    show = cfg.progress and processes(cfg.n_jobs, len(todo), n) == 1
+    show = cfg.progress and processes(n_jobs, len(todo), n) == 1
     jobs = []
     for name in todo:
         ps, run_ = ctx.prepared[name], ctx.runs[name]
         centers = getattr(getattr(run_, "selector", None), "cluster_centers_", None)
         jobs.append((ps.X, np.asarray(run_.labels)[ps.valid], centers, cfg.contamination, ctx.seeds["outliers"], show,
-                     ps.graph, ctx.seeds["cluster"]))
-    fitted = dict(zip(todo, run_jobs(_fit_outliers, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="outliers",
+                     ps.graph, ctx.seeds["cluster"], engine))
+    fitted = dict(zip(todo, run_jobs(_fit_outliers, jobs, n_jobs=n_jobs, n_rows=n, description="outliers",
                                      progress=cfg.progress, on_done=lambda i, fit, s: _runlog.step(
                                          f"outliers {todo[i]}", s, n, f"{int(fit[1].labels_.sum()):,} flagged"))))
     for name, run_ in ctx.runs.items():
@@ -395,7 +387,7 @@ def _selector_refit(selector: Any, seed: int, chosen: dict[str, Any] | None = No
         if selector is None or not hasattr(selector, "best_params_"):
             return None
         chosen, params = selector.best_, selector.best_params_
-    from vehiclust.cluster._families import make_family
+    from vehiclust.cluster import make_family
 
     family, params = make_family(chosen["family"]), dict(params)
     return lambda X, k: np.asarray(family.fit(X, params, seed).labels)

@@ -46,7 +46,9 @@ def test_own_rows_come_back_with_their_labels_and_flags(any_demo_run):
     for name, run in res.descriptors.items():
         model = SetModel.load(demo_run["run_dir"] / "descriptors" / name)
         if model.kind != "consensus":  # each family's own rule
-            micro = (model.arrays["micro_centres"], model.arrays["micro_labels"]) if "micro_centres" in model.arrays else None
+            a = model.arrays
+            micro = ((a["micro_centres"], a["micro_labels"]) if "micro_centres" in a else
+                     (a["coassoc_centres"], a["coassoc_starts"], a["coassoc_labels"]) if "coassoc_centres" in a else None)
             assert model.info["rule"] == placement_rule(run.chosen["family"], micro), name
         new = res.assign(train, res.samples["path"], descriptor_set=name)
         old = run.table(res.samples["path"])
@@ -212,6 +214,7 @@ def test_cli_assign_with_images_checks_the_new_images(demo_run, shared_dir, tmp_
     bad = table.set_index("path").loc[[p.replace("\\", "/") for p in extra]]
     assert bad["is_outlier"].all()
     assert "unreadable" in bad["outlier_reasons"].iloc[0]
-    if road:
+    if road:  # its descriptors are a vehicle's here: the image check alone names it a new kind
         assert "no_vehicle" in bad["outlier_reasons"].iloc[1]
+        assert bool(bad["new_kind"].iloc[1])
     assert table["outlier_reasons"].iloc[:10].str.contains("unreadable|no_vehicle").sum() == 0

@@ -102,16 +102,16 @@ def road_scenes(models_dir, shared_dir, tmp_path_factory) -> dict[str, np.ndarra
 @pytest.mark.shared
 def test_real_road_scenes_are_a_new_kind(any_demo_run, road_scenes):
     """The road scenes mixed into the held-out vehicles (two splits, two sets of families): most
-    are named a new kind, the affected clusters are named, and most are outliers."""
+    are named a new kind (far from the clusters, from the run's rows, or off the run's PCA
+    subspace), the affected clusters are named, and most are outliers."""
     test = load_part(any_demo_run["split"], "test")
     mixed = {n: np.vstack([X, road_scenes[n]]) for n, X in test.items()}
     is_road = np.r_[np.zeros(len(test["osnet"]), bool), np.ones(len(road_scenes["osnet"]), bool)]
     table, drift, summary = _drift(any_demo_run["run_dir"], mixed)
     found = table["new_kind"].to_numpy()
-    # on the 11 colour/type probabilities of vehicle-attributes (the second split's pick) a road
-    # scene still looks like some vehicle type: 47 % are far from every cluster there (67 % with
-    # the first split's), but 90 % are outliers: both numbers are in the report's sentence
-    assert found[is_road].mean() >= 0.4 and found[~is_road].mean() <= 0.05
+    # far from every cluster alone: 47-67 %; with the distance to the run's rows and off the
+    # run's PCA subspace: 88-100 % on every set of the demo splits (docs/assign.md)
+    assert found[is_road].mean() >= 0.8 and found[~is_road].mean() <= 0.05
     assert summary["new_kind"] and summary["affected_clusters"]
     assert summary["new_kind_share"] >= 5 * 0.01  # the run's own rows: 1 % by construction
     assert "fit no cluster" in summary["sentence"] and "outliers rose" in summary["sentence"]

@@ -75,4 +75,51 @@ def test_micro_cluster_families_place_rows_by_their_micro_clusters(family):
     assert np.mean(placed.labels == labels) >= 0.99
     # an unknown seed (a resumed run): the family's fallback rule, still close
     other = build_set_model("s", "mix", X, np.ones(len(X), bool), labels, family, None, None, tree_seed=None)
-    assert other.info["rule"] == {"eac": "centre", "ward": "neighbours"}[family]
+    assert other.info["rule"] == {"eac": "centre", "ward": "ward"}[family]
+
+
+def test_small_eac_runs_place_rows_by_their_base_runs():
+    """Up to 1,000 rows every row is its own EAC micro-cluster: the model draws the EAC base
+    k-means runs again with the tree seed, checks their tree cuts to the run's labels, and a new
+    row joins the cluster of the run row those runs put it with most often. Near copies of the
+    rows come back to their clusters; an unknown seed falls back to the nearest centre."""
+    from vehiclust.assign.assign import place_in_space
+    from vehiclust.assign.model import build_set_model, tree_seed
+    from vehiclust.cluster import FAMILIES
+
+    rng = np.random.default_rng(3)
+    centres = rng.normal(0, 3, size=(4, 6))
+    X = (centres[rng.integers(0, 4, 300)] + rng.normal(size=(300, 6))).astype(np.float32)
+    seed = tree_seed("eac", type("Sel", (), {"random_state": 5})())
+    labels = np.asarray(FAMILIES["eac"]().fit(X, {"k": 4}, seed).labels, np.int64)
+    model = build_set_model("s", "mix", X, np.ones(len(X), bool), labels, "eac", None, None, tree_seed=seed)
+    assert model.info["rule"] == "coassoc"
+    assert model.arrays["coassoc_labels"].shape == (300, 39)  # k = 2..40 base runs
+    near = X + rng.normal(0, 0.01, X.shape).astype(np.float32)
+    placed = place_in_space(model, near, np.ones(len(X), bool))
+    assert np.mean(placed.labels == labels) >= 0.98
+    unknown = build_set_model("s", "mix", X, np.ones(len(X), bool), labels, "eac", None, None, tree_seed=None)
+    assert unknown.info["rule"] == "centre"
+
+
+def test_rows_off_the_runs_pca_subspace_are_a_new_kind():
+    """The residual cut is measured on rows the PCA was not fitted on: fresh rows of the run's
+    kind stay under it (about 1 %), rows of another kind (other directions) are past it."""
+    from vehiclust.assign.model import preparation_state, residual_norms
+    from vehiclust.prepare import DescriptorPreparer
+
+    rng = np.random.default_rng(4)
+    basis = np.linalg.qr(rng.normal(size=(96, 96)))[0]
+
+    def draw(n, dims):  # strong signal in `dims` directions, weak noise everywhere
+        return ((rng.normal(size=(n, 12)) * 3) @ basis[dims] + rng.normal(0, 0.3, (n, 96))).astype(np.float32)
+    run = draw(2000, slice(0, 12))
+    prep = DescriptorPreparer(n_components=16, l2_normalize=False, random_state=0).fit(run)
+    state = preparation_state(prep, run, np.ones(len(run), bool), seed=0)
+    cut = float(state["prep_residual_cut"][0])
+    in_sample = residual_norms(state, run) / cut
+    fresh = residual_norms(state, draw(2000, slice(0, 12))) / cut
+    other = residual_norms(state, draw(200, slice(40, 52))) / cut
+    assert np.mean(in_sample > 1) < 0.01  # the run's own rows sit closer to its own PCA
+    assert np.mean(fresh > 1) < 0.025
+    assert np.mean(other > 1) > 0.95

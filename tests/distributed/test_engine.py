@@ -12,9 +12,9 @@ from sklearn.metrics import adjusted_rand_score
 
 from vehiclust.cluster import ClusterSelector, calinski_harabasz, davies_bouldin
 from vehiclust.cluster.metrics import explained_variance
-from vehiclust.cluster.kmeans import FaissKMeans, faiss_threads
 from vehiclust.distributed import (
     DaskClusterSelector,
+    DaskEngine,
     DaskOutlierEnsemble,
     DaskPreparer,
     dask_knn_graph,
@@ -23,7 +23,6 @@ from vehiclust.distributed import (
     get_client,
     row_chunked,
 )
-from vehiclust.distributed.cluster import RowReader, train_centres
 from vehiclust.exceptions import InputError
 from vehiclust.neighbors import knn_graph
 from vehiclust.outliers import OutlierEnsemble
@@ -121,26 +120,6 @@ def test_preparer_rejects_bad_rows(case, dask_client):
 
 
 # ---- k-means sweep ----------------------------------------------------------------------
-def test_train_centres_is_faiss_kmeans(hard_case):
-    """The driver's training = FaissKMeans' own, seeded draws included (subsampled and not)."""
-    X = np.ascontiguousarray(np.asarray(hard_case["X"])[hard_case["valid"]][:, :16])
-    for max_train in (10**6, 2000):
-        with faiss_threads(1):  # spinning OpenMP threads are slow on a busy machine
-            km = FaissKMeans(7, n_init=2, max_train=max_train, random_state=12).fit(X)
-            centres, _ = train_centres(RowReader(X), 7, 12, n_init=2, max_train=max_train)
-        np.testing.assert_allclose(centres, km.cluster_centers_, rtol=1e-5, atol=1e-5)
-
-
-def test_row_reader_gathers_rows_in_the_order_asked(case, dask_client):
-    X = np.asarray(case["X"])[:900]
-    arr = row_chunked(X, chunk_rows=200)
-    reader = RowReader(dask_client.persist(arr), dask_client)
-    idx = np.array([850, 3, 3, 401, 0])
-    np.testing.assert_array_equal(reader[idx], X[idx])
-    np.testing.assert_array_equal(reader[idx], X[idx])  # cached
-    assert reader.shape == X.shape and len(reader) == 900
-
-
 @pytest.fixture(scope="module")
 def hard_prepared(hard_case):
     return DescriptorPreparer(n_components=16, random_state=0).fit_transform(hard_case["X"], rows=hard_case["valid"])
@@ -148,8 +127,8 @@ def hard_prepared(hard_case):
 
 @pytest.fixture(scope="module")
 def hard_selectors(hard_prepared, dask_client):
-    kw = dict(k_min=2, k_max=12, random_state=3, progress=False)
-    local = _quiet(ClusterSelector(families=("kmeans",), **kw).fit, hard_prepared)
+    kw = dict(families=("kmeans",), k_min=2, k_max=12, random_state=3, progress=False)
+    local = _quiet(ClusterSelector(**kw).fit, hard_prepared)
     dist = _quiet(DaskClusterSelector(scheduler=dask_client, chunk_rows=1000, **kw).fit, hard_prepared)
     return local, dist
 
@@ -157,7 +136,7 @@ def hard_selectors(hard_prepared, dask_client):
 def test_selector_agrees_with_local_engine_on_overlapping_unequal_clusters(hard_selectors, hard_prepared):
     local, dist = hard_selectors
     assert dist.best_["k"] == local.best_["k"]
-    assert adjusted_rand_score(local.labels_, dist.labels_) >= 0.99
+    np.testing.assert_array_equal(dist.labels_, local.labels_)
     np.testing.assert_allclose(dist.cluster_centers_, local.cluster_centers_, rtol=1e-4, atol=1e-5)
     # The whole selection table, reference-excess and R² columns included, is the local one.
     a, b = local.selection_, dist.selection_
@@ -180,25 +159,24 @@ def test_selector_on_a_dask_array_gives_the_same_labels(hard_case, hard_selector
     _, dist = hard_selectors
     prep = DaskPreparer(n_components=16, random_state=0, scheduler=dask_client).fit(hard_case["X"], rows=hard_case["valid"])
     lazy = prep.transform_dask(hard_case["X"], rows=hard_case["valid"])
-    again = _quiet(DaskClusterSelector(k_min=2, k_max=12, random_state=3, progress=False, scheduler=dask_client).fit, lazy)
+    again = _quiet(DaskClusterSelector(families=("kmeans",), k_min=2, k_max=12, random_state=3, progress=False, scheduler=dask_client).fit, lazy)
     assert adjusted_rand_score(again.labels_, dist.labels_) >= 0.99
     assert again.best_["k"] == dist.best_["k"]
 
 
 def test_selector_recovers_planted_clusters(prepared, case, dask_client):
-    dist = _quiet(DaskClusterSelector(k_min=2, k_max=8, random_state=3, progress=False, scheduler=dask_client).fit,
-                  prepared["dask"])
+    dist = _quiet(DaskClusterSelector(families=("kmeans",), k_min=2, k_max=8, random_state=3, progress=False,
+                                      scheduler=dask_client).fit, prepared["dask"])
     assert dist.best_["k"] == 6
     truth = case["truth"][case["valid"]]
     inl = truth >= 0
     assert adjusted_rand_score(truth[inl], dist.labels_[inl]) >= 0.99
     assert dist.labels_.dtype == np.int64 and dist.cluster_centers_.shape == (6, 16)
-    assert dist.predict(prepared["dask"][:50]).tolist() == dist.labels_[:50].tolist()
 
 
 def test_selector_same_seed_same_labels_and_is_an_estimator(prepared, dask_client):
     # A scheduler address (a str, as from the CLI) keeps the estimator clonable.
-    sel = DaskClusterSelector(k_min=5, k_max=7, random_state=11, progress=False,
+    sel = DaskClusterSelector(families=("kmeans",), k_min=5, k_max=7, random_state=11, progress=False,
                               scheduler=dask_client.scheduler.address, n_stability=1)
     a = _quiet(sel.fit, prepared["dask"])
     b = _quiet(clone(sel).fit, prepared["dask"])
@@ -208,12 +186,29 @@ def test_selector_same_seed_same_labels_and_is_an_estimator(prepared, dask_clien
     close_clients()  # the client connected to that address
 
 
-def test_selector_notes_skipped_families_and_small_grids(dask_client):
+def test_every_default_family_runs_on_dask_and_matches_local(hard_prepared, dask_client):
+    """eac, gmm, ward, hdbscan, dbscan and leiden fit on samples or search every row through the
+    per-row hooks: the Dask selector gives the local selection table and labels, family by family."""
+    kw = dict(k_min=2, k_max=9, random_state=4, progress=False, n_stability=1)
+    local = _quiet(ClusterSelector(**kw).fit, hard_prepared)
+    dist = _quiet(DaskClusterSelector(scheduler=dask_client, chunk_rows=900, **kw).fit, hard_prepared)
+    a, b = local.selection_, dist.selection_
+    assert set(b["family"]) == {"kmeans", "eac", "gmm", "ward", "hdbscan", "dbscan", "leiden"}
+    assert (b["error"] == "").all()
+    assert list(a.columns) == list(b.columns)
+    numeric = [c for c in a.columns if c != "fit_seconds" and pd.api.types.is_float_dtype(a[c])]
+    np.testing.assert_allclose(b[numeric].to_numpy(float), a[numeric].to_numpy(float), rtol=1e-6, atol=1e-7)
+    other = [c for c in a.columns if c not in numeric and c != "fit_seconds"]
+    pd.testing.assert_frame_equal(a[other], b[other])
+    np.testing.assert_array_equal(dist.labels_, local.labels_)
+    np.testing.assert_array_equal(dist.noise_mask_, local.noise_mask_)
+
+
+def test_selector_small_grids_are_noted(dask_client):
     X = np.random.default_rng(0).standard_normal((6, 3)).astype(np.float32)
     sel = DaskClusterSelector(families=("kmeans", "hdbscan"), k_min=2, k_max=40, random_state=0, progress=False,
                               scheduler=dask_client, n_stability=0)
-    with pytest.warns(UserWarning, match="k-means only"):
-        sel.fit(X)
+    _quiet(sel.fit, X)
     assert sel.selection_["k"].max() == 5
     assert "k grid cut" in sel.best_["note"]
 
@@ -270,14 +265,13 @@ def test_get_client_rejects_a_bad_scheduler():
 
 
 def test_outlier_stage_parts_match_the_local_stage(hard_prepared, hard_selectors, dask_client):
-    """`stages.fit_outliers` gives `pipeline._fit_outliers`' graph and flags (what the maps reuse)."""
-    from vehiclust.distributed.stages import fit_outliers
+    """`pipeline._fit_outliers` on the Dask engine gives the local graph and flags (what the maps reuse)."""
     from vehiclust.pipeline import _fit_outliers
 
     local_sel, _ = hard_selectors
     args = (hard_prepared, local_sel.labels_, local_sel.cluster_centers_, None, 9)
     g_local, e_local = _fit_outliers(*args, False)
-    g_dask, e_dask = fit_outliers(*args, scheduler=dask_client)
+    g_dask, e_dask = _fit_outliers(*args, False, engine=DaskEngine(dask_client))
     np.testing.assert_array_equal(g_dask.indices, g_local.indices)
     np.testing.assert_array_equal(e_dask.labels_, e_local.labels_)
     assert isinstance(e_dask, DaskOutlierEnsemble)

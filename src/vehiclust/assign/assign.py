@@ -7,7 +7,8 @@ and has a scikit-learn style ``predict``; :func:`assign_run` is the whole job be
 How a row is placed in a prepared space follows the family's own rule
 (:func:`vehiclust.assign.model.placement_rule`): k-means clusters are their centres' cells,
 so a row takes its nearest centre; EAC and Ward label micro-clusters, so a row takes its
-nearest micro-cluster's cluster; Leiden spreads its labels to the rows outside its graph by
+nearest micro-cluster's cluster (up to 1,000 rows, where every row is its own micro-cluster:
+EAC by its base k-means runs' co-association, Ward by the least merge cost); Leiden spreads its labels to the rows outside its graph by
 the majority of the 15 nearest sample rows, and so does a new row here; the other families
 (GMM, HDBSCAN, DBSCAN) by a distance-weighted vote of the nearest rows of the run's labelled
 reference sample (all valid rows up to 60,000, else the k-NN graph's seeded sample). A row
@@ -25,11 +26,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vehiclust.assign.model import SetModel, far_scores, glosh_new_scores, mixer_from_state, preparer_from_state
+from vehiclust.assign.model import (
+    SetModel,
+    coassoc_positions,
+    far_scores,
+    glosh_new_scores,
+    mixer_from_state,
+    preparer_from_state,
+    residual_norms,
+)
 from vehiclust.exceptions import InputError
 
 log = logging.getLogger(__name__)
 
+NO_VEHICLE_REASON = "no_vehicle"  # the image checks' reason (with --images): an image of a new kind too
 _SELF = 1e-9  # squared distance to the nearest reference row, relative to the row's squared norm,
 # under which that reference row is the row itself (float32 rounding of the same descriptor)
 
@@ -74,6 +84,7 @@ class RunAssigner:
         for block in self.models[name].info.get("blocks", []):
             self.models[block] = self._load(block)
         self.required_ = sorted(n for n, m in self.models.items() if m.kind == "single")
+        self.off_space_: dict[str, np.ndarray] = {}  # per single set: valid rows' PCA residual / the run's cut
 
     def _load(self, name: str) -> SetModel:
         return SetModel.load(Path(self.run_dir) / "descriptors" / name)
@@ -103,13 +114,18 @@ class RunAssigner:
             valid[start:start + 65_536] = np.isfinite(np.asarray(raw[start:start + 65_536], np.float32)).all(axis=1)
         prep = preparer_from_state(model.arrays)
         X = prep.transform(raw, rows=valid) if valid.any() else np.zeros((0, prep.n_components_), np.float32)
+        if "prep_residual_cut" in model.arrays and valid.any():  # off the run's PCA subspace: > 1
+            off = residual_norms(model.arrays, raw, valid) / float(model.arrays["prep_residual_cut"][0])
+            self.off_space_[name] = np.where(np.isfinite(off), off, 0.0)
+        else:
+            self.off_space_.pop(name, None)
         return valid, X
 
     def _place(self, name: str, prepared: dict, image_checks: pd.DataFrame | None) -> Placement:
         model = self.models[name]
         if model.kind == "single":
             valid, X = prepared[name]
-            return place_in_space(model, X, valid, image_checks, self.results_.samples["path"])
+            return place_in_space(model, X, valid, image_checks, self.results_.samples["path"], self.off_space_.get(name))
         if model.kind == "mix":
             blocks = model.info["blocks"]
             valid = np.logical_and.reduce([prepared[b][0] for b in blocks])
@@ -119,7 +135,9 @@ class RunAssigner:
                 pos = np.cumsum(v) - 1
                 parts.append(Xb[pos[valid]])
             Z = mixer_from_state(model.arrays).transform(parts) if valid.any() else np.zeros((0, 1), np.float32)
-            return place_in_space(model, np.asarray(Z, np.float32), valid, image_checks, self.results_.samples["path"])
+            offs = [self.off_space_[b][(np.cumsum(prepared[b][0]) - 1)[valid]] for b in blocks if b in self.off_space_]
+            off = np.max(offs, axis=0) if offs else None  # off any block's subspace
+            return place_in_space(model, np.asarray(Z, np.float32), valid, image_checks, self.results_.samples["path"], off)
         return self._consensus(model, prepared, image_checks)
 
     def _consensus(self, model: SetModel, prepared: dict, image_checks: pd.DataFrame | None) -> Placement:
@@ -144,7 +162,9 @@ class RunAssigner:
         shell = DescriptorRun(name=self.name_, labels=placement.labels, selection=pd.DataFrame(), chosen={},
                               outliers=placement.outliers, clusters=run.clusters)
         table = shell.table(pd.Series(paths).reset_index(drop=True))
-        table["new_kind"] = placement.far & placement.valid
+        reasons = placement.outliers["outlier_reasons"].astype(str).str.split(";")
+        no_vehicle = reasons.map(lambda r: NO_VEHICLE_REASON in r).to_numpy(bool)  # with --images
+        table["new_kind"] = (placement.far | no_vehicle) & placement.valid
         return table
 
 
@@ -162,10 +182,12 @@ def combination_labels(combos: np.ndarray, combo_labels: np.ndarray, counts: np.
 
 
 def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_checks: pd.DataFrame | None = None,
-                   run_paths: pd.Series | None = None) -> Placement:
+                   run_paths: pd.Series | None = None, off_space: np.ndarray | None = None) -> Placement:
     """Labels, outlier table and far-from-every-cluster flags of prepared rows ``X`` (the valid ones).
 
-    ``run_paths``: the run's image paths, to name the run image a new row duplicates."""
+    ``run_paths``: the run's image paths, to name the run image a new row duplicates;
+    ``off_space``: per valid row, its distance off the run's PCA subspace over the run's cut
+    (> 1: a new kind too; see :func:`vehiclust.assign.model.residual_cut`)."""
     from vehiclust.neighbors import GRAPH_NEIGHBOURS, knn
     from vehiclust.outliers import calibrate, outlier_table
 
@@ -180,7 +202,8 @@ def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_chec
     rule = info["rule"]
     # the neighbours searched once: the detectors' k + 1 (the row itself may be a reference row),
     # Leiden's 15 for its majority rule
-    kq = int(min(max(k + 1, GRAPH_NEIGHBOURS if rule == "majority" else 0), len(ref_X)))
+    k_far = int(info.get("far_k", 0))
+    kq = int(min(max(k + 1, k_far + 1, GRAPH_NEIGHBOURS if rule == "majority" else 0), len(ref_X)))
     D2, I = knn(ref_X, X, kq) if len(X) else (np.zeros((0, kq), np.float32), np.zeros((0, kq), np.int64))
     D = np.sqrt(np.maximum(D2, 0.0)).astype(np.float64)
     ref_pos = np.searchsorted(ids, ref_labels)
@@ -190,12 +213,21 @@ def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_chec
         pos = knn(centres, X, 1)[1][:, 0].astype(np.int64)
     elif rule == "micro":
         pos = np.searchsorted(ids, a["micro_labels"][knn(a["micro_centres"], X, 1)[1][:, 0]])
+    elif rule == "coassoc":
+        pos = coassoc_positions(a, X, ref_pos)
+    elif rule == "ward":  # the least Ward merge cost: n / (n + 1) * |x - centre|²
+        sizes = a["run_counts"][np.searchsorted(a["run_cluster_ids"], ids)].astype(np.float64)
+        d2 = knn(centres, X, len(centres))
+        cost = np.empty_like(d2[0], dtype=np.float64)
+        np.put_along_axis(cost, d2[1], np.maximum(d2[0], 0.0), axis=1)
+        pos = (cost * (sizes / (sizes + 1.0))).argmin(axis=1)
     elif rule == "majority":
         pos = _majority(ref_pos[I[:, :GRAPH_NEIGHBOURS]], len(ids))
     else:
         pos = _vote(ref_pos[I[:, :k + 1]], D[:, :k + 1], len(ids))
     self_hit = _is_reference_row(X, ref_X, I)  # the row is a reference row: it keeps that row's label
     labels_valid = np.where(self_hit, ref_labels[I[:, 0]], ids[pos]) if len(X) else ids[pos]
+    row_far = np.where(self_hit, D[:, min(k_far, kq - 1)], D[:, max(k_far - 1, 0)]) if len(X) else np.zeros(0)
     I, D, D2 = I[:, :k + 1], D[:, :k + 1], D2[:, :k + 1]
     kq = I.shape[1]
     # outlier detectors, scored like the run's rows
@@ -230,6 +262,10 @@ def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_chec
     labels = np.full(n, -1, np.int64)
     labels[valid] = labels_valid
     far_valid = far_scores(X, centres, scales) / max(float(info["far_cut"]), 1e-12) if len(X) else np.zeros(0)
+    if info.get("far_row_cut") is not None and len(X):  # and far from the run's rows themselves
+        far_valid = np.maximum(far_valid, row_far / float(info["far_row_cut"])) / float(info["far_combined_cut"])
+    if off_space is not None and len(X):
+        far_valid = np.maximum(far_valid, off_space)
     far_score = np.full(n, np.inf)
     far_score[valid] = far_valid
     return Placement(model.name, np.asarray(valid, bool), labels, table, far_score > 1.0, far_score)

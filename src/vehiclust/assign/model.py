@@ -34,15 +34,20 @@ MODEL_JSON = "model.json"
 MODEL_NPZ = "model.npz"
 #: share of the run's own rows beyond the "far from every cluster" cut (its 99th percentile)
 FAR_QUANTILE = 0.99
+#: the neighbour whose distance says how far a row is from the run's rows (self excluded)
+FAR_NEIGHBOURS = 10
 # How each family places a row it did not cluster itself (see :func:`placement_rule`):
 # "centre": the nearest cluster centre; "micro": the cluster of the nearest micro-cluster centre;
 # "majority": Leiden's own rule for the rows outside its graph sample (most of the 15 nearest
 # reference rows, the nearer breaking a tie); "neighbours": a distance-weighted vote of the 10
-# nearest reference rows (GMM, HDBSCAN, DBSCAN: any cluster shape).
+# nearest reference rows (GMM, HDBSCAN, DBSCAN: any cluster shape); "coassoc": EAC with every
+# row its own micro-cluster: the cluster of the run row the EAC base k-means runs put the new
+# row with most often (the nearer breaking a tie), see :func:`coassoc_state`; "ward": Ward with
+# every row its own micro-cluster: the least Ward merge cost n/(n+1)·|x - centre|².
 FAMILY_RULES = {"kmeans": "centre", "eac": "micro", "ward": "micro", "leiden": "majority"}
 #: the families placed by nearest micro-cluster, and their rule when the micro-clusters are not
-#: known (EAC with every row its own micro-cluster; a resumed run above 1,000 rows)
-MICRO_FALLBACK = {"eac": "centre", "ward": "neighbours"}  # ward: only when its micro-clusters are not found again
+#: known (the tree seed unknown, or the tree not found again with it)
+MICRO_FALLBACK = {"eac": "centre", "ward": "ward"}  # "ward": the cluster whose Ward merge cost is least
 # detectors a saved model can score on new rows (GLOSH as HDBSCAN's approximate_predict_scores)
 SCORED = ("knn", "lof", "iforest", "glosh", "cluster_distance")
 PREP_PREFIX = "prep_"
@@ -90,8 +95,12 @@ class SetModel:
 
 
 # ---- preparation -------------------------------------------------------------------------
-def preparation_state(prep: Any) -> dict[str, np.ndarray]:
-    """A fitted :class:`~vehiclust.prepare.DescriptorPreparer` as ``prep_*`` arrays (cacheable)."""
+def preparation_state(prep: Any, raw: Any = None, rows: np.ndarray | None = None,
+                      seed: int = 0) -> dict[str, np.ndarray]:
+    """A fitted :class:`~vehiclust.prepare.DescriptorPreparer` as ``prep_*`` arrays (cacheable).
+
+    With the raw descriptors it was fitted on (``raw``, valid ``rows`` mask) and a PCA: also the
+    cut of "off the run's subspace" (:func:`residual_cut`)."""
     state = {
         "prep_mean": np.asarray(prep.mean_, np.float32),
         "prep_n_features_in": np.asarray([prep.n_features_in_], np.int64),
@@ -103,7 +112,59 @@ def preparation_state(prep: Any) -> dict[str, np.ndarray]:
         value = getattr(prep, attr, None)
         if value is not None:
             state[PREP_PREFIX + attr.rstrip("_")] = np.asarray(value, np.float32)
+    if raw is not None and "prep_components" in state:
+        cut = residual_cut(state, raw, rows, seed)
+        if cut is not None:
+            state["prep_residual_cut"] = np.asarray([cut], np.float64)
     return state
+
+
+def _unreduced(state: dict[str, np.ndarray]) -> Any:
+    """The preparer of ``state`` without its PCA: rows selected, normalised and centred only."""
+    return preparer_from_state({k: v for k, v in state.items() if k not in ("prep_components", "prep_whiten_scale")})
+
+
+def residual_norms(state: dict[str, np.ndarray], raw: Any, rows: np.ndarray | None = None,
+                   components: np.ndarray | None = None) -> np.ndarray:
+    """Per (valid) row: the length of its part the PCA drops (``components``: default the state's)."""
+    C = np.asarray(state["prep_components"] if components is None else components, np.float64)
+    prep = _unreduced(state)
+    at = np.flatnonzero(np.ones(raw.shape[0], bool) if rows is None else np.asarray(rows, bool))
+    out = np.empty(len(at))
+    for lo in range(0, len(at), 16_384):  # (rows, all kept columns) float64 at a time
+        F = prep.transform(raw, rows=at[lo:lo + 16_384]).astype(np.float64)
+        out[lo:lo + len(F)] = np.sqrt(np.maximum((F ** 2).sum(axis=1) - ((F @ C) ** 2).sum(axis=1), 0.0))
+    return out
+
+
+def residual_cut(state: dict[str, np.ndarray], raw: Any, rows: np.ndarray | None, seed: int = 0,
+                 max_rows: int = 10_000) -> float | None:
+    """The 99th percentile of the part a PCA drops, for rows it was not fitted on.
+
+    The run's own rows lie closer to the run's PCA subspace than new rows of the same kind (it
+    was fitted on them), so the cut is measured across two halves of (at most ``max_rows``)
+    run rows: a PCA of as many components on one half, the other half's residuals, and back.
+    A new row past it (``residual_norms`` / cut > 1) is unlike anything the PCA was fitted on
+    (road scenes against vehicles: 77-100 % past it on the demo; held-out vehicles: < 1 %)."""
+    valid = np.flatnonzero(np.ones(raw.shape[0], bool) if rows is None else np.asarray(rows, bool))
+    p = int(np.asarray(state["prep_components"]).shape[1])
+    if len(valid) < 4 * p:
+        return None
+    pick = np.sort(np.random.default_rng(seed).choice(valid, min(len(valid), max_rows), replace=False))
+    mask = np.zeros(raw.shape[0], bool)
+    mask[pick] = True
+    F = _unreduced(state).transform(raw, rows=mask).astype(np.float64)
+    if F.shape[1] <= p:
+        return None
+    half = np.random.default_rng(seed + 1).permutation(len(F))
+    parts = (half[: len(F) // 2], half[len(F) // 2:])
+    out = []
+    for fit, test in (parts, parts[::-1]):
+        mean = F[fit].mean(axis=0)
+        V = np.linalg.svd(F[fit] - mean, full_matrices=False)[2][:p].T
+        G = F[test] - mean
+        out.append(np.sqrt(np.maximum((G ** 2).sum(axis=1) - ((G @ V) ** 2).sum(axis=1), 0.0)))
+    return max(float(np.quantile(np.concatenate(out), FAR_QUANTILE)), 1e-12)
 
 
 def preparer_from_state(state: dict[str, np.ndarray]) -> Any:
@@ -172,14 +233,16 @@ def placement_rule(family: str, micro: tuple[np.ndarray, np.ndarray] | None) -> 
 
     EAC and Ward label every row by its k-means micro-cluster, so a new row takes the cluster
     of its nearest micro-cluster centre. Up to 1,000 rows every row is its own micro-cluster
-    and a new row would be one more: Ward merges it with its nearest row (the micro rule on
-    the rows), EAC's co-association follows the base k-means runs (the nearest centre). On
-    three 80/20 splits of the demo these gave the run's own labels back best when each row
-    was left out (docs/assign.md).
+    and a new row would be one more: EAC's base k-means runs put it with some rows (the
+    "coassoc" rule); Ward joins it to the cluster whose merge costs least,
+    ``n_c / (n_c + 1) * |x - centre_c|²`` (the "ward" rule; the nearest row instead starves
+    Ward's diffuse clusters: PSI 0.13 against 0.04 on a demo split). See docs/assign.md.
     """
     rule = FAMILY_RULES.get(family, "neighbours")
     if rule == "micro" and micro is None:
         return MICRO_FALLBACK[family]
+    if rule == "micro" and family == "eac" and len(micro) == 3:  # base runs, not micro-clusters
+        return "coassoc"
     return rule
 
 
@@ -196,8 +259,8 @@ def micro_state(X: np.ndarray, labels: np.ndarray, family: str, seed: int | None
     from vehiclust.cluster.ward import micro_clusters
 
     tree = EvidenceAccumulation()  # EAC and MicroWard share the micro-cluster defaults
-    if len(X) <= tree.n_micro:  # every row its own micro-cluster: Ward's new row merges with its nearest
-        return (np.asarray(X, np.float32), np.asarray(labels, np.int64)) if family == "ward" else None
+    if len(X) <= tree.n_micro:  # every row its own micro-cluster: see placement_rule
+        return coassoc_state(X, labels, seed) if family == "eac" and seed is not None else None
     micro, centres, _ = micro_clusters(np.ascontiguousarray(X, np.float32), tree.n_micro, tree.micro_max_train,
                                        check_random_state(seed))
     ids = np.unique(labels)
@@ -209,6 +272,90 @@ def micro_state(X: np.ndarray, labels: np.ndarray, family: str, seed: int | None
                  "by the %s rule", family, purity, MICRO_FALLBACK[family])
         return None
     return centres.astype(np.float32), ids[votes.argmax(axis=1)]
+
+
+def coassoc_state(X: np.ndarray, labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(base centres, each base run's first centre, the rows' base labels) of an EAC run on at
+    most ``n_micro`` rows, or None when they do not give the run's labels back.
+
+    Every row is its own micro-cluster there, so EAC's clusters are cut from how often its
+    k-means base runs (k = 2..40, seeded from ``seed``) put two rows together. A new row is
+    placed by the same evidence: its nearest centre in each base run, then the run row it
+    shares most base clusters with (:func:`coassoc_positions`). The base runs are those of
+    :meth:`EvidenceAccumulation.fit <vehiclust.cluster.evidence.EvidenceAccumulation.fit>`,
+    drawn again from the same seed (one EAC fit's cost); their tree must cut to the run's labels.
+    """
+    import warnings
+
+    from scipy.cluster.hierarchy import cut_tree, linkage
+    from scipy.spatial.distance import squareform
+    from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.utils import check_random_state
+
+    from vehiclust.cluster.evidence import EvidenceAccumulation
+
+    X = np.ascontiguousarray(X, np.float64)
+    labels = np.asarray(labels, np.int64)
+    tree = EvidenceAccumulation(min(2, len(X)), random_state=seed)
+    if len(X) < 3:
+        return None
+    rng = check_random_state(seed)  # as EvidenceAccumulation.fit: no draw for rows-as-micro-clusters
+    low, high = (int(v) for v in tree.base_k)
+    centres, starts, base = [], [], []
+    for kk in [kk for kk in range(low, min(high, len(X) - 1) + 1)] or [min(2, len(X))]:
+        for _ in range(max(1, int(tree.runs_per_k))):
+            km = KMeans(kk, n_init=1, max_iter=100, random_state=int(rng.randint(0, 2**31 - 1)))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                base.append(km.fit_predict(X, sample_weight=np.ones(len(X))))
+            starts.append(sum(len(c) for c in centres))
+            centres.append(km.cluster_centers_)
+    B = np.stack(base, axis=1)
+    together = np.zeros((len(X), len(X)))
+    for j in range(B.shape[1]):
+        together += B[:, j][:, None] == B[:, j][None, :]
+    # the tree of these base runs, as EvidenceAccumulation.fit builds it: the run's labels back?
+    tree.micro_labels_, tree.micro_weights_ = np.arange(len(X)), np.ones(len(X))
+    tree.coassociation_ = (together / B.shape[1]).astype(np.float32)
+    distance = 1.0 - tree.coassociation_.astype(np.float64)
+    np.fill_diagonal(distance, 0.0)
+    tree.linkage_ = linkage(squareform(distance, checks=False), method="average")
+    tree.tree_cuts_ = cut_tree(tree.linkage_).astype(np.int32)
+    if not _same_partition(tree.labels_for(len(np.unique(labels))), labels):
+        log.info("assignment model: the EAC base runs were not found again; rows are placed by the nearest centre")
+        return None
+    return np.concatenate(centres).astype(np.float32), np.asarray(starts, np.int64), B.astype(np.int16)
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two label vectors split the rows the same way (whatever the ids)."""
+    pairs = np.unique(np.stack([a, b], axis=1), axis=0)
+    return len(pairs) == len(np.unique(a)) == len(np.unique(b))
+
+
+def coassoc_positions(arrays: dict[str, np.ndarray], X: np.ndarray, ref_pos: np.ndarray) -> np.ndarray:
+    """The cluster position of each new row under the "coassoc" rule: per EAC base run its
+    nearest centre, then the reference row sharing the most base clusters with it (the nearer
+    breaking a tie)."""
+    from vehiclust.neighbors import knn
+
+    centres, starts, B = arrays["coassoc_centres"], arrays["coassoc_starts"], arrays["coassoc_labels"]
+    ends = np.r_[starts[1:], len(centres)]
+    ref_X = arrays["ref_X"]
+    out = np.empty(len(X), np.int64)
+    for lo in range(0, len(X), 2048):
+        x = X[lo:lo + 2048]
+        together = np.zeros((len(x), len(B)), np.int32)
+        for j, (a, b) in enumerate(zip(starts, ends)):
+            nearest = knn(centres[a:b], x, 1)[1][:, 0]
+            together += nearest[:, None] == B[:, j][None, :]
+        d2 = knn(ref_X, x, len(ref_X))  # every reference row (at most n_micro of them)
+        dist = np.empty((len(x), len(ref_X)))
+        np.put_along_axis(dist, d2[1], d2[0], axis=1)
+        dist[together < together.max(axis=1, keepdims=True)] = np.inf
+        out[lo:lo + len(x)] = ref_pos[dist.argmin(axis=1)]
+    return out
 
 
 def space_state(X: np.ndarray, labels: np.ndarray, family: str, ensemble: Any, graph: Any,
@@ -243,20 +390,26 @@ def space_state(X: np.ndarray, labels: np.ndarray, family: str, ensemble: Any, g
     rule = placement_rule(family, micro)
     if rule == "micro":
         arrays["micro_centres"], arrays["micro_labels"] = micro
+    elif rule == "coassoc":
+        arrays["coassoc_centres"], arrays["coassoc_starts"], arrays["coassoc_labels"] = micro
     # per-cluster spread for the cluster distance: median member distance (as the detector does)
     pos = np.searchsorted(ids, labels)
     d_own = np.linalg.norm(X - centres[pos], axis=1).astype(np.float64)
     scales = np.array([np.median(d_own[pos == j]) if (pos == j).any() else 0.0 for j in range(len(ids))])
     fallback = float(np.median(d_own)) or 1.0
     arrays["cluster_scales"] = np.where(scales > 0, scales, fallback)
-    # "far from every cluster": the smallest scaled centre distance, cut at the run's 99th percentile
-    scaled = far_scores(X, centres, arrays["cluster_scales"])
+    # "a new kind": far from every cluster centre (in units of its spread) or from the run's rows
+    # themselves (the distance to the 10th nearest), each against the run's own 99th percentile;
+    # the larger of the two, cut at its own 99th percentile (see far_cuts)
+    centre_far = far_scores(X, centres, arrays["cluster_scales"])
+    k_far = int(min(FAR_NEIGHBOURS, len(arrays["ref_X"]) - 1))
+    row_far = own_kth_distance(X, arrays["ref_X"], graph, k_far) if k_far > 0 else None
     info: dict[str, Any] = {
         "rule": rule,
         "family": family,
         "n_features": int(X.shape[1]),
         "n_fit_rows": int(len(X)),
-        "far_cut": float(np.quantile(scaled, FAR_QUANTILE)) if len(scaled) else float("inf"),
+        **far_cuts(centre_far, row_far, k_far),
         "twin_similarity": float(ensemble.duplicate_similarity) if "ref_twin" in arrays else None,
     }
     if ensemble is None:
@@ -349,6 +502,33 @@ def glosh_new_scores(arrays: dict[str, np.ndarray], neighbours: np.ndarray, dist
     return np.clip(out, 0.0, 1.0)
 
 
+def own_kth_distance(X: np.ndarray, ref_X: np.ndarray, graph: Any, k: int) -> np.ndarray:
+    """Per run row: the distance to its k-th nearest reference row, itself excluded (the run's
+    k-NN graph when it holds k neighbours, else one search)."""
+    from vehiclust.neighbors import knn
+
+    if graph is not None and graph.k >= k and graph.indices.shape[0] == len(X):
+        return graph.head(k).distances[:, -1].astype(np.float64)
+    d2, idx = knn(ref_X, X, k + 1)
+    d = np.sqrt(np.maximum(d2, 0.0)).astype(np.float64)
+    self_first = np.isclose(d[:, 0], 0.0)  # a reference row meets itself first
+    return np.where(self_first, d[:, k], d[:, k - 1])
+
+
+def far_cuts(centre_far: np.ndarray, row_far: np.ndarray | None, k: int) -> dict[str, Any]:
+    """The cuts of the new-kind score: each part's 99th percentile on the run's rows, then that of
+    the larger scaled part, so that 1 % of the run's own rows are past it."""
+    if not len(centre_far):
+        return {"far_cut": float("inf"), "far_row_cut": None, "far_k": 0, "far_combined_cut": 1.0}
+    cut_c = max(float(np.quantile(centre_far, FAR_QUANTILE)), 1e-12)
+    if row_far is None:
+        return {"far_cut": cut_c, "far_row_cut": None, "far_k": 0, "far_combined_cut": 1.0}
+    cut_r = max(float(np.quantile(row_far, FAR_QUANTILE)), 1e-12)
+    both = np.maximum(centre_far / cut_c, row_far / cut_r)
+    return {"far_cut": cut_c, "far_row_cut": cut_r, "far_k": int(k),
+            "far_combined_cut": max(float(np.quantile(both, FAR_QUANTILE)), 1e-12)}
+
+
 def far_scores(X: np.ndarray, centres: np.ndarray, scales: np.ndarray) -> np.ndarray:
     """Per row: the smallest distance to a cluster centre, in units of that cluster's spread."""
     from vehiclust.neighbors import knn
@@ -439,7 +619,7 @@ def model_for_set(prepared: Any, run: Any, ensemble: Any) -> SetModel | None:
 
 def tree_seed(family: str, selector: Any) -> int | None:
     """The seed the cluster selector gave ``family``'s tree (EAC, Ward), None when unknown
-    (a resumed run keeps no selector seed)."""
+    (a selector without one; a resumed run's keeps the cluster stage's seed)."""
     from vehiclust.cluster import FAMILIES
 
     state = getattr(selector, "random_state", None)

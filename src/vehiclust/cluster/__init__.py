@@ -3,7 +3,8 @@
 See docs/clustering.md ("How the clustering is chosen") for the rule.
 """
 
-from vehiclust.cluster._families import FAMILIES, available_families
+from vehiclust.cluster._families import FAMILIES, available_families, make_family
+from vehiclust.cluster._rule import summarise
 from vehiclust.cluster.external import external_agreement, purity
 from vehiclust.cluster.kmeans import FaissKMeans
 from vehiclust.cluster.metrics import (
@@ -26,10 +27,12 @@ __all__ = [
     "davies_bouldin",
     "external_agreement",
     "k_grid",
+    "make_family",
     "plot_selection_curves",
     "purity",
     "sampled_silhouette",
     "size_balance",
+    "summarise",
     "sweep_params",
     "typicality",
 ]

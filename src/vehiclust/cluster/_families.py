@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from sklearn.base import clone
 
 from vehiclust.cluster.dbscan import AutoEpsDBSCAN
 from vehiclust.cluster.evidence import EvidenceAccumulation
@@ -46,7 +47,10 @@ def fingerprint(X: np.ndarray) -> tuple:
 
 
 class Family:
-    """Base: one parameter dict → one fit; override `sweep` when fits can share work."""
+    """Base: one parameter dict → one fit; override `sweep` when fits can share work.
+
+    A family backed by one scikit-learn estimator keeps it unfitted in ``estimator``: every fit
+    and refit (stability, the final one) is a ``clone`` of it with the swept parameters set."""
 
     name: str = ""
     uses_k: bool = True
@@ -69,19 +73,19 @@ class KMeansFamily(Family):
     name = "kmeans"
 
     def __init__(self, n_init: int = 2, max_iter: int = 25) -> None:
-        self.n_init = n_init
-        self.max_iter = max_iter
+        self.estimator = FaissKMeans(n_init=n_init, max_iter=max_iter)  # every fit and refit: a clone
 
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
-        km = FaissKMeans(params["k"], n_init=self.n_init, max_iter=self.max_iter, random_state=seed).fit(X)
+        km = clone(self.estimator).set_params(n_clusters=params["k"], random_state=seed).fit(X)
         return FamilyFit(km.labels_, info={"inertia": km.inertia_})
 
 
 class GMMFamily(Family):
     name = "gmm"
+    estimator = SampledGaussianMixture(covariance_type="diag")
 
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
-        gm = SampledGaussianMixture(params["k"], covariance_type="diag", random_state=seed).fit(X)
+        gm = clone(self.estimator).set_params(n_components=params["k"], random_state=seed).fit(X)
         return FamilyFit(gm.labels_, info={"bic": gm.bic_, "converged": gm.converged_})
 
 
@@ -146,8 +150,10 @@ class HDBSCANFamily(Family):
     def configs(self, n: int, ks: list[int]) -> list[dict[str, Any]]:
         return [{"min_cluster_size": s} for s in _density_sizes(n)]
 
+    estimator = SampledHDBSCAN()
+
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
-        hd = SampledHDBSCAN(int(params["min_cluster_size"]), random_state=seed).fit(X)
+        hd = clone(self.estimator).set_params(min_cluster_size=int(params["min_cluster_size"]), random_state=seed).fit(X)
         return FamilyFit(hd.labels_, noise_mask=hd.noise_mask_)
 
 
@@ -158,8 +164,11 @@ class DBSCANFamily(Family):
     def configs(self, n: int, ks: list[int]) -> list[dict[str, Any]]:
         return [{"min_samples": m, "eps_scale": e} for m in (5, 20) for e in (0.8, 1.0, 1.25)]
 
+    estimator = AutoEpsDBSCAN()
+
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
-        db = AutoEpsDBSCAN(int(params["min_samples"]), eps_scale=float(params["eps_scale"]), random_state=seed).fit(X)
+        db = clone(self.estimator).set_params(min_samples=int(params["min_samples"]), eps_scale=float(params["eps_scale"]),
+                                              random_state=seed).fit(X)
         return FamilyFit(db.labels_, noise_mask=db.noise_mask_, info={"eps": db.eps_})
 
 

@@ -10,10 +10,11 @@ label is still the nearest cluster's, so every row has one).
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import DBSCAN
 from sklearn.utils import check_array, check_random_state
 
-from vehiclust.cluster._assign import nearest_labelled
+from vehiclust.cluster.rows import nearest_labelled
 from vehiclust.cluster._kernels import knee_index
 from vehiclust.exceptions import InputError
 
@@ -30,7 +31,7 @@ def knee_eps(X: np.ndarray, min_samples: int) -> float:
     return float(kdist[knee_index(kdist)])
 
 
-class AutoEpsDBSCAN:
+class AutoEpsDBSCAN(ClusterMixin, BaseEstimator):
     """DBSCAN on a sample; eps from the k-distance knee times `eps_scale` unless `eps` is given."""
 
     def __init__(self, min_samples: int = 10, *, eps: float | None = None, eps_scale: float = 1.0,
@@ -72,6 +73,3 @@ class AutoEpsDBSCAN:
         self.labels_[idx] = np.where(self.sample_labels_ >= 0, self.sample_labels_, labels[idx])
         self.noise_mask_[idx] = self.sample_labels_ < 0
         return self
-
-    def fit_predict(self, X: np.ndarray, y=None) -> np.ndarray:
-        return self.fit(X).labels_

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_array, check_random_state
@@ -12,7 +13,7 @@ from sklearn.utils import check_array, check_random_state
 from vehiclust.exceptions import InputError
 
 
-class SampledGaussianMixture:
+class SampledGaussianMixture(ClusterMixin, BaseEstimator):
     """A scikit-learn `GaussianMixture` fitted on at most `max_fit_samples` rows.
 
     EM costs grow with n * k * d (diagonal) or n * k * d^2 (full) per iteration and the sweep
@@ -71,6 +72,3 @@ class SampledGaussianMixture:
         for a in range(0, X.shape[0], chunk):
             out[a: a + chunk] = self.mixture_.predict(np.asarray(X[a: a + chunk], dtype=np.float64))
         return out
-
-    def fit_predict(self, X: np.ndarray, y=None) -> np.ndarray:
-        return self.fit(X).labels_

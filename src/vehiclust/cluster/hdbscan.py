@@ -10,14 +10,15 @@ a noise row takes the label of its nearest clustered sample row and is flagged i
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.decomposition import PCA
 from sklearn.utils import check_array, check_random_state
 
-from vehiclust.cluster._assign import nearest_labelled
+from vehiclust.cluster.rows import nearest_labelled
 from vehiclust.exceptions import InputError
 
 
-class SampledHDBSCAN:
+class SampledHDBSCAN(ClusterMixin, BaseEstimator):
     """HDBSCAN on a PCA-reduced sample; `labels_` for every row, `noise_mask_` for noise."""
 
     def __init__(self, min_cluster_size: int = 50, *, min_samples: int | None = 10,
@@ -76,6 +77,3 @@ class SampledHDBSCAN:
         noise[idx] = ~clustered
         self.labels_ = labels
         self.noise_mask_ = noise
-
-    def fit_predict(self, X: np.ndarray, y=None) -> np.ndarray:
-        return self.fit(X).labels_

@@ -5,9 +5,11 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_array, check_random_state
 
+from vehiclust.cluster.rows import row_work
 from vehiclust.exceptions import InputError
 
 # Train on at most this many rows (500 per centroid at k = 40; faiss' own default is 256);
@@ -42,22 +44,13 @@ def faiss_threads(n_jobs: int | None):
         faiss.omp_set_num_threads(before)
 
 
-def nearest_centroid(X: np.ndarray, centroids: np.ndarray, chunk: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
-    """(labels int64, squared distances float32) of each row's nearest centroid (exact)."""
-    faiss = _faiss()
-    index = faiss.IndexFlatL2(centroids.shape[1])
-    index.add(np.ascontiguousarray(centroids, dtype=np.float32))
-    labels = np.empty(X.shape[0], dtype=np.int64)
-    dist = np.empty(X.shape[0], dtype=np.float32)
-    for a in range(0, X.shape[0], chunk):
-        b = min(a + chunk, X.shape[0])
-        d, i = index.search(np.ascontiguousarray(X[a:b], dtype=np.float32), 1)
-        labels[a:b] = i[:, 0]
-        dist[a:b] = d[:, 0]
-    return labels, dist
+def nearest_centroid(X: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(labels int64, squared distances float32) of each row's nearest centroid (exact), through
+    the per-row work in force (:mod:`vehiclust.cluster.rows`)."""
+    return row_work().nearest(X, centroids)
 
 
-class FaissKMeans:
+class FaissKMeans(ClusterMixin, BaseEstimator):
     """Lloyd k-means (faiss) from k-means++ seeds, the lowest-inertia of `n_init` runs.
 
     faiss' own random-row start falls into poor local minima on well-separated data, so by
@@ -128,6 +121,3 @@ class FaissKMeans:
     def predict(self, X: np.ndarray) -> np.ndarray:
         X = check_array(X, dtype=np.float32, order="C", copy=False)
         return nearest_centroid(X, self.cluster_centers_)[0]
-
-    def fit_predict(self, X: np.ndarray, y=None) -> np.ndarray:
-        return self.fit(X).labels_

@@ -28,8 +28,9 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils import check_array, check_random_state
 
+from vehiclust.cluster.rows import row_work
 from vehiclust.exceptions import InputError
-from vehiclust.neighbors import KNNGraph, knn_graph
+from vehiclust.neighbors import KNNGraph
 
 __all__ = ["LeidenClustering", "leiden_labels", "shared_neighbour_graph", "spread_labels"]
 
@@ -204,7 +205,7 @@ class LeidenClustering(ClusterMixin, BaseEstimator):
         n = X.shape[0]
         k = int(min(self.n_neighbors, n - 1))
         if graph is None or graph.indices.shape[0] != n or graph.k < k:
-            graph = knn_graph(X, k, exact_max_rows=self.exact_max_rows, reference_size=self.reference_size,
+            graph = row_work().knn_graph(X, k, exact_max_rows=self.exact_max_rows, reference_size=self.reference_size,
                               random_state=seed, progress=False)
         graph = graph.head(k)
         W, nodes = shared_neighbour_graph(graph)

@@ -26,7 +26,7 @@ def _chunks(n: int, size: int = _CHUNK):
         yield start, min(start + size, n)
 
 
-def _compact(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+def compact_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Map labels >= 0 to 0..k-1; return (codes with -1 kept, kept mask, k)."""
     labels = np.asarray(labels)
     kept = labels >= 0
@@ -34,6 +34,9 @@ def _compact(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     out = np.full(labels.shape[0], -1, dtype=np.int64)
     out[kept] = codes
     return out, kept, len(uniq)
+
+
+_compact = compact_labels  # the name this module's functions use
 
 
 def cluster_centroids(X: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -100,15 +103,24 @@ def internal_indices(X: np.ndarray, labels: np.ndarray) -> dict[str, float]:
         return nan
     centroids, counts = cluster_centroids(X, codes)
     dist = _distances_to_own_centroid(X, codes, centroids)
+    scatter = np.bincount(codes[kept], weights=dist[kept], minlength=k) / np.maximum(counts, 1.0)
+    return indices_from_parts(centroids, counts, float(np.nansum(dist**2)), scatter)
+
+
+def indices_from_parts(centroids: np.ndarray, counts: np.ndarray, within: float, scatter: np.ndarray) -> dict[str, float]:
+    """Calinski-Harabasz, Davies-Bouldin and R² of k >= 2 non-empty clusters from their means,
+    sizes, the within sum of squares and each cluster's mean distance to its mean: the part of
+    :func:`internal_indices` that does not read the rows (an engine that sums over row blocks
+    gives these parts and gets the same indices)."""
+    n = int(counts.sum())
+    k = len(counts)
     grand = (centroids * counts[:, None]).sum(0) / n
     between = float((counts * ((centroids - grand) ** 2).sum(1)).sum())
-    within = float(np.nansum(dist**2))
     if within == 0.0:
         ch = float("inf") if between > 0 else float("nan")
     else:
         ch = between * (n - k) / (within * (k - 1))
     total = between + within
-    scatter = np.bincount(codes[kept], weights=dist[kept], minlength=k) / np.maximum(counts, 1.0)
     return {
         "calinski_harabasz": ch,
         "davies_bouldin": _db_from(centroids, scatter),
@@ -247,8 +259,10 @@ def mean_pairwise_ari(reference: np.ndarray, others: list[tuple[np.ndarray, np.n
 __all__ = [
     "calinski_harabasz",
     "cluster_centroids",
+    "compact_labels",
     "davies_bouldin",
     "explained_variance",
+    "indices_from_parts",
     "internal_indices",
     "mean_pairwise_ari",
     "sampled_silhouette",

@@ -30,6 +30,7 @@ from vehiclust.cluster._reference import NullReference
 from vehiclust.cluster._rule import EXCESS as REFERENCE_COLUMNS
 from vehiclust.cluster._rule import MAX_NOISE, choose_configuration, eligible_alone, summarise
 from vehiclust.cluster.kmeans import faiss_threads
+from vehiclust.cluster.rows import RowWork, row_work, working_with
 from vehiclust.exceptions import InputError
 
 log = logging.getLogger(__name__)
@@ -159,7 +160,7 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
             "size_balance": M.size_balance(labels),
         }
         if n_clusters >= 2:
-            row.update(M.internal_indices(X, labels))  # CH, DB, R²: two passes over the rows
+            row.update(row_work().indices(X, labels))  # CH, DB, R²: two passes over the rows
             s, lo, hi = M.sampled_silhouette(X, labels, n_samples=self.silhouette_sample, random_state=seed)
             row.update(silhouette_sample=s, silhouette_ci_low=lo, silhouette_ci_high=hi)
             row.update(self.reference_.excess(n_clusters, row["silhouette_sample"], row["davies_bouldin"],
@@ -240,11 +241,15 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         """
         X, names, ks, notes = self._validate(X)
         limit = threadpool_limits(limits=int(self.n_jobs)) if self.n_jobs is not None else nullcontext()
-        with faiss_threads(self.n_jobs), limit:
+        with faiss_threads(self.n_jobs), limit, working_with(self._row_work(X)):
             m = self.screen_sample
             if m is not None and X.shape[0] > 1.5 * int(m) and int(m) > ks[-1]:
                 return self._fit_screened(X, names, ks, notes, graph)
             return self._fit(X, names, ks, notes, graph)
+
+    def _row_work(self, X: np.ndarray) -> RowWork:
+        """The per-row steps of this fit (:mod:`vehiclust.cluster.rows`): an engine's hook."""
+        return row_work()
 
     def _families(self, names: list[str], graph) -> dict[str, Any]:
         families = {name: make_family(name) for name in names}

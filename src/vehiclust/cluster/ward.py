@@ -9,6 +9,7 @@ label, so all rows are labelled consistently. One tree gives every k at once.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils import check_array, check_random_state
 
 from vehiclust.cluster._kernels import cut_merges, weighted_ward_merges
@@ -31,7 +32,7 @@ def micro_clusters(X: np.ndarray, n_micro: int, max_train: int, rng: np.random.R
     return labels.astype(np.int64), km.cluster_centers_[used].astype(np.float64), np.bincount(labels).astype(np.float64)
 
 
-class MicroClusterTree:
+class MicroClusterTree(ClusterMixin, BaseEstimator):
     """Base of the tree clusterings on micro-clusters: one fit, a cut at any k."""
 
     def labels_for_many(self, ks: list[int]) -> dict[int, np.ndarray]:
@@ -54,8 +55,6 @@ class MicroClusterTree:
                              f"{bad[0]} clusters (allowed: 1..{m}).")
         return wanted
 
-    def fit_predict(self, X: np.ndarray, y=None) -> np.ndarray:
-        return self.fit(X).labels_
 
 
 class MicroWard(MicroClusterTree):

@@ -138,7 +138,7 @@ def _classifier(weights_file: str) -> tuple[np.ndarray, np.ndarray] | None:
 
 def group_masses(probs: np.ndarray) -> pd.DataFrame:
     """(n, 1000) ImageNet probabilities → probability summed over each vehicle type's classes."""
-    from vehiclust.extract._imagenet import class_names
+    from vehiclust.extract import imagenet_class_names as class_names
 
     ids = {name: i for i, name in enumerate(class_names())}
     return pd.DataFrame({MASS_PREFIX + g: probs[:, [ids[c] for c, w in IMAGENET_TYPES.items() if w == g]].sum(axis=1)

@@ -108,3 +108,15 @@ def row_chunked(
     if not blocks:
         return da.zeros((0, n_cols), dtype=np.float32)
     return da.concatenate(blocks, axis=0)
+
+
+def n_workers(client) -> int:
+    """Workers of a ``distributed.Client`` (at least 1)."""
+    return max(1, len(client.scheduler_info().get("workers", {})))
+
+
+def scatter_rows(client, X: np.ndarray, chunk_rows: int | None = None) -> tuple[list, list[int]]:
+    """Row blocks of an in-memory matrix as futures spread over the workers, and their first rows."""
+    step = int(chunk_rows or auto_chunk_rows(len(X), X.shape[1], n_workers(client)))
+    starts = list(range(0, len(X), step))
+    return client.scatter([np.ascontiguousarray(X[a:a + step]) for a in starts], hash=False), starts

@@ -22,33 +22,19 @@ def nearest(block: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndar
     return idx[:, 0].astype(np.int64), np.maximum(d2[:, 0], 0)
 
 
-def cluster_sums(block: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    """(k, d) float64 sums of the rows of each cluster (labels 0..k-1)."""
-    onehot = sp.csr_matrix((np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(k, len(labels)))
+def cluster_sums(block: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
+    """(k, d) float64 sums of the rows of each cluster (codes 0..k-1; -1 rows left out)."""
+    keep = np.flatnonzero(codes >= 0)
+    onehot = sp.csr_matrix((np.ones(len(keep)), (codes[keep], keep)), shape=(k, len(codes)))
     return np.asarray(onehot @ block.astype(np.float64, copy=False))
 
 
-def assign(block: np.ndarray, centres: np.ndarray) -> dict:
-    """Nearest centre of every row, plus the per-cluster sums, counts and inertia of the block."""
-    k = centres.shape[0]
-    labels, d2 = nearest(block, centres)
-    return {
-        "labels": labels.astype(np.int16 if k < 2**15 else np.int32),
-        "sums": cluster_sums(block, labels, k),
-        "counts": np.bincount(labels, minlength=k),
-        "inertia": float(d2.astype(np.float64).sum()),
-    }
-
-
-def labels_of(assigned: dict) -> np.ndarray:
-    return assigned["labels"]
-
-
-def spread(block: np.ndarray, assigned: dict, means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def spread(block: np.ndarray, means: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per cluster: (sum of distances, sum of squared distances) of its rows to its MEAN, the
     terms of Davies-Bouldin, Calinski-Harabasz and R² (float64, as `cluster.metrics`)."""
-    labels = assigned["labels"].astype(np.int64)
-    diff = block.astype(np.float64) - means[labels]
+    keep = codes >= 0
+    diff = block[keep].astype(np.float64) - means[codes[keep]]
     dist2 = np.einsum("ij,ij->i", diff, diff)
     k = means.shape[0]
-    return np.bincount(labels, weights=np.sqrt(dist2), minlength=k), np.bincount(labels, weights=dist2, minlength=k)
+    return (np.bincount(codes[keep], weights=np.sqrt(dist2), minlength=k),
+            np.bincount(codes[keep], weights=dist2, minlength=k))

@@ -19,8 +19,9 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from vehiclust.distributed._arrays import row_chunked
+from vehiclust.distributed._arrays import auto_chunk_rows, n_workers, row_chunked
 from vehiclust.distributed._client import get_client
+from vehiclust.distributed._params import extended_init
 from vehiclust.exceptions import InputError
 from vehiclust.prepare import DescriptorPreparer
 
@@ -42,40 +43,20 @@ def _project(block: np.ndarray, params: tuple) -> np.ndarray:
 class DaskPreparer(DescriptorPreparer):
     """L2-normalise, optionally standardise, and PCA-reduce a descriptor matrix on Dask.
 
-    Parameters are those of :class:`vehiclust.prepare.DescriptorPreparer`, plus
-    ``scheduler`` (address, Client, or None for the process's LocalCluster),
-    ``n_power_iter`` (power iterations of the randomized SVD when fitting on every row) and
-    ``sample_size`` (rows of the PCA fit, as the local preparer; None = every valid row, on
-    the workers, which no longer matches the local engine exactly).
+    Parameters are those of :class:`vehiclust.prepare.DescriptorPreparer` (``chunk_rows``:
+    the most rows per block; ``sample_size``: rows of the PCA fit, as the local preparer, or
+    None = every valid row, on the workers, which no longer matches the local engine
+    exactly), plus ``scheduler`` (address, Client, or None for the process's LocalCluster)
+    and ``n_power_iter`` (power iterations of the randomized SVD when fitting on every row).
     """
 
-    def __init__(
-        self,
-        l2_normalize: bool = True,
-        standardize: bool = False,
-        n_components: int | float | None = 64,
-        whiten: bool | float = False,
-        columns: np.ndarray | None = None,
-        sample_size: int | None = 60_000,
-        chunk_rows: int | None = None,
-        n_power_iter: int = 4,
-        random_state: int | np.random.RandomState | None = None,
-        scheduler: Any = None,
-    ):
-        self.l2_normalize = l2_normalize
-        self.standardize = standardize
-        self.n_components = n_components
-        self.whiten = whiten
-        self.columns = columns
-        self.sample_size = sample_size
-        self.chunk_rows = chunk_rows
-        self.n_power_iter = n_power_iter
-        self.random_state = random_state
-        self.scheduler = scheduler
+    __init__ = extended_init(DescriptorPreparer, n_power_iter=4, scheduler=None)
 
     def _array(self, X: np.ndarray, rows: np.ndarray, client):
-        return row_chunked(X, rows, self.columns, l2=self.l2_normalize, chunk_rows=self.chunk_rows,
-                           n_workers=max(1, len(client.scheduler_info().get("workers", {})) or 1))
+        workers = n_workers(client)
+        step = auto_chunk_rows(len(rows), X.shape[1], workers)  # blocks of ~64 MB at most
+        return row_chunked(X, rows, self.columns, l2=self.l2_normalize, n_workers=workers,
+                           chunk_rows=min(step, int(self.chunk_rows)) if self.chunk_rows else step)
 
     def fit(self, X: np.ndarray, y: Any = None, rows: np.ndarray | None = None) -> "DaskPreparer":
         import dask.array as da

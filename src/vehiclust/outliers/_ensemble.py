@@ -139,7 +139,7 @@ class OutlierEnsemble(BaseEstimator):
             raise InputError(f"The k-NN graph passed to OutlierEnsemble.fit has {graph.indices.shape[0]} rows and "
                              f"k={graph.k}; X has {n} rows and n_neighbors={self.n_neighbors}.")
         if graph is None and {"knn", "lof", "glosh"} & set(names) and n > 1:
-            graph = knn_graph(X, self.n_neighbors, random_state=seeds["knn"])
+            graph = self._knn_graph(X, self.n_neighbors, seeds["knn"])
         fitted: dict[str, BaseDetector] = {}
         columns: dict[str, np.ndarray] = {}
         for name in names:
@@ -191,6 +191,10 @@ class OutlierEnsemble(BaseEstimator):
         if self.duplicate_similarity is not None and self.neighbors_.size:
             self.twin_of_, self.twin_similarity_ = descriptor_twins(X, self.neighbors_, self.duplicate_similarity)
         return self
+
+    def _knn_graph(self, X: np.ndarray, k: int, seed: int) -> KNNGraph:
+        """The k-NN search of every row (an engine's hook: `vehiclust.distributed`)."""
+        return knn_graph(X, k, random_state=seed)
 
     def _make(self, name: str, seed: int, centers: np.ndarray | None) -> BaseDetector:
         common = {"cut": self.cut, "contamination": self.contamination}

@@ -57,6 +57,10 @@ class IsolationForestDetector(BaseDetector):
         )
         forest.fit(X)
         self.forest_ = forest
+        return self._score_rows(forest, X)
+
+    def _score_rows(self, forest: IsolationForest, X: np.ndarray) -> np.ndarray:
+        """Every row's score under the fitted forest (an engine's hook: `vehiclust.distributed`)."""
         from sklearn import config_context
 
         with config_context(working_memory=128):  # MB per scoring chunk (default 1 GB: too much per worker)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from vehiclust.neighbors import KNNGraph, _drop_self, knn_graph
+from vehiclust.neighbors import KNNGraph, drop_self, knn_graph
 
-__all__ = ["AcceptsGraph", "KNNGraph", "_drop_self", "knn_graph"]
+__all__ = ["AcceptsGraph", "KNNGraph", "drop_self", "knn_graph"]
 
 
 class AcceptsGraph:

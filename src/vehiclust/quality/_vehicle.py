@@ -19,7 +19,7 @@ import pandas as pd
 
 from vehiclust import _progress
 from vehiclust.exceptions import MissingDependencyError
-from vehiclust.extract._weights import resolve_weights
+from vehiclust.extract import resolve_weights
 from vehiclust.io.images import ImageReadError, load_image
 
 log = logging.getLogger(__name__)

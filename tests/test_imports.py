@@ -1,0 +1,203 @@
+"""The layering rules of src/, read with ``ast`` (nothing is imported):
+
+- no module imports a private name (``_x``: a private module, or a private name of a module)
+  that belongs to ANOTHER package (``vehiclust.cluster._rule`` is for ``vehiclust.cluster``
+  only); the five root helpers in `ROOT_HELPERS` are allowed for now (renamed later);
+- no import cycle between modules (the imports that run when a module is imported; the
+  script also lists two-way dependencies through imports inside functions).
+
+Run as a script (``python tests/test_imports.py``) to list every finding.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+ROOT = "vehiclust"
+# private root modules every package may import until the integrator renames them
+ROOT_HELPERS = {f"{ROOT}._progress", f"{ROOT}._parallel", f"{ROOT}._cache", f"{ROOT}._runlog", f"{ROOT}._config_checks"}
+
+
+def modules(src: Path = SRC) -> dict[str, Path]:
+    """Dotted module name → file, for every module under ``src/vehiclust``."""
+    out = {}
+    for path in sorted((src / ROOT).rglob("*.py")):
+        parts = list(path.relative_to(src).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = path
+    return out
+
+
+def _package(name: str, mods: dict[str, Path]) -> str:
+    """The package a module belongs to (a package's own ``__init__`` belongs to itself)."""
+    return name if mods[name].name == "__init__.py" else name.rpartition(".")[0]
+
+
+def _private(part: str) -> bool:
+    return part.startswith("_") and not part.startswith("__")
+
+
+def _nodes(tree: ast.AST, lazy: bool):
+    """Every node; with ``lazy=False`` only what runs on import (no function bodies, no
+    ``if TYPE_CHECKING:`` blocks)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not lazy and isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            if not lazy and isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                continue
+            todo.append(child)
+
+
+def imports(name: str, mods: dict[str, Path], lazy: bool = True) -> list[tuple[int, str, str | None]]:
+    """(line, module imported, name taken from it or None) of the imports in module ``name``:
+    every one, or (``lazy=False``) those that run when the module is imported. A module's
+    private attribute read through a module alias (``M._name``) counts as taking that name."""
+    tree = ast.parse(mods[name].read_text(encoding="utf-8"))
+    package = _package(name, mods)
+    out = []
+    aliases: dict[str, str] = {}
+    for node in _nodes(tree, lazy):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name, None) for a in node.names if a.name.split(".")[0] == ROOT]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.split(".")[0] != ROOT:
+                continue
+            for a in node.names:
+                sub = f"{target}.{a.name}"
+                out.append((node.lineno, sub, None) if sub in mods else (node.lineno, target, a.name))
+                if sub in mods:
+                    aliases[a.asname or a.name] = sub
+    for node in _nodes(tree, lazy):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
+                and _private(node.attr)):
+            out.append((node.lineno, aliases[node.value.id], node.attr))
+    return out
+
+
+def private_imports(mods: dict[str, Path] | None = None) -> list[str]:
+    """Every import of another package's private module or private name, as 'file:line: what'."""
+    mods = modules() if mods is None else mods
+    found = []
+    for name in mods:
+        package = _package(name, mods)
+        for line, target, taken in imports(name, mods):
+            parts = target.split(".")
+            # the owner of a private module is the package holding it; of a private name, the module's package
+            cut = next((i for i, p in enumerate(parts) if _private(p)), None)
+            if cut is not None:
+                owner, what = ".".join(parts[:cut]), ".".join(parts[: cut + 1])
+            elif taken is not None and _private(taken) and target in mods:
+                owner, what = _package(target, mods), f"{target}.{taken}"
+            else:
+                continue
+            if owner == package or what in ROOT_HELPERS:
+                continue
+            found.append(f"{name}:{line}: {name} imports {what}")
+    return found
+
+
+def import_cycles(mods: dict[str, Path] | None = None, lazy: bool = False) -> list[list[str]]:
+    """The strongly connected groups of two or more modules (or a module importing itself), by
+    the imports that run on import; ``lazy=True`` counts imports inside functions too (two
+    modules that call each other: not a cycle Python can trip on, but a knot to look at)."""
+    mods = modules() if mods is None else mods
+    graph = {name: sorted({t for _, t, _ in imports(name, mods, lazy=lazy) if t in mods}) for name in mods}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[list[str]] = []
+    counter = [0]
+
+    def visit(v: str) -> None:  # Tarjan
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1 or v in graph[v]:
+                groups.append(sorted(group))
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return groups
+
+
+def test_no_private_name_is_imported_across_packages():
+    found = private_imports()
+    assert not found, "private names imported from another package:\n" + "\n".join(found)
+
+
+def test_no_import_cycle():
+    cycles = import_cycles()
+    assert not cycles, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in cycles)
+
+
+def test_the_checks_catch_what_they_look_for(tmp_path):
+    """A cross-package private import and a cycle in a made-up tree are found; allowed ones are not."""
+    pkg = tmp_path / ROOT
+    for rel, text in {
+        "__init__.py": "",
+        "_progress.py": "",
+        "a/__init__.py": "from vehiclust.a._own import x\n",
+        "a/_own.py": "x = 1\n_y = 2\n",
+        "a/pub.py": "_z = 3\nfrom . import _own\n",
+        "b/__init__.py": "",
+        "b/use.py": ("from vehiclust.a._own import x\nfrom vehiclust.a.pub import _z\nfrom ..a import _own\n"
+                     "from vehiclust import _progress\nimport vehiclust.b.loop\n"),
+        "b/loop.py": "from vehiclust.b import use\n",
+        "b/lazy.py": "from vehiclust.a import pub as P\n\ndef f():\n    from vehiclust.b import use\n    return P._z\n",
+    }.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text(text)
+    mods = modules(tmp_path)
+    found = private_imports(mods)
+    assert [f.split(": ", 1)[1] for f in found] == [
+        "vehiclust.b.lazy imports vehiclust.a.pub._z",
+        "vehiclust.b.use imports vehiclust.a._own",
+        "vehiclust.b.use imports vehiclust.a.pub._z",
+        "vehiclust.b.use imports vehiclust.a._own",
+    ]
+    assert import_cycles(mods) == [["vehiclust.b.loop", "vehiclust.b.use"]]
+    (pkg / "b" / "use.py").write_text("def f():\n    from vehiclust.b import lazy\n")  # both ways, inside functions
+    (pkg / "b" / "loop.py").write_text("")
+    assert import_cycles(mods) == []
+    assert import_cycles(mods, lazy=True) == [["vehiclust.b.lazy", "vehiclust.b.use"]]
+
+
+if __name__ == "__main__":
+    for line in private_imports():
+        print(line)
+    for cycle in import_cycles():
+        print("cycle:", " <-> ".join(cycle))
+    for cycle in import_cycles(lazy=True):
+        print("two-way through imports inside functions:", " <-> ".join(cycle))
