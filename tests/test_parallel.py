@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vehiclust._parallel import MIN_ROWS, effective_jobs, processes, run_jobs
+from vehiclust._parallel import MIN_ROWS, MIN_TOTAL_ROWS, effective_jobs, processes, run_jobs
 from vehiclust.embed import full_coords
 from vehiclust.neighbors import knn_graph
 from vehiclust.pipeline import _fit_selector
@@ -23,8 +23,11 @@ def test_effective_jobs(n_jobs, n_tasks, expected):
 
 
 def test_small_data_stays_in_process():
-    assert processes(-1, 6, MIN_ROWS - 1) == 1
+    assert processes(-1, 1, MIN_ROWS - 1) == 1
     assert processes(2, 6, MIN_ROWS) == 2
+    assert processes(2, 3, 200) == 1  # a few small sets: worker start-up would cost more
+    assert processes(2, 6, 1200) == 2  # the demo: six sets of 1,200 rows
+    assert processes(2, 2, MIN_TOTAL_ROWS // 2 - 1) == 1
 
 
 def test_selectors_in_workers_match_in_process():

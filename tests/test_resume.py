@@ -26,6 +26,9 @@ def test_second_run_resumes_from_cache(tmp_path, caplog):
         second = run(RunConfig(**cfg))
     reused = [r.getMessage() for r in caplog.records if "reused cached result" in r.getMessage()]
     assert any("stage prepare [a]" in m for m in reused) and any("stage cluster [a]" in m for m in reused)
+    assert any("stage maps [a]" in m for m in reused)  # the map coordinates are read back too
+    np.testing.assert_array_equal(first.descriptors["a"].coords_2d, second.descriptors["a"].coords_2d)
+    np.testing.assert_array_equal(first.descriptors["a"].coords_3d, second.descriptors["a"].coords_3d)
     np.testing.assert_array_equal(first.descriptors["a"].labels, second.descriptors["a"].labels)
     # the resumed clustering still gives the outlier stage its centres and the compare stage its
     # refits: the same outliers, the same scores, the same best set as the fresh run

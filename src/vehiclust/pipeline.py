@@ -331,6 +331,9 @@ def _stage_outliers(ctx: RunContext) -> None:
 
 
 # ---- maps (maps-and-words issue) --------------------------------------------------------
+MAP_LAYOUT = "sample-umap-small-1"  # in the maps' cache key: bumped when a layout changes
+
+
 def _stage_maps(ctx: RunContext) -> None:
     """2-D (and 3-D) coordinates of every row, and the map PNGs, for each descriptor set."""
     from vehiclust._parallel import processes, run_jobs
@@ -338,15 +341,24 @@ def _stage_maps(ctx: RunContext) -> None:
 
     cfg = ctx.config
     dims = (2, 3) if cfg.map_3d else (2,)
-    todo = [(name, d) for name in ctx.runs for d in dims]
+    # a second run on the same output reads the coordinates back (keyed by content and layout)
+    keys = {(name, d): cache_key(ctx.prepared[name].X, ctx.prepared[name].valid,
+                                 {"method": cfg.map_method, "d": d, "seed": ctx.seeds["maps"], "layout": MAP_LAYOUT})
+            for name in ctx.runs for d in dims}
+    found = {nd: (ctx.cache.load("maps", nd[0], key) if ctx.cache else None) for nd, key in keys.items()}
+    todo = [nd for nd, hit in found.items() if hit is None or "coords" not in hit]
     show = cfg.progress and processes(cfg.n_jobs, len(todo), len(ctx.samples)) == 1
     jobs = [(ctx.prepared[name].X, ctx.prepared[name].valid, d, cfg.map_method, ctx.seeds["maps"], 20_000, show,
              ctx.prepared[name].graph) for name, d in todo]
     coords = run_jobs(full_coords, jobs, n_jobs=cfg.n_jobs, n_rows=len(ctx.samples), description="maps",
                       progress=cfg.progress, on_done=lambda i, xy, s: _runlog.step(
                           f"map {todo[i][0]}", s, len(ctx.samples), f"{todo[i][1]}-D {cfg.map_method}"))
-    for (name, d), xy in zip(todo, coords):
-        setattr(ctx.runs[name], "coords_2d" if d == 2 else "coords_3d", xy)
+    for nd, xy in zip(todo, coords):
+        found[nd] = {"coords": xy}
+        if ctx.cache:
+            ctx.cache.save("maps", nd[0], keys[nd], found[nd])
+    for (name, d), hit in found.items():
+        setattr(ctx.runs[name], "coords_2d" if d == 2 else "coords_3d", np.asarray(hit["coords"], dtype=np.float32))
     for name in ctx.runs:
         # the PNGs are drawn by the describe stage, once the clusters have names
         ctx.prepared[name].graph = None  # its last user: free ~50 MB per set at full size

@@ -129,9 +129,21 @@ def test_consensus_replaces_kmeans_at_the_chosen_k():
     chosen = out.loc[out.chosen].iloc[0]
     assert (chosen["family"], chosen["k"]) == ("eac", 6) and cid == chosen["config_id"]
     assert "consensus (eac) of the kmeans runs at the chosen k=6" in note
-    assert not out.loc[out.family == "eac", "candidate"].any()
+    # the consensus at k-means' elbow is the candidate in k-means' place
+    assert out.loc[out.candidate, ["family", "k"]].values.tolist() == [["eac", 6]]
     assert out.loc[out.chosen, "rank"].item() == 1
     assert out.loc[(out.family == "kmeans") & (out.k == 6), "rank"].item() == 2
+
+
+def test_consensus_competes_on_its_own_scores_not_the_kmeans_run_it_replaces():
+    ks = list(range(2, 14))
+    r2 = [min(k, 6) / 6 * 0.7 + 0.001 * k for k in ks]
+    km = _kfamily("kmeans", ks, r2, sil_x=0.08, db_x=0.3, stability=0.8)  # beats the mixture
+    eac = _kfamily("eac", ks, r2, sil_x=0.02, db_x=0.1, stability=0.6, start=100)  # loses to it
+    gm = _kfamily("gmm", ks, r2, sil_x=0.05, db_x=0.2, stability=0.7, start=200)
+    out, _, note = choose_configuration(pd.concat([km, eac, gm], ignore_index=True), k_min=2, k_max=13)
+    assert set(out.loc[out.candidate, "family"]) == {"eac", "gmm"}
+    assert out.loc[out.chosen, "family"].item() == "gmm" and "consensus" not in note
 
 
 def test_ineligible_consensus_leaves_kmeans_chosen():

@@ -74,3 +74,13 @@ def test_no_stability_refits_for_configurations_out_of_the_running():
     assert hopeless.any()
     assert t.loc[hopeless, "stability"].isna().all()
     assert t.loc[~hopeless, "stability"].notna().all()
+
+
+def test_screen_sweeps_a_coarse_k_grid_then_every_k_near_the_candidates():
+    from vehiclust.cluster.selector import coarse_ks, fine_ks
+
+    ks = list(range(2, 41))
+    coarse = coarse_ks(ks)
+    assert coarse == [*range(2, 17), 20, 24, 28, 32, 36, 40]  # the ends of the R² curve kept
+    assert fine_ks(ks, coarse, [20.0, 7.0]) == [18, 19, 21, 22]
+    assert coarse_ks(list(range(2, 19))) == [*range(2, 17), 18]

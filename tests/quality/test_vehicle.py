@@ -31,3 +31,34 @@ def test_missing_weights_is_a_project_error(monkeypatch, tmp_path):
     monkeypatch.setattr("vehiclust.extract._weights.BUNDLED", tmp_path / "no-bundled-weights")
     with pytest.raises(MissingWeightsError, match="vehicle-detection-0200"):
         VehicleDetector(tmp_path)
+
+
+def test_detector_runs_once_per_image_for_checks_and_boxes(with_models: Path, shared_dir: Path, tmp_path: Path,
+                                                            monkeypatch):
+    """The image checks and the describer's vehicle boxes share one cached detector run."""
+    from vehiclust.describe._boxes import vehicle_boxes
+    from vehiclust.quality import detect_vehicle_boxes
+
+    vehicles = [sorted((shared_dir / "data" / "vehicles-zenodo" / c).glob("*.jpg"))[:2] for c in ("car", "truck")]
+    paths = [str(p) for group in vehicles for p in group] + [str(shared_dir / "data" / "vehicles-udacity" / SCENES[0])]
+    seen: list[str] = []
+    original = VehicleDetector.confidence
+
+    def counting(self, todo):
+        seen.extend(todo)
+        return original(self, todo)
+
+    monkeypatch.setattr(VehicleDetector, "confidence", counting)
+    cache = tmp_path / "cache"
+    table = ImageChecker(["no_vehicle"], cache_dir=cache, progress=False).fit(paths).table_
+    boxes = vehicle_boxes(paths[::-1], cache_dir=cache, progress=False)  # another order, same images
+    again = detect_vehicle_boxes(paths[:2], cache_dir=cache, progress=False)
+    assert sorted(seen) == sorted(paths)  # each image through the detector exactly once
+    assert boxes.shape == (len(paths), 5)
+    conf = ImageChecker(["no_vehicle"], cache_dir=cache, progress=False).fit(paths).properties_["vehicle_confidence"]
+    boxes = boxes[::-1]  # back in the order of paths
+    np.testing.assert_allclose(boxes[:, 0], conf.to_numpy())
+    assert (boxes[:4, 0] > 0.8).all() and np.isfinite(boxes[:4, 1:]).all()
+    assert ((boxes[:4, 1] < boxes[:4, 3]) & (boxes[:4, 2] < boxes[:4, 4])).all()  # x0 < x1, y0 < y1
+    np.testing.assert_allclose(again.to_numpy(), boxes[:2])
+    assert table["is_no_vehicle"].tolist() == [False] * 4 + [True]

@@ -46,6 +46,15 @@ def fingerprint(X: np.ndarray) -> tuple:
     return X.shape, hashlib.blake2b(memoryview(np.ascontiguousarray(X)).cast("B"), digest_size=16).digest()
 
 
+def _memo(store: OrderedDict, key: tuple, make, keep: int = 4) -> Any:
+    """``store[key]``, made by ``make()`` when missing; the oldest entries beyond ``keep`` dropped."""
+    if key not in store:
+        store[key] = make()
+        while len(store) > keep:
+            store.popitem(last=False)
+    return store[key]
+
+
 class Family:
     """Base: one parameter dict → one fit; override `sweep` when fits can share work.
 
@@ -63,6 +72,11 @@ class Family:
 
     def seed_for(self, base_seed: int, params: dict[str, Any]) -> int:
         return config_seed(base_seed, self.name, params)
+
+    def refit(self, X: np.ndarray, params: dict[str, Any], seed: int, n_clusters: int) -> FamilyFit:
+        """A stability refit on a subsample of the rows a fit found ``n_clusters`` clusters in:
+        the same parameters (a k-family's k is its number of clusters already)."""
+        return self.fit(X, params, seed)
 
     def sweep(self, X: np.ndarray, configs: list[dict[str, Any]], base_seed: int) -> Iterator[tuple[dict[str, Any], FamilyFit]]:
         for params in configs:
@@ -103,12 +117,7 @@ class TreeFamily(Family):
         return config_seed(base_seed, self.name, {})  # the tree does not depend on k
 
     def _tree(self, X: np.ndarray, seed: int) -> Any:
-        key = (*fingerprint(X), seed)
-        if key not in self._trees:
-            self._trees[key] = self.build(X, seed)
-            while len(self._trees) > 8:
-                self._trees.popitem(last=False)
-        return self._trees[key]
+        return _memo(self._trees, (*fingerprint(X), seed), lambda: self.build(X, seed), keep=8)
 
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
         k = int(params["k"])
@@ -144,32 +153,57 @@ def _density_sizes(n: int) -> list[int]:
 
 
 class HDBSCANFamily(Family):
+    """HDBSCAN over a few minimum cluster sizes: one sample and one minimum spanning tree (the
+    costly part, which does not depend on the minimum cluster size) per matrix and seed."""
+
     name = "hdbscan"
     uses_k = False
+
+    def __init__(self) -> None:
+        self._shared: OrderedDict[tuple, dict] = OrderedDict()
 
     def configs(self, n: int, ks: list[int]) -> list[dict[str, Any]]:
         return [{"min_cluster_size": s} for s in _density_sizes(n)]
 
     estimator = SampledHDBSCAN()
 
+    def seed_for(self, base_seed: int, params: dict[str, Any]) -> int:
+        return config_seed(base_seed, self.name, {})  # one sample and one tree for every size
+
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
-        hd = clone(self.estimator).set_params(min_cluster_size=int(params["min_cluster_size"]), random_state=seed).fit(X)
+        shared = _memo(self._shared, (*fingerprint(X), seed), dict)
+        hd = clone(self.estimator).set_params(min_cluster_size=int(params["min_cluster_size"]), random_state=seed
+                                              ).fit(X, shared=shared)
         return FamilyFit(hd.labels_, noise_mask=hd.noise_mask_)
 
 
 class DBSCANFamily(Family):
+    """DBSCAN over min_samples x eps scales: one sample and one k-distance knee per min_samples
+    for every scale (per matrix and seed)."""
+
     name = "dbscan"
     uses_k = False
+
+    def __init__(self) -> None:
+        self._shared: OrderedDict[tuple, dict] = OrderedDict()
 
     def configs(self, n: int, ks: list[int]) -> list[dict[str, Any]]:
         return [{"min_samples": m, "eps_scale": e} for m in (5, 20) for e in (0.8, 1.0, 1.25)]
 
     estimator = AutoEpsDBSCAN()
 
+    def seed_for(self, base_seed: int, params: dict[str, Any]) -> int:
+        return config_seed(base_seed, self.name, {})  # one sample for every configuration
+
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
+        shared = _memo(self._shared, (*fingerprint(X), seed), dict)
         db = clone(self.estimator).set_params(min_samples=int(params["min_samples"]), eps_scale=float(params["eps_scale"]),
-                                              random_state=seed).fit(X)
+                                              random_state=seed).fit(X, shared=shared)
         return FamilyFit(db.labels_, noise_mask=db.noise_mask_, info={"eps": db.eps_})
+
+
+REFIT_STEPS = 10  # Leiden runs at most per stability refit of a resolution family
+REFIT_SPAN = 8.0  # the refit's resolution is searched within [r / span, r * span]
 
 
 class LeidenFamily(Family):
@@ -191,18 +225,39 @@ class LeidenFamily(Family):
         return config_seed(base_seed, self.name, {})  # one graph and one seed for the whole grid
 
     def _prepared(self, est: LeidenClustering, X: np.ndarray, seed: int):
-        key = (*fingerprint(X), seed)
-        if key not in self._graphs:
-            given = self.graph if self.graph is not None and self.graph.indices.shape[0] == X.shape[0] else None
-            self._graphs[key] = est.shared_graph(X, given, seed)
-            while len(self._graphs) > 4:
-                self._graphs.popitem(last=False)
-        return self._graphs[key]
+        given = self.graph if self.graph is not None and self.graph.indices.shape[0] == X.shape[0] else None
+        return _memo(self._graphs, (*fingerprint(X), seed), lambda: est.shared_graph(X, given, seed))
 
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
         est = LeidenClustering(float(params["resolution"]), random_state=seed)
         W, nodes, graph = self._prepared(est, X, seed)
         return FamilyFit(est.partition(W, nodes, graph, est.resolution, seed))
+
+    def refit(self, X: np.ndarray, params: dict[str, Any], seed: int, n_clusters: int) -> FamilyFit:
+        """The subsample's partition with the full fit's number of clusters, its resolution found
+        by bisection (log scale, :data:`REFIT_STEPS` Leiden runs at most on the subsample's graph).
+
+        The resolution plays the role of k, but the same resolution does not give the same number
+        of communities on fewer rows: the subsample's k-NN graph reaches further, and on 2,000 of
+        4,800 real crops 0.3 gives 7-8 communities where the full fit found 11. Refitting at the
+        same resolution then measures how the knob drifts with the row count (ARI 0.48-0.60),
+        not whether the partition comes back (0.61-0.78 at 11 communities); a k-family is refitted
+        at its k, so a resolution family is refitted at the number of clusters it found. The
+        closest count reached is kept when no resolution gives it exactly."""
+        r = float(params["resolution"])
+        est = LeidenClustering(r, random_state=seed)
+        W, nodes, graph = self._prepared(est, X, seed)
+        lo, hi, best = r / REFIT_SPAN, r * REFIT_SPAN, None
+        for _ in range(REFIT_STEPS):
+            labels = est.partition(W, nodes, graph, r, seed)
+            count = int(labels.max()) + 1
+            if best is None or abs(count - n_clusters) < abs(int(best.max()) + 1 - n_clusters):
+                best = labels
+            if count == n_clusters:
+                break
+            lo, hi = (r, hi) if count < n_clusters else (lo, r)
+            r = float(np.sqrt(lo * hi))
+        return FamilyFit(best)
 
 
 FAMILIES: dict[str, type[Family]] = {

@@ -28,13 +28,17 @@
 4. The best score wins; ties go to the higher silhouette excess, then the more stable, then
    the fewer clusters. A chosen k at the
    edge of the k grid is reported in `note` (and warned about by the caller).
-5. Consensus at the chosen k. A family in :data:`CONSENSUS_OF` (evidence accumulation, "eac")
-   is a consensus of many runs of another family (k-means) and does not put forward a k of
-   its own while that family is swept. When the winner belongs to that family and the
-   consensus at the same k is eligible, the consensus is taken instead: one k-means run is
+5. Consensus at the base family's k. A family in :data:`CONSENSUS_OF` (evidence accumulation,
+   "eac") is a consensus of many runs of another family (k-means) and does not put forward a k
+   of its own while that family is swept. When the consensus at the base family's candidate k
+   (its elbow) is eligible, the consensus is the candidate in its place: one k-means run is
    one draw (its agreement with the real groups swings by several points from seed to seed),
-   the consensus keeps what ~40 runs agree on. The internal metrics still pick k; the
-   consensus only decides which rows go together at that k.
+   the consensus keeps what ~40 runs agree on. The base family's R² curve still picks k; the
+   consensus decides which rows go together at that k. It competes in step 3 on its OWN
+   silhouette, Davies-Bouldin and stability, since it is what would be delivered: ranking the
+   k-means run's figures and then delivering the consensus would let a partition win on
+   scores it does not have (on the 4,800 Zenodo crops the consensus is less compact than the
+   k-means run it stands in for, and Leiden's candidate beats it on its own figures).
 
 Without the reference columns (another engine's table) step 3 ranks the raw indices.
 """
@@ -171,6 +175,13 @@ def choose_configuration(
             if have_r2:
                 notes.append(f"{fam}: no clear elbow in the explained-variance curve, best-scored k taken")
         candidate[pick] = True
+    # the consensus at a base family's candidate k competes in its place, on its own metrics (step 5)
+    stand_in: dict[int, int] = {}  # consensus row → the base family's candidate it stands in for
+    for pick in list(candidate.index[candidate]):
+        cons = _consensus_at(t, pick, eligible)
+        if cons is not None:
+            candidate[pick], candidate[cons] = False, True
+            stand_in[cons] = pick
     # density configurations compete when they split at least as finely as the smallest elbow:
     # merging the data into fewer groups than the variance supports is under-splitting.
     k_floor = min(elbows) if elbows else 2
@@ -190,10 +201,10 @@ def choose_configuration(
                      _stab=t["stability"].fillna(-np.inf), _n=t["n_clusters"])
     order = order.sort_values(["_c", "_s", "_e", "_first", "_stab", "_n"],
                               ascending=[False, False, False, False, False, True], kind="stable")
-    consensus = _consensus_at(t, order.index[0], eligible)
-    if consensus is not None:
-        order = order.loc[[consensus] + [i for i in order.index if i != consensus]]
-        base_row = t.loc[order.index[1]]
+    if order.index[0] in stand_in:  # the base family's candidate ranks right after its consensus
+        consensus, base_idx = order.index[0], stand_in[order.index[0]]
+        order = order.loc[[consensus, base_idx] + [i for i in order.index if i not in (consensus, base_idx)]]
+        base_row = t.loc[base_idx]
         notes.append(f"consensus ({t.loc[consensus, 'family']}) of the {base_row['family']} runs at the chosen k={int(base_row['k'])}")
     t["rank"] = 0
     t.loc[order.index, "rank"] = np.arange(1, len(t) + 1)

@@ -43,18 +43,30 @@ class AutoEpsDBSCAN(ClusterMixin, BaseEstimator):
         self.max_fit_samples = max_fit_samples
         self.random_state = random_state
 
-    def fit(self, X: np.ndarray, y=None) -> "AutoEpsDBSCAN":
+    def fit(self, X: np.ndarray, y=None, shared: dict | None = None) -> "AutoEpsDBSCAN":
+        """``shared``: a dict the caller keeps for one matrix and one ``random_state``; the sample
+        and its k-distance knee per ``min_samples`` are stored there, so fits that differ only in
+        ``eps_scale`` search the sample for the knee once. (Sharing the neighbourhoods too was
+        measured and dropped: at the widest eps they cover most pairs of a 10,000-row sample.)"""
         X = check_array(X, dtype=np.float32, order="C", copy=False)
         if not isinstance(self.min_samples, (int, np.integer)) or self.min_samples < 1:
             raise InputError(f"The 'min_samples' parameter of AutoEpsDBSCAN must be an int in [1, inf). Got {self.min_samples!r}.")
         if self.eps is not None and not self.eps > 0:
             raise InputError(f"The 'eps' parameter of AutoEpsDBSCAN must be a float in (0, inf) or None. Got {self.eps!r}.")
+        shared = {} if shared is None else shared
         rng = check_random_state(self.random_state)
         n = X.shape[0]
-        idx = np.sort(rng.choice(n, self.max_fit_samples, replace=False)) if n > self.max_fit_samples else np.arange(n)
-        sample = np.ascontiguousarray(X[idx])
+        if "sample" not in shared or shared["max_fit_samples"] != self.max_fit_samples:
+            shared.clear()
+            idx = np.sort(rng.choice(n, self.max_fit_samples, replace=False)) if n > self.max_fit_samples else np.arange(n)
+            shared.update(sample=np.ascontiguousarray(X[idx]), idx=idx, max_fit_samples=self.max_fit_samples,
+                          state=rng.get_state())
+        rng.set_state(shared["state"])  # later draws (the cores kept for assignment) as without sharing
+        idx, sample = shared["idx"], shared["sample"]
         min_samples = int(min(self.min_samples, max(1, sample.shape[0] - 1)))
-        self.eps_ = float(self.eps) if self.eps is not None else knee_eps(sample, min_samples) * float(self.eps_scale)
+        if self.eps is None and ("knee", min_samples) not in shared:
+            shared["knee", min_samples] = knee_eps(sample, min_samples)
+        self.eps_ = float(self.eps) if self.eps is not None else shared["knee", min_samples] * float(self.eps_scale)
         if self.eps_ <= 0:
             self.eps_ = float(np.finfo(np.float32).eps)
         db = DBSCAN(eps=self.eps_, min_samples=min_samples, algorithm="brute" if sample.shape[1] > 20 else "auto").fit(sample)

@@ -6,6 +6,9 @@ labels because every family is deterministic for a given seed.
 
 On large sets (`screen_sample`) the sweep runs on a seeded sample and only its finalists are
 fitted and scored on every row; configurations out of the running get no stability refits.
+On that sample the k-families first sweep a coarse grid of k (:func:`coarse_ks`: every k up
+to 16, every fourth above), then every k within two of the k the rule puts forward
+(:func:`fine_ks`), so the rule reads the full grid where it matters.
 """
 
 from __future__ import annotations
@@ -179,7 +182,8 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         return row
 
     def _stability(self, X: np.ndarray, family, params: dict, labels: np.ndarray, base: int) -> float:
-        """Mean ARI between the full fit and refits on random subsamples (other seeds).
+        """Mean ARI between the full fit and refits on random subsamples (other seeds), each
+        refit with as many clusters as the full fit found (`Family.refit`).
 
         The subsamples depend only on the seed, not on the configuration, so every
         configuration is judged on the same rows.
@@ -191,11 +195,12 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         if int(params.get("k", 0)) >= size:
             return float("nan")
         pairs = []
+        found = int(np.unique(labels[labels >= 0]).size)
         for b in range(int(self.n_stability)):
             rng = np.random.RandomState(config_seed(base, "stability-rows", {"b": b}))
             idx = np.sort(rng.choice(n, size=size, replace=False))
             sub_seed = family.seed_for(config_seed(base, "stability-fit", {"b": b}), params)
-            sub = family.fit(np.ascontiguousarray(X[idx]), params, sub_seed)
+            sub = family.refit(np.ascontiguousarray(X[idx]), params, sub_seed, found)
             keep = sub.labels >= 0
             pairs.append((idx[keep], sub.labels[keep]))
         return M.mean_pairwise_ari(labels, pairs)
@@ -265,7 +270,8 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         rows = np.sort(np.random.RandomState(config_seed(base, "screen-rows", {})).choice(n, m, replace=False))
         start = time.perf_counter()
         log.info("clustering: every configuration on a %d-row sample of %d rows", m, n)
-        self._fit(np.ascontiguousarray(X[rows]), names, ks, [*notes, f"configurations screened on {m} of {n} rows"], None)
+        self._fit(np.ascontiguousarray(X[rows]), names, ks, [*notes, f"configurations screened on {m} of {n} rows"], None,
+                  coarse=True)
         screen = self.selection_
         log.info("clustering: sample sweep %.1f s", time.perf_counter() - start)
         finalists = screen[screen["candidate"] & (screen["rank"] <= screen.loc[screen["candidate"], "rank"].nsmallest(
@@ -348,15 +354,53 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
         self.cluster_centers_ = M.cluster_centroids(X, self.labels_)[0].astype(np.float32)
         self.n_features_in_ = X.shape[1]
 
-    def _fit(self, X: np.ndarray, names: list[str], ks: list[int], notes: list[str], graph=None) -> "ClusterSelector":
+    def _fit(self, X: np.ndarray, names: list[str], ks: list[int], notes: list[str], graph=None,
+             coarse: bool = False) -> "ClusterSelector":
+        """The sweep, the rule and the chosen configuration's fit. With ``coarse`` the k-families
+        first sweep :func:`coarse_ks` and then every k of ``ks`` near the k the rule puts forward
+        (see :func:`fine_ks`); the rule then reads the union."""
         base = _base_seed(self.random_state)
         self.reference_ = NullReference(X, random_state=config_seed(base, "reference", {}))
         families = self._families(names, graph)
-        plan = [(fam, fam.configs(X.shape[0], ks)) for fam in families.values()]
-        total = sum(len(c) for _, c in plan)
+        first = coarse_ks(ks) if coarse else ks
+        plan = [(fam, fam.configs(X.shape[0], first)) for fam in families.values()]
         rows: list[dict[str, Any]] = []
         self.labels_by_config_: dict[int, np.ndarray] = {}
         pending: dict[int, tuple[Any, dict[str, Any], np.ndarray]] = {}  # config_id → refits still owed
+        self._sweep_into(X, plan, base, rows, pending)
+        table, failed = self._table(rows)
+        if coarse and len(first) < len(ks) and not failed.all():
+            view = table[~failed].copy()
+            view.loc[view["stability"] == PENDING, "stability"] = 1.0  # owed: optimistic, as in `_settle_stability`
+            t = choose_configuration(view, k_min=ks[0], k_max=ks[-1], stability_floor=self.stability_floor)[0]
+            near = fine_ks(ks, first, t.loc[t["candidate"] | t["elbow"], "k"].dropna())
+            if near:
+                log.info("clustering: k near the candidates' k on the sample: %s", near)
+                self._sweep_into(X, [(fam, [{"k": k} for k in near]) for fam in families.values() if fam.uses_k],
+                                 base, rows, pending)
+                table, failed = self._table(rows)
+        params_list = self.params_by_config_
+        if failed.all():
+            raise InputError(f"ClusterSelector: every configuration failed; the first: {table['error'].iloc[0]}")
+        chosen_table, chosen_id, note = self._settle_stability(X, table, failed, pending, ks, notes, base)
+        table = pd.concat([chosen_table, table[failed].assign(eligible=False, candidate=False, chosen=False, note="")]
+                          ).sort_values("config_id", kind="stable").reset_index(drop=True)
+        self.selection_ = table
+        best = table.loc[table["config_id"] == chosen_id].iloc[0].to_dict()
+        self.best_ = {k: _plain(v) for k, v in best.items()}
+        log.info("chosen: %s (of %d configurations)", summarise(self.best_), len(table))
+        warn = "; ".join(part for part in note.split("; ") if part and not part.startswith("consensus"))
+        if warn:  # taking the consensus is the rule working, not something to warn about
+            warnings.warn(f"ClusterSelector: {warn}", UserWarning, stacklevel=3)
+        fam = families[best["family"]]
+        params = params_list[chosen_id]
+        final = fam.fit(X, params, fam.seed_for(base, params))
+        self._finish(X, final, params)
+        return self
+
+    def _sweep_into(self, X: np.ndarray, plan: list, base: int, rows: list[dict[str, Any]], pending: dict) -> None:
+        """Fit and score every configuration of ``plan`` ([(family, [params])]), appending to ``rows``."""
+        total = sum(len(c) for _, c in plan)
 
         def runs():
             for fam, configs in plan:
@@ -385,35 +429,41 @@ class ClusterSelector(ClusterMixin, BaseEstimator):
                 self.labels_by_config_[row["config_id"]] = fit.labels.astype(np.int16)
             rows.append(row)
             log.debug("%s %s: %d clusters", fam.name, row["params"], row["n_clusters"])
+
+    def _table(self, rows: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.Series]:
+        """(the selection table of the scored ``rows``, which of them failed); sets `params_by_config_`."""
         table = pd.DataFrame(rows).reindex(columns=list(dict.fromkeys(
             SELECTION_COLUMNS + REFERENCE_COLUMNS + ["explained_variance"] + [c for r in rows for c in r] + ["error"])))
         extra = [c for c in table.columns if c not in SELECTION_COLUMNS and c != "_params"]
-        params_list = table.pop("_params").tolist()
-        self.params_by_config_ = params_list  # config_id → parameter dict
+        self.params_by_config_ = table.pop("_params").tolist()  # config_id → parameter dict
         own = REFERENCE_COLUMNS + ["explained_variance"]
         table = table[SELECTION_COLUMNS + own + [c for c in extra if c not in own]]
         table["error"] = [e if isinstance(e, str) else "" for e in table["error"]]
-        failed = table["error"] != ""
-        if failed.all():
-            raise InputError(f"ClusterSelector: every configuration failed; the first: {table['error'].iloc[0]}")
-        chosen_table, chosen_id, note = self._settle_stability(X, table, failed, pending, ks, notes, base)
-        table = pd.concat([chosen_table, table[failed].assign(eligible=False, candidate=False, chosen=False, note="")]
-                          ).sort_values("config_id", kind="stable").reset_index(drop=True)
-        self.selection_ = table
-        best = table.loc[table["config_id"] == chosen_id].iloc[0].to_dict()
-        self.best_ = {k: _plain(v) for k, v in best.items()}
-        log.info("chosen: %s (of %d configurations)", summarise(self.best_), len(table))
-        warn = "; ".join(part for part in note.split("; ") if part and not part.startswith("consensus"))
-        if warn:  # taking the consensus is the rule working, not something to warn about
-            warnings.warn(f"ClusterSelector: {warn}", UserWarning, stacklevel=3)
-        fam = families[best["family"]]
-        params = params_list[chosen_id]
-        final = fam.fit(X, params, fam.seed_for(base, params))
-        self._finish(X, final, params)
-        return self
+        return table, table["error"] != ""
 
     def fit_predict(self, X, y=None) -> np.ndarray:
         return self.fit(X).labels_
+
+
+COARSE_DENSE_UP_TO = 16  # the screen's first pass: every k up to here, every COARSE_STEP-th above
+COARSE_STEP = 4
+FINE_SPAN = 2  # the second pass: every k within this of a candidate's k
+
+
+def coarse_ks(ks: list[int]) -> list[int]:
+    """The screen's first k grid: every k of ``ks`` up to :data:`COARSE_DENSE_UP_TO`, every
+    :data:`COARSE_STEP`-th above, and the last (the ends of the R² curve, whose chord the elbow
+    is measured from, stay where they are)."""
+    kept = [k for k in ks if k <= COARSE_DENSE_UP_TO or (k - COARSE_DENSE_UP_TO) % COARSE_STEP == 0]
+    return kept if kept[-1] == ks[-1] else [*kept, ks[-1]]
+
+
+def fine_ks(ks: list[int], done: list[int], centres) -> list[int]:
+    """The k of ``ks`` not yet swept within :data:`FINE_SPAN` of any candidate's k (``centres``):
+    the second pass fills the coarse grid where the elbow and the candidates lie, so the rule
+    reads there the same curve and the same configurations as on the full grid."""
+    near = {k for c in centres for k in ks if abs(k - float(c)) <= FINE_SPAN}
+    return sorted(near - set(done))
 
 
 def _guarded_sweep(fam, X: np.ndarray, configs: list[dict[str, Any]], base: int):

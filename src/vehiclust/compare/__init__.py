@@ -9,7 +9,9 @@ Public API:
 * :func:`choose_best`, :func:`rank_candidates`: the documented, label-free selection rule, gated
   on validity and ranked by :func:`candidate_predictivity` (cross-view neighbourhood predictivity);
 * :func:`what_follows`: what each clustering follows (type, colour, light, quality, same vehicle);
-* :func:`auto_weights`: label-free block weights for ``--mix auto``;
+* :func:`redundancy`: how far one set's space is a function of another's neighbourhoods (sets
+  at :data:`~vehiclust.compare._predictivity.REDUNDANT` or more count as one view in the rule);
+* :func:`auto_weights`: label-free block weights for ``--mix auto`` and ``--mix all``;
 * :func:`agreement_matrices`, :func:`neighbourhood_overlap`, :func:`attribute_alignment`,
   :func:`gather_attributes`: how candidates relate to each other and to attributes;
 * :func:`compare_run`: everything above for one pipeline run, figures included.
@@ -36,7 +38,7 @@ from vehiclust.compare._metrics import (
 )
 from vehiclust.compare._follows import follows_sentence, identity_from_paths, pairs_together, what_follows
 from vehiclust.compare._mix import AUTO_NAME, DescriptorMixer, auto_weights, build_mixes, mix_name, parse_mix_spec
-from vehiclust.compare._predictivity import assortativity, candidate_predictivity, knn_indices
+from vehiclust.compare._predictivity import assortativity, candidate_predictivity, knn_indices, one_view_note, redundancy
 from vehiclust.compare._plots import contingency, plot_contingency, plot_matrix
 from vehiclust.compare._report import CompareOutput, compare_run, make_consensus
 from vehiclust.compare._select import (
@@ -85,12 +87,14 @@ __all__ = [
     "make_consensus",
     "mix_name",
     "neighbourhood_overlap",
+    "one_view_note",
     "pairs_together",
     "parse_mix_spec",
     "pixel_attributes",
     "plot_contingency",
     "plot_matrix",
     "rank_candidates",
+    "redundancy",
     "sphere_davies_bouldin",
     "stability",
     "what_follows",

@@ -19,7 +19,7 @@ from vehiclust.compare._consensus import CONSENSUS, consensus_embedding
 from vehiclust.compare._evidence import gather_attributes, label_columns
 from vehiclust.compare._plots import plot_contingency, plot_matrix
 from vehiclust.compare._follows import what_follows
-from vehiclust.compare._predictivity import candidate_predictivity
+from vehiclust.compare._predictivity import candidate_predictivity, one_view_note
 from vehiclust.compare._select import check_best_name, choose_best, label_disagreement, override_reason
 from vehiclust.io.atomic import atomic_write_csv
 
@@ -91,6 +91,9 @@ def compare_run(candidates: Sequence[Candidate], samples: pd.DataFrame, out_dir:
     words = follows.loc[rule_best, "follows"] if rule_best in follows.index else ""
     if words:
         reason = f"{reason[:-1]}; its clusters follow {words}."
+    twins = one_view_note(predictivity.attrs.get("redundancy"))
+    if twins:
+        reason = f"{reason[:-1]}; {twins}."
     if best is not None:
         check_best_name(best, list(labels))
         reason = override_reason(best, rule_best, reason)
@@ -116,8 +119,9 @@ def _write(res: CompareOutput, candidates: Sequence[Candidate], out: Path) -> di
     def rel(p: Path) -> str:
         return p.relative_to(out).as_posix()
 
+    redundancy = res.predictivity.attrs.get("redundancy") if res.predictivity is not None else None
     for key, frame in (("agreement_nmi", res.agreement_nmi), ("neighbourhood_overlap", res.neighbourhood_overlap),
-                       ("predictivity", res.predictivity)):
+                       ("predictivity", res.predictivity), ("redundancy", redundancy)):
         if frame is None:
             continue
         p = folder / f"{key}.csv"

@@ -12,8 +12,12 @@ Rule (labels are reported in the table, never read here):
    assortativity relative to each reference's own graph; see :mod:`._predictivity`).
    Internal indices such as silhouette compare partitions of one space; across spaces they
    reward low intrinsic dimension, so a compact but shallow code won with them. Predictivity
-   rewards the space that carries what every view sees. Ties (within 0.005) go to the higher
-   stability, then the name.
+   rewards the space that carries what every view sees. Redundant sets count as one view: a
+   set derived from another (a network's own class probabilities beside its features, a copy)
+   neither scores its source nor is scored by it, and votes once for the others
+   (:func:`~vehiclust.compare._predictivity.admissible_references`); otherwise such a twin
+   keeps its source's clusters by construction and lifted it to the pick. Ties (within 0.005)
+   go to the higher stability, then the name.
    **Single sets first.** A mix or the consensus is built from the very sets that serve as
    references: its score is leave-one-out, i.e. measured on *another* space (itself without
    that block), and it grows with the number of blocks (three views mixed predict a fourth

@@ -21,6 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from vehiclust import _progress
+from vehiclust.embed._umap_small import SMALL_DATA_ROWS, small_umap
 from vehiclust.neighbors import KNNGraph, knn
 from vehiclust.exceptions import InputError
 
@@ -117,7 +118,9 @@ class MapEmbedder(TransformerMixin, BaseEstimator):
         else:
             sample = np.sort(rng.choice(n, size=self.sample_size, replace=False))
         X_sample = X[sample] if sample.size < n else X
-        Y_sample, method_used = self._layout(X_sample, rng)
+        # an exact graph over every row (small data) gives a small-data UMAP its neighbours
+        exact = graph if graph is not None and graph.reference is None and sample.size == n else None
+        Y_sample, method_used = self._layout(X_sample, rng, exact)
         self.method_ = method_used
         self.sample_indices_ = sample
         self._X_sample = np.ascontiguousarray(X_sample)
@@ -147,7 +150,7 @@ class MapEmbedder(TransformerMixin, BaseEstimator):
         return self._place(X)
 
     # ---- internals -----------------------------------------------------------------------
-    def _layout(self, X: np.ndarray, rng: np.random.RandomState) -> tuple[np.ndarray, str]:
+    def _layout(self, X: np.ndarray, rng: np.random.RandomState, graph: KNNGraph | None = None) -> tuple[np.ndarray, str]:
         n, d = X.shape
         method = self.method
         distinct = n if n > 2000 else len(np.unique(X, axis=0))
@@ -158,7 +161,7 @@ class MapEmbedder(TransformerMixin, BaseEstimator):
         if method == "pca":
             Y = _pca(X, self.n_components)
         elif method == "umap":
-            Y = self._umap(X, seed)
+            Y = self._umap(X, seed, graph)
         else:
             Y = self._tsne(X, seed)
         Y = np.asarray(Y, dtype=np.float32)
@@ -166,17 +169,23 @@ class MapEmbedder(TransformerMixin, BaseEstimator):
             raise InputError(f"The {method} layout produced non-finite coordinates for {np.sum(~np.isfinite(Y).all(1))} rows.")
         return Y, method
 
-    def _umap(self, X: np.ndarray, seed: int) -> np.ndarray:
+    def _umap(self, X: np.ndarray, seed: int, graph: KNNGraph | None = None) -> np.ndarray:
+        n_neighbors = min(self.n_neighbors, X.shape[0] - 1)
+        init = "pca" if X.shape[0] > self.n_components + 1 else "random"
+        if X.shape[0] < SMALL_DATA_ROWS:  # umap-learn's slow all-pairs path: same graph, from faiss
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", category=UserWarning, module="umap")
+                warnings.filterwarnings("ignore", message="Graph is not fully connected")
+                return small_umap(X, self.n_components, n_neighbors, self.n_epochs, seed, init, graph)
         import umap
 
-        n_neighbors = min(self.n_neighbors, X.shape[0] - 1)
         reducer = umap.UMAP(
             n_components=self.n_components,
             n_neighbors=n_neighbors,
             n_epochs=self.n_epochs,
             random_state=seed,
             # PCA init: deterministic and far cheaper than the spectral init's eigsh on 20k rows.
-            init="pca" if X.shape[0] > self.n_components + 1 else "random",
+            init=init,
         )
         with warnings.catch_warnings():
             # umap warns that a seed disables parallelism and about tiny graphs; both are expected.

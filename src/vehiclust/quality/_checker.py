@@ -94,25 +94,19 @@ class ImageChecker:
         return self
 
     def _vehicle(self, paths: list[str], props: pd.DataFrame) -> pd.DataFrame | None:
-        from vehiclust.quality._vehicle import VehicleDetector
+        from vehiclust.quality._vehicle import detections_cached
 
-        try:
-            detector = VehicleDetector(self.weights, n_jobs=self.n_jobs, progress=self.progress)
+        readable = props["readable"].to_numpy(bool)
+        targets = [p if ok else "" for p, ok in zip(paths, readable)]
+        try:  # the describer reads the same cached detections (boxes): one detector run per image
+            return detections_cached(targets, self.weights, cache_dir=self.cache_dir, n_jobs=self.n_jobs,
+                                     progress=self.progress)[["vehicle_confidence", "vehicle_box_share"]]
         except (MissingWeightsError, MissingDependencyError) as exc:
             msg = f"no_vehicle check skipped: {exc}"
             log.warning(msg)
             warnings.warn(msg, stacklevel=3)
             self.skipped_["no_vehicle"] = str(exc)
             return None
-        readable = props["readable"].to_numpy(bool)
-        targets = [p if ok else "" for p, ok in zip(paths, readable)]
-        tag = Path(detector.model_path_).stem
-        return measure_cached(
-            targets,
-            detector.confidence,
-            PropertyCache(self.cache_dir, f"vehicle-boxes-{tag}"),
-            description="vehicle detector",
-        )
 
 
 def score_checks(props: pd.DataFrame, checks: Sequence[ImageCheck]) -> pd.DataFrame:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -48,40 +50,63 @@ class VehicleDetector:
                 "The no_vehicle check needs OpenVINO: pip install 'vehiclust[extract]' (or openvino)."
             ) from None
         core = ov.Core()
-        self._model = core.compile_model(str(self.model_path_), "CPU")
+        # One thread per request, one request per core: a small SSD gains little from several
+        # threads on one image, and their spin-waits cost ~40 % more CPU on a busy machine.
+        self._streams = max(1, min(4, os.cpu_count() or 1))
+        self._model = core.compile_model(str(self.model_path_), "CPU",
+                                         {"INFERENCE_NUM_THREADS": self._streams, "NUM_STREAMS": self._streams})
         self._output = self._model.outputs[0]
 
     def confidence(self, paths: Sequence[str]) -> pd.DataFrame:
         """One row per path: ``vehicle_confidence`` in [0, 1] and ``vehicle_box_share``, the
         share of the image covered by that most confident box (a vehicle crop is mostly
-        vehicle; a detection in a road scene is a small box). NaN for unreadable images."""
+        vehicle; a detection in a road scene is a small box), and that box's corners
+        (:data:`BOX_COLUMNS` after the confidence, fractions of the image; NaN without a
+        detection). NaN for unreadable images."""
         paths = list(paths)
         workers = max(1, self.n_jobs or min(4, os.cpu_count() or 1))
-        out = np.full(len(paths), np.nan, dtype=np.float64)
-        share = np.full(len(paths), np.nan, dtype=np.float64)
-        request = self._model.create_infer_request()
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        out = np.full((len(paths), len(DETECTION_COLUMNS)), np.nan, dtype=np.float64)
+        requests: queue.SimpleQueue = queue.SimpleQueue()
+        for _ in range(self._streams):
+            requests.put(self._model.create_infer_request())
+        pending = threading.BoundedSemaphore(4 * self._streams)  # images decoded but not yet run
+
+        def infer(i: int, x: np.ndarray) -> None:
+            try:
+                request = requests.get()
+                try:
+                    det = np.array(request.infer({0: x})[self._output][0, 0])
+                finally:
+                    requests.put(request)
+                det = det[det[:, 0] >= 0] if det.size else det
+                out[i] = _best_box(det)
+            finally:
+                pending.release()
+
+        with ThreadPoolExecutor(max_workers=workers) as pool, ThreadPoolExecutor(max_workers=self._streams) as runs:
             inputs = pool.map(_prepare, paths, chunksize=16)
             disable = None if self.progress is None else not self.progress
+            futures = []
             for i, x in enumerate(_progress.track(inputs, "vehicle detector", total=len(paths), disable=disable)):
-                if x is None:
-                    continue
-                det = request.infer({0: x})[self._output][0, 0]
-                det = det[det[:, 0] >= 0] if det.size else det
-                out[i], share[i] = _best_box(det)
-        return pd.DataFrame({"vehicle_confidence": out, "vehicle_box_share": share})
+                if x is not None:
+                    pending.acquire()
+                    futures.append(runs.submit(infer, i, x))
+            for f in futures:
+                f.result()
+        return pd.DataFrame(out, columns=DETECTION_COLUMNS)
 
 
-def _best_box(det: np.ndarray) -> tuple[float, float]:
-    """(confidence, covered share of the image) of the most confident detection; (0, 0) if none.
+def _best_box(det: np.ndarray) -> tuple[float, ...]:
+    """(confidence, covered share of the image, x0, y0, x1, y1) of the most confident
+    detection; (0, 0, NaN x 4) if none.
 
     ``det`` rows are the SSD output ``[image_id, label, conf, x_min, y_min, x_max, y_max]``
     with box corners in [0, 1]."""
     if not det.size:
-        return 0.0, 0.0
+        return (0.0, 0.0) + (np.nan,) * 4
     best = det[int(np.argmax(det[:, 2]))]
-    x0, y0, x1, y1 = np.clip(best[3:7], 0.0, 1.0)
-    return float(best[2]), float(max(x1 - x0, 0.0) * max(y1 - y0, 0.0))
+    x0, y0, x1, y1 = (float(v) for v in np.clip(best[3:7], 0.0, 1.0))
+    return float(best[2]), max(x1 - x0, 0.0) * max(y1 - y0, 0.0), x0, y0, x1, y1
 
 
 def _prepare(path: str) -> np.ndarray | None:
@@ -99,6 +124,27 @@ def _prepare(path: str) -> np.ndarray | None:
 
 
 BOX_COLUMNS = ["box_confidence", "box_x0", "box_y0", "box_x1", "box_y1"]
+#: What :meth:`VehicleDetector.confidence` measures per image (and the shared cache holds).
+DETECTION_COLUMNS = ["vehicle_confidence", "vehicle_box_share", *BOX_COLUMNS[1:]]
+
+
+def detections_cached(paths: Sequence[str], weights: str | Path | None = None, *, cache_dir: str | Path | None = None,
+                      n_jobs: int | None = None, progress: bool | None = None) -> pd.DataFrame:
+    """:data:`DETECTION_COLUMNS` per path (same order), the detector run once per image.
+
+    The image checks (``no_vehicle``) and the describer (vehicle boxes) both read this one
+    per-image cache in ``cache_dir``: whichever asks first runs the detector, the other reads
+    the table. The model is only loaded when some image is not cached yet. Raises what
+    :class:`VehicleDetector` raises when the weights or OpenVINO are missing."""
+    from vehiclust.quality._measure import PropertyCache, measure_cached
+
+    tag = Path(resolve_weights(DETECTOR_WEIGHTS, weights)).stem
+
+    def run(todo: list[str]) -> pd.DataFrame:
+        return VehicleDetector(weights, n_jobs=n_jobs, progress=progress).confidence(todo)
+
+    return measure_cached([str(p) if p else "" for p in paths], run, PropertyCache(cache_dir, f"vehicle-detections-{tag}"),
+                          description="vehicle detector")
 
 
 def detect_vehicle_boxes(paths: Sequence[str], weights: str | Path | None = None, *, cache_dir: str | Path | None = None,
@@ -106,30 +152,12 @@ def detect_vehicle_boxes(paths: Sequence[str], weights: str | Path | None = None
     """The detector's most confident vehicle box per image, one row per path (same order).
 
     Columns :data:`BOX_COLUMNS`: confidence in [0, 1] and the box corners as fractions of the
-    image's width and height (NaN for unreadable images or no detection). Per-image results
-    are cached in ``cache_dir`` like the image checks' measurements. Raises what
-    :class:`VehicleDetector` raises when the weights or OpenVINO are missing.
+    image's width and height (NaN for unreadable images or no detection). Read from the
+    detections the image checks cached (:func:`detections_cached`); images not there are run
+    through the detector. Raises what :class:`VehicleDetector` raises when the weights or
+    OpenVINO are missing.
     """
-    from vehiclust.quality._measure import PropertyCache, measure_cached
-
-    detector = VehicleDetector(weights, progress=progress)
-
-    def run(todo: list[str]) -> pd.DataFrame:
-        out = np.full((len(todo), len(BOX_COLUMNS)), np.nan, dtype=np.float64)
-        request = detector._model.create_infer_request()
-        disable = None if progress is None else not progress
-        for i, p in enumerate(_progress.track(todo, "vehicle boxes", disable=disable)):
-            x = _prepare(p)
-            if x is None:
-                continue
-            det = request.infer({0: x})[detector._output][0, 0]
-            det = det[det[:, 0] >= 0] if det.size else det
-            out[i, 0] = 0.0
-            if len(det):
-                best = det[int(np.argmax(det[:, 2]))]
-                out[i] = [best[2], *np.clip(best[3:7], 0.0, 1.0)]
-        return pd.DataFrame(out, columns=BOX_COLUMNS)
-
-    tag = Path(detector.model_path_).stem
-    return measure_cached([str(p) if p else "" for p in paths], run, PropertyCache(cache_dir, f"boxes-{tag}"),
-                          description="vehicle boxes")
+    found = detections_cached(paths, weights, cache_dir=cache_dir, progress=progress)
+    out = found[["vehicle_confidence", *BOX_COLUMNS[1:]]].copy()
+    out.columns = BOX_COLUMNS
+    return out.reset_index(drop=True)
