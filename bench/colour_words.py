@@ -115,9 +115,14 @@ def vehiclust(*args: str) -> None:
     subprocess.run(cmd, check=True, env=env)
 
 
+def colour_words(name: str) -> list[str]:
+    """The colour words of a cluster name, in order ("white or grey" → white, grey)."""
+    return [w for w in str(name).replace(",", " ").split() if w in COLOUR_WORDS]
+
+
 def colour_word(name: str) -> str:
-    """The colour word of a cluster name ("" when the name has none)."""
-    found = [w for w in str(name).replace(",", " ").split() if w in COLOUR_WORDS]
+    """The (first) colour word of a cluster name ("" when the name has none)."""
+    found = colour_words(name)
     return found[0] if found else ""
 
 
@@ -131,14 +136,20 @@ def score(out: Path) -> tuple[pd.DataFrame, dict]:
         major = g["colour"].value_counts()
         name = str(g["cluster_name"].iloc[0])
         word = colour_word(name)
-        rows.append({"cluster": int(c), "size": len(g), "majority": major.index[0],
+        truth_word = WORD.get(major.index[0], major.index[0])
+        rows.append({"cluster": int(c), "size": len(g), "majority": major.index[0], "majority_n": int(major.iloc[0]),
                      "purity": round(major.iloc[0] / len(g), 3), "name": name, "word": word,
-                     "match": word == WORD.get(major.index[0], major.index[0])})
+                     "match": word == truth_word, "match_any": truth_word in colour_words(name)})
     per = pd.DataFrame(rows)
     names = per["name"].tolist()
     summary = {
         "images": len(table), "clusters": len(per),
         "colour_word_right_share": round(float(per.loc[per["match"], "size"].sum() / per["size"].sum()), 4),
+        # a pair ("white or grey") right when either word is the majority colour
+        "any_colour_word_right_share": round(float(per.loc[per["match_any"], "size"].sum() / per["size"].sum()), 4),
+        # the ceiling of images whose own true colour is their cluster's word: the clustering's purity
+        "purity_ceiling": round(float(per["majority_n"].sum() / len(table)), 4),
+        "images_true_colour_is_the_word": round(float(per.loc[per["match"], "majority_n"].sum() / len(table)), 4),
         "duplicate_names": sorted({n for n in names if names.count(n) > 1}),
         "clusters_with_colour_word": int((per["word"] != "").sum()),
     }
@@ -174,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     print(per.to_string(index=False))
     print(f"colour word = the cluster's majority true colour for {summary['colour_word_right_share']:.1%} of images; "
           f"duplicate names: {summary['duplicate_names'] or 'none'} ({summary})")
+    print(f"purity ceiling (sum of clusters' majority counts / images): {summary['purity_ceiling']:.1%}; "
+          f"images whose own true colour is their cluster's colour word: {summary['images_true_colour_is_the_word']:.1%}")
     return 0
 
 

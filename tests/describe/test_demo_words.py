@@ -34,6 +34,7 @@ def test_names_are_unique_and_short(demo_words):
     names = demo_words.clusters_["cluster_name"].tolist()
     assert len(set(names)) == len(names), names
     assert all(len(n.split()) <= 4 for n in names), names
+    assert not any(w.isdigit() for n in names for w in n.split()), names  # traits, never numbers
 
 
 def test_names_covering_under_half_are_hedged(demo_words):

@@ -202,3 +202,44 @@ def test_mixed_cluster_with_a_leading_colour_says_it():
     assert out[0]["cluster_name"] == "mixed, often blue"
     assert "blue is the most common colour" in out[0]["description"]
     assert out[0]["strength_label"] == "weak"
+
+
+def test_many_look_alikes_get_superlatives_never_numbers():
+    """Six clusters with one plain name: two comparatives fill four words, so the clusters still
+    alike are called by the trait on which each is the extreme ("darkest white")."""
+    rng = np.random.default_rng(3)
+    clusters = []
+    for i in range(6):
+        e = ev(i, {"white": 0.95, "grey": 0.05}, brightness=float(rng.uniform(30, 80)))
+        e.model_colours = {"grey": 0.9, "white": 0.05, "black": 0.05}  # the model disagrees: "probably white"
+        e.sharpness, e.vehicle_lightness = float(rng.uniform(10, 400)), float(rng.uniform(40, 90))
+        e.aspect, e.width = float(rng.uniform(0.8, 1.6)), float(rng.uniform(60, 200))
+        clusters.append(e)
+    out = describe(clusters, {})
+    names = [d["cluster_name"] for d in out]
+    assert len(set(names)) == 6, names
+    assert not any(re.search(r"\d", n) for n in names), names
+    assert all(len(n.split()) <= 4 and n.startswith("probably") and n.endswith("white") for n in names), names
+    assert any(n.split()[1].endswith("est") for n in names), names  # a superlative was needed
+    # each superlative is true: the cluster is that trait's extreme among the six
+    for d, e in zip(out, clusters):
+        if "darkest" in d["cluster_name"]:
+            assert e.vehicle_lightness == min(c.vehicle_lightness for c in clusters)
+        if "brightest" in d["cluster_name"]:
+            assert e.brightness == max(c.brightness for c in clusters)
+
+
+def test_paint_the_model_calls_white_but_the_vehicles_show_grey_is_white_or_grey():
+    """Silver or shaded paint: the colour model says white (its majority is said), the vehicles'
+    own colours say grey more often: both words, no "probably"; the cover counts either."""
+    e = ev(0, {"grey": 0.5, "white": 0.3, "black": 0.2})
+    e.colours = {"grey": 0.45, "white": 0.31, "black": 0.16, "blue": 0.08}
+    e.model_colours = {"white": 0.77, "grey": 0.12, "red": 0.11}
+    out = describe([e], {})[0]
+    assert out["cluster_name"] == "white or grey"
+    assert out["colour"] == "white" and out["colour_or"] == "grey" and not out["colour_hedged"]
+    assert "white or grey vehicles" in out["description"] and "45% grey" in out["details"]
+    # black paint the model calls white is not a shade of white: the model's word, hedged
+    e.colours = {"black": 0.6, "grey": 0.3, "white": 0.1}
+    out = describe([e], {})[0]
+    assert out["colour_or"] == "" and out["cluster_name"].startswith("probably white")

@@ -53,6 +53,9 @@ PIXEL_ONLY: dict[str, set[str]] = {"brown": {"red", "black", "grey", "yellow", "
 MAX_NAME_WORDS = 4
 LEAN_MIN = 0.25  # a mixed cluster's leading colour ("mixed, often blue") holds at least this share
 HEDGE = 0.35  # a name covering at least this share (but under MAJORITY) is said with "mostly"
+# Shades the colour model folds into one of its words (it calls silver and shaded white paint
+# "white"): where the vehicles' own colours say the shade more often, both are said ("white or grey").
+MODEL_SHADES: dict[str, tuple[str, ...]] = {"white": ("grey",), "black": ("grey",)}
 
 
 @dataclass
@@ -62,6 +65,7 @@ class Words:
     colour_source: str = ""
     colour_named: bool = False
     colour_hedged: bool = False  # said with "probably": the other source does not show it
+    colour_pair: str = ""  # a shade said with the colour ("white or grey"): the sources each see one
     vtype: str = ""  # the first (or only) type word
     type_share: float = 0.0  # its share of the type evidence
     type_weight: float = 0.0  # its weight after weighing against all clusters (see :func:`weigh`)
@@ -77,6 +81,10 @@ class Words:
     @property
     def type_word(self) -> str:
         return f"{self.vtype} or {self.type_pair}" if self.type_pair else self.vtype
+
+    @property
+    def colour_word(self) -> str:
+        return f"{self.colour} or {self.colour_pair}" if self.colour_pair else self.colour
 
 
 def named(dist: dict[str, float]) -> bool:
@@ -147,10 +155,14 @@ def _choose_colour(ev: ClusterEvidence, w: Words) -> None:
     source, dist, said, hedged = ev.colour_source, ev.colours, named(ev.colours), False
     mc, ms = top(ev.model_colours)
     strong_model = bool(mc) and ms >= MODEL_MAJORITY
+    pair = ""
     if strong_model and mc != word and (mc not in PIXEL_ONLY.get(word, ()) or share <= MAJORITY):
         # The model's clear majority is said; a pixel-only shade of it (pink for red) only
         # where that shade holds a majority of its own (the model has no word for it).
         hedged = _support(ev.colours, mc) < CORROBORATION
+        if word in MODEL_SHADES.get(mc, ()) and share >= CORROBORATION:
+            # Silver or shaded paint the model calls white: each source's word is said.
+            pair, hedged = word, False
         word, share, source, dist, said = mc, ms, ev.model_colour_source, ev.model_colours, True
     elif strong_model and mc == word and not said:
         # Both say it; the model by a clear majority, the vehicles' colours by a plurality.
@@ -158,7 +170,7 @@ def _choose_colour(ev: ClusterEvidence, w: Words) -> None:
     elif not said:
         said = _covers(ev, word, "") >= HEDGE
     w.colour, w.colour_share, w.colour_source, w.colour_dist = word, share, source, dist
-    w.colour_named, w.colour_hedged = said, said and hedged
+    w.colour_named, w.colour_hedged, w.colour_pair = said, said and hedged, pair
 
 
 def _choose_colour_two_sources(ev: ClusterEvidence, w: Words) -> None:
@@ -269,7 +281,8 @@ def _covers(ev: ClusterEvidence, colour: str, vtype: str, w: Words | None = None
         mc, ms = top(ev.model_colours)
         model_agrees = mc == colour and ms >= MODEL_MAJORITY  # the model's clear majority says it too
         per = _image_colours(ev, with_model=w is not None and (w.colour_source != ev.colour_source or model_agrees))
-        carry = np.array([colour in s for s in per], dtype=bool) if per else None
+        said_c = set(colour.split(" or "))  # a pair ("white or grey"): either word
+        carry = np.array([bool(said_c & s) for s in per], dtype=bool) if per else None
     if vtype and w is not None:
         said = {w.vtype, w.type_pair} - {""}
         per_t = np.array(_image_types(ev, w), dtype=object)
@@ -329,7 +342,7 @@ def base_name(ev: ClusterEvidence, w: Words) -> Name:
     """Colour and type words that cover the cluster: a name covering under half of the sampled
     images is said with "mostly"; under :data:`HEDGE` it drops the word that covers least, or
     is called mixed ("mixed, often blue" where one colour still leads the rest clearly)."""
-    colour = w.colour if w.colour_named else ""
+    colour = w.colour_word if w.colour_named else ""
     vtype = w.type_word if w.type_named else ""
     if not colour and not vtype:
         if w.colour_dist or w.type_dist:
@@ -348,7 +361,15 @@ def base_name(ev: ClusterEvidence, w: Words) -> Name:
     if cover < HEDGE:
         return _mixed(ev, w)
     hedge = "probably" if c and w.colour_hedged else ("mostly" if cover < MAJORITY else "")
-    return Name(colour=c, vtype=t, hedge=hedge, cover=cover)
+    name = Name(colour=c, vtype=t, hedge=hedge, cover=cover)
+    if c and t and len(name.text().split()) > MAX_NAME_WORDS:
+        # A colour pair and a type do not fit in four words: the type with the colour model's
+        # word ("mostly white cars"), else the pair alone; covers measured again.
+        single = _covers(ev, w.colour, t, w)
+        c, t, cover = (w.colour, t, single) if single >= HEDGE else (c, "", covers[1][0])
+        name = Name(colour=c, vtype=t, hedge="probably" if w.colour_hedged else ("mostly" if cover < MAJORITY else ""),
+                    cover=cover)
+    return name
 
 
 def _mixed(ev: ClusterEvidence, w: Words) -> Name:
@@ -402,12 +423,89 @@ def unique_names(evidence: list[ClusterEvidence], names: dict[int, Name],
                     _separate(group, by_id, names, min_spread)
             if not changed:
                 break
+    for group in _clashes(names):
+        # Four words cannot hold one more comparative: the trait on which a cluster is the
+        # extreme of all clusters of its plain name ("darkest white"), in place of its traits.
+        _superlatives(group, by_id, names, words)
     texts = {c: n.text() for c, n in names.items()}
     counts: dict[str, int] = {}
     for t in texts.values():
         counts[t] = counts.get(t, 0) + 1
-    # The last resort: the number, in place of the traits that did not separate.
+    # The very last resort (clusters alike in every measured trait): the number.
     return {c: (_numbered(names[c], c) if counts[t] > 1 else t) for c, t in texts.items()}
+
+
+# The extreme of each trait among look-alikes, in one word where English has one.
+_SUPERLATIVES = {"vehicle_lightness": ("darkest", "lightest"), "brightness": ("dimmest", "brightest"),
+                 "saturation": ("dullest", "most vivid"), "sharpness": ("blurriest", "sharpest"),
+                 "aspect": ("tallest", "widest"), "width": ("smallest", "largest")}
+
+
+def _plain(name: Name) -> Name:
+    """The name without the comparatives added to separate it (night stays)."""
+    return Name(colour=name.colour, vtype=name.vtype, hedge=name.hedge, fallback=name.fallback, lean=name.lean,
+                traits=[t for t in name.traits if t == "night"], cover=name.cover)
+
+
+def _superlatives(group: list[int], by_id: dict[int, ClusterEvidence], names: dict[int, Name],
+                  words: dict[int, Words] | None) -> None:
+    """Rename clusters of ``group`` (one shared name) by superlatives: a cluster that is the
+    extreme, on some trait, of every cluster sharing its plain name (colour, type, hedge) is
+    called by it ("probably darkest white"), the widest margin (in the trait's scale) first, one
+    cluster per superlative; where four words cannot hold it with the type, without the type
+    (its cover and hedge measured again for the colour alone). A cluster extreme on nothing
+    keeps its name (unique once the others are renamed)."""
+    plain = {c: _plain(n).text() for c, n in names.items()}
+    family = [c for c in names if plain[c] == plain[group[0]]]
+    options = []
+    for attr, _, _, scale in _TRAITS:
+        scale = scale or _LOG_SCALE[attr]
+        vals = {c: _trait_values(by_id[c], attr) for c in family}
+        if len(family) < 2 or not all(np.isfinite(v) for v in vals.values()):
+            continue
+        ordered = sorted(family, key=vals.get)
+        for side, (c, nxt) in enumerate(((ordered[0], ordered[1]), (ordered[-1], ordered[-2]))):
+            margin = abs(vals[c] - vals[nxt]) / scale
+            if c in group and margin > 0:
+                options.append((margin, c, _SUPERLATIVES[attr][side]))
+    done: set[int] = set()
+    used: set[str] = set()
+
+    def rename(c: int, word: str) -> bool:
+        name = _plain(names[c])
+        name.traits.insert(0, word)
+        if len(name.text().split()) > MAX_NAME_WORDS and name.colour and name.vtype and words is not None:
+            w = words[c]
+            name.vtype, name.cover = "", _covers(by_id[c], name.colour, "", w)
+            name.hedge = "probably" if w.colour_hedged else ("mostly" if name.cover < MAJORITY else "")
+        taken = {n.text() for k, n in names.items() if k != c}
+        if len(name.text().split()) > MAX_NAME_WORDS or name.text() in taken:
+            return False
+        names[c] = name
+        done.add(c)
+        used.add(word)
+        return True
+
+    for _, c, word in sorted(options, key=lambda o: -o[0]):
+        if c not in done and word not in used:
+            rename(c, word)
+    # Clusters extreme on nothing: one comparative each between the two left that differ most
+    # on a trait ("dim" and "bright white or grey"), as look-alikes are told apart above.
+    for _ in range(len(group)):
+        left = [c for c in group if c not in done]
+        if len(left) < 2:
+            break
+        pairs = []
+        for attr, low, high, scale in _TRAITS:
+            vals = {c: _trait_values(by_id[c], attr) for c in left}
+            if all(np.isfinite(v) for v in vals.values()):
+                lo, hi = min(left, key=vals.get), max(left, key=vals.get)
+                pairs.append(((vals[hi] - vals[lo]) / (scale or _LOG_SCALE[attr]), lo, hi, low, high))
+        for gap, lo, hi, low, high in sorted(pairs, key=lambda p: -p[0]):
+            if gap > 0 and rename(lo, low) + rename(hi, high):
+                break
+        else:
+            break
 
 
 def _numbered(name: Name, cluster: int) -> str:
@@ -543,10 +641,13 @@ def _sentence_one(ev: ClusterEvidence, w: Words) -> str:
     if colour_ok:
         facts.append(f"{w.colour_share:.0%} of {n} sampled images {w.colour} by {w.colour_source}"
                      + _runner_up(w.colour_dist, w.colour_share))
+        if w.colour_pair:
+            facts.append(f"{ev.colours.get(w.colour_pair, 0.0):.0%} {w.colour_pair} by their vehicle colours "
+                         f"(the colour model has no word for silver or shaded paint)")
     if colour_ok and type_ok:
-        head = f"{_type_head(w)}, {quantifier(w.colour_share).lower()} {w.colour}"
+        head = f"{_type_head(w)}, {quantifier(w.colour_share).lower()} {w.colour_word}"
     elif colour_ok:
-        head = f"{quantifier(w.colour_share)} {w.colour}"
+        head = f"{quantifier(w.colour_share)} {w.colour_word}"
         if w.type_dist:
             facts.append(f"types mixed: {format_distribution(w.type_dist)} by the {w.type_source}")
     elif type_ok:
@@ -686,6 +787,7 @@ def describe(evidence: list[ClusterEvidence], neighbours: dict[int, int]) -> lis
             "details": details,
             "name_traits": " ".join(name.traits),
             "colour": w.colour if w.colour_named else "",
+            "colour_or": w.colour_pair if w.colour_named else "",
             "colour_share": round(w.colour_share, 3),
             "colour_source": w.colour_source,
             "colour_hedged": bool(w.colour_named and w.colour_hedged),
