@@ -32,7 +32,7 @@ import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.metrics import normalized_mutual_info_score
 
-from vehiclust import _progress
+from vehiclust import progress as _progress
 from vehiclust.cluster import ClusterSelector
 from vehiclust.compare import (
     Candidate,

@@ -2,7 +2,7 @@
 
 - no module imports a private name (``_x``: a private module, or a private name of a module)
   that belongs to ANOTHER package (``vehiclust.cluster._rule`` is for ``vehiclust.cluster``
-  only); the five root helpers in `ROOT_HELPERS` are allowed for now (renamed later);
+  only);
 - no import cycle between modules (the imports that run when a module is imported; the
   script also lists two-way dependencies through imports inside functions).
 
@@ -17,8 +17,6 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 ROOT = "vehiclust"
-# private root modules every package may import until the integrator renames them
-ROOT_HELPERS = {f"{ROOT}._progress", f"{ROOT}._parallel", f"{ROOT}._cache", f"{ROOT}._runlog", f"{ROOT}._config_checks"}
 
 
 def modules(src: Path = SRC) -> dict[str, Path]:
@@ -104,7 +102,7 @@ def private_imports(mods: dict[str, Path] | None = None) -> list[str]:
                 owner, what = _package(target, mods), f"{target}.{taken}"
             else:
                 continue
-            if owner == package or what in ROOT_HELPERS:
+            if owner == package:
                 continue
             found.append(f"{name}:{line}: {name} imports {what}")
     return found
@@ -167,13 +165,13 @@ def test_the_checks_catch_what_they_look_for(tmp_path):
     pkg = tmp_path / ROOT
     for rel, text in {
         "__init__.py": "",
-        "_progress.py": "",
+        "progress.py": "",
         "a/__init__.py": "from vehiclust.a._own import x\n",
         "a/_own.py": "x = 1\n_y = 2\n",
         "a/pub.py": "_z = 3\nfrom . import _own\n",
         "b/__init__.py": "",
         "b/use.py": ("from vehiclust.a._own import x\nfrom vehiclust.a.pub import _z\nfrom ..a import _own\n"
-                     "from vehiclust import _progress\nimport vehiclust.b.loop\n"),
+                     "from vehiclust import progress\nimport vehiclust.b.loop\n"),
         "b/loop.py": "from vehiclust.b import use\n",
         "b/lazy.py": "from vehiclust.a import pub as P\n\ndef f():\n    from vehiclust.b import use\n    return P._z\n",
     }.items():

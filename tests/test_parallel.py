@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vehiclust._parallel import MIN_ROWS, MIN_TOTAL_ROWS, effective_jobs, processes, run_jobs
+from vehiclust.parallel import MIN_ROWS, MIN_TOTAL_ROWS, effective_jobs, processes, run_jobs
 from vehiclust.embed import full_coords
 from vehiclust.neighbors import knn_graph
 from vehiclust.pipeline import _fit_selector

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.datasets import make_blobs
 
-from vehiclust._cache import StageCache, cache_key
+from vehiclust.cache import StageCache, cache_key
 from vehiclust.config import RunConfig
 from vehiclust.pipeline import run
 
@@ -22,7 +22,7 @@ def test_second_run_resumes_from_cache(tmp_path, caplog):
     cfg = dict(descriptors={"a": tmp_path / "a.npy"}, paths=tmp_path / "p.csv", out=tmp_path / "out",
                families=("kmeans", "eac"), k_max=6, pca_components=5, progress=False, notebook=False, html=False)
     first = run(RunConfig(**cfg))
-    with caplog.at_level(logging.INFO, logger="vehiclust._cache"):
+    with caplog.at_level(logging.INFO, logger="vehiclust.cache"):
         second = run(RunConfig(**cfg))
     reused = [r.getMessage() for r in caplog.records if "reused cached result" in r.getMessage()]
     assert any("stage prepare [a]" in m for m in reused) and any("stage cluster [a]" in m for m in reused)
@@ -39,7 +39,7 @@ def test_second_run_resumes_from_cache(tmp_path, caplog):
     np.testing.assert_allclose(resumed.cluster_centers_, fresh.cluster_centers_, rtol=1e-6)  # the outliers use these
     assert first.best_reason == second.best_reason
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="vehiclust._cache"):
+    with caplog.at_level(logging.INFO, logger="vehiclust.cache"):
         run(RunConfig(force=True, **cfg))
     assert not [r for r in caplog.records if "reused cached result" in r.getMessage()]
 

@@ -11,6 +11,6 @@ def log_to_stderr(verbose: bool = False) -> None:
 
     >>> import vehiclust; vehiclust.log_to_stderr()  # then vehiclust.pipeline.run(config)
     """
-    from vehiclust._runlog import setup_cli_logging
+    from vehiclust.runlog import setup_cli_logging
 
     setup_cli_logging(quiet=False, verbose=1 if verbose else 0, follow=True)

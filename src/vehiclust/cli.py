@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperCommand
 
-from vehiclust import __version__, _progress, _runlog
+from vehiclust import __version__, progress as _progress, runlog as _runlog
 from vehiclust.defaults import WHITEN
 from vehiclust.exceptions import VehiclustError
 

@@ -75,7 +75,7 @@ class RunConfig:
     def validate(self) -> "RunConfig":
         """Every setting checked before any work starts (and before the output folder is made);
         the first problem is one :class:`InputError` line naming the setting and what is allowed."""
-        from vehiclust._config_checks import check_run_config
+        from vehiclust.config_checks import check_run_config
 
         check_run_config(self)
         return self
@@ -101,7 +101,7 @@ class RunConfig:
             p = Path(p)
             return p if p.is_absolute() else base / p
 
-        from vehiclust._config_checks import check_toml_types
+        from vehiclust.config_checks import check_toml_types
 
         check_toml_types(data, path)
         for key in ("paths", "images", "labels", "out", "cache_dir"):

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from vehiclust import _progress
+from vehiclust import progress as _progress
 
 log = logging.getLogger(__name__)
 

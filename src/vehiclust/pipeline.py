@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 import vehiclust
-from vehiclust import _progress, _runlog
-from vehiclust._cache import StageCache, cache_key
+from vehiclust import progress as _progress, runlog as _runlog
+from vehiclust.cache import StageCache, cache_key
 from vehiclust.config import RunConfig
 from vehiclust.exceptions import InputError
 from vehiclust.neighbors import GRAPH_NEIGHBOURS
@@ -197,7 +197,7 @@ def _resumed_selector(cached: dict[str, Any], seed: int | None = None) -> Any:
 
 
 def _stage_cluster(ctx: RunContext) -> None:
-    from vehiclust._parallel import processes, run_jobs
+    from vehiclust.parallel import processes, run_jobs
     from vehiclust.cluster import sweep_params
     from vehiclust.cluster import summarise
     from vehiclust.engine import engine_for
@@ -301,7 +301,7 @@ def _stage_outliers(ctx: RunContext) -> None:
     """Per-row outlier table for each descriptor set; invalid rows are always outliers.
 
     The k-NN graph searched here is kept on the prepared set: the maps place rows with it."""
-    from vehiclust._parallel import processes, run_jobs
+    from vehiclust.parallel import processes, run_jobs
     from vehiclust.assign import model_for_set
     from vehiclust.engine import engine_for
     from vehiclust.outliers import outlier_table, vehicle_mass
@@ -336,7 +336,7 @@ MAP_LAYOUT = "sample-umap-small-1"  # in the maps' cache key: bumped when a layo
 
 def _stage_maps(ctx: RunContext) -> None:
     """2-D (and 3-D) coordinates of every row, and the map PNGs, for each descriptor set."""
-    from vehiclust._parallel import processes, run_jobs
+    from vehiclust.parallel import processes, run_jobs
     from vehiclust.embed import full_coords
 
     cfg = ctx.config

@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils import check_array
 from threadpoolctl import threadpool_limits
 
-from vehiclust import _progress
+from vehiclust import progress as _progress
 from vehiclust.cluster import metrics as M
 from vehiclust.cluster._families import FAMILIES, FamilyFit, config_seed, make_family
 from vehiclust.cluster._sizing import k_grid

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-from vehiclust import _progress
+from vehiclust import progress as _progress
 from vehiclust.compare._agreement import label_scores
 from vehiclust.compare._metrics import (
     Refit,

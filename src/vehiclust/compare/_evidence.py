@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-from vehiclust import _progress
+from vehiclust import progress as _progress
 from vehiclust.compare._agreement import CATEGORICAL, CONTINUOUS
 from vehiclust.exceptions import InputError
 from vehiclust.io import read_text_csv

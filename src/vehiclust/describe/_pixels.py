@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from vehiclust import _progress
+from vehiclust import progress as _progress
 from vehiclust.describe._colour import COLOURS, HUE_CENTRES, colour_shares, hue_shares, image_colour, srgb_to_lab
 from vehiclust.io.images import ImageReadError, load_image
 from vehiclust.quality import laplacian_variance

@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from vehiclust import _progress
+from vehiclust import progress as _progress
 from vehiclust.embed._umap_small import SMALL_DATA_ROWS, small_umap
 from vehiclust.neighbors import KNNGraph, knn
 from vehiclust.exceptions import InputError

@@ -23,7 +23,7 @@ import pandas as pd
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
-from vehiclust import _progress
+from vehiclust import progress as _progress
 from vehiclust.exceptions import InputError
 from vehiclust.extract._base import Backend
 from vehiclust.extract._registry import load_backend

@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from vehiclust._progress import track
+from vehiclust.progress import track
 from vehiclust.defaults import PCA_COMPONENTS, WHITEN
 from vehiclust.exceptions import InputError
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from vehiclust._progress import track
+from vehiclust.progress import track
 
 log = logging.getLogger(__name__)
 

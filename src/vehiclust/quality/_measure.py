@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vehiclust import _progress
+from vehiclust import progress as _progress
 from vehiclust.io.atomic import atomic_write_bytes
 from vehiclust.io.images import ImageReadError, load_image
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vehiclust import _progress
+from vehiclust import progress as _progress
 from vehiclust.exceptions import MissingDependencyError
 from vehiclust.extract import resolve_weights
 from vehiclust.io.images import ImageReadError, load_image

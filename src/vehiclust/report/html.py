@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vehiclust import _progress
+from vehiclust import progress as _progress
 from vehiclust.exceptions import InputError
 from vehiclust.io.atomic import atomic_write_bytes, atomic_write_text
 from vehiclust.report import _mapfig, _media, _outlier_gallery

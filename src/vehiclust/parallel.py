@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from vehiclust import _progress
+from vehiclust import progress as _progress
 
 MIN_ROWS = 50_000
 MIN_TOTAL_ROWS = 5_000
