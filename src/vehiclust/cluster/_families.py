@@ -7,7 +7,6 @@ families (HDBSCAN, DBSCAN) sweep their own few parameters and report the k they 
 
 from __future__ import annotations
 
-import hashlib
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 
+from vehiclust.cache import cache_key
 from vehiclust.cluster.dbscan import AutoEpsDBSCAN
 from vehiclust.cluster.evidence import EvidenceAccumulation
 from vehiclust.cluster.gmm import SampledGaussianMixture
@@ -39,11 +39,6 @@ def config_seed(base: int, family: str, params: dict[str, Any]) -> int:
     """A seed that depends only on (base seed, family, parameters), not on sweep order."""
     key = f"{base}|{family}|{sorted(params.items())}".encode()
     return zlib.crc32(key) & 0x7FFFFFFF
-
-
-def fingerprint(X: np.ndarray) -> tuple:
-    """A key for memoising work on one matrix: its shape and a hash of its bytes."""
-    return X.shape, hashlib.blake2b(memoryview(np.ascontiguousarray(X)).cast("B"), digest_size=16).digest()
 
 
 def _memo(store: OrderedDict, key: tuple, make, keep: int = 4) -> Any:
@@ -104,7 +99,7 @@ class GMMFamily(Family):
 
 
 class TreeFamily(Family):
-    """A family whose one fitted tree serves every k; trees are memoised by a data fingerprint."""
+    """A family whose one fitted tree serves every k; trees are memoised by the data's cache key."""
 
     def __init__(self) -> None:
         self._trees: OrderedDict[tuple, Any] = OrderedDict()
@@ -117,7 +112,7 @@ class TreeFamily(Family):
         return config_seed(base_seed, self.name, {})  # the tree does not depend on k
 
     def _tree(self, X: np.ndarray, seed: int) -> Any:
-        return _memo(self._trees, (*fingerprint(X), seed), lambda: self.build(X, seed), keep=8)
+        return _memo(self._trees, (cache_key(X), seed), lambda: self.build(X, seed), keep=8)
 
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
         k = int(params["k"])
@@ -171,7 +166,7 @@ class HDBSCANFamily(Family):
         return config_seed(base_seed, self.name, {})  # one sample and one tree for every size
 
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
-        shared = _memo(self._shared, (*fingerprint(X), seed), dict)
+        shared = _memo(self._shared, (cache_key(X), seed), dict)
         hd = clone(self.estimator).set_params(min_cluster_size=int(params["min_cluster_size"]), random_state=seed
                                               ).fit(X, shared=shared)
         return FamilyFit(hd.labels_, noise_mask=hd.noise_mask_)
@@ -196,7 +191,7 @@ class DBSCANFamily(Family):
         return config_seed(base_seed, self.name, {})  # one sample for every configuration
 
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
-        shared = _memo(self._shared, (*fingerprint(X), seed), dict)
+        shared = _memo(self._shared, (cache_key(X), seed), dict)
         db = clone(self.estimator).set_params(min_samples=int(params["min_samples"]), eps_scale=float(params["eps_scale"]),
                                               random_state=seed).fit(X, shared=shared)
         return FamilyFit(db.labels_, noise_mask=db.noise_mask_, info={"eps": db.eps_})
@@ -226,7 +221,7 @@ class LeidenFamily(Family):
 
     def _prepared(self, est: LeidenClustering, X: np.ndarray, seed: int):
         given = self.graph if self.graph is not None and self.graph.indices.shape[0] == X.shape[0] else None
-        return _memo(self._graphs, (*fingerprint(X), seed), lambda: est.shared_graph(X, given, seed))
+        return _memo(self._graphs, (cache_key(X), seed), lambda: est.shared_graph(X, given, seed))
 
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
         est = LeidenClustering(float(params["resolution"]), random_state=seed)
