@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
-import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -66,33 +64,35 @@ class VehicleDetector:
         paths = list(paths)
         workers = max(1, self.n_jobs or min(4, os.cpu_count() or 1))
         out = np.full((len(paths), len(DETECTION_COLUMNS)), np.nan, dtype=np.float64)
-        requests: queue.SimpleQueue = queue.SimpleQueue()
-        for _ in range(self._streams):
-            requests.put(self._model.create_infer_request())
-        pending = threading.BoundedSemaphore(4 * self._streams)  # images decoded but not yet run
+        # One Python thread drives the requests (start_async / wait); OpenVINO runs them side by
+        # side in its own threads. Several Python threads each calling ``infer`` could deadlock
+        # inside the bindings (seen on the demo: every thread parked, no CPU).
+        requests = [self._model.create_infer_request() for _ in range(self._streams)]
+        owner = [-1] * len(requests)  # row each request is working on
 
-        def infer(i: int, x: np.ndarray) -> None:
-            try:
-                request = requests.get()
-                try:
-                    det = np.array(request.infer({0: x})[self._output][0, 0])
-                finally:
-                    requests.put(request)
-                det = det[det[:, 0] >= 0] if det.size else det
-                out[i] = _best_box(det)
-            finally:
-                pending.release()
+        def collect(r: int) -> None:
+            requests[r].wait()
+            det = np.array(requests[r].get_tensor(self._output).data[0, 0])
+            det = det[det[:, 0] >= 0] if det.size else det
+            out[owner[r]] = _best_box(det)
+            owner[r] = -1
 
-        with ThreadPoolExecutor(max_workers=workers) as pool, ThreadPoolExecutor(max_workers=self._streams) as runs:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             inputs = pool.map(_prepare, paths, chunksize=16)
             disable = None if self.progress is None else not self.progress
-            futures = []
+            turn = 0
             for i, x in enumerate(_progress.track(inputs, "vehicle detector", total=len(paths), disable=disable)):
-                if x is not None:
-                    pending.acquire()
-                    futures.append(runs.submit(infer, i, x))
-            for f in futures:
-                f.result()
+                if x is None:
+                    continue
+                r = turn % len(requests)
+                turn += 1
+                if owner[r] >= 0:
+                    collect(r)
+                requests[r].start_async({0: x})
+                owner[r] = i
+            for r in range(len(requests)):
+                if owner[r] >= 0:
+                    collect(r)
         return pd.DataFrame(out, columns=DETECTION_COLUMNS)
 
 
