@@ -76,7 +76,7 @@ def run(config: RunConfig) -> RunResults:
         raise InputError(f"The output folder {out} cannot be created ({exc.strerror}).") from None
     _runlog.step("load", ctx.timings["load"], len(ctx.samples), f"{len(ctx.case.descriptors)} sets, {len(ctx.samples):,} rows")
     for stage in (_stage_prepare, _stage_mix, _stage_cluster, _stage_image_checks, _stage_outliers,
-                  _stage_maps, _stage_describe, _stage_compare, _stage_report):
+                  _stage_consensus, _stage_maps, _stage_describe, _stage_compare, _stage_report):
         name = stage.__name__.removeprefix("_stage_")
         start = time.perf_counter()
         stage(ctx)
@@ -341,18 +341,22 @@ def _stage_maps(ctx: RunContext) -> None:
 
     cfg = ctx.config
     dims = (2, 3) if cfg.map_3d else (2,)
+    # The consensus space is a spectral embedding already: a PCA map of it is enough and saves
+    # a sixth UMAP (the largest single cost of the consensus at full size).
+    method = {name: "pca" if ctx.prepared[name].preparation.get("kind") == "consensus" else cfg.map_method
+              for name in ctx.runs}
     # a second run on the same output reads the coordinates back (keyed by content and layout)
     keys = {(name, d): cache_key(ctx.prepared[name].X, ctx.prepared[name].valid,
-                                 {"method": cfg.map_method, "d": d, "seed": ctx.seeds["maps"], "layout": MAP_LAYOUT})
+                                 {"method": method[name], "d": d, "seed": ctx.seeds["maps"], "layout": MAP_LAYOUT})
             for name in ctx.runs for d in dims}
     found = {nd: (ctx.cache.load("maps", nd[0], key) if ctx.cache else None) for nd, key in keys.items()}
     todo = [nd for nd, hit in found.items() if hit is None or "coords" not in hit]
     show = cfg.progress and processes(cfg.n_jobs, len(todo), len(ctx.samples)) == 1
-    jobs = [(ctx.prepared[name].X, ctx.prepared[name].valid, d, cfg.map_method, ctx.seeds["maps"], 20_000, show,
+    jobs = [(ctx.prepared[name].X, ctx.prepared[name].valid, d, method[name], ctx.seeds["maps"], 20_000, show,
              ctx.prepared[name].graph) for name, d in todo]
     coords = run_jobs(full_coords, jobs, n_jobs=cfg.n_jobs, n_rows=len(ctx.samples), description="maps",
                       progress=cfg.progress, on_done=lambda i, xy, s: _runlog.step(
-                          f"map {todo[i][0]}", s, len(ctx.samples), f"{todo[i][1]}-D {cfg.map_method}"))
+                          f"map {todo[i][0]}", s, len(ctx.samples), f"{todo[i][1]}-D {method[todo[i][0]]}"))
     for nd, xy in zip(todo, coords):
         found[nd] = {"coords": xy}
         if ctx.cache:
@@ -365,20 +369,13 @@ def _stage_maps(ctx: RunContext) -> None:
 
 
 # ---- describe (maps-and-words issue) ----------------------------------------------------
-_EVIDENCE_CACHE: dict[int, Any] = {}
-
-
 def _stage_describe(ctx: RunContext) -> None:
     """Per-cluster evidence, names and descriptions; galleries when images are given."""
     from vehiclust.describe import EvidenceCache, describe_run
     from vehiclust.embed import render_run_maps
 
     cfg = ctx.config
-    # Images measured for one descriptor set serve the others (and the consensus) too.
-    cache = _EVIDENCE_CACHE.get(id(ctx.samples))
-    if cache is None:
-        _EVIDENCE_CACHE.clear()
-        cache = _EVIDENCE_CACHE[id(ctx.samples)] = EvidenceCache()
+    cache = EvidenceCache()  # images measured for one descriptor set serve the others (and the consensus) too
     for name, run_ in ctx.runs.items():
         ps = ctx.prepared[name]
         start = time.perf_counter()
@@ -405,54 +402,19 @@ def _selector_refit(selector: Any, seed: int, chosen: dict[str, Any] | None = No
     return lambda X, k: np.asarray(family.fit(X, params, seed).labels)
 
 
-def _new_cluster_run(ctx: RunContext, ps: PreparedSet) -> DescriptorRun:
-    """Cluster the consensus embedding like the cluster stage does, with the k-based families only:
-    the embedding is a set of discrete points (one per micro-cluster), where density families
-    would return the micro-clusters themselves."""
-    from vehiclust.cluster import ClusterSelector, sweep_params
+def _stage_consensus(ctx: RunContext) -> None:
+    """The consensus of the single-set clusterings as one more set (built in ``compare``); the
+    maps and describe stages then treat it like any set."""
+    from vehiclust.compare import consensus_set
 
     cfg = ctx.config
-    families = tuple(f for f in cfg.families if f in ("kmeans", "gmm", "ward")) or ("kmeans",)
-    selector = ClusterSelector(families=families, k_min=cfg.k_min, k_max=cfg.k_max,
-                               random_state=ctx.seeds["compare"], progress=cfg.progress, **sweep_params(len(ps.X)))
-    selector.fit(ps.X)
-    labels = np.full(len(ctx.samples), -1, dtype=np.int64)
-    labels[ps.valid] = selector.labels_
-    run_ = DescriptorRun(name=ps.name, labels=labels, selection=selector.selection_, chosen=selector.best_,
-                         preparation=ps.preparation, best_params=dict(selector.best_params_),
-                         cluster_centers=selector.cluster_centers_)
-    run_.selector = selector
-    return run_
-
-
-def _consensus_run(ctx: RunContext, singles: list[str]) -> None:
-    """Add the consensus of the single-set clusterings as one more candidate, fully processed."""
-    import dataclasses
-
-    from vehiclust.compare import CONSENSUS, consensus_embedding
-
-    name = CONSENSUS
-    while name in ctx.runs:  # a user's descriptor set may already be called "consensus"
-        name = f"{name}-of-sets"
-    X, valid, summary = consensus_embedding({n: ctx.runs[n].labels for n in singles}, random_state=ctx.seeds["compare"])
-    ps = PreparedSet(name=name, X=X, valid=valid, preparation=summary)
-    ctx.prepared[name] = ps
-    run_ = _new_cluster_run(ctx, ps)
-    # outliers: unassigned rows, and rows flagged by most single sets (same columns as a set's)
-    from vehiclust.outliers import majority_outliers
-
-    run_.outliers = majority_outliers([ctx.runs[n].outliers for n in singles if ctx.runs[n].outliers is not None], valid)
-    from vehiclust.assign import build_consensus_model
-
-    run_.model = build_consensus_model(name, run_.labels, {n: ctx.runs[n].labels for n in singles}, run_.outliers)
-    ctx.runs[name] = run_
-    # maps and descriptions for the consensus too, so it can be the deliverable like any set
-    # The consensus space is a spectral embedding already: a PCA map of it is enough and saves
-    # a sixth UMAP (the largest single cost of the compare stage at full size).
-    sub = dataclasses.replace(ctx, runs={name: run_}, prepared={name: ps},
-                              config=dataclasses.replace(ctx.config, map_method="pca"))
-    _stage_maps(sub)
-    _stage_describe(sub)
+    built = consensus_set(ctx.runs, ctx.prepared, families=cfg.families, k_min=cfg.k_min, k_max=cfg.k_max,
+                          random_state=ctx.seeds["compare"], progress=cfg.progress)
+    if built is None:
+        log.info("no consensus: it needs 2+ descriptor sets with 3+ clusters in all and 10+ rows")
+        return
+    ps, run_ = built
+    ctx.prepared[ps.name], ctx.runs[ps.name] = ps, run_
 
 
 def _stage_compare(ctx: RunContext) -> None:
@@ -460,12 +422,6 @@ def _stage_compare(ctx: RunContext) -> None:
     from vehiclust.compare import Candidate, compare_run
 
     cfg = ctx.config
-    singles = [n for n in ctx.runs if ctx.prepared[n].preparation.get("kind") != "mix"]
-    n_clusters = sum(len(np.unique(ctx.runs[n].labels[ctx.runs[n].labels >= 0])) for n in singles)
-    if len(singles) >= 2 and n_clusters >= 3 and len(ctx.samples) >= 10:
-        _consensus_run(ctx, singles)
-    else:
-        log.info("no consensus: it needs 2+ descriptor sets with 3+ clusters in all and 10+ rows")
     candidates = []
     for name, run_ in ctx.runs.items():
         ps = ctx.prepared[name]

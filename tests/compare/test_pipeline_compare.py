@@ -33,9 +33,8 @@ def demo_run(demo_dir, tmp_path_factory):
         map_method="pca",
         map_3d=False,
     )
-    # load → prepare → mix → cluster → compare → report; image checks, outliers, maps and
-    # descriptions are other stages, tested in their own folders (the consensus calls maps and
-    # describe, which are switched off here)
+    # load → prepare → mix → cluster → consensus → compare → report; image checks, outliers,
+    # maps and descriptions are other stages, tested in their own folders
     ctx = pipeline._stage_load(cfg)
     for stage in (pipeline._stage_prepare, pipeline._stage_mix, pipeline._stage_cluster):
         stage(ctx)
@@ -43,10 +42,8 @@ def demo_run(demo_dir, tmp_path_factory):
         run_.outliers = pd.DataFrame({"is_outlier": ~ctx.prepared[name].valid,
                                       "outlier_score": (~ctx.prepared[name].valid).astype(float),
                                       "outlier_reasons": ""})
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline, "_stage_maps", lambda ctx: None)
-        mp.setattr(pipeline, "_stage_describe", lambda ctx: None)
-        pipeline._stage_compare(ctx)
+    pipeline._stage_consensus(ctx)
+    pipeline._stage_compare(ctx)
     pipeline._stage_report(ctx)
     return ctx.results, names, out
 
@@ -89,6 +86,7 @@ def test_compare_stage_with_one_descriptor_set(demo_dir, tmp_path):
     ctx = pipeline._stage_load(cfg)
     for stage in (pipeline._stage_prepare, pipeline._stage_mix, pipeline._stage_cluster):
         stage(ctx)
+    pipeline._stage_consensus(ctx)
     pipeline._stage_compare(ctx)
     assert ctx.best == "hog" and list(ctx.runs) == ["hog"]
     assert ctx.comparison["descriptor"].tolist() == ["hog"]
@@ -106,10 +104,8 @@ def test_consensus_name_does_not_clash_with_a_set(demo_dir, tmp_path):
     ctx = pipeline._stage_load(cfg)
     for stage in (pipeline._stage_prepare, pipeline._stage_mix, pipeline._stage_cluster):
         stage(ctx)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline, "_stage_maps", lambda ctx: None)
-        mp.setattr(pipeline, "_stage_describe", lambda ctx: None)
-        pipeline._stage_compare(ctx)
+    pipeline._stage_consensus(ctx)
+    pipeline._stage_compare(ctx)
     assert list(ctx.runs) == ["consensus", "hog", "consensus-of-sets"]
     assert ctx.comparison.set_index("descriptor").loc["consensus", "kind"] == "single"
     assert ctx.comparison.set_index("descriptor").loc["consensus-of-sets", "kind"] == "consensus"

@@ -3,8 +3,10 @@
 Public API:
 
 * :func:`build_mixes` / :class:`DescriptorMixer`: weighted mixes with equal-variance blocks;
-* :func:`consensus_embedding`, :func:`make_consensus`: spectral embedding of the co-association
-  of several clusterings, and that embedding clustered as one more candidate;
+* :func:`consensus_embedding`, :func:`consensus_set`, :func:`make_consensus`: spectral embedding
+  of the co-association of several clusterings, and that embedding clustered as one more set
+  (with its outlier vote and assignment model; the pipeline's maps and describe stages then
+  treat it like any set);
 * :class:`Candidate`, :func:`compare_candidates`: the comparison table, scored the same way;
 * :func:`choose_best`, :func:`rank_candidates`: the documented, label-free selection rule, gated
   on validity and ranked by :func:`candidate_predictivity` (cross-view neighbourhood predictivity);
@@ -26,7 +28,7 @@ from vehiclust.compare._agreement import (
     neighbourhood_overlap,
 )
 from vehiclust.compare._compare import Candidate, common_space, compare_candidates
-from vehiclust.compare._consensus import CONSENSUS, coassociation_onehot, consensus_embedding
+from vehiclust.compare._consensus import CONSENSUS, coassociation_onehot, consensus_applies, consensus_embedding, consensus_set
 from vehiclust.compare._evidence import gather_attributes, head_attributes, label_columns, pixel_attributes
 from vehiclust.compare._metrics import (
     common_silhouette,
@@ -69,7 +71,9 @@ __all__ = [
     "common_space",
     "compare_candidates",
     "compare_run",
+    "consensus_applies",
     "consensus_embedding",
+    "consensus_set",
     "contingency",
     "correlation_ratio",
     "cosine_silhouette",

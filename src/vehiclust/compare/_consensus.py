@@ -11,7 +11,7 @@ then clustered and scored like any descriptor set.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -81,3 +81,56 @@ def consensus_embedding(label_sets: Mapping[str, np.ndarray], n_components: int 
 def _row_keys(H: sp.csr_matrix) -> np.ndarray:
     """One hashable key per row: its set of clusters (rows with equal keys are one micro-cluster)."""
     return np.array([hash(tuple(H.indices[H.indptr[i]:H.indptr[i + 1]])) for i in range(H.shape[0])])
+
+
+# Families the consensus embedding is clustered with: it is a set of discrete points (one per
+# micro-cluster), where density families would return the micro-clusters themselves.
+CONSENSUS_FAMILIES = ("kmeans", "gmm", "ward")
+
+
+def consensus_applies(label_sets: Mapping[str, np.ndarray], n_rows: int) -> bool:
+    """Whether a consensus is worth building: 2+ clusterings, 3+ clusters in all, 10+ rows."""
+    n_clusters = sum(len(np.unique(np.asarray(v)[np.asarray(v) >= 0])) for v in label_sets.values())
+    return len(label_sets) >= 2 and n_clusters >= 3 and n_rows >= 10
+
+
+def consensus_set(runs: Mapping[str, Any], prepared: Mapping[str, Any], *, families: Sequence[str] = CONSENSUS_FAMILIES,
+                  k_min: int = 2, k_max: int = 20, random_state: int | None = None,
+                  progress: bool | None = None) -> tuple[Any, Any] | None:
+    """The consensus of the single-set clusterings as one more descriptor set: its
+    ``(PreparedSet, DescriptorRun)`` with labels, selection, outlier table (the single sets'
+    majority vote) and assignment model, or ``None`` when :func:`consensus_applies` says no.
+
+    ``runs`` / ``prepared``: the run's descriptor runs and prepared sets (name → object); mixes
+    (``preparation["kind"] == "mix"``) take no part. The maps and descriptions of the consensus
+    come from the same stages as any set's."""
+    from vehiclust.assign import build_consensus_model
+    from vehiclust.cluster import ClusterSelector, sweep_params
+    from vehiclust.outliers import majority_outliers
+    from vehiclust.prepare import PreparedSet
+    from vehiclust.results import DescriptorRun
+
+    singles = [n for n in runs if prepared[n].preparation.get("kind") != "mix"]
+    label_sets = {n: runs[n].labels for n in singles}
+    n_rows = len(next(iter(label_sets.values()))) if label_sets else 0
+    if not consensus_applies(label_sets, n_rows):
+        return None
+    name = CONSENSUS
+    while name in runs:  # a user's descriptor set may already be called "consensus"
+        name = f"{name}-of-sets"
+    X, valid, summary = consensus_embedding(label_sets, random_state=random_state)
+    ps = PreparedSet(name=name, X=X, valid=valid, preparation=summary)
+    selector = ClusterSelector(families=tuple(f for f in families if f in CONSENSUS_FAMILIES) or ("kmeans",),
+                               k_min=k_min, k_max=k_max, random_state=random_state, progress=progress,
+                               **sweep_params(len(X)))
+    selector.fit(X)
+    labels = np.full(n_rows, -1, dtype=np.int64)
+    labels[valid] = selector.labels_
+    run_ = DescriptorRun(name=name, labels=labels, selection=selector.selection_, chosen=selector.best_,
+                         preparation=summary, best_params=dict(selector.best_params_),
+                         cluster_centers=selector.cluster_centers_)
+    run_.selector = selector
+    # outliers: unassigned rows, and rows flagged by most single sets (same columns as a set's)
+    run_.outliers = majority_outliers([runs[n].outliers for n in singles if runs[n].outliers is not None], valid)
+    run_.model = build_consensus_model(name, labels, label_sets, run_.outliers)
+    return ps, run_
