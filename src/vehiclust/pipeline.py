@@ -49,6 +49,7 @@ class RunContext:
     best: str = ""
     best_reason: str = ""
     follows: pd.DataFrame | None = None  # what each clustering follows (compare stage)
+    evidence: Any = None  # vehiclust.evidence.EvidenceCache: per-image evidence (describe stage, read by compare)
     label_note: str = ""  # the labels disagree with the label-free pick (reported, never used)
     cache: StageCache | None = None  # expensive stage results, keyed by content + parameters
     source_keys: dict[str, str] = field(default_factory=dict)  # descriptor name -> content hash
@@ -375,7 +376,8 @@ def _stage_describe(ctx: RunContext) -> None:
     from vehiclust.embed import render_run_maps
 
     cfg = ctx.config
-    cache = EvidenceCache()  # images measured for one descriptor set serve the others (and the consensus) too
+    # images measured for one descriptor set serve the others, the consensus and the comparison
+    cache = ctx.evidence = EvidenceCache()
     for name, run_ in ctx.runs.items():
         ps = ctx.prepared[name]
         start = time.perf_counter()
@@ -413,7 +415,11 @@ def _stage_consensus(ctx: RunContext) -> None:
     if built is None:
         log.info("no consensus: it needs 2+ descriptor sets with 3+ clusters in all and 10+ rows")
         return
+    from vehiclust.assign import build_consensus_model
+
     ps, run_ = built
+    singles = {n: r.labels for n, r in ctx.runs.items() if n in run_.preparation["clusterings"]}
+    run_.model = build_consensus_model(ps.name, run_.labels, singles, run_.outliers)  # what `vehiclust assign` needs
     ctx.prepared[ps.name], ctx.runs[ps.name] = ps, run_
 
 
@@ -434,7 +440,8 @@ def _stage_compare(ctx: RunContext) -> None:
             chosen=run_.chosen,
         ))
     out = compare_run(candidates, ctx.samples, cfg.out, heads=cfg.heads, image_checks=ctx.image_checks,
-                      random_state=ctx.seeds["compare"], progress=cfg.progress, best=cfg.best)
+                      random_state=ctx.seeds["compare"], progress=cfg.progress, best=cfg.best,
+                      evidence=ctx.evidence, cache_dir=cfg.cache_path / "image_checks")
     ctx.comparison, ctx.follows, ctx.label_note = out.comparison, out.follows, out.label_note
     ctx.agreement = out.agreement
     ctx.attribute_alignment = out.attribute_alignment

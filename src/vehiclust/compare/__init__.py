@@ -29,7 +29,7 @@ from vehiclust.compare._agreement import (
 )
 from vehiclust.compare._compare import Candidate, common_space, compare_candidates
 from vehiclust.compare._consensus import CONSENSUS, coassociation_onehot, consensus_applies, consensus_embedding, consensus_set
-from vehiclust.compare._evidence import gather_attributes, head_attributes, label_columns, pixel_attributes
+from vehiclust.compare._evidence import gather_attributes, head_attributes, pixel_attributes, source_attributes
 from vehiclust.compare._metrics import (
     common_silhouette,
     cosine_silhouette,
@@ -43,6 +43,7 @@ from vehiclust.compare._mix import AUTO_NAME, DescriptorMixer, auto_weights, bui
 from vehiclust.compare._predictivity import assortativity, candidate_predictivity, knn_indices, one_view_note, redundancy
 from vehiclust.compare._plots import contingency, plot_contingency, plot_matrix
 from vehiclust.compare._report import CompareOutput, compare_run, make_consensus
+from vehiclust.evidence import label_columns  # re-exported: its home is vehiclust.evidence
 from vehiclust.compare._select import (
     SELECTION_SCORES,
     check_best_name,
@@ -99,6 +100,7 @@ __all__ = [
     "plot_matrix",
     "rank_candidates",
     "redundancy",
+    "source_attributes",
     "sphere_davies_bouldin",
     "stability",
     "what_follows",

@@ -13,12 +13,10 @@ from sklearn.metrics import adjusted_rand_score, homogeneity_score, normalized_m
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 
+from vehiclust.evidence import CATEGORICAL, CONTINUOUS
 from vehiclust.exceptions import InputError
 
 log = logging.getLogger(__name__)
-
-CATEGORICAL = "categorical"
-CONTINUOUS = "continuous"
 
 
 def agreement_matrices(labels: Mapping[str, np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -98,13 +98,12 @@ def consensus_set(runs: Mapping[str, Any], prepared: Mapping[str, Any], *, famil
                   k_min: int = 2, k_max: int = 20, random_state: int | None = None,
                   progress: bool | None = None) -> tuple[Any, Any] | None:
     """The consensus of the single-set clusterings as one more descriptor set: its
-    ``(PreparedSet, DescriptorRun)`` with labels, selection, outlier table (the single sets'
-    majority vote) and assignment model, or ``None`` when :func:`consensus_applies` says no.
+    ``(PreparedSet, DescriptorRun)`` with labels, selection and outlier table (the single sets'
+    majority vote), or ``None`` when :func:`consensus_applies` says no.
 
     ``runs`` / ``prepared``: the run's descriptor runs and prepared sets (name → object); mixes
     (``preparation["kind"] == "mix"``) take no part. The maps and descriptions of the consensus
     come from the same stages as any set's."""
-    from vehiclust.assign import build_consensus_model
     from vehiclust.cluster import ClusterSelector, sweep_params
     from vehiclust.outliers import majority_outliers
     from vehiclust.prepare import PreparedSet
@@ -132,5 +131,4 @@ def consensus_set(runs: Mapping[str, Any], prepared: Mapping[str, Any], *, famil
     run_.selector = selector
     # outliers: unassigned rows, and rows flagged by most single sets (same columns as a set's)
     run_.outliers = majority_outliers([runs[n].outliers for n in singles if runs[n].outliers is not None], valid)
-    run_.model = build_consensus_model(name, labels, label_sets, run_.outliers)
     return ps, run_

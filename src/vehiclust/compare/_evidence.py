@@ -4,7 +4,8 @@ Attributes are measured evidence, used only to describe what each descriptor set
 follow (colour? type? lighting?). Column names say where each comes from:
 ``label:<column>`` (user labels), ``head:<name>:<group>`` (argmax of a probability group of a
 model head table, e.g. colour or type), ``head:<name>:<column>`` (other numeric head outputs),
-``pixels:brightness`` / ``pixels:saturation`` (measured on a row sample, NaN elsewhere).
+``pixels:brightness`` / ``pixels:saturation`` (measured on a row sample, NaN elsewhere),
+``evidence:<source>:<column>`` (a registered :mod:`vehiclust.evidence` source, on the same sample).
 """
 
 from __future__ import annotations
@@ -20,25 +21,23 @@ import pandas as pd
 from sklearn.utils import check_random_state
 
 from vehiclust import progress as _progress
-from vehiclust.compare._agreement import CATEGORICAL, CONTINUOUS
+from vehiclust.evidence import (
+    CATEGORICAL,
+    CONTINUOUS,
+    EvidenceCache,
+    EvidenceSource,
+    attribute_name,
+    label_columns,
+    measure_sources,
+    read_head_table,
+    sources as evidence_sources,
+)
 from vehiclust.exceptions import InputError
-from vehiclust.io import read_text_csv
-from vehiclust.io.labels import RESERVED
+from vehiclust.io.images import ImageReadError, load_image
 
 log = logging.getLogger(__name__)
 
 _SPLIT = re.compile(r"[_:./]")
-
-
-def label_columns(samples: pd.DataFrame) -> pd.DataFrame:
-    """The user's label columns (all but ``path``, ``resolved``, ``path_error``), strings with NaN."""
-    cols = [c for c in samples.columns if c not in RESERVED]
-    out = samples[cols].copy()
-    for c in cols:
-        s = out[c]
-        out[c] = s.where(s.notna() & (s.astype(str).str.len() > 0)).astype(object)
-        out[c] = out[c].map(lambda v: v if pd.isna(v) else str(v))
-    return out
 
 
 def _align(table: pd.DataFrame, samples: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -106,37 +105,78 @@ def head_attributes(name: str, table: pd.DataFrame, samples: pd.DataFrame) -> tu
     return pd.DataFrame(out), kinds
 
 
-def pixel_attributes(resolved: pd.Series, sample_size: int = 1000, random_state: Any = None,
-                     progress: bool | None = None) -> pd.DataFrame:
-    """Mean brightness and saturation (0-1) of a random sample of readable images; NaN elsewhere."""
-    from PIL import Image
+class PixelLight(EvidenceSource):
+    """Mean brightness and saturation (HSV, 0-1) of an image on a 48 px copy: the comparison's
+    light evidence where the image checks did not measure brightness."""
 
+    name = "pixel-light"
+    columns = {"brightness": CONTINUOUS, "saturation": CONTINUOUS}
+    groups = {"brightness": "brightness", "saturation": "saturation"}
+
+    def __init__(self, progress: bool | None = None) -> None:
+        self.progress = progress
+
+    def measure(self, paths):
+        rows = []
+        disable = None if self.progress is None else not self.progress
+        for p in _progress.track(list(paths), "measuring pixels", disable=disable):
+            try:
+                hsv = np.asarray(load_image(p).resize((48, 48)).convert("HSV"), dtype=np.float32) / 255.0
+            except ImageReadError as exc:
+                log.debug("pixel statistics skipped for %s: %s", p, exc)
+                rows.append({})
+                continue
+            rows.append({"brightness": float(hsv[..., 2].mean()), "saturation": float(hsv[..., 1].mean())})
+        return pd.DataFrame(rows, columns=list(self.columns))
+
+
+def image_sample(resolved: pd.Series, sample_size: int, random_state: Any = None) -> np.ndarray:
+    """Sorted rows of a seeded random sample (at most ``sample_size``) of the rows with an image."""
     paths = resolved.fillna("").astype(str).to_numpy()
     have = np.flatnonzero(np.char.str_len(paths.astype(str)) > 0)
     rng = check_random_state(random_state)
     if len(have) > sample_size:
         have = np.sort(rng.choice(have, sample_size, replace=False))
-    bright = np.full(len(paths), np.nan)
-    sat = np.full(len(paths), np.nan)
-    disable = None if progress is None else not progress
-    for i in _progress.track(have, "measuring pixels", disable=disable):
-        try:
-            with Image.open(paths[i]) as im:
-                im.draft("RGB", (64, 64))
-                hsv = np.asarray(im.convert("RGB").resize((48, 48)).convert("HSV"), dtype=np.float32) / 255.0
-        except (OSError, ValueError) as exc:
-            log.debug("pixel statistics skipped for %s: %s", paths[i], exc)
-            continue
-        bright[i] = float(hsv[..., 2].mean())
-        sat[i] = float(hsv[..., 1].mean())
-    return pd.DataFrame({"pixels:brightness": bright, "pixels:saturation": sat})
+    return have
+
+
+def source_attributes(resolved: pd.Series, sources: list[EvidenceSource], sample_size: int = 1000,
+                      random_state: Any = None, cache: EvidenceCache | None = None,
+                      cache_dir: str | Path | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Evidence sources measured on a seeded sample of the rows with an image (NaN elsewhere):
+    one ``evidence:<source>:<column>`` attribute per column, and each one's kind."""
+    rows = image_sample(resolved, sample_size, random_state)
+    paths = resolved.fillna("").astype(str).to_numpy()
+    measured = measure_sources(list(paths[rows]), sources, cache, cache_dir=cache_dir)
+    out: dict[str, Any] = {}
+    kinds: dict[str, str] = {}
+    for source in sources:
+        for col, kind in source.columns.items():
+            key = attribute_name(source, col)
+            values = np.full(len(paths), np.nan, dtype=float if kind == CONTINUOUS else object)
+            values[rows] = measured[col].to_numpy(float) if kind == CONTINUOUS else measured[col].to_numpy(object)
+            out[key] = values
+            kinds[key] = kind
+    return pd.DataFrame(out), kinds
+
+
+def pixel_attributes(resolved: pd.Series, sample_size: int = 1000, random_state: Any = None,
+                     progress: bool | None = None, cache: EvidenceCache | None = None) -> pd.DataFrame:
+    """Mean brightness and saturation (0-1) of a random sample of readable images; NaN elsewhere."""
+    frame, _ = source_attributes(resolved, [PixelLight(progress)], sample_size, random_state, cache)
+    return frame.rename(columns=lambda c: "pixels:" + c.rsplit(":", 1)[1])
 
 
 def gather_attributes(samples: pd.DataFrame, heads: Mapping[str, str | Path] | None = None,
                       image_checks: pd.DataFrame | None = None, measure_pixels: bool = True,
                       pixel_sample: int = 1000, random_state: Any = None,
-                      progress: bool | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
-    """All attributes available for a run, one row per input row, and each one's kind."""
+                      progress: bool | None = None, cache: EvidenceCache | None = None,
+                      cache_dir: str | Path | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """All attributes available for a run, one row per input row, and each one's kind: the
+    user's labels (``label:``), the model head tables (``head:``), the image checks' light and
+    sharpness (``checks:``, else ``pixels:`` measured on a sample) and the registered evidence
+    sources (``evidence:<source>:<column>``, measured on the same seeded sample of images;
+    ``measure_pixels=False`` leaves both out). ``cache``: the run's evidence measured so far."""
     frames: list[pd.DataFrame] = []
     kinds: dict[str, str] = {}
     labels = label_columns(samples)
@@ -145,7 +185,7 @@ def gather_attributes(samples: pd.DataFrame, heads: Mapping[str, str | Path] | N
         frames.append(labels.reset_index(drop=True))
         kinds.update({c: CATEGORICAL for c in labels.columns})
     for name, path in (heads or {}).items():
-        table = read_text_csv(path, f"Head table {name}:")  # any encoding; a broken file is one line
+        table = read_head_table(path)  # any encoding; a broken file is one line
         frame, k = head_attributes(name, table, samples)
         frames.append(frame)
         kinds.update(k)
@@ -159,10 +199,15 @@ def gather_attributes(samples: pd.DataFrame, heads: Mapping[str, str | Path] | N
                 kinds[key] = CONTINUOUS
                 have_pixels = have_pixels or "bright" in str(c).lower()
     if measure_pixels and not have_pixels and "resolved" in samples.columns:
-        px = pixel_attributes(samples["resolved"], pixel_sample, random_state, progress)
+        px = pixel_attributes(samples["resolved"], pixel_sample, random_state, progress, cache)
         if px.notna().any().any():
             frames.append(px)
             kinds.update({c: CONTINUOUS for c in px.columns})
+    registered = evidence_sources()
+    if measure_pixels and registered and "resolved" in samples.columns:
+        frame, k = source_attributes(samples["resolved"], registered, pixel_sample, random_state, cache, cache_dir)
+        frames.append(frame)
+        kinds.update(k)
     if not frames:
         return pd.DataFrame(index=range(len(samples))), {}
     return pd.concat(frames, axis=1), kinds

@@ -1,7 +1,8 @@
 """What each clustering follows: the chance-corrected share of each kind of evidence its clusters explain.
 
 The evidence is the run's own, never the user's labels: model heads (type, colour), pixel
-statistics and image checks (brightness, saturation, image quality) — see
+statistics and image checks (brightness, saturation, image quality), the registered evidence
+sources (:data:`vehiclust.evidence.SOURCES`, each in the group it names) — see
 :mod:`vehiclust.compare._evidence` — and, when the paths carry a vehicle identity (VeRi-Wild's
 ``veriwild/<part>/<vehicle id>/<image>``), the share of same-vehicle image pairs kept in one
 cluster: high = the clusters follow what a vehicle is (type, colour, model), low = how it
@@ -23,7 +24,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-from vehiclust.compare._agreement import CONTINUOUS, correlation_ratio, explained_uncertainty
+from vehiclust.compare._agreement import correlation_ratio, explained_uncertainty
+from vehiclust.evidence import ATTRIBUTE_PREFIX, CONTINUOUS, attribute_group, source_groups
 
 IDENTITY = "same vehicle"
 # evidence group -> pattern on the attribute's name (label columns are never evidence)
@@ -104,6 +106,8 @@ def evidence_group(column: str) -> str | None:
     """The evidence group of an attribute column; None for labels and unmatched columns."""
     if column.startswith("label:"):
         return None
+    if column.startswith(ATTRIBUTE_PREFIX):  # a registered evidence source says its own group
+        return attribute_group(column)
     for group, pattern in GROUPS.items():
         if re.search(pattern, column.lower()):
             return group
@@ -123,7 +127,7 @@ def what_follows(labels: Mapping[str, np.ndarray], attributes: pd.DataFrame, kin
     if n > MAX_ROWS:
         rows = np.sort(rng.choice(n, MAX_ROWS, replace=False))
     columns = {c: evidence_group(c) for c in attributes.columns}
-    groups = [g for g in GROUPS if g in columns.values()]
+    groups = [g for g in dict.fromkeys([*GROUPS, *source_groups()]) if g in columns.values()]
     identity = identity_from_paths(paths) if paths is not None else None
     if identity is not None:
         groups.append(IDENTITY)

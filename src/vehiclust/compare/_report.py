@@ -16,11 +16,12 @@ from sklearn.utils import check_random_state
 from vehiclust.compare._agreement import agreement_matrices, attribute_alignment, neighbourhood_overlap
 from vehiclust.compare._compare import Candidate, compare_candidates
 from vehiclust.compare._consensus import CONSENSUS, consensus_embedding
-from vehiclust.compare._evidence import gather_attributes, label_columns
+from vehiclust.compare._evidence import gather_attributes
 from vehiclust.compare._plots import plot_contingency, plot_matrix
 from vehiclust.compare._follows import what_follows
 from vehiclust.compare._predictivity import candidate_predictivity, one_view_note
 from vehiclust.compare._select import check_best_name, choose_best, label_disagreement, override_reason
+from vehiclust.evidence import EvidenceCache, label_columns
 from vehiclust.io.atomic import atomic_write_csv
 
 log = logging.getLogger(__name__)
@@ -65,12 +66,15 @@ def _slug(text: str) -> str:
 def compare_run(candidates: Sequence[Candidate], samples: pd.DataFrame, out_dir: str | Path | None = None, *,
                 heads: Mapping[str, str | Path] | None = None, image_checks: pd.DataFrame | None = None,
                 measure_pixels: bool = True, sample_size: int = 3000, n_resamples: int = 5, knn: int = 10,
-                random_state: Any = None, progress: bool | None = None, best: str | None = None) -> CompareOutput:
+                random_state: Any = None, progress: bool | None = None, best: str | None = None,
+                evidence: EvidenceCache | None = None, cache_dir: str | Path | None = None) -> CompareOutput:
     """Score, relate and choose among ``candidates``; write CSV/PNG files under ``out_dir/compare``.
 
     ``samples`` holds one row per input row (``path``, optional ``resolved`` image paths and
     label columns). Labels are reported in the tables and never used for the choice. ``best``
-    names a candidate to deliver instead of the label-free pick (``--best``).
+    names a candidate to deliver instead of the label-free pick (``--best``). ``evidence``: the
+    run's per-image evidence measured so far (the describe stage's), ``cache_dir`` where it is
+    cached on disk: images already measured are not read again.
     """
     rng = check_random_state(random_state)
     seeds = rng.randint(2**31 - 1, size=4)
@@ -85,7 +89,8 @@ def compare_run(candidates: Sequence[Candidate], samples: pd.DataFrame, out_dir:
     spaces = {c.name: (c.X, c.valid) for c in candidates if c.kind != "consensus"}
     overlap = neighbourhood_overlap(spaces, k=knn, random_state=seeds[1])
     attributes, kinds = gather_attributes(samples, heads=heads, image_checks=image_checks,
-                                          measure_pixels=measure_pixels, random_state=seeds[2], progress=progress)
+                                          measure_pixels=measure_pixels, random_state=seeds[2], progress=progress,
+                                          cache=evidence, cache_dir=cache_dir)
     alignment = attribute_alignment(labels, attributes, kinds)
     follows = what_follows(labels, attributes, kinds, samples.get("path"), random_state=seeds[2])
     words = follows.loc[rule_best, "follows"] if rule_best in follows.index else ""

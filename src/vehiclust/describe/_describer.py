@@ -14,27 +14,17 @@ from sklearn.utils.validation import check_is_fitted
 
 from vehiclust.describe._boxes import BOX_COLOUR_COLUMNS, box_colours, vehicle_boxes
 from vehiclust.describe._colour import COLOURS, HUE_CENTRES, vehicle_colour
-from vehiclust.describe._evidence import format_distribution, gather_evidence, nearest_clusters
+from vehiclust.describe._evidence import format_distribution, gather_evidence, nearest_clusters, source_columns, source_words
 from vehiclust.describe._gallery import gallery_rows, montage, outlier_sections
 from vehiclust.describe._heads import HEAD_COLUMNS, MASS_COLUMNS, imagenet_heads, merge_head_tables
 from vehiclust.describe._pixels import PIXEL_COLUMNS, pixel_evidence
 from vehiclust.describe._text import describe
+from vehiclust.evidence import EvidenceCache, measure_sources, sources as evidence_sources
 from vehiclust.exceptions import InputError, MissingDependencyError, MissingWeightsError
 
 log = logging.getLogger(__name__)
 
 HEAD_MODELS = ("vehicle-attributes", "imagenet")
-
-
-class EvidenceCache:
-    """Per-image evidence already measured, shared by the descriptor sets of one run."""
-
-    def __init__(self) -> None:
-        self.pixels: dict[str, dict] = {}
-        self.boxes: dict[str, np.ndarray] = {}
-        self.box_colours: dict[str, dict] = {}
-        self.heads: dict[str, dict] = {}
-        self.heads_failed: set[str] = set()
 
 
 class ClusterDescriber(BaseEstimator):
@@ -117,6 +107,10 @@ class ClusterDescriber(BaseEstimator):
         self.evidence_ = gather_evidence(labels, images, label_table, X, rows)
         self.neighbours_ = nearest_clusters(self.evidence_)
         words = {d["cluster"]: d for d in describe(self.evidence_, self.neighbours_)}
+        for ev in self.evidence_:
+            said = source_words(ev)
+            if said:
+                words[ev.cluster]["description"] = f"{words[ev.cluster]['description']} {said}".strip()
         records = []
         for ev in self.evidence_:
             rec = {"cluster": ev.cluster, "size": ev.size, "share": round(ev.share, 6)}
@@ -136,6 +130,7 @@ class ClusterDescriber(BaseEstimator):
                 "aspect": round(ev.aspect, 3),
                 "vehicle_prob": round(ev.vehicle_prob, 3),
             })
+            rec.update(source_columns(ev))
             for col, dist in ev.labels.items():
                 rec[f"label_{col}"] = format_distribution(dist, 4)
             records.append(rec)
@@ -174,6 +169,9 @@ class ClusterDescriber(BaseEstimator):
             if self.boxes:
                 frame = pd.concat([frame, self._box_colours(sample_paths, cache)], axis=1)
             frame["vehicle_colour"] = _vehicle_colours(frame)
+            # the registered evidence sources (vehiclust.evidence.SOURCES), once per image
+            extra = measure_sources(sample_paths, evidence_sources(), cache, cache_dir=self.cache_dir)
+            frame = pd.concat([frame, extra], axis=1)
         found = None
         covered: set[str] = set()
         if heads is not None and keys is not None:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from vehiclust.describe._heads import MASS_COLUMNS, MASS_PREFIX
+from vehiclust.evidence import CONTINUOUS, sources as evidence_sources
 
 # Where a word came from, as written in descriptions.
 SOURCE_PIXELS = "pixel colour"
@@ -58,8 +59,12 @@ class ClusterEvidence:
     # of everything here, against which a cluster's own answer is weighed.
     overall: dict[str, dict[str, float]] = field(default_factory=dict)
     centroid: np.ndarray | None = None
-    # The sampled images' own evidence (PER_IMAGE_COLUMNS that exist), one row per image.
+    # The sampled images' own evidence (PER_IMAGE_COLUMNS that exist, and the registered evidence
+    # sources' columns), one row per image.
     per_image: pd.DataFrame | None = None
+    # Each registered evidence source (vehiclust.evidence.SOURCES) over the sampled images:
+    # source name -> column -> median (continuous) or word -> share (categorical).
+    sources: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
 def distribution(values: pd.Series) -> dict[str, float]:
@@ -149,7 +154,9 @@ def gather_evidence(labels: np.ndarray, images: pd.DataFrame | None, label_table
                 if g["imagenet_vehicle_prob"].notna().any():
                     ev.vehicle_prob = float(g["imagenet_vehicle_prob"].mean())
             ev.n_images = max(ev.n_images, len(g))
-            ev.per_image = g[[c for c in PER_IMAGE_COLUMNS if c in g]].reset_index(drop=True)
+            ev.sources = summarise_sources(g)
+            extra = [c for s in evidence_sources() for c in s.columns if c in g and c not in PER_IMAGE_COLUMNS]
+            ev.per_image = g[[c for c in PER_IMAGE_COLUMNS if c in g] + list(dict.fromkeys(extra))].reset_index(drop=True)
         if label_table is not None and len(label_table.columns):
             mask = labels == c
             for col in label_table.columns:
@@ -162,6 +169,46 @@ def gather_evidence(labels: np.ndarray, images: pd.DataFrame | None, label_table
     overall["model_types"] = mean_distribution([e.model_types for e in out])
     overall["imagenet_types"] = mean_distribution([e.imagenet_types for e in out])
     return out
+
+
+def summarise_sources(images: pd.DataFrame) -> dict[str, dict[str, object]]:
+    """Each registered evidence source over some images: column -> median of a continuous
+    column, word -> share of a categorical one (sources without columns here are left out)."""
+    out: dict[str, dict[str, object]] = {}
+    for source in evidence_sources():
+        summary: dict[str, object] = {}
+        for col, kind in source.columns.items():
+            if col not in images:
+                continue
+            if kind == CONTINUOUS:
+                values = pd.to_numeric(images[col], errors="coerce")
+                summary[col] = float(values.median()) if values.notna().any() else float("nan")
+            else:
+                summary[col] = distribution(images[col])
+        if summary:
+            out[source.name] = summary
+    return out
+
+
+def source_columns(ev: ClusterEvidence) -> dict[str, object]:
+    """The per-cluster table's columns for the registered sources: ``<column>`` = the median
+    (3 decimals) or the top word shares."""
+    out: dict[str, object] = {}
+    for summary in ev.sources.values():
+        for col, value in summary.items():
+            out[col] = format_distribution(value, 4) if isinstance(value, dict) else round(float(value), 3)
+    return out
+
+
+def source_words(ev: ClusterEvidence) -> str:
+    """The registered sources' own phrases for this cluster, joined (each source says its part)."""
+    said = []
+    for source in evidence_sources():
+        if source.name in ev.sources:
+            phrase = source.words(ev.sources[source.name]).strip()
+            if phrase:
+                said.append(phrase if phrase.endswith(".") else phrase + ".")
+    return " ".join(said)
 
 
 def _imagenet_types(ev: ClusterEvidence, g: pd.DataFrame) -> None:

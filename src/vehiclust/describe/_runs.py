@@ -9,28 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vehiclust.describe._describer import ClusterDescriber, EvidenceCache
-from vehiclust.exceptions import InputError
-from vehiclust.io import read_text_csv
-from vehiclust.io.paths import PATH_COLUMNS, normalise_path
+from vehiclust.describe._describer import ClusterDescriber
+from vehiclust.evidence import EvidenceCache, label_columns, read_head_table
 
 log = logging.getLogger(__name__)
-
-NON_LABEL_COLUMNS = ("path", "path_given", "resolved", "path_error")
-
-
-def read_head_table(path: str | Path) -> pd.DataFrame:
-    """A model head table (CSV: ``path`` + head columns) with normalised paths."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"Head table {path} does not exist.")
-    frame = read_text_csv(path, "Head table", keep_default_na=False, na_values=[""])  # any encoding; one line
-    column = next((c for c in PATH_COLUMNS if c in frame.columns), None)
-    if column is None:
-        raise InputError(f"Head table {path} needs a column named 'path' or 'paths'; it has {list(frame.columns)}.")
-    frame = frame.rename(columns={column: "path"})
-    frame["path"] = frame["path"].map(normalise_path)
-    return frame
 
 
 def describe_run(run_, X: np.ndarray, valid: np.ndarray, samples: pd.DataFrame, run_dir: str | Path, *,
@@ -42,13 +24,13 @@ def describe_run(run_, X: np.ndarray, valid: np.ndarray, samples: pd.DataFrame, 
 
     ``cache_dir``: where the vehicle detector's boxes are cached per image."""
     paths = samples["resolved"].fillna("").astype(str).tolist() if images and "resolved" in samples else None
-    label_cols = [c for c in samples.columns if c not in NON_LABEL_COLUMNS]
+    labels = label_columns(samples)
     head_tables = {name: read_head_table(f) for name, f in (head_files or {}).items()}
     describer = ClusterDescriber(random_state=random_state, progress=progress, weights=weights, run_heads=run_heads,
                                  cache_dir=cache_dir)
     describer.fit(
         np.asarray(run_.labels, dtype=np.int64), X, rows=np.flatnonzero(valid), paths=paths,
-        label_table=samples[label_cols].reset_index(drop=True) if label_cols else None,
+        label_table=labels.reset_index(drop=True) if len(labels.columns) else None,
         head_tables=head_tables or None, keys=samples["path"].astype(str).tolist(), cache=cache,
     )
     run_.clusters = describer.clusters_

@@ -19,7 +19,7 @@ from vehiclust.quality._checks import (
     UnreadableCheck,
 )
 from vehiclust.quality._duplicates import duplicate_groups
-from vehiclust.quality._measure import laplacian_variance, measure_image, measure_properties
+from vehiclust.quality._measure import PropertyCache, laplacian_variance, measure_cached, measure_image, measure_properties
 from vehiclust.quality._vehicle import BOX_COLUMNS, VehicleDetector, detect_vehicle_boxes
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "NoVehicleCheck",
     "OddSizeCheck",
     "OverexposedCheck",
+    "PropertyCache",
     "UnreadableCheck",
     "VehicleDetector",
     "check_images",
@@ -43,6 +44,7 @@ __all__ = [
     "duplicate_groups",
     "laplacian_variance",
     "make_checks",
+    "measure_cached",
     "measure_image",
     "measure_properties",
     "score_checks",

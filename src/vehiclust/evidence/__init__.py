@@ -1,0 +1,46 @@
+"""One evidence layer: per-image evidence measured once and read by describe, compare and the outliers.
+
+* :mod:`vehiclust.evidence.sources`: the registry (:data:`SOURCES`) of evidence sources
+  (:class:`EvidenceSource`: name, columns and their kind, follows groups, measure, words);
+* :mod:`vehiclust.evidence.table`: :func:`measure_sources` (every source, once per image) and
+  :class:`EvidenceCache` (what a run has measured, shared by its sets and the comparison);
+* :func:`label_columns`: the user's label columns (labels score and describe, never decide);
+* :func:`read_head_table`: a model head table, paths normalised.
+"""
+
+from vehiclust.evidence.heads import read_head_table
+from vehiclust.evidence.labels import label_columns
+from vehiclust.evidence.sources import (
+    ATTRIBUTE_PREFIX,
+    CATEGORICAL,
+    CONTINUOUS,
+    SOURCES,
+    EvidenceSource,
+    attribute_group,
+    attribute_name,
+    check_source,
+    register_source,
+    source_groups,
+    sources,
+    unregister_source,
+)
+from vehiclust.evidence.table import EvidenceCache, measure_sources
+
+__all__ = [
+    "ATTRIBUTE_PREFIX",
+    "CATEGORICAL",
+    "CONTINUOUS",
+    "SOURCES",
+    "EvidenceCache",
+    "EvidenceSource",
+    "attribute_group",
+    "attribute_name",
+    "check_source",
+    "label_columns",
+    "measure_sources",
+    "read_head_table",
+    "register_source",
+    "source_groups",
+    "sources",
+    "unregister_source",
+]
