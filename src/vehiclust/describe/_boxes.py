@@ -10,13 +10,14 @@ and the vehicle-attributes colour head, which on whole crops calls black and sil
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from vehiclust.describe._pixels import MIN_BOX_CONFIDENCE
+from vehiclust.evidence import CATEGORICAL, CONTINUOUS, EvidenceSource
 from vehiclust.exceptions import MissingDependencyError, MissingWeightsError
 from vehiclust.io.images import ImageReadError, load_image
 
@@ -95,3 +96,29 @@ def _padded_box(image, box: Sequence[float], min_confidence: float):
     if right - left < 4 or bottom - top < 4:
         return image
     return image.crop((left, top, right, bottom))
+
+
+class BoxColourSource(EvidenceSource):
+    """The colour model on each image's vehicle box as an evidence source
+    (:data:`BOX_COLOUR_COLUMNS`); ``boxes(paths)`` gives the boxes ((n, 5) or None). Without the
+    detector or the model its columns stay empty and its name joins ``failed`` (the run's
+    models that could not run), so it is not tried again."""
+
+    name = "box-colour"
+    columns = {"box_colour": CATEGORICAL, "box_colour_prob": CONTINUOUS}
+
+    def __init__(self, boxes: Callable[[list[str]], np.ndarray | None], *, weights: str | Path | None = None,
+                 failed: set[str] | None = None) -> None:
+        self.boxes = boxes
+        self.weights = weights
+        self.failed = failed if failed is not None else set()
+
+    def measure(self, paths: Sequence[str]) -> pd.DataFrame:
+        found = None
+        if self.name not in self.failed:
+            boxes = self.boxes(list(paths))
+            found = None if boxes is None else box_colours(paths, boxes, weights=self.weights)
+        if found is None:
+            self.failed.add(self.name)
+            return pd.DataFrame(index=range(len(paths)), columns=list(self.columns))
+        return found

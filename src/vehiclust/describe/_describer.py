@@ -12,12 +12,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from vehiclust.describe._boxes import BOX_COLOUR_COLUMNS, box_colours, vehicle_boxes
+from vehiclust.describe._boxes import BoxColourSource, vehicle_boxes
 from vehiclust.describe._colour import COLOURS, HUE_CENTRES, vehicle_colour
 from vehiclust.describe._evidence import format_distribution, gather_evidence, nearest_clusters, source_columns, source_words
 from vehiclust.describe._gallery import gallery_rows, montage, outlier_sections
 from vehiclust.describe._heads import HEAD_COLUMNS, MASS_COLUMNS, imagenet_heads, merge_head_tables
-from vehiclust.describe._pixels import PIXEL_COLUMNS, pixel_evidence
+from vehiclust.describe._pixels import PixelSource
 from vehiclust.describe._text import describe
 from vehiclust.evidence import EvidenceCache, measure_sources, sources as evidence_sources
 from vehiclust.exceptions import InputError, MissingDependencyError, MissingWeightsError
@@ -157,21 +157,17 @@ class ClusterDescriber(BaseEstimator):
         frame = pd.DataFrame({"row": sample})
         if paths is not None:
             sample_paths = [str(p) for p in paths[sample]]
-            todo = sorted({p for p in sample_paths if p and p not in cache.pixels})
-            if todo:
-                boxes = self._boxes(todo, cache)
-                measured = pixel_evidence(todo, progress=self.progress, boxes=boxes)
-                for rec in measured.to_dict("records"):
-                    cache.pixels[rec.pop("path")] = rec
             frame["path"] = sample_paths
-            pix = pd.DataFrame([cache.pixels.get(p, {}) for p in sample_paths], columns=PIXEL_COLUMNS)
-            frame = pd.concat([frame, pix], axis=1)
+            # Each image measured once (vehiclust.evidence): the built-in pixel evidence, colour
+            # inside the vehicle box, the colour model on that box; then the registered sources.
+            boxes = lambda todo: self._boxes(todo, cache)  # noqa: E731
+            built_in = [PixelSource(boxes, self.progress)]
             if self.boxes:
-                frame = pd.concat([frame, self._box_colours(sample_paths, cache)], axis=1)
+                built_in.append(BoxColourSource(boxes, weights=self.weights, failed=cache.heads_failed))
+            frame = pd.concat([frame, measure_sources(sample_paths, built_in, cache)], axis=1)
             frame["vehicle_colour"] = _vehicle_colours(frame)
-            # the registered evidence sources (vehiclust.evidence.SOURCES), once per image
-            extra = measure_sources(sample_paths, evidence_sources(), cache, cache_dir=self.cache_dir)
-            frame = pd.concat([frame, extra], axis=1)
+            registered = measure_sources(sample_paths, evidence_sources(), cache, cache_dir=self.cache_dir)
+            frame = pd.concat([frame, registered.drop(columns=[c for c in registered if c in frame])], axis=1)
         found = None
         covered: set[str] = set()
         if heads is not None and keys is not None:
@@ -198,18 +194,6 @@ class ClusterDescriber(BaseEstimator):
                 return None
             cache.boxes.update(zip(todo, found))
         return np.stack([cache.boxes[p] for p in paths])
-
-    def _box_colours(self, sample_paths: list[str], cache: EvidenceCache) -> pd.DataFrame:
-        """The colour model read inside each sampled image's vehicle box (cached)."""
-        todo = sorted({p for p in sample_paths if p and p not in cache.box_colours})
-        if todo and "box-colour" not in cache.heads_failed:
-            boxes = self._boxes(todo, cache)
-            found = None if boxes is None else box_colours(todo, boxes, weights=self.weights)
-            if found is None:
-                cache.heads_failed.add("box-colour")
-            else:
-                cache.box_colours.update(zip(todo, found.to_dict("records")))
-        return pd.DataFrame([cache.box_colours.get(p, {}) for p in sample_paths], columns=BOX_COLOUR_COLUMNS)
 
     def _run_heads(self, todo_paths: list[str], cache: EvidenceCache, sample_paths: list[str],
                    skip: set[str] = frozenset()) -> pd.DataFrame | None:

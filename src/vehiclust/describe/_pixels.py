@@ -7,7 +7,7 @@ thresholds and wording can change without re-reading images.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,7 @@ from PIL import Image
 
 from vehiclust import progress as _progress
 from vehiclust.describe._colour import COLOURS, HUE_CENTRES, colour_shares, hue_shares, image_colour, srgb_to_lab
+from vehiclust.evidence import CATEGORICAL, CONTINUOUS, EvidenceSource
 from vehiclust.io.images import ImageReadError, load_image
 from vehiclust.quality import laplacian_variance
 
@@ -98,3 +99,20 @@ def pixel_evidence(paths: Sequence[str], progress: bool | None = None, boxes: np
     frame = pd.DataFrame(rows, columns=PIXEL_COLUMNS)
     frame.insert(0, "path", list(paths))
     return frame
+
+
+class PixelSource(EvidenceSource):
+    """The pixel evidence as an evidence source (:data:`PIXEL_COLUMNS`), colour read inside the
+    vehicle box that ``boxes(paths)`` returns ((n, 5) or None: whole images)."""
+
+    name = "pixels"
+    columns = {c: CATEGORICAL if c in ("colour", "dark", "boxed") else CONTINUOUS for c in PIXEL_COLUMNS}
+
+    def __init__(self, boxes: Callable[[list[str]], np.ndarray | None] | None = None,
+                 progress: bool | None = None) -> None:
+        self.boxes = boxes
+        self.progress = progress
+
+    def measure(self, paths: Sequence[str]) -> pd.DataFrame:
+        boxes = self.boxes(list(paths)) if self.boxes is not None else None
+        return pixel_evidence(paths, progress=self.progress, boxes=boxes).drop(columns="path")

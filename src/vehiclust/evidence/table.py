@@ -24,15 +24,14 @@ log = logging.getLogger(__name__)
 class EvidenceCache:
     """Per-image evidence already measured in this run, shared by its descriptor sets.
 
-    ``measured``: source name → path → that image's record (column → value). The other fields
-    hold the built-in evidence ``describe`` measures itself (pixels, vehicle boxes, the colour
-    model on the box, model heads) and the models that could not run."""
+    ``measured``: source name → path → that image's record (column → value), for every source
+    measured through :func:`measure_sources` (describe's pixels and colour model on the vehicle
+    box, and the registered ones). ``boxes``: the vehicle detector's box per path; ``heads``: the
+    model heads' evidence per path; ``heads_failed``: the models that could not run."""
 
     def __init__(self) -> None:
         self.measured: dict[str, dict[str, dict]] = {}
-        self.pixels: dict[str, dict] = {}
         self.boxes: dict[str, np.ndarray] = {}
-        self.box_colours: dict[str, dict] = {}
         self.heads: dict[str, dict] = {}
         self.heads_failed: set[str] = set()
 
