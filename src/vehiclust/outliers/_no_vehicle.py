@@ -198,18 +198,15 @@ def _onto_detector_scale(values: np.ndarray, det: np.ndarray, reference: np.ndar
 def vehicle_mass(head_files: dict[str, str | Path] | None, paths: pd.Series) -> np.ndarray | None:
     """ImageNet vehicle mass per row (``imagenet_vehicle_prob`` of the first head table that
     has it, matched on the normalised path), NaN for rows it lacks; None when no table has it."""
+    from vehiclust.evidence import read_head_table
     from vehiclust.io import normalise_path
 
-    for name, file in (head_files or {}).items():
-        try:
-            head = pd.read_csv(file, keep_default_na=False, na_values=[""])
-        except (OSError, pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-            raise InputError(f"Head table '{name}' ({file}) is not a readable CSV: {exc}") from None
-        column = next((c for c in ("path", "paths") if c in head.columns), None)
-        if column is None or "imagenet_vehicle_prob" not in head:
+    for file in (head_files or {}).values():
+        head = read_head_table(file)  # the evidence layer's reading: paths normalised, one clear line if broken
+        if "imagenet_vehicle_prob" not in head:
             continue
         prob = pd.to_numeric(head["imagenet_vehicle_prob"], errors="coerce")
-        lookup = pd.Series(prob.to_numpy(), index=head[column].map(normalise_path))
+        lookup = pd.Series(prob.to_numpy(), index=head["path"])
         lookup = lookup[~lookup.index.duplicated()]
         return lookup.reindex(paths.map(normalise_path)).to_numpy(np.float64)
     return None
