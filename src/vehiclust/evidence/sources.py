@@ -1,85 +1,18 @@
-"""The registry of evidence sources: what each per-image measurement is called, its columns
-and their kind, how it is measured and (optionally) how a cluster's share of it is said.
+"""The registry of evidence sources (:data:`SOURCES`) and what the consumers ask of it.
 
-A source is measured once per image (cached per path for the run, and on disk when a cache
-folder is given, like the image checks) and read by every consumer from the same table:
-
-* ``describe`` adds its columns to each sampled image's evidence, summarises them per cluster
-  (:attr:`ClusterEvidence.sources <vehiclust.describe.ClusterEvidence>`: median of a continuous
-  column, word shares of a categorical one) and appends the source's :meth:`~EvidenceSource.words`
-  to the description;
-* ``compare`` measures it on a seeded sample of rows and asks how far each clustering follows
-  it (``evidence:<source>:<column>`` attributes, in the ``follows`` group the source names).
-
-A newcomer adds a source in two files: a module with an :class:`EvidenceSource` subclass and
-one entry in :data:`SOURCES` (see docs/architecture.md, "an evidence source").
+Add a source here: import its class from its module and put an instance in :data:`SOURCES`
+(see :mod:`vehiclust.evidence.base` and docs/architecture.md, "an evidence source").
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-import pandas as pd
-
-#: The kinds of an evidence column: words (shares per cluster, homogeneity) or numbers (median, eta²).
-CATEGORICAL = "categorical"
-CONTINUOUS = "continuous"
-KINDS = (CATEGORICAL, CONTINUOUS)
-#: Prefix of a source's attribute columns in compare: ``evidence:<source>:<column>``.
-ATTRIBUTE_PREFIX = "evidence:"
-
-
-class EvidenceSource:
-    """One source of per-image evidence. Subclass it and set:
-
-    ``name``
-        short and unique (it names the cache file and the attribute columns);
-    ``columns``
-        column → :data:`CATEGORICAL` or :data:`CONTINUOUS`, in the order :meth:`measure` returns them;
-    ``groups``
-        column → the "what each clustering follows" group it belongs to (``"colour"``,
-        ``"brightness"``, or a new group name); columns left out are not asked about;
-    ``version``
-        bumped when a measurement changes meaning, so cached values are measured again;
-
-    and implement :meth:`measure`; :meth:`words` is optional.
-    """
-
-    name: str = ""
-    columns: Mapping[str, str] = {}
-    groups: Mapping[str, str] = {}
-    version: int = 1
-
-    def measure(self, paths: Sequence[str]) -> pd.DataFrame:
-        """One row per path, in order, with :attr:`columns`; NaN (or "") where an image cannot be read."""
-        raise NotImplementedError
-
-    def words(self, summary: Mapping[str, Any]) -> str:
-        """A phrase for one cluster's description from its ``summary`` (column → median or
-        word → share), or "" to say nothing."""
-        return ""
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r})"
-
+from vehiclust.evidence.base import ATTRIBUTE_PREFIX, EvidenceSource, check_source
 
 #: The registered sources, measured in this order. The built-in per-image evidence (pixels,
 #: vehicle box, colour model on the box, model heads) is measured by ``describe`` itself.
 SOURCES: list[EvidenceSource] = []
-
-
-def check_source(source: EvidenceSource) -> EvidenceSource:
-    """``source`` if it is well formed (a name, known kinds, groups of its own columns), else ValueError."""
-    if not isinstance(source, EvidenceSource) or not source.name:
-        raise ValueError(f"An evidence source is an EvidenceSource with a name; got {source!r}.")
-    bad = {c: k for c, k in source.columns.items() if k not in KINDS}
-    if not source.columns or bad:
-        raise ValueError(f"Evidence source {source.name!r}: every column needs a kind in {KINDS}; got {dict(source.columns)!r}.")
-    stray = set(source.groups) - set(source.columns)
-    if stray:
-        raise ValueError(f"Evidence source {source.name!r}: groups name columns it does not have: {sorted(stray)}.")
-    return source
 
 
 def register_source(source: EvidenceSource) -> EvidenceSource:
@@ -100,11 +33,6 @@ def sources(names: Sequence[str] | None = None) -> list[EvidenceSource]:
     return [s for s in SOURCES if names is None or s.name in names]
 
 
-def attribute_name(source: EvidenceSource, column: str) -> str:
-    """The compare attribute column of one source column."""
-    return f"{ATTRIBUTE_PREFIX}{source.name}:{column}"
-
-
 def attribute_group(attribute: str) -> str | None:
     """The follows group of an ``evidence:<source>:<column>`` attribute; None when the source
     is not registered or does not group that column."""
@@ -117,3 +45,6 @@ def attribute_group(attribute: str) -> str | None:
 def source_groups() -> list[str]:
     """Every follows group the registered sources name, in registry order."""
     return list(dict.fromkeys(g for s in SOURCES for g in s.groups.values()))
+
+
+SOURCES[:] = [check_source(s) for s in SOURCES]  # a malformed entry fails on import, with its name

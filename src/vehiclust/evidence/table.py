@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vehiclust.evidence.sources import EvidenceSource, sources as registered
+from vehiclust.evidence.base import EvidenceSource
+from vehiclust.evidence.sources import sources as registered
 from vehiclust.quality import PropertyCache, measure_cached
 
 log = logging.getLogger(__name__)
