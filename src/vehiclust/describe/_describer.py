@@ -167,7 +167,10 @@ class ClusterDescriber(BaseEstimator):
             frame = pd.concat([frame, measure_sources(sample_paths, built_in, cache)], axis=1)
             frame["vehicle_colour"] = _vehicle_colours(frame)
             registered = measure_sources(sample_paths, evidence_sources(), cache, cache_dir=self.cache_dir)
-            frame = pd.concat([frame, registered.drop(columns=[c for c in registered if c in frame])], axis=1)
+            clash = [c for c in registered if c in frame]
+            if clash:
+                log.warning("describe: evidence columns %s repeat built-in ones and are left out; rename them", clash)
+            frame = pd.concat([frame, registered.drop(columns=clash)], axis=1)
         found = None
         covered: set[str] = set()
         if heads is not None and keys is not None:
