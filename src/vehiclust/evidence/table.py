@@ -27,13 +27,12 @@ class EvidenceCache:
 
     ``measured``: source name → path → that image's record (column → value), for every source
     measured through :func:`measure_sources` (describe's pixels and colour model on the vehicle
-    box, and the registered ones). ``boxes``: the vehicle detector's box per path; ``heads``: the
-    model heads' evidence per path; ``heads_failed``: the models that could not run."""
+    box, the head models, and the registered ones). ``boxes``: the vehicle detector's box per
+    path; ``heads_failed``: the models that could not run (not tried again in this run)."""
 
     def __init__(self) -> None:
         self.measured: dict[str, dict[str, dict]] = {}
         self.boxes: dict[str, np.ndarray] = {}
-        self.heads: dict[str, dict] = {}
         self.heads_failed: set[str] = set()
 
 
