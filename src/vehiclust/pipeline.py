@@ -372,8 +372,9 @@ def _stage_maps(ctx: RunContext) -> None:
 # ---- describe (maps-and-words issue) ----------------------------------------------------
 def _stage_describe(ctx: RunContext) -> None:
     """Per-cluster evidence, names and descriptions; galleries when images are given."""
-    from vehiclust.describe import EvidenceCache, describe_run
+    from vehiclust.describe import describe_run
     from vehiclust.embed import render_run_maps
+    from vehiclust.evidence import EvidenceCache
 
     cfg = ctx.config
     # images measured for one descriptor set serve the others, the consensus and the comparison
