@@ -279,3 +279,17 @@ def test_no_leading_colour_lists_the_leading_colours_most_common_first():
     f.vehicle_lightness, e.vehicle_lightness = 20.0, 60.0
     names = [d["cluster_name"] for d in describe([e, f], {})]
     assert len(set(names)) == 2 and not any(re.search(r"\d", n) for n in names)
+
+
+def test_colour_list_when_the_type_covers_too_little():
+    """Mixed colours, and a type word too weak to carry the name alone: the colours are listed."""
+    e = ev(0, {"grey": 0.34, "white": 0.27, "black": 0.23, "blue": 0.16})
+    e.colours = {"black": 0.29, "grey": 0.24, "white": 0.24, "red": 0.06, "blue": 0.09, "green": 0.08}
+    words = ["black"] * 29 + ["grey"] * 24 + ["white"] * 24 + ["red"] * 6 + ["blue"] * 9 + ["green"] * 8
+    types = (["truck"] * 30 + ["car"] * 70)
+    e.per_image = pd.DataFrame({"vehicle_colour": words, "head_type": types})
+    e.model_types = {"truck": 0.3, "car": 0.7}
+    other = ev(1, {"red": 0.9, "grey": 0.1})
+    other.model_types = {"car": 1.0}
+    out = describe([e, other], {})[0]
+    assert out["cluster_name"] == "black, grey or white", out

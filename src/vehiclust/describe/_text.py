@@ -370,13 +370,17 @@ def _short_type(text: str) -> str:
 def base_name(ev: ClusterEvidence, w: Words) -> Name:
     """Colour and type words that cover the cluster: a name covering under half of the sampled
     images is said with "mostly"; under :data:`HEDGE` it drops the word that covers least, or
-    is called mixed ("mixed, often blue" where one colour still leads the rest clearly)."""
+    is called mixed ("mixed, often blue" where one colour still leads the rest clearly). Where
+    no colour leads, the leading colours are listed (:func:`_listed_name`): with the type where
+    both fit, else alone where the list covers more images than the type alone."""
     colour = w.colour_word if w.colour_named else ""
     vtype = w.type_word if w.type_named else ""
+    alone = None
     if not colour and w.colour_dist:
         listed = _listed_name(ev, w, vtype)
         if listed is not None:
             return listed
+        alone = _listed_name(ev, w, "") if vtype else None
     if not colour and not vtype:
         if w.colour_dist or w.type_dist:
             return _mixed(ev, w)
@@ -391,6 +395,8 @@ def base_name(ev: ClusterEvidence, w: Words) -> Name:
     if cover < HEDGE:
         # Both words together cover too little: the single word that covers most.
         cover, c, t = max(covers, key=lambda x: x[0])
+    if alone is not None and alone.cover > cover:
+        return alone
     if cover < HEDGE:
         return _mixed(ev, w)
     hedge = "probably" if c and w.colour_hedged else ("mostly" if cover < MAJORITY else "")
@@ -424,8 +430,12 @@ def _listed_name(ev: ClusterEvidence, w: Words, vtype: str) -> Name | None:
 
 
 def _mixed(ev: ClusterEvidence, w: Words) -> Name:
-    """A mixed cluster; "mixed, often X" where colour X leads the next by :data:`LEAD` and holds
-    at least :data:`LEAN_MIN` of the images (its strength is then that share)."""
+    """A mixed cluster: its leading colours where they hold a majority (:func:`_listed_name`),
+    else "mixed, often X" where colour X leads the next by :data:`LEAD` and holds at least
+    :data:`LEAN_MIN` of the images (its strength is then that share), else "mixed"."""
+    listed = _listed_name(ev, w, "") if w.colour_dist else None
+    if listed is not None:
+        return listed
     dist = w.colour_dist or {}
     shares = sorted(dist.values(), reverse=True) + [0.0]
     if w.colour and shares[0] >= LEAN_MIN and shares[0] >= LEAD * shares[1]:
