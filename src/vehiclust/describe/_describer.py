@@ -43,7 +43,8 @@ class ClusterDescriber(BaseEstimator):
     Parameters
     ----------
     n_images : int
-        Images sampled per cluster for pixel and model evidence.
+        Images sampled per cluster for pixel and model evidence (up to 4 x as many where the
+        cluster's two leading colours tie in the first sample).
     run_heads : bool
         Run :func:`vehiclust.extract.predict_heads` on the sampled images when no head tables
         are given (skipped quietly when weights or dependencies are missing).
