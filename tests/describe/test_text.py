@@ -238,15 +238,21 @@ def test_many_look_alikes_get_superlatives_never_numbers():
 
 def test_paint_the_model_calls_white_but_the_vehicles_show_grey_is_grey_or_white():
     """Silver or shaded paint: the colour model says white (its majority is said), the vehicles'
-    own colours say grey more often: both words, the vehicles' first, no "probably"; the cover
-    counts either."""
+    own colours say grey more often: both words, the better-supported first, no "probably"; the
+    cover counts either."""
     e = ev(0, {"grey": 0.5, "white": 0.3, "black": 0.2})
     e.colours = {"grey": 0.45, "white": 0.31, "black": 0.16, "blue": 0.08}
     e.model_colours = {"white": 0.77, "grey": 0.12, "red": 0.11}
     out = describe([e], {})[0]
-    assert out["cluster_name"] == "grey or white"
+    assert out["cluster_name"] == "white or grey"  # 77 % say white, 45 % grey
     assert out["colour"] == "white" and out["colour_or"] == "grey" and not out["colour_hedged"]
-    assert "grey or white vehicles" in out["description"] and "45% grey" in out["details"]
+    assert "white or grey vehicles" in out["description"] and "45% grey" in out["details"]
+    # more images show the shade than the model's word: the shade leads
+    e.colours = {"grey": 0.8, "white": 0.1, "black": 0.1}
+    e.model_colours = {"white": 0.62, "grey": 0.2, "red": 0.18}
+    assert describe([e], {})[0]["cluster_name"] == "grey or white"
+    e.colours = {"grey": 0.5, "white": 0.3, "black": 0.2}
+    e.model_colours = {"white": 0.77, "grey": 0.12, "red": 0.11}
     # black paint the model calls white is not a shade of white: the model's word, hedged
     e.colours = {"black": 0.6, "grey": 0.3, "white": 0.1}
     out = describe([e], {})[0]

@@ -60,7 +60,7 @@ LEAN_MIN = 0.25  # a mixed cluster's leading colour ("mixed, often blue") holds 
 HEDGE = 0.35  # a name covering at least this share (but under MAJORITY) is said with "mostly"
 # Shades the colour model folds into one of its words (it calls silver and shaded white paint
 # "white"): where the vehicles' own colours say the shade more often, both are said, the
-# vehicles' word first ("grey or white").
+# better-supported word first ("white or grey" when the model's share is the larger).
 MODEL_SHADES: dict[str, tuple[str, ...]] = {"white": ("grey",), "black": ("grey",)}
 
 
@@ -72,6 +72,7 @@ class Words:
     colour_named: bool = False
     colour_hedged: bool = False  # said with "probably": the other source does not show it
     colour_pair: str = ""  # a shade said with the colour ("white or grey"): the sources each see one
+    pair_leads: bool = False  # the shade is said first: more of the images carry it than the colour
     vtype: str = ""  # the first (or only) type word
     type_share: float = 0.0  # its share of the type evidence
     type_weight: float = 0.0  # its weight after weighing against all clusters (see :func:`weigh`)
@@ -90,8 +91,11 @@ class Words:
 
     @property
     def colour_word(self) -> str:
-        # The pair's shade is what the vehicles' own colours say most: it leads.
-        return f"{self.colour_pair} or {self.colour}" if self.colour_pair else self.colour
+        # The better-supported word of a pair leads (the model's, unless more images show the shade).
+        if not self.colour_pair:
+            return self.colour
+        first, second = (self.colour_pair, self.colour) if self.pair_leads else (self.colour, self.colour_pair)
+        return f"{first} or {second}"
 
 
 def named(dist: dict[str, float]) -> bool:
@@ -162,14 +166,14 @@ def _choose_colour(ev: ClusterEvidence, w: Words) -> None:
     source, dist, said, hedged = ev.colour_source, ev.colours, named(ev.colours), False
     mc, ms = top(ev.model_colours)
     strong_model = bool(mc) and ms >= MODEL_MAJORITY
-    pair = ""
+    pair, pair_leads = "", False
     if strong_model and mc != word and (mc not in PIXEL_ONLY.get(word, ()) or share <= MAJORITY):
         # The model's clear majority is said; a pixel-only shade of it (pink for red) only
         # where that shade holds a majority of its own (the model has no word for it).
         hedged = _support(ev.colours, mc) < CORROBORATION
         if word in MODEL_SHADES.get(mc, ()) and share >= CORROBORATION:
             # Silver or shaded paint the model calls white: each source's word is said.
-            pair, hedged = word, False
+            pair, hedged, pair_leads = word, False, share > ms
         word, share, source, dist, said = mc, ms, ev.model_colour_source, ev.model_colours, True
     elif strong_model and mc == word and not said:
         # Both say it; the model by a clear majority, the vehicles' colours by a plurality.
@@ -177,7 +181,7 @@ def _choose_colour(ev: ClusterEvidence, w: Words) -> None:
     elif not said:
         said = _covers(ev, word, "") >= HEDGE
     w.colour, w.colour_share, w.colour_source, w.colour_dist = word, share, source, dist
-    w.colour_named, w.colour_hedged, w.colour_pair = said, said and hedged, pair
+    w.colour_named, w.colour_hedged, w.colour_pair, w.pair_leads = said, said and hedged, pair, pair_leads
 
 
 def _choose_colour_two_sources(ev: ClusterEvidence, w: Words) -> None:
