@@ -444,7 +444,8 @@ def _consensus_run(ctx: RunContext, singles: list[str]) -> None:
     run_.outliers = majority_outliers([ctx.runs[n].outliers for n in singles if ctx.runs[n].outliers is not None], valid)
     from vehiclust.assign import build_consensus_model
 
-    run_.model = build_consensus_model(name, run_.labels, {n: ctx.runs[n].labels for n in singles}, run_.outliers)
+    run_.model = build_consensus_model(name, run_.labels, {n: ctx.runs[n].labels for n in singles}, run_.outliers,
+                                       seed=ctx.seeds["compare"])
     ctx.runs[name] = run_
     # maps and descriptions for the consensus too, so it can be the deliverable like any set
     # The consensus space is a spectral embedding already: a PCA map of it is enough and saves

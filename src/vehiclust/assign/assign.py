@@ -29,6 +29,7 @@ import pandas as pd
 from vehiclust.assign.model import (
     SetModel,
     coassoc_positions,
+    consensus_embed,
     far_scores,
     glosh_new_scores,
     mixer_from_state,
@@ -125,7 +126,8 @@ class RunAssigner:
         model = self.models[name]
         if model.kind == "single":
             valid, X = prepared[name]
-            return place_in_space(model, X, valid, image_checks, self.results_.samples["path"], self.off_space_.get(name))
+            return place_in_space(model, X, valid, image_checks, self.results_.samples["path"], self.off_space_.get(name),
+                                  _far_factor(model))
         if model.kind == "mix":
             blocks = model.info["blocks"]
             valid = np.logical_and.reduce([prepared[b][0] for b in blocks])
@@ -136,8 +138,12 @@ class RunAssigner:
                 parts.append(Xb[pos[valid]])
             Z = mixer_from_state(model.arrays).transform(parts) if valid.any() else np.zeros((0, 1), np.float32)
             offs = [self.off_space_[b][(np.cumsum(prepared[b][0]) - 1)[valid]] for b in blocks if b in self.off_space_]
-            off = np.max(offs, axis=0) if offs else None  # off any block's subspace
-            return place_in_space(model, np.asarray(Z, np.float32), valid, image_checks, self.results_.samples["path"], off)
+            # off the blocks' subspaces on average: the largest of several blocks' scores would call
+            # a fresh draw a new kind once per block (4 blocks: ~4 % instead of 1 %)
+            off = np.mean(offs, axis=0) if offs else None
+            factor = float(np.mean([_far_factor(self.models[b]) for b in blocks]))  # the blocks' refit spread
+            return place_in_space(model, np.asarray(Z, np.float32), valid, image_checks, self.results_.samples["path"], off,
+                                  factor)
         return self._consensus(model, prepared, image_checks)
 
     def _consensus(self, model: SetModel, prepared: dict, image_checks: pd.DataFrame | None) -> Placement:
@@ -146,7 +152,7 @@ class RunAssigner:
         singles = [self._place(b, prepared, image_checks) for b in model.info["blocks"]]
         combos = np.stack([p.labels for p in singles], axis=1)
         labels = combination_labels(model.arrays["combos"], model.arrays["combo_labels"],
-                                    model.arrays["combo_counts"], combos)
+                                    model.arrays["combo_counts"], combos, model.arrays)
         valid = np.logical_or.reduce([p.valid for p in singles])
         labels[~valid] = -1
         outliers = majority_outliers([p.outliers for p in singles], valid)  # as the run's consensus
@@ -168,26 +174,46 @@ class RunAssigner:
         return table
 
 
-def combination_labels(combos: np.ndarray, combo_labels: np.ndarray, counts: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Consensus cluster of each row's label combination; an unseen combination takes the
-    seen one agreeing on the most sets (ties: the larger micro-cluster)."""
+def _far_factor(model: SetModel) -> float:
+    """What a row's new-kind score (measured like the run's rows) is divided by: the spread of rows
+    the preparation was not fitted on (:func:`vehiclust.assign.model.novelty_calibration`); 1 for
+    runs saved without it."""
+    return float(model.arrays["prep_far_factor"][0]) if "prep_far_factor" in model.arrays else 1.0
+
+
+def combination_labels(combos: np.ndarray, combo_labels: np.ndarray, counts: np.ndarray, rows: np.ndarray,
+                       arrays: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """Consensus cluster of each row's label combination. A combination the run never saw takes
+    the cluster of the seen one nearest in the consensus' co-association embedding (``arrays``
+    with ``cons_vectors``, see :func:`vehiclust.assign.model.consensus_vectors`; the run's
+    clusters were cut in that embedding), else of the seen one agreeing on the most sets (ties:
+    the larger micro-cluster)."""
     out = np.empty(len(rows), np.int64)
     order = np.argsort(-counts, kind="stable")  # larger micro-clusters first on ties
     combos, combo_labels = combos[order], combo_labels[order]
+    embed = arrays is not None and "cons_vectors" in arrays
+    seen_at = consensus_embed(arrays, combos) if embed else None
     for start in range(0, len(rows), 4096):
         block = rows[start:start + 4096]
         agree = (block[:, None, :] == combos[None, :, :]).sum(axis=2)
-        out[start:start + len(block)] = combo_labels[agree.argmax(axis=1)]
+        pick = agree.argmax(axis=1)
+        if embed:
+            unseen = agree.max(axis=1) < combos.shape[1]
+            if unseen.any():
+                pick[unseen] = (consensus_embed(arrays, block[unseen]) @ seen_at.T).argmax(axis=1)
+        out[start:start + len(block)] = combo_labels[pick]
     return out
 
 
 def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_checks: pd.DataFrame | None = None,
-                   run_paths: pd.Series | None = None, off_space: np.ndarray | None = None) -> Placement:
+                   run_paths: pd.Series | None = None, off_space: np.ndarray | None = None,
+                   far_factor: float = 1.0) -> Placement:
     """Labels, outlier table and far-from-every-cluster flags of prepared rows ``X`` (the valid ones).
 
     ``run_paths``: the run's image paths, to name the run image a new row duplicates;
     ``off_space``: per valid row, its distance off the run's PCA subspace over the run's cut
-    (> 1: a new kind too; see :func:`vehiclust.assign.model.residual_cut`)."""
+    (> 1: a new kind too); ``far_factor``: what the distance part is divided by (both measured on
+    rows the preparation was not fitted on, see :func:`vehiclust.assign.model.novelty_calibration`)."""
     from vehiclust.neighbors import GRAPH_NEIGHBOURS, knn
     from vehiclust.outliers import calibrate, outlier_table
 
@@ -264,6 +290,7 @@ def place_in_space(model: SetModel, X: np.ndarray, valid: np.ndarray, image_chec
     far_valid = far_scores(X, centres, scales) / max(float(info["far_cut"]), 1e-12) if len(X) else np.zeros(0)
     if info.get("far_row_cut") is not None and len(X):  # and far from the run's rows themselves
         far_valid = np.maximum(far_valid, row_far / float(info["far_row_cut"])) / float(info["far_combined_cut"])
+    far_valid = far_valid / max(float(far_factor), 1e-12)
     if off_space is not None and len(X):
         far_valid = np.maximum(far_valid, off_space)
     far_score = np.full(n, np.inf)
