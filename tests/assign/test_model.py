@@ -123,3 +123,37 @@ def test_rows_off_the_runs_pca_subspace_are_a_new_kind():
     assert np.mean(in_sample > 1) < 0.01  # the run's own rows sit closer to its own PCA
     assert np.mean(fresh > 1) < 0.025
     assert np.mean(other > 1) > 0.95
+
+
+def test_fresh_rows_are_a_new_kind_about_one_time_in_a_hundred():
+    """A PCA fitted on few rows in many dimensions puts its own rows closer to each other and to
+    its subspace than fresh rows of the same kind: cuts taken on the run's rows call several
+    times 1 % of a fresh draw a new kind; the cross-fitted cuts about 1 %."""
+    from sklearn.cluster import KMeans
+
+    from vehiclust.assign.assign import place_in_space
+    from vehiclust.assign.model import build_set_model, preparation_state
+    from vehiclust.prepare import DescriptorPreparer
+
+    rng = np.random.default_rng(5)
+    centres = rng.normal(0, 1.5, (6, 200))
+
+    def draw(n):
+        return (centres[rng.integers(0, 6, n)] + rng.normal(size=(n, 200)) * np.linspace(1.0, 0.2, 200)).astype(np.float32)
+
+    run, fresh = draw(600), draw(3000)
+    prep = DescriptorPreparer(n_components=48, whiten=0.5, l2_normalize=False, random_state=0)
+    X = prep.fit_transform(run)
+    state = preparation_state(prep, run, np.ones(len(run), bool), seed=0)
+    labels = KMeans(6, n_init=3, random_state=0).fit_predict(X)
+    model = build_set_model("s", "single", X, np.ones(len(X), bool), labels, "kmeans", None, None, prep_state=state)
+    ones = np.ones(len(fresh), bool)
+    F = preparer_from_state(state).transform(fresh)
+    from vehiclust.assign.model import residual_norms
+
+    off = residual_norms(state, fresh) / float(state["prep_residual_cut"][0])
+    plain = place_in_space(model, F, ones).far.mean()
+    calibrated = place_in_space(model, F, ones, off_space=off, far_factor=float(state["prep_far_factor"][0])).far.mean()
+    print(plain, calibrated, place_in_space(model, F, ones, far_factor=float(state["prep_far_factor"][0])).far.mean(), (off > 1).mean(), state["prep_far_factor"], state["prep_residual_cut"], (residual_norms(state, run) / float(state["prep_residual_cut"][0]) > 1).mean())
+    assert plain > 0.03
+    assert 0.003 <= calibrated <= 0.02

@@ -137,7 +137,7 @@ def residual_norms(state: dict[str, np.ndarray], raw: Any, rows: np.ndarray | No
 
 
 def novelty_calibration(prep: Any, raw: Any, rows: np.ndarray | None, seed: int = 0, max_rows: int = 10_000,
-                        folds: int = 5, n_centres: int = 10) -> dict[str, np.ndarray]:
+                        folds: int = 5, repeats: int = 2, n_centres: int = 10) -> dict[str, np.ndarray]:
     """The cuts of "a new kind", measured on rows the preparation was not fitted on.
 
     A run's own rows sit closer to its clusters, its rows and its PCA subspace than fresh rows
@@ -148,14 +148,17 @@ def novelty_calibration(prep: Any, raw: Any, rows: np.ndarray | None, seed: int 
     (in its cluster's spread) and to the ``FAR_NEIGHBOURS``-th nearest fitted row, each over the
     fitted rows' own 99th percentile, the larger of the two over that combined score's own
     99th percentile (as :func:`far_cuts` scores a new row against the run) and the part the PCA
-    drops (:func:`residual_norms`). Returned (``prep_*`` arrays):
+    drops (:func:`residual_norms`); ``repeats`` times with other folds (a 99th percentile of a
+    few hundred rows is noisy). Returned (``prep_*`` arrays):
 
-    * ``prep_far_factor``: what the in-sample score of a held-out row is divided by;
-    * ``prep_residual_cut``: what its residual is divided by (with a PCA only);
+    * ``prep_far_factor``: what the distance score of a new row, cut like the run's rows at their
+      99th percentile, is divided by: that score's 99th percentile on the held-out rows;
+    * ``prep_residual_cut`` (with a PCA only): the held-out rows' 99th percentile of the residual;
 
-    chosen so that 1 % of the held-out rows are past either (``FAR_QUANTILE``). {} with too few
-    rows. The refits use fewer rows than the run (4/5 of at most ``max_rows``), so at large
-    sizes the cuts are a little loose (a fitted space of more rows overfits less)."""
+    both scaled alike so that 1 % of the held-out rows are past either (``FAR_QUANTILE``), the
+    share of the run's rows past the run's own cut. {} with too few rows. The
+    refits use fewer rows than the run (4/5 of at most ``max_rows``), so at large sizes the cuts
+    are a little loose (a fitted space of more rows overfits less)."""
     from sklearn.base import clone
     from sklearn.cluster import KMeans
 
@@ -167,10 +170,11 @@ def novelty_calibration(prep: Any, raw: Any, rows: np.ndarray | None, seed: int 
         return {}
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(valid, min(len(valid), max_rows), replace=False))
-    fold = rng.permutation(len(pick)) % folds
     held_far, held_res = [], []
-    for j in range(folds):
-        fit_rows, test_rows = pick[fold != j], pick[fold == j]
+    for j in range(folds * repeats):
+        if j % folds == 0:
+            fold = rng.permutation(len(pick)) % folds
+        fit_rows, test_rows = pick[fold != j % folds], pick[fold == j % folds]
         part = clone(prep).set_params(random_state=draw_seed(rng)) if "random_state" in prep.get_params() else clone(prep)
         A = part.fit_transform(raw, rows=fit_rows).astype(np.float32)
         T = part.transform(raw, rows=test_rows).astype(np.float32)
@@ -190,10 +194,11 @@ def novelty_calibration(prep: Any, raw: Any, rows: np.ndarray | None, seed: int 
             held_res.append(residual_norms(preparation_state(part), raw, _mask(raw.shape[0], test_rows)))
     far = np.concatenate(held_far)
     far_cut = max(float(np.quantile(far, FAR_QUANTILE)), 1e-12)
-    if len(held_res) < folds:
+    if len(held_res) < len(held_far) or getattr(prep, "components_", None) is None:
         return {"prep_far_factor": np.asarray([far_cut], np.float64)}
     res = np.concatenate(held_res)
     res_cut = max(float(np.quantile(res, FAR_QUANTILE)), 1e-12)
+    # both parts scaled alike so that 1 % of the held-out rows are past either
     either = max(float(np.quantile(np.maximum(far / far_cut, res / res_cut), FAR_QUANTILE)), 1e-12)
     return {"prep_far_factor": np.asarray([far_cut * either], np.float64),
             "prep_residual_cut": np.asarray([res_cut * either], np.float64)}
