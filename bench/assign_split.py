@@ -3,11 +3,16 @@ and the held-out 20 % assigned back (issue 21's "Done when", for every set, not 
 
     .venv/bin/python bench/assign_split.py --seed 0      # seeds 0, 1, 2 in docs/assign.md
 
-Prints per set: family, k, own rows back (labels, outlier flags, reasons identical), held-out
-PSI, the largest per-cluster type-purity gap and how many clusters are past 0.1, and the same
-count and the PSI for 300 draws of the run's own rows with their own labels (a perfect
-placement: what sampling alone gives at this size); the held-out rows' new-kind share and, with
---road, the share of road scenes named a new kind and flagged outliers.
+Prints per set (and writes DIR/sS/summary.csv): family, k, own rows back (labels, outlier
+flags, reasons identical), held-out PSI, the largest per-cluster type-purity gap and how many
+clusters are past 0.1 (the issue's literal check), and the same count and the PSI for 300 draws
+of the run's own rows with their own labels (a perfect placement: what sampling alone gives at
+this size); the 95th percentile of the PSI between two independent samples of the run's shares
+(as many rows as the run and as held out: the held-out rows are a sample too) and the share of
+those at or above the held-out PSI (`psi_p`); the clusters whose held-out type purity is outside
+the 95 % binomial interval of the run's purity (`cluster:held/run(rows)`); the own and held-out
+rows' new-kind shares and, with --road, the share of road scenes named a new kind and flagged
+outliers.
 """
 
 from __future__ import annotations
