@@ -39,7 +39,7 @@ FAR_QUANTILE = 0.99
 FAR_NEIGHBOURS = 10
 # How each family places a row it did not cluster itself (see :func:`placement_rule`):
 # "centre": the nearest cluster centre; "micro": the cluster of the nearest micro-cluster centre;
-# "majority": Leiden's own rule for the rows outside its graph sample (most of the 15 nearest
+# "majority": Leiden's own rule for the rows outside its graph sample (most of the nearest
 # reference rows, the nearer breaking a tie); "neighbours": a distance-weighted vote of the 10
 # nearest reference rows (GMM, HDBSCAN, DBSCAN: any cluster shape); "coassoc": EAC with every
 # row its own micro-cluster: the cluster of the run row the EAC base k-means runs put the new
