@@ -136,7 +136,7 @@ def residual_norms(state: dict[str, np.ndarray], raw: Any, rows: np.ndarray | No
     return out
 
 
-def novelty_calibration(prep: Any, raw: Any, rows: np.ndarray | None, seed: int = 0, max_rows: int = 10_000,
+def novelty_calibration(prep: Any, raw: Any, rows: np.ndarray | None, seed: int = 0, max_rows: int = 5_000,
                         folds: int = 5, repeats: int = 2, n_centres: int = 10) -> dict[str, np.ndarray]:
     """The cuts of "a new kind", measured on rows the preparation was not fitted on.
 
