@@ -148,8 +148,8 @@ def novelty_calibration(prep: Any, raw: Any, rows: np.ndarray | None, seed: int 
     (in its cluster's spread) and to the ``FAR_NEIGHBOURS``-th nearest fitted row, each over the
     fitted rows' own 99th percentile, the larger of the two over that combined score's own
     99th percentile (as :func:`far_cuts` scores a new row against the run) and the part the PCA
-    drops (:func:`residual_norms`); ``repeats`` times with other folds (a 99th percentile of a
-    few hundred rows is noisy). Returned (``prep_*`` arrays):
+    drops (:func:`residual_norms`); below 2,000 rows ``repeats`` times with other folds (a 99th
+    percentile of a few hundred rows is noisy). Returned (``prep_*`` arrays):
 
     * ``prep_far_factor``: what the distance score of a new row, cut like the run's rows at their
       99th percentile, is divided by: that score's 99th percentile on the held-out rows;
@@ -171,7 +171,8 @@ def novelty_calibration(prep: Any, raw: Any, rows: np.ndarray | None, seed: int 
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(valid, min(len(valid), max_rows), replace=False))
     held_far, held_res = [], []
-    for j in range(folds * repeats):
+    rounds = folds * (repeats if len(pick) < 2_000 else 1)  # 2,000+ held-out scores: one pass is enough
+    for j in range(rounds):
         if j % folds == 0:
             fold = rng.permutation(len(pick)) % folds
         fit_rows, test_rows = pick[fold != j % folds], pick[fold == j % folds]
