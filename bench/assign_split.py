@@ -3,11 +3,16 @@ and the held-out 20 % assigned back (issue 21's "Done when", for every set, not 
 
     .venv/bin/python bench/assign_split.py --seed 0      # seeds 0, 1, 2 in docs/assign.md
 
-Prints per set: family, k, own rows back (labels, outlier flags, reasons identical), held-out
-PSI, the largest per-cluster type-purity gap and how many clusters are past 0.1, and the same
-count and the PSI for 300 draws of the run's own rows with their own labels (a perfect
-placement: what sampling alone gives at this size); the held-out rows' new-kind share and, with
---road, the share of road scenes named a new kind and flagged outliers.
+Prints per set (and writes DIR/sS/summary.csv): family, k, own rows back (labels, outlier
+flags, reasons identical), held-out PSI, the largest per-cluster type-purity gap and how many
+clusters are past 0.1 (the issue's literal check), and the same count and the PSI for 300 draws
+of the run's own rows with their own labels (a perfect placement: what sampling alone gives at
+this size); the 95th percentile of the PSI between two independent samples of the run's shares
+(as many rows as the run and as held out: the held-out rows are a sample too) and the share of
+those at or above the held-out PSI (`psi_p`); the clusters whose held-out type purity is outside
+the 95 % binomial interval of the run's purity (`cluster:held/run(rows)`); the own and held-out
+rows' new-kind shares and, with --road, the share of road scenes named a new kind and flagged
+outliers.
 """
 
 from __future__ import annotations
@@ -31,6 +36,32 @@ def _gaps(run_lab: np.ndarray, new_lab: np.ndarray, run_types: np.ndarray, new_t
         members = new_types[new_lab == c]
         if len(members):
             out.append(abs(float(np.mean(members == t[n.argmax()])) - n.max() / n.sum()))
+    return out
+
+
+def rows_psi(old: np.ndarray, new: np.ndarray, ids: np.ndarray) -> float:
+    """PSI of the cluster shares of two label vectors over the run's cluster ``ids``."""
+    from vehiclust.assign import psi
+
+    return float(psi(np.array([(old == c).mean() for c in ids]), np.array([(new == c).mean() for c in ids])).sum())
+
+
+def _outside_ci(run_lab: np.ndarray, new_lab: np.ndarray, run_types: np.ndarray, new_types: np.ndarray,
+                level: float = 0.95) -> list[str]:
+    """The clusters whose new rows' type purity is outside the binomial interval of the run's purity
+    (``level``, two-sided; the run's purity taken as exact), as ``cluster:new purity/run purity (rows)``."""
+    from scipy.stats import binom
+
+    out = []
+    for c in np.unique(run_lab[run_lab >= 0]):
+        t, n = np.unique(run_types[run_lab == c], return_counts=True)
+        members = new_types[new_lab == c]
+        if not len(members):
+            continue
+        p, hit = n.max() / n.sum(), int(np.sum(members == t[n.argmax()]))
+        lo, hi = binom.interval(level, len(members), p)
+        if hit < lo or hit > hi:
+            out.append(f"{c}:{hit / len(members):.2f}/{p:.2f}({len(members)})")
     return out
 
 
@@ -89,19 +120,30 @@ def main(argv: list[str] | None = None) -> int:
         null = [sum(g > 0.1 for g in _gaps(oc, oc[p], types[train], types[train][p])) for p in draws]
         null_psi = [float(psi(np.array([(oc == c).mean() for c in ids]), np.array([(oc[p] == c).mean() for c in ids])).sum())
                     for p in draws]
+        # two independent samples of the same population (the run's rows are a sample too): the run's
+        # shares bootstrapped against as many rows as held out, drawn with replacement
+        shares = np.array([(oc == c).mean() for c in ids])
+        two = [float(psi(rng.multinomial(len(oc), shares) / len(oc), rng.multinomial(int((~train).sum()), shares)
+                         / int((~train).sum())).sum()) for _ in range(1000)]
+        outside = _outside_ci(oc, nc, types[train], types[~train])
         same = {c: float(np.mean(back[c].to_numpy() == old[c].to_numpy())) for c in ("cluster", "is_outlier", "outlier_reasons")}
         rows.append({"set": name, "best": name == res.best, "family": r.chosen.get("family", ""), "k": len(ids),
                      "own_labels": round(same["cluster"], 4), "own_flags": round(same["is_outlier"], 4),
                      "own_reasons": round(same["outlier_reasons"], 4),
-                     "psi": round(float(psi(np.array([(oc == c).mean() for c in ids]),
-                                            np.array([(nc == c).mean() for c in ids])).sum()), 4),
+                     "psi": round(rows_psi(oc, nc, ids), 4),
                      "worst_gap": round(max(gaps), 3), "gaps_over_0_1": sum(g > 0.1 for g in gaps),
                      "perfect_placement_gaps_mean": round(float(np.mean(null)), 1),
                      "p95": float(np.percentile(null, 95)),
                      "perfect_psi_mean": round(float(np.mean(null_psi)), 3), "perfect_psi_p95": round(float(np.percentile(null_psi, 95)), 3),
+                     "two_sample_psi_p95": round(float(np.percentile(two, 95)), 3),
+                     "psi_p": round(float(np.mean(np.array(two) >= rows_psi(oc, nc, ids))), 3),
+                     "outside_ci": len(outside), "outside_ci_clusters": " ".join(outside),
+                     "own_new_kind": round(float(back["new_kind"].mean()), 3),
                      "held_new_kind": round(float(new["new_kind"].mean()), 3), **road})
-    with pd.option_context("display.width", 250, "display.max_columns", 20):
-        print(pd.DataFrame(rows).to_string(index=False))
+    table = pd.DataFrame(rows)
+    table.to_csv(root / "summary.csv", index=False)
+    with pd.option_context("display.width", 400, "display.max_columns", 40, "display.max_colwidth", 80):
+        print(table.to_string(index=False))
     return 0
 
 

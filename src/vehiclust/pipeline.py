@@ -420,7 +420,8 @@ def _stage_consensus(ctx: RunContext) -> None:
 
     ps, run_ = built
     singles = {n: r.labels for n, r in ctx.runs.items() if n in run_.preparation["clusterings"]}
-    run_.model = build_consensus_model(ps.name, run_.labels, singles, run_.outliers)  # what `vehiclust assign` needs
+    run_.model = build_consensus_model(ps.name, run_.labels, singles, run_.outliers,  # what `vehiclust assign` needs
+                                       seed=ctx.seeds["compare"])
     ctx.prepared[ps.name], ctx.runs[ps.name] = ps, run_
 
 

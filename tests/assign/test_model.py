@@ -123,3 +123,61 @@ def test_rows_off_the_runs_pca_subspace_are_a_new_kind():
     assert np.mean(in_sample > 1) < 0.01  # the run's own rows sit closer to its own PCA
     assert np.mean(fresh > 1) < 0.025
     assert np.mean(other > 1) > 0.95
+
+
+def test_fresh_rows_are_a_new_kind_about_one_time_in_a_hundred():
+    """The new-kind cuts are the 99th percentile of rows the preparation was not fitted on
+    (cross-fitted): about 1 % of a fresh draw of the run's kind is past them, rows of another
+    kind nearly all."""
+    from sklearn.cluster import KMeans
+
+    from vehiclust.assign.assign import place_in_space
+    from vehiclust.assign.model import build_set_model, residual_norms
+
+    rng = np.random.default_rng(5)
+    centres = rng.normal(0, 1.5, (6, 200))
+
+    def draw(n, shift=0.0):  # six kinds, heavy-tailed spread, most of it in the first directions
+        X = centres[rng.integers(0, 6, n)] + rng.standard_t(4, size=(n, 200)) * np.linspace(1.0, 0.2, 200)
+        return (X + shift * rng.normal(size=200)).astype(np.float32)
+
+    run = draw(600)
+    prep = DescriptorPreparer(n_components=48, whiten=0.5, l2_normalize=False, random_state=0)
+    X = prep.fit_transform(run)
+    state = preparation_state(prep, run, np.ones(len(run), bool), seed=0)
+    assert {"prep_far_factor", "prep_residual_cut"} <= set(state)
+    labels = KMeans(6, n_init=3, random_state=0).fit_predict(X)
+    model = build_set_model("s", "single", X, np.ones(len(X), bool), labels, "kmeans", None, None, prep_state=state)
+
+    def new_kind(rows):
+        off = residual_norms(state, rows) / float(state["prep_residual_cut"][0])
+        return place_in_space(model, preparer_from_state(state).transform(rows), np.ones(len(rows), bool),
+                              off_space=off, far_factor=float(state["prep_far_factor"][0])).far.mean()
+
+    assert 0.003 <= new_kind(draw(3000)) <= 0.02
+    assert new_kind(draw(200, shift=4.0)) >= 0.95
+
+
+def test_consensus_embedding_is_found_again_and_places_unseen_combinations():
+    """The saved co-association vectors put the run's rows where the consensus embedding put them
+    (same cosines), and a combination the run never saw takes the cluster of the nearest seen one."""
+    from vehiclust.assign.model import consensus_embed, consensus_vectors
+    from vehiclust.compare import consensus_embedding
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 6, 2000)
+    singles = {f"s{i}": np.where(rng.random(2000) < 0.85, base * (i + 1) % 7, rng.integers(0, 7, 2000)) for i in range(4)}
+    singles["s0"][:5] = -1
+    U, valid, _ = consensus_embedding(singles, random_state=3)
+    arrays = consensus_vectors(singles, seed=8)
+    combos = np.stack(list(singles.values()), axis=1)
+    E = consensus_embed(arrays, combos[valid])
+    assert np.abs(U @ U.T - E @ E.T).max() < 1e-3
+    seen = np.unique(combos, axis=0)
+    kind = np.array([np.bincount(base[(combos == c).all(axis=1)]).argmax() for c in seen])  # the rows' base kind
+    unseen = np.array([[b * (i + 1) % 7 for i in range(4)] for b in range(6)])
+    unseen[:, 0] = -1  # one set says nothing: still placed with its base kind's rows
+    unseen = np.array([u for u in unseen if not (seen == u).all(axis=1).any()])
+    got = combination_labels(seen, kind, np.ones(len(seen), np.int64), unseen, arrays)
+    want = [next(b for b in range(6) if all(u[1:] == [b * (i + 1) % 7 for i in range(1, 4)])) for u in unseen]
+    assert got.tolist() == want

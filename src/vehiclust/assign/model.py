@@ -39,7 +39,7 @@ FAR_QUANTILE = 0.99
 FAR_NEIGHBOURS = 10
 # How each family places a row it did not cluster itself (see :func:`placement_rule`):
 # "centre": the nearest cluster centre; "micro": the cluster of the nearest micro-cluster centre;
-# "majority": Leiden's own rule for the rows outside its graph sample (most of the 15 nearest
+# "majority": Leiden's own rule for the rows outside its graph sample (most of the nearest
 # reference rows, the nearer breaking a tie); "neighbours": a distance-weighted vote of the 10
 # nearest reference rows (GMM, HDBSCAN, DBSCAN: any cluster shape); "coassoc": EAC with every
 # row its own micro-cluster: the cluster of the run row the EAC base k-means runs put the new
@@ -100,8 +100,8 @@ def preparation_state(prep: Any, raw: Any = None, rows: np.ndarray | None = None
                       seed: int = 0) -> dict[str, np.ndarray]:
     """A fitted :class:`~vehiclust.prepare.DescriptorPreparer` as ``prep_*`` arrays (cacheable).
 
-    With the raw descriptors it was fitted on (``raw``, valid ``rows`` mask) and a PCA: also the
-    cut of "off the run's subspace" (:func:`residual_cut`)."""
+    With the raw descriptors it was fitted on (``raw``, valid ``rows`` mask): also the cuts of
+    "a new kind" measured on rows the preparation was not fitted on (:func:`novelty_calibration`)."""
     state = {
         "prep_mean": np.asarray(prep.mean_, np.float32),
         "prep_n_features_in": np.asarray([prep.n_features_in_], np.int64),
@@ -113,10 +113,8 @@ def preparation_state(prep: Any, raw: Any = None, rows: np.ndarray | None = None
         value = getattr(prep, attr, None)
         if value is not None:
             state[PREP_PREFIX + attr.rstrip("_")] = np.asarray(value, np.float32)
-    if raw is not None and "prep_components" in state:
-        cut = residual_cut(state, raw, rows, seed)
-        if cut is not None:
-            state["prep_residual_cut"] = np.asarray([cut], np.float64)
+    if raw is not None:
+        state.update(novelty_calibration(prep, raw, rows, seed))
     return state
 
 
@@ -138,45 +136,79 @@ def residual_norms(state: dict[str, np.ndarray], raw: Any, rows: np.ndarray | No
     return out
 
 
-def residual_cut(state: dict[str, np.ndarray], raw: Any, rows: np.ndarray | None, seed: int = 0,
-                 max_rows: int = 10_000) -> float | None:
-    """The 99th percentile of the part a PCA drops, for rows it was not fitted on.
+def novelty_calibration(prep: Any, raw: Any, rows: np.ndarray | None, seed: int = 0, max_rows: int = 5_000,
+                        folds: int = 5, repeats: int = 2, n_centres: int = 10) -> dict[str, np.ndarray]:
+    """The cuts of "a new kind", measured on rows the preparation was not fitted on.
 
-    The run's own rows lie closer to the run's PCA subspace than new rows of the same kind (it
-    was fitted on them), so the cut is measured across two halves of (at most ``max_rows``)
-    run rows: a PCA of as many components on one half, the other half's residuals, and back.
-    A new row past it (``residual_norms`` / cut > 1) is unlike anything the PCA was fitted on
-    (road scenes against vehicles: 77-100 % past it on the demo; held-out vehicles: < 1 %)."""
+    A run's own rows sit closer to its clusters, its rows and its PCA subspace than fresh rows
+    of the same kind (the preparation was fitted on them), so cuts taken on the run's rows call
+    1-4 % of fresh draws a new kind. Here the preparation is fitted again on 4/5 of (at most
+    ``max_rows``) run rows and the other fifth is scored against it, five times (cross-fitting,
+    as conformal prediction does): the distance to the nearest of ``n_centres`` k-means centres
+    (in its cluster's spread) and to the ``FAR_NEIGHBOURS``-th nearest fitted row, each over the
+    fitted rows' own 99th percentile, the larger of the two over that combined score's own
+    99th percentile (as :func:`far_cuts` scores a new row against the run) and the part the PCA
+    drops (:func:`residual_norms`); below 2,000 rows ``repeats`` times with other folds (a 99th
+    percentile of a few hundred rows is noisy). Returned (``prep_*`` arrays):
+
+    * ``prep_far_factor``: what the distance score of a new row, cut like the run's rows at their
+      99th percentile, is divided by: that score's 99th percentile on the held-out rows;
+    * ``prep_residual_cut`` (with a PCA only): the held-out rows' 99th percentile of the residual;
+
+    both scaled alike so that 1 % of the held-out rows are past either (``FAR_QUANTILE``), the
+    share of the run's rows past the run's own cut. {} with too few rows. The
+    refits use fewer rows than the run (4/5 of at most ``max_rows``), so at large sizes the cuts
+    are a little loose (a fitted space of more rows overfits less)."""
+    from sklearn.base import clone
+    from sklearn.cluster import KMeans
+
+    from vehiclust.neighbors import knn
+
     valid = np.flatnonzero(np.ones(raw.shape[0], bool) if rows is None else np.asarray(rows, bool))
-    p = int(np.asarray(state["prep_components"]).shape[1])
-    if len(valid) < 4 * p:
-        return None
-    pick = np.sort(np.random.default_rng(seed).choice(valid, min(len(valid), max_rows), replace=False))
-    mask = np.zeros(raw.shape[0], bool)
-    mask[pick] = True
-    F = _unreduced(state).transform(raw, rows=mask).astype(np.float64)
-    if F.shape[1] <= p:
-        return None
-    half = np.random.default_rng(seed + 1).permutation(len(F))
-    parts = (half[: len(F) // 2], half[len(F) // 2:])
-    out = []
-    for fit, test in (parts, parts[::-1]):
-        mean = F[fit].mean(axis=0)
-        V = _top_directions(F[fit] - mean, p)
-        G = F[test] - mean
-        out.append(np.sqrt(np.maximum((G ** 2).sum(axis=1) - ((G @ V) ** 2).sum(axis=1), 0.0)))
-    return max(float(np.quantile(np.concatenate(out), FAR_QUANTILE)), 1e-12)
+    p = int(getattr(prep, "n_components_", 0) or 0) if getattr(prep, "components_", None) is not None else 0
+    if len(valid) < max(10 * folds, 4 * p, 4 * (FAR_NEIGHBOURS + 1) * folds // (folds - 1)):
+        return {}
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.choice(valid, min(len(valid), max_rows), replace=False))
+    held_far, held_res = [], []
+    rounds = folds * (repeats if len(pick) < 2_000 else 1)  # 2,000+ held-out scores: one pass is enough
+    for j in range(rounds):
+        if j % folds == 0:
+            fold = rng.permutation(len(pick)) % folds
+        fit_rows, test_rows = pick[fold != j % folds], pick[fold == j % folds]
+        part = clone(prep).set_params(random_state=draw_seed(rng)) if "random_state" in prep.get_params() else clone(prep)
+        A = part.fit_transform(raw, rows=fit_rows).astype(np.float32)
+        T = part.transform(raw, rows=test_rows).astype(np.float32)
+        km = KMeans(int(min(n_centres, len(A) // 10)), n_init=1, random_state=draw_seed(rng)).fit(A)
+        d_own = np.linalg.norm(A - km.cluster_centers_[km.labels_], axis=1)
+        scales = np.array([np.median(d_own[km.labels_ == c]) if (km.labels_ == c).any() else 0.0
+                           for c in range(len(km.cluster_centers_))])
+        scales = np.where(scales > 0, scales, float(np.median(d_own)) or 1.0)
+        centres = km.cluster_centers_.astype(np.float32)
+        c_in, c_out = far_scores(A, centres, scales), far_scores(T, centres, scales)
+        r_in = own_kth_distance(A, A, None, FAR_NEIGHBOURS)
+        r_out = np.sqrt(np.maximum(knn(A, T, FAR_NEIGHBOURS)[0][:, -1], 0.0)).astype(np.float64)
+        cut_c, cut_r = (max(float(np.quantile(v, FAR_QUANTILE)), 1e-12) for v in (c_in, r_in))
+        both = max(float(np.quantile(np.maximum(c_in / cut_c, r_in / cut_r), FAR_QUANTILE)), 1e-12)
+        held_far.append(np.maximum(c_out / cut_c, r_out / cut_r) / both)
+        if getattr(part, "components_", None) is not None:
+            held_res.append(residual_norms(preparation_state(part), raw, _mask(raw.shape[0], test_rows)))
+    far = np.concatenate(held_far)
+    far_cut = max(float(np.quantile(far, FAR_QUANTILE)), 1e-12)
+    if len(held_res) < len(held_far) or getattr(prep, "components_", None) is None:
+        return {"prep_far_factor": np.asarray([far_cut], np.float64)}
+    res = np.concatenate(held_res)
+    res_cut = max(float(np.quantile(res, FAR_QUANTILE)), 1e-12)
+    # both parts scaled alike so that 1 % of the held-out rows are past either
+    either = max(float(np.quantile(np.maximum(far / far_cut, res / res_cut), FAR_QUANTILE)), 1e-12)
+    return {"prep_far_factor": np.asarray([far_cut * either], np.float64),
+            "prep_residual_cut": np.asarray([res_cut * either], np.float64)}
 
 
-def _top_directions(A: np.ndarray, p: int) -> np.ndarray:
-    """The ``p`` leading right singular vectors of ``A`` (columns), as the top eigenvectors of
-    ``A.T @ A``: the same subspace as a full SVD at a fifth of its cost on wide descriptors
-    (2,560-d: the full SVD of 5,000 rows was most of the prepare stage at full size)."""
-    from scipy.linalg import eigh
-
-    C = A.T @ A
-    d = C.shape[0]
-    return eigh(C, subset_by_index=[d - p, d - 1])[1][:, ::-1]
+def _mask(n: int, rows: np.ndarray) -> np.ndarray:
+    out = np.zeros(n, bool)
+    out[rows] = True
+    return out
 
 
 def preparer_from_state(state: dict[str, np.ndarray]) -> Any:
@@ -594,8 +626,11 @@ def baseline_arrays(labels: np.ndarray, outliers: Any) -> dict[str, np.ndarray]:
     }
 
 
-def build_consensus_model(name: str, labels: np.ndarray, singles: dict[str, np.ndarray], outliers: Any = None) -> SetModel:
-    """Consensus: each combination of the single sets' labels → its majority consensus cluster."""
+def build_consensus_model(name: str, labels: np.ndarray, singles: dict[str, np.ndarray], outliers: Any = None,
+                          seed: int = 0) -> SetModel:
+    """Consensus: each combination of the single sets' labels → its majority consensus cluster,
+    and the co-association embedding that places a combination the run never saw
+    (:func:`consensus_vectors`)."""
     lab = np.asarray(labels, np.int64)
     names = list(singles)
     combos = np.stack([np.asarray(singles[n], np.int64) for n in names], axis=1)
@@ -610,9 +645,55 @@ def build_consensus_model(name: str, labels: np.ndarray, singles: dict[str, np.n
         "combo_labels": ids[votes.argmax(axis=1)],
         "combo_counts": counts.astype(np.int64),
         **baseline_arrays(lab, outliers),
+        **consensus_vectors(singles, seed),
     }
     info = {"blocks": names, "n_rows": int(len(lab)), "n_valid": int(keep.sum()), "rule": "label-combination"}
     return SetModel(name=name, kind="consensus", info=info, arrays=arrays)
+
+
+def consensus_vectors(singles: dict[str, np.ndarray], seed: int = 0) -> dict[str, np.ndarray]:
+    """The spectral embedding of the co-association, as :func:`vehiclust.compare.consensus_embedding`
+    builds it (SVD of ``D^-1/2 H``, ``H`` the rows' one-hot clusters; the embedding is
+    ``D^-1/2 H V``), kept as one vector per cluster of every set (``V``'s rows, the trivial
+    component dropped) and the clusters' sizes: a row whose sets put it in clusters ``c`` sits
+    at ``sum(vectors[c]) / sqrt(sum(sizes[c]))``, L2-normalised (the run's rows exactly where the
+    embedding put them; a combination the run never saw where the same projection puts it). {} when the
+    co-association has too few clusters to embed."""
+    import scipy.sparse as sp
+    from sklearn.decomposition import TruncatedSVD
+
+    from vehiclust.compare import coassociation_onehot
+
+    H = coassociation_onehot(singles)
+    H = H[np.asarray(H.getnnz(axis=1) > 0)]
+    ks = [len(np.unique(np.asarray(v)[np.asarray(v) >= 0])) for v in singles.values()]
+    total = H.shape[1]
+    if total < 3 or H.shape[0] < 3:
+        return {}
+    n_comp = int(max(1, min(2 * max(ks), total - 1, 64, H.shape[0] - 1)))
+    sizes = np.asarray(H.sum(axis=0), np.float64).ravel()
+    Hn = sp.diags(1.0 / np.sqrt(np.maximum(H @ sizes, 1e-12))) @ H
+    svd = TruncatedSVD(n_components=n_comp + 1, algorithm="randomized", n_iter=7, random_state=seed).fit(Hn)
+    return {"cons_vectors": svd.components_[1:].T.astype(np.float32), "cons_sizes": sizes,
+            "cons_ids": np.concatenate([np.unique(np.asarray(v)[np.asarray(v) >= 0]) for v in singles.values()]),
+            "cons_k": np.asarray(ks, np.int64)}
+
+
+def consensus_embed(arrays: dict[str, np.ndarray], combos: np.ndarray) -> np.ndarray:
+    """Rows of single-set labels (one column per set, -1 = none) in the consensus embedding
+    (L2-normalised, as the run's): see :func:`consensus_vectors`."""
+    starts = np.r_[0, np.cumsum(arrays["cons_k"])[:-1]]
+    V, sizes, ids = arrays["cons_vectors"].astype(np.float64), arrays["cons_sizes"], arrays["cons_ids"]
+    out = np.zeros((len(combos), V.shape[1]))
+    degree = np.zeros(len(combos))
+    for j, (a, k) in enumerate(zip(starts, arrays["cons_k"])):
+        own = ids[a:a + k]
+        at = np.clip(np.searchsorted(own, combos[:, j]), 0, max(k - 1, 0))
+        ok = (combos[:, j] >= 0) & (own[at] == combos[:, j]) if k else np.zeros(len(combos), bool)
+        out[ok] += V[a + at[ok]]
+        degree[ok] += sizes[a + at[ok]]
+    out /= np.sqrt(np.maximum(degree, 1e-12))[:, None]
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
 def model_for_set(prepared: Any, run: Any, ensemble: Any) -> SetModel | None:
