@@ -199,3 +199,20 @@ def test_a_silhouette_edge_inside_its_confidence_interval_does_not_decide():
     bare = table.drop(columns=["silhouette_ci_low", "silhouette_ci_high"])
     out, _, _ = choose_configuration(bare, k_min=2, k_max=19)
     assert out.loc[out.chosen, "family"].item() == "kmeans"
+
+
+def test_a_family_without_an_elbow_breaks_score_ties_like_step_4():
+    # planted-like Leiden sweep: every resolution finds the same 20 groups (flat R², no knee);
+    # the silhouettes differ within their interval, so the scores tie; the tie must go to the
+    # higher silhouette excess (step 4), not to the first resolution of the grid
+    res = [0.1, 0.2, 0.5, 1.0, 2.0]
+    sil_x = [0.2000, 0.2002, 0.2002, 0.2021, 0.2015]
+    t = pd.DataFrame({
+        "config_id": range(5), "family": "leiden", "params": [f"resolution={r}" for r in res], "k": np.nan,
+        "n_clusters": 20, "noise_share": 0.0, "calinski_harabasz": 100.0, "davies_bouldin": 1.0,
+        "silhouette_sample": [0.23 + s - 0.2 for s in sil_x], "silhouette_excess": sil_x,
+        "davies_bouldin_excess": 0.67, "calinski_harabasz_excess": 1.0, "stability": 0.99, "explained_variance": 0.5})
+    t = _with_ci(t, 0.0035)
+    out, _, note = choose_configuration(t, k_min=2, k_max=40)
+    assert "no clear elbow" in note
+    assert out.loc[out.chosen, "params"].item() == "resolution=1.0"

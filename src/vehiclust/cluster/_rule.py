@@ -115,6 +115,16 @@ def _score(frame: pd.DataFrame, columns: list[tuple[str, bool]]) -> pd.Series:
     return pd.concat(parts, axis=1).mean(axis=1)
 
 
+def _best_scored(frame: pd.DataFrame, columns: list[tuple[str, bool]]) -> Any:
+    """Index of the best-scored row of ``frame``, ties broken as in step 4 (the first column,
+    then the more stable, then the fewer clusters): with silhouettes tied within their interval,
+    identical partitions at several resolutions would otherwise go to the first in the grid."""
+    first, higher = columns[0]
+    order = frame.assign(_s=_score(frame, columns), _first=frame[first] if higher else -frame[first],
+                         _stab=frame["stability"].fillna(-np.inf), _n=frame["n_clusters"])
+    return order.sort_values(["_s", "_first", "_stab", "_n"], ascending=[False, False, False, True], kind="stable").index[0]
+
+
 def choose_configuration(
     table: pd.DataFrame,
     *,
@@ -201,7 +211,7 @@ def choose_configuration(
             t.loc[pick, "elbow"] = True
             elbows.append(float(part_k[pick]))
         else:
-            pick = _score(ok, columns).sort_values(ascending=False, kind="stable").index[0]
+            pick = _best_scored(ok, columns)
             if have_r2:
                 notes.append(f"{fam}: no clear elbow in the explained-variance curve, best-scored k taken")
         candidate[pick] = True
