@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vehiclust.cluster._rule import choose_configuration, elbow
+from vehiclust.cluster._rule import choose_configuration, elbow, tolerant_rank
 
 
 def _kfamily(name, ks, r2, sil_x=0.05, db_x=0.2, stability=0.8, start=0):
@@ -160,3 +160,59 @@ def test_consensus_alone_competes_with_its_own_elbow():
     eac = _kfamily("eac", ks, [min(k, 5) / 5 * 0.7 + 0.001 * k for k in ks])
     out, _, note = choose_configuration(eac, k_min=2, k_max=13)
     assert out.loc[out.chosen, "k"].item() == 5 and "consensus" not in note
+
+
+def test_tolerant_rank_is_the_percentile_rank_without_uncertainty():
+    v = pd.Series([0.3, 0.1, np.nan, 0.3, 0.2])
+    pd.testing.assert_series_equal(tolerant_rank(v), v.rank(pct=True))
+    # a difference within the interval of the difference is a tie, a larger one is not
+    v = pd.Series([0.30, 0.29, 0.10, np.nan])
+    r = tolerant_rank(v, pd.Series([0.01, 0.01, 0.01, 0.01]))
+    assert r[0] == r[1] == 2.5 / 3 and r[2] == 1 / 3 and np.isnan(r[3])
+    assert tolerant_rank(v, pd.Series([0.001] * 4))[0] == 1.0
+
+
+def _with_ci(frame, half):
+    return frame.assign(silhouette_ci_low=frame["silhouette_sample"] - half,
+                        silhouette_ci_high=frame["silhouette_sample"] + half)
+
+
+def test_a_silhouette_edge_inside_its_confidence_interval_does_not_decide():
+    # the candidates of the MobileNet run (Zenodo 4,800, seed 2): k-means' run is ahead on the
+    # silhouette by 0.0024 with half-widths of 0.0024, Leiden far ahead on DB and stability
+    ks = list(range(2, 20))
+    def fam(name, knee, sil_x, half, db_x, stab, start):
+        r2 = [min(k, knee) / knee * 0.7 + 0.001 * k for k in ks]
+        f = _kfamily(name, ks, r2, sil_x=sil_x, db_x=db_x, stability=stab, start=start)
+        return _with_ci(f.assign(silhouette_sample=0.05 + f["silhouette_excess"]), half)
+    leiden = _with_ci(pd.DataFrame({
+        "config_id": [300], "family": "leiden", "params": "resolution=0.4", "k": np.nan, "n_clusters": 13,
+        "noise_share": 0.0, "calinski_harabasz": 100.0, "davies_bouldin": 1.0, "silhouette_sample": 0.0808,
+        "silhouette_excess": 0.0308, "davies_bouldin_excess": 0.372, "calinski_harabasz_excess": 1.0,
+        "stability": 0.784, "explained_variance": 0.2}), 0.0024)
+    table = pd.concat([fam("kmeans", 12, 0.0332, 0.0024, 0.314, 0.576, 0), fam("ward", 8, 0.0309, 0.0020, 0.237, 0.567, 100),
+                       fam("gmm", 14, 0.0256, 0.0035, 0.256, 0.520, 200), leiden], ignore_index=True)
+    out, _, _ = choose_configuration(table, k_min=2, k_max=19)
+    assert set(out.loc[out.candidate, "family"]) == {"kmeans", "ward", "gmm", "leiden"}
+    assert out.loc[out.chosen, "family"].item() == "leiden"
+    # ranked on the bare estimates (no interval), the silhouette edge ties the scores and breaks the tie
+    bare = table.drop(columns=["silhouette_ci_low", "silhouette_ci_high"])
+    out, _, _ = choose_configuration(bare, k_min=2, k_max=19)
+    assert out.loc[out.chosen, "family"].item() == "kmeans"
+
+
+def test_a_family_without_an_elbow_breaks_score_ties_like_step_4():
+    # planted-like Leiden sweep: every resolution finds the same 20 groups (flat R², no knee);
+    # the silhouettes differ within their interval, so the scores tie; the tie must go to the
+    # higher silhouette excess (step 4), not to the first resolution of the grid
+    res = [0.1, 0.2, 0.5, 1.0, 2.0]
+    sil_x = [0.2000, 0.2002, 0.2002, 0.2021, 0.2015]
+    t = pd.DataFrame({
+        "config_id": range(5), "family": "leiden", "params": [f"resolution={r}" for r in res], "k": np.nan,
+        "n_clusters": 20, "noise_share": 0.0, "calinski_harabasz": 100.0, "davies_bouldin": 1.0,
+        "silhouette_sample": [0.23 + s - 0.2 for s in sil_x], "silhouette_excess": sil_x,
+        "davies_bouldin_excess": 0.67, "calinski_harabasz_excess": 1.0, "stability": 0.99, "explained_variance": 0.5})
+    t = _with_ci(t, 0.0035)
+    out, _, note = choose_configuration(t, k_min=2, k_max=40)
+    assert "no clear elbow" in note
+    assert out.loc[out.chosen, "params"].item() == "resolution=1.0"

@@ -25,6 +25,11 @@
    `davies_bouldin_excess` (each index's excess over a structureless reference at the same
    number of clusters, see `_reference.py`) and `stability`. Raw silhouette, Davies-Bouldin and
    Calinski-Harabasz all drift to k = 2-3 on real descriptors, so they are reported, not ranked.
+   The silhouette is estimated on a sample (with a bootstrap 95 % interval): two candidates whose
+   silhouettes differ by less than the interval of the difference, sqrt(h1² + h2²) for half-widths
+   h, tie on it (:func:`tolerant_rank`). Ranking a difference the sample cannot resolve let a
+   consensus beat Leiden on MobileNet (Zenodo 4,800, seed 2) by 0.0024 of silhouette (half-widths
+   0.0024 each) where Leiden was ahead on Davies-Bouldin (0.37 vs 0.31) and stability (0.78 vs 0.58).
 4. The best score wins; ties go to the higher silhouette excess, then the more stable, then
    the fewer clusters. A chosen k at the
    edge of the k grid is reported in `note` (and warned about by the caller).
@@ -80,9 +85,44 @@ def elbow(k: np.ndarray, r2: np.ndarray) -> tuple[float, float]:
     return float(k[i]), float(d[i])
 
 
+# a column whose figure is a sample estimate → its 95 % confidence bounds (step 3 ties what they cannot tell apart)
+UNCERTAIN = {"silhouette_excess": ("silhouette_ci_low", "silhouette_ci_high"),
+             "silhouette_sample": ("silhouette_ci_low", "silhouette_ci_high")}
+
+
+def tolerant_rank(values: pd.Series, half_width: pd.Series | None = None) -> pd.Series:
+    """Percentile rank (average rank of ties / count, as ``Series.rank(pct=True)``) where two
+    values count as tied when their difference is within the 95 % interval of the difference,
+    ``sqrt(h_i² + h_j²)`` for half-widths ``h``; with no half-widths, the plain percentile rank."""
+    x = values.to_numpy(float)
+    h = np.zeros_like(x) if half_width is None else np.nan_to_num(half_width.to_numpy(float), nan=0.0)
+    tol = np.sqrt(h[:, None] ** 2 + h[None, :] ** 2)
+    diff = x[:, None] - x[None, :]  # diff[i, j] = x_i - x_j; NaN (unknown) neither beats nor ties
+    below = (diff > tol).sum(axis=1)  # values j that i beats beyond the uncertainty
+    tied = (np.abs(diff) <= tol).sum(axis=1)  # including i itself
+    known = np.isfinite(x)
+    rank = (below + (tied + 1) / 2.0) / max(int(known.sum()), 1)
+    return pd.Series(np.where(known, rank, np.nan), index=values.index)
+
+
 def _score(frame: pd.DataFrame, columns: list[tuple[str, bool]]) -> pd.Series:
-    parts = [(frame[c] if higher else -frame[c]).rank(pct=True) for c, higher in columns]
+    parts = []
+    for c, higher in columns:
+        bounds = UNCERTAIN.get(c)
+        half = ((frame[bounds[1]] - frame[bounds[0]]) / 2.0 if bounds and all(b in frame.columns for b in bounds)
+                else None)
+        parts.append(tolerant_rank(frame[c] if higher else -frame[c], half))
     return pd.concat(parts, axis=1).mean(axis=1)
+
+
+def _best_scored(frame: pd.DataFrame, columns: list[tuple[str, bool]]) -> Any:
+    """Index of the best-scored row of ``frame``, ties broken as in step 4 (the first column,
+    then the more stable, then the fewer clusters): with silhouettes tied within their interval,
+    identical partitions at several resolutions would otherwise go to the first in the grid."""
+    first, higher = columns[0]
+    order = frame.assign(_s=_score(frame, columns), _first=frame[first] if higher else -frame[first],
+                         _stab=frame["stability"].fillna(-np.inf), _n=frame["n_clusters"])
+    return order.sort_values(["_s", "_first", "_stab", "_n"], ascending=[False, False, False, True], kind="stable").index[0]
 
 
 def choose_configuration(
@@ -171,7 +211,7 @@ def choose_configuration(
             t.loc[pick, "elbow"] = True
             elbows.append(float(part_k[pick]))
         else:
-            pick = _score(ok, columns).sort_values(ascending=False, kind="stable").index[0]
+            pick = _best_scored(ok, columns)
             if have_r2:
                 notes.append(f"{fam}: no clear elbow in the explained-variance curve, best-scored k taken")
         candidate[pick] = True
