@@ -29,7 +29,8 @@ ALL = "all"
 AUTO = "auto"  # every set, block weights chosen label-free (auto_weights)
 AUTO_NAME = "auto-mix"
 _EPS = 1e-12
-SHARED_GROUND = 0.5  # a block that keeps less of the anchor's cuts follows something else (auto_weights)
+SHARED_GROUND = 0.65  # a block that keeps less of the anchor's cuts follows something else (auto_weights)
+FLOOR = 0.001  # the least weight of a block in an auto-weighted mix, relative to the anchor's
 
 
 class DescriptorMixer(TransformerMixin, BaseEstimator):
@@ -166,7 +167,8 @@ def auto_weights(blocks: Sequence[np.ndarray], sample_size: int = 2000, ks: Sequ
     """
     from sklearn.cluster import KMeans
 
-    from vehiclust.compare._predictivity import admissible_references, assortativity, knn_indices, redundancy
+    from vehiclust.compare._predictivity import (admissible_references, assortativity, knn_indices, redundancy,
+                                                 view_representatives)
 
     arrays = [np.asarray(b, dtype=np.float32) for b in blocks]
     n = arrays[0].shape[0]
@@ -196,12 +198,39 @@ def auto_weights(blocks: Sequence[np.ndarray], sample_size: int = 2000, ks: Sequ
         s = scores(None)
     if not np.any(s > 0):
         return np.full(len(arrays), 1.0 / len(arrays))
-    anchor = int(np.argmax(s))
+    # as the selection rule: redundant blocks are one view, scored by its best block and
+    # represented by the block whose cuts stand out most from structureless data
+    reps = view_representatives(redundant, keys, _clearness(subs, cuts, redundant, keys, seed))
+    view_score = {r: max(s[b] for b in range(len(subs)) if reps[keys[b]] == r) for r in set(reps.values())}
+    anchor = keys.index(max(view_score, key=lambda r: (view_score[r], -keys.index(r))))
     q = np.array([kept(b, anchor) for b in range(len(subs))])
     w = np.clip((q - SHARED_GROUND) / (1.0 - SHARED_GROUND), 0.0, 1.0) ** power
+    w[[b for b in range(len(subs)) if b != anchor and reps[keys[b]] == keys[anchor]]] = 0.0  # the anchor's twins
     w[anchor] = 1.0
-    w = np.maximum(w, 0.01 * w.max())
+    log.info("auto weights: view scores %s, anchor block %d, anchor's cuts kept %s", np.round(s, 3).tolist(), anchor,
+             np.round(q, 3).tolist())
+    w = np.maximum(w, FLOOR * w.max())
     return w / w.sum()
+
+
+def _clearness(subs: Sequence[np.ndarray], cuts: Sequence[Sequence[np.ndarray]], redundant: Any,
+               keys: Sequence[str], seed: int) -> dict[str, float]:
+    """Mean silhouette excess of each block's k-means cuts over a structureless reference (a
+    same-covariance Gaussian cut alike), only for blocks that have a twin (others: NaN)."""
+    from vehiclust.cluster import NullReference
+    from vehiclust.cluster.metrics import silhouette_values
+    from vehiclust.compare._predictivity import linked
+
+    out = {}
+    for b, key in enumerate(keys):
+        if not any(linked(redundant, key, other) for other in keys if other != key):
+            out[key] = float("nan")
+            continue
+        ref = NullReference(subs[b], random_state=seed)
+        excess = [float(silhouette_values(subs[b], cut).mean()) - ref.metrics(len(np.unique(cut)))[0]
+                  for cut in cuts[b] if len(np.unique(cut)) > 1]
+        out[key] = float(np.mean(excess)) if excess else float("nan")
+    return out
 
 
 def parse_mix_spec(spec: str, available: Sequence[str]) -> list[str]:
