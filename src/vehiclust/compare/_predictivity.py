@@ -47,7 +47,6 @@ from vehiclust.exceptions import InputError
 DEFAULT_K = 10
 DEFAULT_SAMPLE = 2000
 REDUNDANT = 0.7  # relative neighbour R² from which two sets count as one view
-DERIVED = 0.1  # a set explained this much better by its twin than it explains the twin derives from it
 
 
 def knn_indices(X: np.ndarray, k: int = DEFAULT_K) -> np.ndarray:
@@ -148,44 +147,42 @@ def one_view_note(table: pd.DataFrame | None, threshold: float = REDUNDANT) -> s
 
 
 def view_groups(table: pd.DataFrame | None, names: Sequence[str], threshold: float = REDUNDANT) -> list[list[str]]:
-    """The sets ``names`` grouped into views: connected groups of :func:`linked` sets (in ``names`` order)."""
+    """The sets ``names`` grouped into views, in ``names`` order: a set joins the first group whose
+    every member it is :func:`linked` with (a blend of two independent sets, linked with both,
+    does not make them one view), else starts its own."""
     groups: list[list[str]] = []
     for name in names:
-        joined = [g for g in groups if any(linked(table, name, m, threshold) for m in g)]
-        merged = [m for g in joined for m in g] + [name]
-        groups = [g for g in groups if g not in joined] + [merged]
-    order = {n: i for i, n in enumerate(names)}
-    return sorted((sorted(g, key=order.get) for g in groups), key=lambda g: order[g[0]])
+        home = next((g for g in groups if all(linked(table, name, m, threshold) for m in g)), None)
+        if home is None:
+            groups.append([name])
+        else:
+            home.append(name)
+    return groups
 
 
 def view_representatives(table: pd.DataFrame | None, names: Sequence[str], validity: Mapping[str, float],
                          threshold: float = REDUNDANT) -> dict[str, str]:
     """Each set -> the set that represents its view (:func:`view_groups`); a lone set represents itself.
 
-    Within a view, a set *derived* from another member (its space is nearly a function of the
-    other's graph, which explains it at least :data:`DERIVED` better than it explains the other:
-    a network's class probabilities beside its features) never represents it: its source holds
-    all it holds. Among the rest — two codes of one view, e.g. two ImageNet networks, which
-    explain each other alike (0.75/0.76 on Zenodo) — the one whose clustering stands out most
-    from structureless data (``validity``: silhouette excess over a same-covariance Gaussian at
-    the same number of clusters, k- and scale-corrected) represents it. Predictivity cannot
-    choose here: twins are scored by the same other views, and the code that also keeps more
-    of the others' colour and light splits (MobileNet) is not the one whose own partition is the
-    clearer one of the view they share (EfficientNet-Lite0: NMI with type 0.71 vs 0.62 on the
-    4,800 Zenodo crops; excess 0.038 vs 0.031, 0.040 vs 0.031 in their joint space). Missing
-    validity counts as the lowest; ties go to the first name.
+    Within a view, the set whose clustering stands out most from structureless data
+    (``validity``: silhouette excess over a same-covariance Gaussian cut at the same number of
+    clusters, k- and scale-corrected) represents it: the sets of one view carry one information,
+    so their partitions are compared as partitions of one space are. Predictivity cannot choose
+    here: the sets of one view are scored by the same other views, and the code that also keeps
+    more of the others' colour and light splits (MobileNet) is not the one whose own partition
+    is the clearer one of the view they share (EfficientNet-Lite0: NMI with type 0.71 vs 0.62 on
+    the 4,800 Zenodo crops; excess 0.038 vs 0.031, 0.040 vs 0.031 in their joint space). The
+    direction of the redundancy does not choose either: noise added to a set makes it look like
+    the source of its clean original (nothing explains noise). Missing validity counts as the
+    lowest; ties go to the first name.
     """
     out: dict[str, str] = {}
     for group in view_groups(table, names, threshold):
-        derived = {b for b in group for a in group if a != b and _value(table, a, b) >= threshold
-                   and _value(table, a, b) - _value(table, b, a) >= DERIVED}
-        sources = [m for m in group if m not in derived] or group
-
         def key(m: str) -> tuple[float, int]:
             v = validity.get(m, np.nan)
             return (float(v) if v is not None and np.isfinite(v) else -np.inf, -group.index(m))
 
-        rep = max(sources, key=key)
+        rep = max(group, key=key)
         out.update({m: rep for m in group})
     return out
 
