@@ -161,7 +161,7 @@ def view_groups(table: pd.DataFrame | None, names: Sequence[str], threshold: flo
 
 
 def view_representatives(table: pd.DataFrame | None, names: Sequence[str], validity: Mapping[str, float],
-                         threshold: float = REDUNDANT) -> dict[str, str]:
+                         threshold: float = REDUNDANT, scores: Mapping[str, float] | None = None) -> dict[str, str]:
     """Each set -> the set that represents its view (:func:`view_groups`); a lone set represents itself.
 
     Within a view, the set whose clustering stands out most from structureless data
@@ -174,13 +174,13 @@ def view_representatives(table: pd.DataFrame | None, names: Sequence[str], valid
     the 4,800 Zenodo crops; excess 0.038 vs 0.031, 0.040 vs 0.031 in their joint space). The
     direction of the redundancy does not choose either: noise added to a set makes it look like
     the source of its clean original (nothing explains noise). Missing validity counts as the
-    lowest; ties go to the first name.
+    lowest; ties go to the higher of ``scores`` (each set's predictivity), then the first name.
     """
     out: dict[str, str] = {}
     for group in view_groups(table, names, threshold):
-        def key(m: str) -> tuple[float, int]:
-            v = validity.get(m, np.nan)
-            return (float(v) if v is not None and np.isfinite(v) else -np.inf, -group.index(m))
+        def key(m: str) -> tuple[float, float, int]:
+            v, p = _number(validity.get(m)), _number((scores or {}).get(m))
+            return (v if np.isfinite(v) else -np.inf, p if np.isfinite(p) else -np.inf, -group.index(m))
 
         rep = max(group, key=key)
         out.update({m: rep for m in group})
@@ -366,7 +366,8 @@ def candidate_predictivity(candidates: Sequence[Any], sample_size: int = DEFAULT
     if redundant is not None:
         table.attrs["redundancy"] = redundant
     validity = {c.name: _number(dict(getattr(c, "chosen", None) or {}).get("silhouette_excess")) for c in singles}
-    table.attrs["views"] = view_representatives(redundant, list(single_X), validity)
+    table.attrs["views"] = view_representatives(redundant, list(single_X), validity,
+                                                scores=table.mean(axis=1).to_dict())
     return table
 
 
