@@ -280,3 +280,91 @@ def test_a_derived_twin_does_not_lift_its_source(demo_twin_views):
         assert score[name] == pytest.approx(before[name], abs=1e-9)
     assert score["vehicle-attributes"] < min(score["efficientnet-lite0"], score["osnet"]) - 0.05
     assert one_view_note(red).startswith("counted as one view: va-probs is nearly a function of vehicle-attributes")
+
+
+def test_sets_linked_to_a_blend_of_two_views_stay_two_views():
+    from vehiclust.compare._predictivity import view_groups, view_representatives
+
+    names = ["a", "b", "blend"]
+    table = pd.DataFrame([[np.nan, 0.4, 0.9], [0.45, np.nan, 0.75], [0.95, 0.7, np.nan]], index=names, columns=names)
+    assert view_groups(table, names) == [["a", "blend"], ["b"]]
+    reps = view_representatives(table, names, {"a": 0.03, "b": 0.02, "blend": 0.05})
+    assert reps == {"a": "blend", "blend": "blend", "b": "b"}
+    assert view_representatives(table, names, {"a": 0.03, "blend": np.nan})["blend"] == "a"  # missing: the lowest
+
+
+@pytest.fixture(scope="module")
+def demo_poorer_twin(demo_dir):
+    """The demo's four sets (32 components, k-means 8) plus a poorer twin of efficientnet-lite0:
+    the same features blended with some osnet and noise, as a weaker network of the same view
+    that also keeps more of the other views' splits."""
+    from sklearn.cluster import KMeans
+
+    from vehiclust.cluster import NullReference
+    from vehiclust.cluster.metrics import silhouette_values
+    from vehiclust.io import load_case
+    from vehiclust.prepare import DescriptorPreparer
+
+    names = ("efficientnet-lite0", "osnet", "vehicle-attributes", "color-hist")
+    files = {n: demo_dir / "descriptors" / f"{n}.pkl" for n in names}
+    if not all(f.exists() for f in files.values()) or not (demo_dir / "labels.csv").exists():
+        pytest.skip("the demo lacks its descriptor sets or labels")
+    case = load_case(files, demo_dir / "images_paths.csv")
+    Z = {n: DescriptorPreparer(n_components=32, whiten=False, random_state=0).fit_transform(np.asarray(v, np.float32))
+         for n, v in case.descriptors.items()}
+    E = Z["efficientnet-lite0"]
+    noise = np.random.default_rng(0).standard_normal(E.shape).astype(np.float32)
+    Z["twin"] = DescriptorMixer(weights=[0.55, 0.15, 0.3], n_components=None).fit_transform([E, Z["osnet"], noise])
+    cands = []
+    for name, X in Z.items():
+        labels = KMeans(8, n_init=4, random_state=0).fit_predict(X)
+        excess = float(silhouette_values(X, labels).mean()) - NullReference(X, random_state=0).metrics(8)[0]
+        cands.append(Candidate(name, X, np.ones(len(X), bool), labels, chosen={"silhouette_excess": excess}))
+    truth = pd.read_csv(demo_dir / "labels.csv")[["type"]]
+    return cands, truth
+
+
+def test_the_poorer_twin_does_not_represent_the_view(demo_poorer_twin):
+    cands, truth = demo_poorer_twin
+    table = candidate_predictivity(cands, random_state=0)
+    red = table.attrs["redundancy"]
+    assert min(red.loc["efficientnet-lite0", "twin"], red.loc["twin", "efficientnet-lite0"]) >= 0.7
+    others = [n for n in red.index if n not in ("efficientnet-lite0", "twin")]
+    assert red.loc[others, others].max().max() < 0.7
+    score = table.mean(axis=1)
+    # the failure mode: the twin keeps more of the other views' splits, so it scores higher ...
+    assert score["twin"] > score["efficientnet-lite0"] + 0.03
+    # ... but its own clusters stand out less, and efficientnet-lite0 represents the view
+    assert table.attrs["views"] == {"efficientnet-lite0": "efficientnet-lite0", "twin": "efficientnet-lite0",
+                                    "osnet": "osnet", "vehicle-attributes": "vehicle-attributes", "color-hist": "color-hist"}
+    comp = compare_candidates(cands, truth, random_state=0, n_resamples=2, sample_size=1000, predictivity=table)
+    comp["stability"] = 0.9  # both members pass every gate: only the view rule separates them
+    ranked = rank_candidates(comp).set_index("descriptor")
+    rows = comp.set_index("descriptor")
+    assert rows.loc["efficientnet-lite0", "view_predictivity"] == pytest.approx(score[["twin", "efficientnet-lite0"]].max())
+    assert ranked.loc["efficientnet-lite0", "selection_rank"] < ranked.loc["twin", "selection_rank"]
+    best, reason = choose_best(comp)
+    assert best != "twin"
+    # labels only score the test: the twin is the poorer clustering of the type
+    assert rows.loc["twin", "nmi_type"] < rows.loc["efficientnet-lite0", "nmi_type"]
+
+
+def test_mix_all_anchors_on_the_clearer_twin_and_leaves_its_twin_out():
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import normalized_mutual_info_score
+
+    sets, vtype = _planted_views()
+    rng = np.random.default_rng(5)
+    deep = sets["deep"]
+    # a weaker code of the same view: deep blended with reid's colour and noise (linked with deep)
+    twin = DescriptorMixer(weights=[0.6, 0.2, 0.2], n_components=None).fit_transform(
+        [deep, sets["reid"], rng.normal(size=deep.shape).astype(np.float32)])
+    blocks = {"twin": twin, **sets}
+
+    def type_nmi(X):
+        return normalized_mutual_info_score(vtype, KMeans(6, n_init=4, random_state=0).fit_predict(X))
+
+    w = dict(zip(blocks, auto_weights(list(blocks.values()), random_state=0)))
+    assert max(w, key=w.get) == "deep" and w["twin"] < 0.01
+    mixed = DescriptorMixer(weights=list(w.values()), n_components=None).fit_transform(list(blocks.values()))
+    assert type_nmi(mixed) >= max(type_nmi(X) for X in blocks.values()) - 0.02

@@ -4,6 +4,7 @@ See docs/clustering.md ("How the clustering is chosen") for the rule.
 """
 
 from vehiclust.cluster._families import FAMILIES, available_families, make_family
+from vehiclust.cluster._reference import NullReference
 from vehiclust.cluster._rule import summarise
 from vehiclust.cluster.external import external_agreement, purity
 from vehiclust.cluster.kmeans import FaissKMeans
@@ -22,6 +23,7 @@ __all__ = [
     "FAMILIES",
     "ClusterSelector",
     "FaissKMeans",
+    "NullReference",
     "available_families",
     "calinski_harabasz",
     "davies_bouldin",

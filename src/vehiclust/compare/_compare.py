@@ -21,7 +21,7 @@ from vehiclust.compare._metrics import (
     stability,
 )
 from vehiclust.compare._mix import DescriptorMixer
-from vehiclust.compare._predictivity import candidate_predictivity
+from vehiclust.compare._predictivity import _number, candidate_predictivity
 from vehiclust.compare._select import rank_candidates
 from vehiclust.exceptions import InputError
 
@@ -57,13 +57,6 @@ def _configuration(chosen: Mapping[str, Any]) -> str:
             continue
         parts.append(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}")
     return ", ".join(parts)
-
-
-def _number(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return float("nan")
 
 
 def _check(c: Candidate) -> None:
@@ -114,7 +107,9 @@ def compare_candidates(candidates: Sequence[Candidate], truth: pd.DataFrame | No
     ``silhouette`` and ``davies_bouldin`` are measured in the common space too. ``truth`` (one column per label, one row per input row)
     only adds ``nmi_<label>`` / ``ari_<label>`` columns, which the selection rule ignores.
     ``predictivity`` (candidate x single set, :func:`candidate_predictivity`; computed when None)
-    gives the ``predictivity`` column, its row means. ``silhouette_excess`` and ``size_balance``
+    gives the ``predictivity`` column, its row means; for single sets, ``view`` names the set that
+    represents its view (:func:`~vehiclust.compare._predictivity.view_representatives`) and
+    ``view_predictivity`` is the best predictivity among the view's sets. ``silhouette_excess`` and ``size_balance``
     come from each candidate's chosen configuration, when it has them.
     """
     if not candidates:
@@ -168,6 +163,12 @@ def compare_candidates(candidates: Sequence[Candidate], truth: pd.DataFrame | No
         predictivity = candidate_predictivity(candidates, sample_size=min(sample_size, 2000), random_state=seed)
     means = predictivity.mean(axis=1) if predictivity.shape[1] else pd.Series(np.nan, index=predictivity.index)
     table.insert(table.columns.get_loc("size_balance") + 1, "predictivity", means.reindex(table["descriptor"]).to_numpy())
+    views = predictivity.attrs.get("views") or {}
+    if views:  # sets counted as one view: the view's best score, delivered by its representative
+        view = table["descriptor"].map(views)
+        best_of_view = table.groupby(view)["predictivity"].max()
+        table.insert(table.columns.get_loc("predictivity") + 1, "view", view)
+        table.insert(table.columns.get_loc("view") + 1, "view_predictivity", view.map(best_of_view))
     ranked = rank_candidates(table)
     table.insert(table.columns.get_loc("predictivity") + 1, "eligible", ranked["eligible"].to_numpy())
     table.insert(table.columns.get_loc("eligible") + 1, "selection_rank", ranked["selection_rank"].to_numpy())

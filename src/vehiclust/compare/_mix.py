@@ -29,7 +29,8 @@ ALL = "all"
 AUTO = "auto"  # every set, block weights chosen label-free (auto_weights)
 AUTO_NAME = "auto-mix"
 _EPS = 1e-12
-SHARED_GROUND = 0.5  # a block that keeps less of the anchor's cuts follows something else (auto_weights)
+SHARED_GROUND = 0.65  # a block that keeps less of the anchor's cuts follows something else (auto_weights)
+FLOOR = 1e-4  # the least weight of a block in an auto-weighted mix, relative to the anchor's
 
 
 class DescriptorMixer(TransformerMixin, BaseEstimator):
@@ -150,23 +151,24 @@ def auto_weights(blocks: Sequence[np.ndarray], sample_size: int = 2000, ks: Sequ
     On one seeded row sample, each block is cut by k-means into each k of ``ks``. A block's
     predictivity is the mean chance-corrected assortativity of the *other* blocks' cuts on its
     own k-NN graph, each relative to that cut's assortativity on its own block's graph (see
-    :mod:`vehiclust.compare._predictivity`); redundant blocks (one derived from another) count
-    as one view there, as in the selection rule. The most predictive block is the anchor. Every
-    other block ``b`` gets the weight ``((q_b - 0.5) / 0.5) ** power`` (0 below 0.5) relative to
+    :mod:`vehiclust.compare._predictivity`). As in the selection rule, redundant blocks are one
+    view (:func:`~vehiclust.compare._predictivity.view_groups`), scored by its best block and
+    represented by the block whose cuts stand out most from structureless data (mean silhouette
+    excess); the best view's representative is the anchor, and its twins keep only the floor
+    weight (they repeat its view: on Zenodo an EfficientNet/MobileNet mix at 50/41 % fell to NMI
+    0.646 against 0.71 for EfficientNet alone). Every other block ``b`` gets the weight
+    ``((q_b - s) / (1 - s)) ** power`` (0 below ``s`` = :data:`SHARED_GROUND`, 0.65) relative to
     the anchor's 1, with ``q_b`` how much of the anchor's cuts ``b``'s graph keeps (relative
-    assortativity, in [0, 1]): a block that shares the anchor's ground refines its
-    neighbourhoods (two ImageNet networks on Zenodo crops: q = 0.96, weight 0.83; on the demo's
-    six sets the mix gains 0.085 NMI over its best block), while one that keeps less than half
-    of it (:data:`SHARED_GROUND`) follows something else (colour beside type: q = 0.3-0.55 on the
-    demo) and would pull the anchor's clusters its way; it keeps only the floor weight, so the
-    mix reduces to its anchor when the others add nothing. Measured on the demo: equal shares
-    let three colour-following sets outvote the type-carrying one (mix NMI 0.41 vs 0.59 alone);
-    a fixed anchor share of 2/3 still lost 0.048, ``q ** 4`` (anchor ≈ 0.89) 0.033; this rule
-    +0.003. Returns weights summing to 1, each at least 1 % of the largest.
+    assortativity, in [0, 1]): a block that shares the anchor's ground refines it, one that
+    keeps less follows something else (colour beside type: q = 0.3-0.55 on the demo, osnet 0.62
+    on Zenodo, where 5.6 % of it cost 0.03 NMI) and keeps the floor (:data:`FLOOR` of the
+    anchor's weight; at 1 %, five floored blocks still cost 0.015-0.02), so the mix reduces to
+    its anchor when the others add nothing. Returns weights summing to 1.
     """
     from sklearn.cluster import KMeans
 
-    from vehiclust.compare._predictivity import admissible_references, assortativity, knn_indices, redundancy
+    from vehiclust.compare._predictivity import (admissible_references, assortativity, knn_indices, redundancy,
+                                                 view_representatives)
 
     arrays = [np.asarray(b, dtype=np.float32) for b in blocks]
     n = arrays[0].shape[0]
@@ -196,12 +198,39 @@ def auto_weights(blocks: Sequence[np.ndarray], sample_size: int = 2000, ks: Sequ
         s = scores(None)
     if not np.any(s > 0):
         return np.full(len(arrays), 1.0 / len(arrays))
-    anchor = int(np.argmax(s))
+    # as the selection rule: redundant blocks are one view, scored by its best block and
+    # represented by the block whose cuts stand out most from structureless data
+    reps = view_representatives(redundant, keys, _clearness(subs, cuts, redundant, keys, seed))
+    view_score = {r: max(s[b] for b in range(len(subs)) if reps[keys[b]] == r) for r in set(reps.values())}
+    anchor = keys.index(max(view_score, key=lambda r: (view_score[r], -keys.index(r))))
     q = np.array([kept(b, anchor) for b in range(len(subs))])
     w = np.clip((q - SHARED_GROUND) / (1.0 - SHARED_GROUND), 0.0, 1.0) ** power
+    w[[b for b in range(len(subs)) if b != anchor and reps[keys[b]] == keys[anchor]]] = 0.0  # the anchor's twins
     w[anchor] = 1.0
-    w = np.maximum(w, 0.01 * w.max())
+    log.info("auto weights: view scores %s, anchor block %d, anchor's cuts kept %s", np.round(s, 3).tolist(), anchor,
+             np.round(q, 3).tolist())
+    w = np.maximum(w, FLOOR * w.max())
     return w / w.sum()
+
+
+def _clearness(subs: Sequence[np.ndarray], cuts: Sequence[Sequence[np.ndarray]], redundant: Any,
+               keys: Sequence[str], seed: int) -> dict[str, float]:
+    """Mean silhouette excess of each block's k-means cuts over a structureless reference (a
+    same-covariance Gaussian cut alike), only for blocks that have a twin (others: NaN)."""
+    from vehiclust.cluster import NullReference
+    from vehiclust.cluster.metrics import silhouette_values
+    from vehiclust.compare._predictivity import linked
+
+    out = {}
+    for b, key in enumerate(keys):
+        if not any(linked(redundant, key, other) for other in keys if other != key):
+            out[key] = float("nan")
+            continue
+        ref = NullReference(subs[b], random_state=seed)
+        excess = [float(silhouette_values(subs[b], cut).mean()) - ref.metrics(len(np.unique(cut)))[0]
+                  for cut in cuts[b] if len(np.unique(cut)) > 1]
+        out[key] = float(np.mean(excess)) if excess else float("nan")
+    return out
 
 
 def parse_mix_spec(spec: str, available: Sequence[str]) -> list[str]:

@@ -48,6 +48,8 @@ SELECTION_SCORES: dict[str, int] = {
     "stability": +1,
 }
 PREDICTIVITY = "predictivity"
+VIEW = "view"  # the set that represents a set's view (sets counted as one view share one)
+VIEW_PREDICTIVITY = "view_predictivity"  # the best predictivity among a view's sets
 MAX_NOISE_SHARE = 0.5
 STABILITY_FLOOR = 0.5
 BALANCE_FLOOR = 0.5
@@ -80,11 +82,50 @@ def _composite(table: pd.DataFrame) -> pd.Series:
     return table["kind"].isin(["mix", "consensus"])
 
 
+def _represents(table: pd.DataFrame) -> pd.Series:
+    """Rows that represent their view: every row, except a set counted as one view with another
+    set that represents that view (``view`` names the representative)."""
+    if VIEW not in table:
+        return pd.Series(True, index=table.index)
+    rep = table[VIEW]
+    own = rep.isna() | (rep == table["descriptor"])
+    # a view whose representative is not among these (eligible) rows: its clearest member stands in
+    orphans = table[rep.notna() & ~rep.isin(table["descriptor"])]
+    clearest = pd.to_numeric(orphans.get("silhouette_excess", pd.Series(np.nan, index=orphans.index)),
+                             errors="coerce").fillna(-np.inf)
+    stand_in = (orphans.assign(_v=clearest).sort_values(["_v", "descriptor"], ascending=[False, True])
+                .groupby(VIEW).head(1).index)
+    return own | table.index.isin(stand_in)
+
+
+def _score(table: pd.DataFrame) -> pd.Series:
+    """The score a candidate competes with: its view's predictivity where known, else its own."""
+    own = table[PREDICTIVITY]
+    if VIEW_PREDICTIVITY not in table:
+        return own
+    return pd.to_numeric(table[VIEW_PREDICTIVITY], errors="coerce").fillna(own)
+
+
 def _predictivity_order(sub: pd.DataFrame) -> pd.Series:
-    """Sort key: eligible single sets with a score before composites, then by predictivity."""
-    scored_single = ~_composite(sub) & sub[PREDICTIVITY].notna()
+    """Sort key: eligible single sets that represent their view, with a score, before the
+    others (their twins, mixes, the consensus), then by the (view's) predictivity."""
+    scored_single = ~_composite(sub) & _represents(sub) & sub[PREDICTIVITY].notna()
     tier = np.where(scored_single, 0.0, 10.0) if scored_single.any() else np.zeros(len(sub))
-    return pd.Series(tier, index=sub.index) - sub[PREDICTIVITY].fillna(-np.inf)
+    return pd.Series(tier, index=sub.index) - _score(sub).fillna(-np.inf)
+
+
+def _view_words(table: pd.DataFrame, best: pd.Series) -> tuple[str, str]:
+    """(subject, clause) of the reason for a pick that represents several sets counted as one view."""
+    name = best["descriptor"]
+    twins = table[(table[VIEW] == name) & (table["descriptor"] != name)] if VIEW in table else table.iloc[:0]
+    if twins.empty:
+        return name, ""
+    members = table[table[VIEW] == name]
+    top = members.loc[pd.to_numeric(members[PREDICTIVITY], errors="coerce").idxmax(), "descriptor"]
+    excess = "; ".join(f"{t['descriptor']} {t['silhouette_excess']:.3f}" for _, t in twins.iterrows())
+    return (f"the view of {name} and {', '.join(twins['descriptor'])} (one view: nearly functions of each other's "
+            f"neighbourhoods)", f" by {top}; {name} represents the view: its clusters stand out most from "
+            f"structureless data (silhouette excess {best['silhouette_excess']:.3f}; {excess})")
 
 
 def rank_candidates(comparison: pd.DataFrame) -> pd.DataFrame:
@@ -129,19 +170,21 @@ def choose_best(comparison: pd.DataFrame) -> tuple[str, str]:
         return str(fallback["descriptor"]), reason
     stab = pool["stability"].fillna(-np.inf)
     if _uses_predictivity(table):
-        singles = pool[~_composite(pool) & pool[PREDICTIVITY].notna()]
+        singles = pool[~_composite(pool) & _represents(pool) & pool[PREDICTIVITY].notna()]
         field = singles if len(singles) else pool
-        score = field[PREDICTIVITY].fillna(-np.inf)
-        top = field[score >= score.max() - TIE].assign(_stab=stab)
+        field = field.assign(_score=_score(field).fillna(-np.inf), _stab=stab)
+        top = field[field["_score"] >= field["_score"].max() - TIE]
         best = top.sort_values(["_stab", "descriptor"], ascending=[False, True]).iloc[0]
-        others = field[field["descriptor"] != best["descriptor"]].sort_values(PREDICTIVITY, ascending=False)
-        runner = (f"; next {others.iloc[0]['descriptor']} {others.iloc[0][PREDICTIVITY]:.3f}"
-                  if len(others) and pd.notna(others.iloc[0][PREDICTIVITY]) else "")
+        others = field[field["descriptor"] != best["descriptor"]].sort_values("_score", ascending=False)
+        runner = (f"; next {others.iloc[0]['descriptor']} {others.iloc[0]['_score']:.3f}"
+                  if len(others) and np.isfinite(others.iloc[0]["_score"]) else "")
+        composites = len(pool[_composite(pool)])
+        subject, clause = _view_words(pool, best)
         reason = (
-            f"{best['descriptor']} keeps together best what the other descriptor sets' clusterings keep "
-            f"together (cross-view predictivity {best[PREDICTIVITY]:.3f}{runner}), among {len(field)} "
-            f"{'descriptor sets' if len(singles) else 'candidates'} that are stable and beat structureless data"
-            f"{'; mixes and the consensus are built from those sets and are not ranked against them' if len(singles) and len(singles) < len(pool) else ''}; {_NOTE}."
+            f"{subject} keeps together best what the other descriptor sets' clusterings keep together "
+            f"(cross-view predictivity {best['_score']:.3f}{clause}{runner}), among "
+            f"{len(field)} {'views' if len(singles) else 'candidates'} that are stable and beat structureless data"
+            f"{'; mixes and the consensus are built from those sets and are not ranked against them' if len(singles) and composites else ''}; {_NOTE}."
         )
         return str(best["descriptor"]), reason
     pool = pool.assign(_stab=stab, _sc=pool["silhouette_common"].fillna(-np.inf))
