@@ -518,11 +518,8 @@ def _stage_report(ctx: RunContext) -> None:
     )
     results.save(cfg.out)
     ctx.results = results
-    if cfg.html:
-        from vehiclust.report import write_html_report
+    if cfg.html or cfg.notebook:
+        from vehiclust.report import write_reports
 
-        write_html_report(results, cfg.out, random_state=ctx.seeds["report"])
-    if cfg.notebook:
-        from vehiclust.report import write_notebook
-
-        write_notebook(cfg.out)
+        # the notebook executes in its kernel process while this one writes the HTML page
+        write_reports(results, cfg.out, html=cfg.html, notebook=cfg.notebook, random_state=ctx.seeds["report"])
