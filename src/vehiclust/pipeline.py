@@ -379,6 +379,8 @@ def _stage_describe(ctx: RunContext) -> None:
     if cache is None:
         _EVIDENCE_CACHE.clear()
         cache = _EVIDENCE_CACHE[id(ctx.samples)] = EvidenceCache()
+    if _describe_in_workers(ctx, cache):
+        return
     for name, run_ in ctx.runs.items():
         ps = ctx.prepared[name]
         start = time.perf_counter()
@@ -388,6 +390,47 @@ def _stage_describe(ctx: RunContext) -> None:
         render_run_maps(run_, cfg.out)  # the map PNGs, with the cluster names in the legend
         _runlog.step(f"describe {name}", time.perf_counter() - start, None,
                      f"{0 if run_.clusters is None else len(run_.clusters)} clusters")
+
+
+def _describe_set(run_: DescriptorRun, X: np.ndarray, valid: np.ndarray, samples: pd.DataFrame, out: Path,
+                  heads: dict, seed: int, cache: Any, cache_dir: Path) -> tuple[pd.DataFrame | None, dict[str, str]]:
+    """One set's words, galleries and map PNGs; module-level so a worker process can run it."""
+    from vehiclust.describe import describe_run
+    from vehiclust.embed import render_run_maps
+
+    describe_run(run_, X, valid, samples, out, images=True, head_files=heads, random_state=seed, cache=cache,
+                 progress=False, cache_dir=cache_dir)
+    render_run_maps(run_, out)
+    return run_.clusters, run_.artifacts
+
+
+def _describe_in_workers(ctx: RunContext, cache: Any) -> bool:
+    """On a small run with images and several sets: measure every image once, split over the
+    worker processes, then describe the sets side by side (the same words, galleries and maps
+    as one after the other). False, doing nothing, where that does not pay."""
+    import dataclasses
+
+    from vehiclust.describe import PREFETCH_MAX_IMAGES, prefetch_evidence
+    from vehiclust.parallel import effective_jobs, processes, run_jobs
+
+    cfg, n, names = ctx.config, len(ctx.samples), list(ctx.runs)
+    if cfg.images is None or n > PREFETCH_MAX_IMAGES or processes(cfg.n_jobs, len(names), n) < 2:
+        return False
+    cache_dir = cfg.cache_path / "image_checks"
+    prefetch_evidence(ctx.samples["resolved"].fillna("").astype(str).tolist(), cache, cache_dir=cache_dir,
+                      n_chunks=effective_jobs(cfg.n_jobs, len(names)),
+                      run_chunks=lambda fn, jobs: run_jobs(fn, jobs, n_jobs=cfg.n_jobs, n_rows=n * len(names),
+                                                           description="reading images for evidence", progress=cfg.progress))
+    # a copy without the fitted estimator and the assignment model: the workers need neither
+    jobs = [(dataclasses.replace(ctx.runs[name], model=None), ctx.prepared[name].X, ctx.prepared[name].valid, ctx.samples,
+             Path(cfg.out), cfg.heads, ctx.seeds["describe"], cache, cache_dir) for name in names]
+    done = run_jobs(_describe_set, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="describing sets", progress=cfg.progress,
+                    on_done=lambda i, res, s: _runlog.step(f"describe {names[i]}", s, None,
+                                                           f"{0 if res[0] is None else len(res[0])} clusters"))
+    for name, (clusters, artifacts) in zip(names, done):
+        ctx.runs[name].clusters = clusters
+        ctx.runs[name].artifacts.update(artifacts)
+    return True
 
 
 # ---- compare + choose the best (compare issue) ------------------------------------------
