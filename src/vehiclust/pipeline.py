@@ -53,6 +53,8 @@ class RunContext:
     cache: StageCache | None = None  # expensive stage results, keyed by content + parameters
     source_keys: dict[str, str] = field(default_factory=dict)  # descriptor name -> content hash
     timings: dict[str, float] = field(default_factory=dict)
+    image_checking: Any = None  # the image checks running beside the clustering (see _start_image_checks)
+    describing: Any = None  # the sets' descriptions still being written in worker processes (see _describe_in_workers)
     results: RunResults | None = None
 
 
@@ -219,6 +221,7 @@ def _stage_cluster(ctx: RunContext) -> None:
         else:
             found[name] = (cached, _resumed_selector(cached, ctx.seeds["cluster"]))  # what later stages read of the estimator
     in_workers = processes(n_jobs, len(todo), n) > 1
+    _start_image_checks(ctx, processes(n_jobs, len(todo), n))
     jobs = [(ctx.prepared[name].X, {**params, "progress": cfg.progress and not in_workers}, ctx.seeds["cluster"],
              engine) for name, _ in todo]
     fitted = run_jobs(_fit_selector_with_graph, jobs, n_jobs=n_jobs, n_rows=n, description="clustering sets",
@@ -260,6 +263,43 @@ def _typicality(ps: PreparedSet, labels: np.ndarray) -> np.ndarray:
 
 
 # ---- image checks (outliers issue) ------------------------------------------------------
+def _start_image_checks(ctx: RunContext, workers: int) -> None:
+    """While the sets cluster in ``workers`` (> 1) processes, this one only waits: measure the
+    images (pixels and the vehicle detector, nothing the clustering gives) in a thread
+    meanwhile. :func:`_finish_image_checks` collects the checker; the same per-image values."""
+    if ctx.config.images is None or workers < 2:
+        return
+    import threading
+
+    from vehiclust.quality import ImageChecker
+
+    checker = ImageChecker(cache_dir=ctx.config.cache_path / "image_checks", progress=False, warn=False)
+    paths = ctx.samples["resolved"].fillna("").astype(str).tolist()
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:  # one Python thread drives the detector (see quality._vehicle): no second caller here
+            outcome["checker"] = checker.fit(paths)
+        except BaseException as exc:  # raised again by _finish_image_checks
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=work, name="vehiclust-image-checks", daemon=True)
+    thread.start()
+    ctx.image_checking = (thread, outcome)
+
+
+def _finish_image_checks(ctx: RunContext) -> Any:
+    """The fitted checker :func:`_start_image_checks` started (waiting for it), else None."""
+    if ctx.image_checking is None:
+        return None
+    thread, outcome = ctx.image_checking
+    ctx.image_checking = None
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["checker"]
+
+
 def _stage_image_checks(ctx: RunContext) -> None:
     """Per-image quality checks; only when an images root is given (cached per image)."""
     if ctx.config.images is None:
@@ -268,10 +308,12 @@ def _stage_image_checks(ctx: RunContext) -> None:
 
     from vehiclust.quality import ImageChecker
 
-    checker = ImageChecker(cache_dir=ctx.config.cache_path / "image_checks", progress=ctx.config.progress)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # skipped checks become validation notes
-        checker.fit(ctx.samples["resolved"].fillna("").astype(str).tolist())
+    checker = _finish_image_checks(ctx)
+    if checker is None:
+        checker = ImageChecker(cache_dir=ctx.config.cache_path / "image_checks", progress=ctx.config.progress)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # skipped checks become validation notes
+            checker.fit(ctx.samples["resolved"].fillna("").astype(str).tolist())
     table = checker.table_
     table.insert(0, "path", ctx.samples["path"].to_numpy())
     ctx.image_checks = table
@@ -407,8 +449,11 @@ def _describe_set(run_: DescriptorRun, X: np.ndarray, valid: np.ndarray, samples
 def _describe_in_workers(ctx: RunContext, cache: Any) -> bool:
     """On a small run with images and several sets: measure every image once, split over the
     worker processes, then describe the sets side by side (the same words, galleries and maps
-    as one after the other). False, doing nothing, where that does not pay."""
+    as one after the other) while this process goes on with the comparison, which does not read
+    the descriptions; :func:`_finish_describe` collects them. False, doing nothing, where that
+    does not pay."""
     import dataclasses
+    import threading
 
     from vehiclust.describe import PREFETCH_MAX_IMAGES, prefetch_evidence
     from vehiclust.parallel import effective_jobs, processes, run_jobs
@@ -417,20 +462,45 @@ def _describe_in_workers(ctx: RunContext, cache: Any) -> bool:
     if cfg.images is None or n > PREFETCH_MAX_IMAGES or processes(cfg.n_jobs, len(names), n) < 2:
         return False
     cache_dir = cfg.cache_path / "image_checks"
+    # n_rows: the stage's rows over all sets, so that the split images go to the workers too
     prefetch_evidence(ctx.samples["resolved"].fillna("").astype(str).tolist(), cache, cache_dir=cache_dir,
                       n_chunks=effective_jobs(cfg.n_jobs, len(names)),
                       run_chunks=lambda fn, jobs: run_jobs(fn, jobs, n_jobs=cfg.n_jobs, n_rows=n * len(names),
-                                                           description="reading images for evidence", progress=cfg.progress))
+                                                           description="reading images for evidence", progress=False))
     # a copy without the fitted estimator and the assignment model: the workers need neither
-    jobs = [(dataclasses.replace(ctx.runs[name], model=None), ctx.prepared[name].X, ctx.prepared[name].valid, ctx.samples,
+    jobs = [(dataclasses.replace(ctx.runs[name], model=None, artifacts=dict(ctx.runs[name].artifacts)), ctx.prepared[name].X, ctx.prepared[name].valid, ctx.samples,
              Path(cfg.out), cfg.heads, ctx.seeds["describe"], cache, cache_dir) for name in names]
-    done = run_jobs(_describe_set, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="describing sets", progress=cfg.progress,
-                    on_done=lambda i, res, s: _runlog.step(f"describe {names[i]}", s, None,
-                                                           f"{0 if res[0] is None else len(res[0])} clusters"))
-    for name, (clusters, artifacts) in zip(names, done):
-        ctx.runs[name].clusters = clusters
-        ctx.runs[name].artifacts.update(artifacts)
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["done"] = run_jobs(_describe_set, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="describing sets",
+                                       progress=False, on_done=lambda i, res, s: _runlog.step(
+                                           f"describe {names[i]}", s, None, f"{0 if res[0] is None else len(res[0])} clusters"))
+        except BaseException as exc:  # raised again by _finish_describe
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=work, name="vehiclust-describe", daemon=True)
+    thread.start()
+    ctx.describing = (thread, {name: dict(ctx.runs[name].artifacts) for name in names}, outcome)
     return True
+
+
+def _finish_describe(ctx: RunContext) -> None:
+    """Wait for the descriptions :func:`_describe_in_workers` started and put them on the runs,
+    the artifacts in the order a one-after-the-other run gives them."""
+    if ctx.describing is None:
+        return
+    thread, before, outcome = ctx.describing
+    ctx.describing = None
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    for name, (clusters, artifacts) in zip(before, outcome["done"]):
+        run_ = ctx.runs[name]
+        # what was added meanwhile (the comparison's figures) comes after the descriptions' files
+        artifacts.update((k, v) for k, v in run_.artifacts.items() if before[name].get(k) != v)
+        run_.clusters, run_.artifacts = clusters, artifacts
 
 
 # ---- compare + choose the best (compare issue) ------------------------------------------
@@ -533,6 +603,7 @@ def _stage_compare(ctx: RunContext) -> None:
 # ---- report -----------------------------------------------------------------------------
 def _stage_report(ctx: RunContext) -> None:
     cfg = ctx.config
+    _finish_describe(ctx)  # the sets' descriptions, written beside the comparison
     for name, run_ in ctx.runs.items():  # every set, mix and the consensus, whichever engine clustered it
         if run_.typicality is None and name in ctx.prepared:
             run_.typicality = _typicality(ctx.prepared[name], run_.labels)
