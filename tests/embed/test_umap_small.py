@@ -75,3 +75,18 @@ def test_layout_kernel_is_kept_in_numbas_cache():
     assert cache_layout_kernel() is True  # a second call changes nothing
     first, again = small_umap(X, 2, 10, 50, 0), small_umap(X, 2, 10, 50, 0)
     np.testing.assert_array_equal(first, again)
+
+
+def test_no_cache_folder_leaves_the_kernel_as_it_is(monkeypatch):
+    from umap import layouts
+
+    from vehiclust.embed._umap_small import cache_layout_kernel
+
+    class Kernel:
+        _cache = type("NullCache", (), {})()
+
+        def enable_caching(self):
+            raise RuntimeError("cannot cache function: no locator available for file")
+
+    monkeypatch.setattr(layouts, "_nb_optimize_layout_euclidean_single_epoch", Kernel())
+    assert cache_layout_kernel() is False

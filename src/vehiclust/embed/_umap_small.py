@@ -135,7 +135,10 @@ def cache_layout_kernel() -> bool:
     if kernel is None or not hasattr(kernel, "enable_caching"):
         return False
     if type(getattr(kernel, "_cache", None)).__name__ == "NullCache":
-        kernel.enable_caching()
+        try:
+            kernel.enable_caching()
+        except RuntimeError:  # no writable cache folder (numba: "no locator available"): compile as before
+            return False
     return True
 
 
