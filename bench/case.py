@@ -570,6 +570,8 @@ def main(argv: list[str] | None = None) -> int:
         result = fn(args)
         if args.result:
             args.result.write_text(json.dumps(result, indent=2, default=str))
+        elif args.json:  # e.g. `case.py pipeline --json f`: the one stage's figures
+            args.json.write_text(json.dumps(result, indent=2, default=str))
         else:
             print(json.dumps(result, indent=2, default=str))
         return 0

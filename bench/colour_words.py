@@ -19,6 +19,11 @@ soft edge, pixelated or blurred, exposure 0.7-1.15, JPEG 40-90, train split) to 
 words hold on a set not shaped like this one.
 
     python bench/colour_words.py --out /tmp/words-colourset [--per-colour 100] [--seed 0] [--style other]
+
+``--sources`` (after a run) scores each image's colour by each source the describer has: the
+colour model on the detector's vehicle box, the colour model on the whole image, the pixel
+palette inside the box, and the word the names are made of (pixels and box model together):
+accuracy, per-colour recall and the confusion table (truth in rows).
 """
 
 from __future__ import annotations
@@ -156,6 +161,32 @@ def score(out: Path) -> tuple[pd.DataFrame, dict]:
     return per, summary
 
 
+SOURCES = {"box_colour": "colour model on the vehicle box", "head_colour": "colour model on the whole image",
+           "colour": "pixel palette inside the box", "vehicle_colour": "pixels and box model together (names)"}
+
+
+def sources(out: Path) -> pd.DataFrame:
+    """Per image, the colour word of each source (:data:`SOURCES`) beside its true colour."""
+    from vehiclust.describe import ClusterDescriber
+
+    truth = pd.read_csv(out / "truth.csv")
+    paths = [str(out / "images" / p) for p in truth["path"]]
+    d = ClusterDescriber(n_images=len(paths), random_state=0, progress=False,
+                         cache_dir=out / "run" / ".cache" / "image_checks")
+    d.fit(np.zeros(len(paths), dtype=np.int64), paths=paths)
+    ev = d.image_evidence_.set_index("row").sort_index()
+    table = pd.DataFrame({"truth": truth["colour"].map(lambda c: WORD.get(c, c))})
+    for col in SOURCES:
+        table[col] = ev[col].fillna("").astype(str).to_numpy() if col in ev else ""
+    pd.set_option("display.width", 200)
+    for col, what in SOURCES.items():
+        right = table[col] == table["truth"]
+        recall = right.groupby(table["truth"]).mean().round(2).to_dict()
+        print(f"\n{what} ({col}): right for {right.mean():.1%} of {len(table)} images; recall {recall}")
+        print(pd.crosstab(table["truth"], table[col]).to_string())
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("/tmp/vehiclust-colourset"))
@@ -165,12 +196,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--style", choices=["soft", "other"], default="soft", help="how the cars are put into the "
                     "road patches (see the module's docstring)")
     ap.add_argument("--score-only", action="store_true", help="score an existing run")
+    ap.add_argument("--sources", action="store_true", help="score each image's colour by each source (after a run)")
     ap.add_argument("--rerun", action="store_true", help="reuse the set, descriptors and cached stages; describe again")
     args = ap.parse_args(argv)
     if not (SHARED / "data").is_dir():
         print(f"{SHARED} is absent: this benchmark needs the real images (or set VEHICLUST_SHARED).", file=sys.stderr)
         return 2
     out = args.out
+    if args.sources:
+        sources(out)
+        return 0
     if not args.score_only:
         if not args.rerun:
             truth = build(out, args.per_colour, args.seed, args.split, args.style)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vehiclust.io.atomic import atomic_write_csv, atomic_write_text, atomic_save_npy
+from vehiclust.io.atomic import atomic_copy, atomic_write_csv, atomic_write_text, atomic_save_npy
 
 # The columns of clusters.csv, in order. Later stages may append columns after these.
 CLUSTERS_COLUMNS = [
@@ -147,7 +147,8 @@ class RunResults:
     def save(self, out_dir: str | Path) -> Path:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write_csv(self.clusters_table(), out / "clusters.csv")
+        best_table = self.clusters_table()  # built once: clusters.csv, outliers.csv, its own folder
+        atomic_write_csv(best_table, out / "clusters.csv")
         atomic_write_csv(self.selection_table(), out / "selection.csv")
         atomic_write_csv(self.validation, out / "validation.csv")
         atomic_write_csv(self.samples, out / "samples.csv")
@@ -163,7 +164,7 @@ class RunResults:
             atomic_write_csv(self.follows, out / "follows.csv", index=True)
         best_outliers = self.descriptors[self.best].outliers
         if best_outliers is not None:
-            table = self.clusters_table()
+            table = best_table
             flagged = pd.concat([table, best_outliers.drop(columns=[c for c in table.columns if c in best_outliers], errors="ignore")], axis=1)
             flagged = flagged[flagged["is_outlier"]].sort_values("outlier_score", ascending=False)
             atomic_write_csv(flagged, out / "outliers.csv")
@@ -171,7 +172,10 @@ class RunResults:
         for name, run in self.descriptors.items():
             d = out / "descriptors" / name
             d.mkdir(parents=True, exist_ok=True)
-            atomic_write_csv(run.table(*self._paths()), d / "clusters.csv")
+            if name == self.best:  # the same table as clusters.csv: copied, not formatted again
+                atomic_copy(out / "clusters.csv", d / "clusters.csv")
+            else:
+                atomic_write_csv(run.table(*self._paths()), d / "clusters.csv")
             atomic_write_csv(run.selection, d / "selection.csv")
             atomic_save_npy(np.asarray(run.labels, dtype=np.int64), d / "labels.npy")
             if run.outliers is not None:

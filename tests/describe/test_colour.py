@@ -73,6 +73,9 @@ def test_no_parameters_fitted_on_labelled_photos():
     (dict(grey=0.6, black=0.35, brown=0.05), "red", {"red": 0.25}, "red"),
     # ... not where the pixels show none of it: a black car with a blue sheen
     (dict(black=0.7, grey=0.3), "blue", {"blue": 0.02}, "black"),
+    # ... nor where only dull pixels are blue: shade and sky reflections tint dark paint blue
+    (dict(black=0.6, grey=0.35, blue=0.05), "blue", {"blue": 0.7}, "black"),
+    (dict(blue=0.6, black=0.2, grey=0.2), "blue", {"blue": 0.8}, "blue"),
     # red to the model, pink to the pixels: pink (the model has no pink)
     (dict(pink=0.55, red=0.1, grey=0.35), "red", {"red": 0.6}, "pink"),
     # red to the model, no red pixels but brown ones: brown
@@ -100,3 +103,22 @@ def test_hue_shares_count_dull_paint():
     assert image_colour(colour_shares(dull_red)) in ("grey", "black")
     hues = hue_shares(dull_red)
     assert hues["red"] == pytest.approx(1.0, abs=1e-5) and hues["blue"] == 0.0
+
+
+def test_tied_leading_colours_ask_for_more_images():
+    """A cluster whose two leading colours are within sampling error gets more images (seeded,
+    only from its own unsampled rows); a clear lead or a lone cluster gets none."""
+    from vehiclust.describe._colour import colour_tied, extra_colour_rows
+
+    assert colour_tied(["black"] * 19 + ["white"] * 16 + ["grey"] * 15 + ["blue"] * 14)
+    assert not colour_tied(["red"] * 40 + ["pink"] * 20 + ["grey"] * 4)
+    assert not colour_tied(["red"]) and not colour_tied(["", ""])
+    labels = np.repeat([0, 1], 200)
+    usable = np.ones(400, dtype=bool)
+    sampled = np.r_[np.arange(0, 64), np.arange(200, 264)]
+    colours = ["black", "white"] * 32 + ["red"] * 64
+    more = extra_colour_rows(labels, usable, sampled, colours, 100, np.random.default_rng(0))
+    assert len(more) == 100 and set(labels[more]) == {0} and not set(more) & set(sampled)
+    again = extra_colour_rows(labels, usable, sampled, colours, 100, np.random.default_rng(0))
+    assert np.array_equal(more, again)
+    assert extra_colour_rows(labels, usable, sampled, [], 100, np.random.default_rng(0)).size == 0

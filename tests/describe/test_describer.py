@@ -118,7 +118,8 @@ def test_demo_every_cluster_described(demo_dir):
     files = [str(demo_dir / p) for p in paths]
     t = describe_clusters(labels, X, paths=files, n_images=12, run_heads=False, random_state=0, progress=False)
     assert len(t) == 6 and t["description"].str.len().gt(30).all() and t["cluster_name"].str.len().gt(0).all()
-    assert (t["n_images"] == 12).all()
+    # 12 sampled images per cluster; up to 4 x 12 where the leading colours tie
+    assert t["n_images"].between(12, 48).all() and (t["n_images"] == 12).any()
 
 
 @pytest.mark.parametrize("colour", ["red", "blue", "yellow", "white", "black"])

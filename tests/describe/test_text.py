@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from vehiclust.describe import ClusterEvidence
@@ -33,7 +34,9 @@ def test_colour_and_type_named_with_their_numbers():
 
 
 def test_mixed_cluster_is_called_mixed():
-    out = describe([ev(0, {"white": 0.35, "black": 0.33, "red": 0.32}, {"car": 0.4, "van": 0.35, "truck": 0.25})], {})
+    """No three colours hold a majority: nothing honest to list."""
+    spread = {"white": 0.16, "black": 0.15, "red": 0.15, "blue": 0.14, "green": 0.14, "yellow": 0.13, "brown": 0.13}
+    out = describe([ev(0, spread, {"car": 0.4, "van": 0.35, "truck": 0.25})], {})
     assert out[0]["cluster_name"] == "mixed"
     assert out[0]["description"].startswith("A mix")
     assert out[0]["colour"] == "" and out[0]["type"] == ""
@@ -198,7 +201,11 @@ def test_look_alikes_told_apart_by_their_leading_types():
 
 
 def test_mixed_cluster_with_a_leading_colour_says_it():
+    # two or three colours that hold a majority are listed, the most common first
     out = describe([ev(0, {"blue": 0.33, "yellow": 0.19, "grey": 0.14, "black": 0.14, "red": 0.2})], {})
+    assert out[0]["cluster_name"] == "blue, red or yellow"
+    # one colour leads and no others are common: it is said as the lean of a mix
+    out = describe([ev(0, {"blue": 0.33, "yellow": 0.14, "grey": 0.14, "black": 0.13, "red": 0.13, "green": 0.13})], {})
     assert out[0]["cluster_name"] == "mixed, often blue"
     assert "blue is the most common colour" in out[0]["description"]
     assert out[0]["strength_label"] == "weak"
@@ -229,17 +236,66 @@ def test_many_look_alikes_get_superlatives_never_numbers():
             assert e.brightness == max(c.brightness for c in clusters)
 
 
-def test_paint_the_model_calls_white_but_the_vehicles_show_grey_is_white_or_grey():
+def test_paint_the_model_calls_white_but_the_vehicles_show_grey_is_grey_or_white():
     """Silver or shaded paint: the colour model says white (its majority is said), the vehicles'
-    own colours say grey more often: both words, no "probably"; the cover counts either."""
+    own colours say grey more often: both words, the better-supported first, no "probably"; the
+    cover counts either."""
     e = ev(0, {"grey": 0.5, "white": 0.3, "black": 0.2})
     e.colours = {"grey": 0.45, "white": 0.31, "black": 0.16, "blue": 0.08}
     e.model_colours = {"white": 0.77, "grey": 0.12, "red": 0.11}
     out = describe([e], {})[0]
-    assert out["cluster_name"] == "white or grey"
+    assert out["cluster_name"] == "white or grey"  # 77 % say white, 45 % grey
     assert out["colour"] == "white" and out["colour_or"] == "grey" and not out["colour_hedged"]
     assert "white or grey vehicles" in out["description"] and "45% grey" in out["details"]
+    # more images show the shade than the model's word: the shade leads
+    e.colours = {"grey": 0.8, "white": 0.1, "black": 0.1}
+    e.model_colours = {"white": 0.62, "grey": 0.2, "red": 0.18}
+    assert describe([e], {})[0]["cluster_name"] == "grey or white"
+    e.colours = {"grey": 0.5, "white": 0.3, "black": 0.2}
+    e.model_colours = {"white": 0.77, "grey": 0.12, "red": 0.11}
     # black paint the model calls white is not a shade of white: the model's word, hedged
     e.colours = {"black": 0.6, "grey": 0.3, "white": 0.1}
     out = describe([e], {})[0]
     assert out["colour_or"] == "" and out["cluster_name"].startswith("probably white")
+
+
+def test_no_leading_colour_lists_the_leading_colours_most_common_first():
+    """A cluster of black, white and grey cars, none a plurality to name alone: its name lists
+    them, the most common first; the strength is the first one's share (a mix is weak)."""
+    e = ev(0, {"grey": 0.34, "white": 0.27, "black": 0.23, "blue": 0.16})
+    e.colours = {"black": 0.30, "white": 0.25, "grey": 0.23, "blue": 0.09, "red": 0.08, "yellow": 0.05}
+    words = ["black"] * 30 + ["white"] * 25 + ["grey"] * 23 + ["blue"] * 9 + ["red"] * 8 + ["yellow"] * 5
+    e.per_image = pd.DataFrame({"vehicle_colour": words})
+    e.n_images = len(words)
+    out = describe([e], {})[0]
+    assert out["cluster_name"] == "black, white or grey"
+    assert out["description"].startswith("Mixed colours") and "black 30%" in out["description"]
+    assert out["strength"] == pytest.approx(0.30) and out["strength_label"] == "weak"
+    # two colours and a type fit in four words when together they cover a majority
+    e.colours = {"black": 0.33, "white": 0.30, "red": 0.13, "grey": 0.12, "blue": 0.12}
+    words = ["black"] * 33 + ["white"] * 30 + ["red"] * 13 + ["grey"] * 12 + ["blue"] * 12
+    e.per_image = pd.DataFrame({"vehicle_colour": words,
+                                "head_type": ["car"] * 100})
+    e.model_types = {"car": 1.0}
+    out = describe([e], {})[0]
+    assert out["cluster_name"] == "black or white cars"
+    # names stay unique: a second such cluster gets a trait, not a number
+    f = ev(1, {"grey": 0.5, "white": 0.5}, brightness=20.0)
+    f.colours, f.per_image, f.model_types = dict(e.colours), e.per_image.copy(), {"car": 1.0}
+    f.vehicle_lightness, e.vehicle_lightness = 20.0, 60.0
+    names = [d["cluster_name"] for d in describe([e, f], {})]
+    assert len(set(names)) == 2 and not any(re.search(r"\d", n) for n in names)
+
+
+def test_colour_list_when_the_type_covers_too_little():
+    """Mixed colours, and a type word too weak to carry the name alone: the colours are listed."""
+    e = ev(0, {"grey": 0.34, "white": 0.27, "black": 0.23, "blue": 0.16})
+    e.colours = {"black": 0.29, "grey": 0.24, "white": 0.24, "red": 0.06, "blue": 0.09, "green": 0.08}
+    words = ["black"] * 29 + ["grey"] * 24 + ["white"] * 24 + ["red"] * 6 + ["blue"] * 9 + ["green"] * 8
+    types = (["truck"] * 30 + ["car"] * 70)
+    e.per_image = pd.DataFrame({"vehicle_colour": words, "head_type": types})
+    e.model_types = {"truck": 0.3, "car": 0.7}
+    other = ev(1, {"red": 0.9, "grey": 0.1})
+    other.model_types = {"car": 1.0}
+    out = describe([e, other], {})[0]
+    assert out["cluster_name"] == "black, grey or white", out

@@ -275,3 +275,22 @@ def test_outlier_stage_parts_match_the_local_stage(hard_prepared, hard_selectors
     np.testing.assert_array_equal(g_dask.indices, g_local.indices)
     np.testing.assert_array_equal(e_dask.labels_, e_local.labels_)
     assert isinstance(e_dask, DaskOutlierEnsemble)
+
+
+def test_an_array_mapped_from_a_pickle_travels_as_its_file(tmp_path, monkeypatch):
+    """A large pickle is memory-mapped where its bytes lie (not at the end of the file): the Dask
+    engine still sends workers the file and offset, never the matrix; a slice is not trusted."""
+    import pickle
+
+    from vehiclust.distributed._arrays import mapped_file
+    from vehiclust.io import _safe_pickle, load_descriptors
+
+    monkeypatch.setattr(_safe_pickle, "MMAP_MIN_BYTES", 1)
+    a = np.random.default_rng(0).standard_normal((30, 4)).astype(np.float32)
+    src = tmp_path / "a.pickle"
+    src.write_bytes(pickle.dumps(a, protocol=5))
+    X = load_descriptors(src)
+    where = mapped_file(X)
+    assert where is not None and where.offset > 0
+    np.testing.assert_array_equal(where.open(), a)
+    assert mapped_file(X[5:]) is None

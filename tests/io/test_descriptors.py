@@ -163,3 +163,28 @@ def test_content_key_sees_changes_in_large_files(tmp_path):
         fh.seek(-8, 2)
         fh.write(b"\x01" * 8)
     assert content_key(big) != key1
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_large_pickle_is_memory_mapped_from_the_file(tmp_path, matrix, monkeypatch, protocol):
+    """A large float32 array pickle is mapped straight from the pickle: same numbers, no cache
+    copy; a float64 one is cast and cached as before (the threshold is lowered to 1 byte here)."""
+    from vehiclust.io import _safe_pickle
+
+    monkeypatch.setattr(_safe_pickle, "MMAP_MIN_BYTES", 1)
+    src = tmp_path / "big.pickle"
+    src.write_bytes(pickle.dumps(matrix, protocol=protocol))
+    loaded = load_descriptors(src, cache_dir=tmp_path / "cache")
+    np.testing.assert_array_equal(np.asarray(loaded), matrix)
+    if protocol >= 4:  # protocol 2 stores the bytes as latin-1 text: read, then cached
+        assert isinstance(loaded, np.memmap) and os.path.samefile(loaded.filename, src)
+        assert not (tmp_path / "cache").exists()
+    src64 = tmp_path / "big64.pickle"
+    src64.write_bytes(pickle.dumps(matrix.astype(np.float64), protocol=protocol))
+    with pytest.warns(UserWarning, match="float64"):
+        cast = load_descriptors(src64, cache_dir=tmp_path / "cache")
+    assert cast.dtype == np.float32 and len(list((tmp_path / "cache").glob("big64-*.npy"))) == 1
+    np.testing.assert_allclose(np.asarray(cast), matrix, rtol=1e-6)
+    src.write_bytes(pickle.dumps(matrix, protocol=protocol)[:-20])  # truncated: one clear line
+    with pytest.raises(InputError, match="not a readable pickle"):
+        load_descriptors(src, cache_dir=tmp_path / "cache")

@@ -162,10 +162,21 @@ def residual_cut(state: dict[str, np.ndarray], raw: Any, rows: np.ndarray | None
     out = []
     for fit, test in (parts, parts[::-1]):
         mean = F[fit].mean(axis=0)
-        V = np.linalg.svd(F[fit] - mean, full_matrices=False)[2][:p].T
+        V = _top_directions(F[fit] - mean, p)
         G = F[test] - mean
         out.append(np.sqrt(np.maximum((G ** 2).sum(axis=1) - ((G @ V) ** 2).sum(axis=1), 0.0)))
     return max(float(np.quantile(np.concatenate(out), FAR_QUANTILE)), 1e-12)
+
+
+def _top_directions(A: np.ndarray, p: int) -> np.ndarray:
+    """The ``p`` leading right singular vectors of ``A`` (columns), as the top eigenvectors of
+    ``A.T @ A``: the same subspace as a full SVD at a fifth of its cost on wide descriptors
+    (2,560-d: the full SVD of 5,000 rows was most of the prepare stage at full size)."""
+    from scipy.linalg import eigh
+
+    C = A.T @ A
+    d = C.shape[0]
+    return eigh(C, subset_by_index=[d - p, d - 1])[1][:, ::-1]
 
 
 def preparer_from_state(state: dict[str, np.ndarray]) -> Any:

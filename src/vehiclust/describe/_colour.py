@@ -10,6 +10,9 @@ out by plain rules that weigh them with the colour model's word on the same box
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
+
 import numpy as np
 
 ACHROMATIC = ("black", "grey", "white")
@@ -119,6 +122,9 @@ SUPPORT = 0.1  # share of the vehicle's pixels that must show a colour-model hue
 _NEAR = {"red": ("red", "pink", "orange", "purple"), "yellow": ("yellow", "orange"), "green": ("green",),
          "blue": ("blue", "purple")}
 PIXEL_ONLY = ("brown", "pink", "orange", "purple")
+# Model hues that weakly coloured pixels may back. Not blue: shade and reflected sky tint dark,
+# grey and white paint blue, so a blue word needs clearly blue pixels.
+DULL_HUES = ("red", "yellow", "green")
 # Without the model, a chromatic word needs this share of the vehicle's pixels (windows, tyres
 # and shadow are achromatic on a car of any colour).
 CHROMATIC_MIN = 0.25
@@ -130,7 +136,8 @@ def vehicle_colour(shares: np.ndarray, model_word: str = "", hues: dict[str, flo
     run).
 
     - A colour-model hue (red, yellow, green, blue) is said when at least :data:`SUPPORT` of
-      the pixels show it: in its hue family (``hues``, dull pixels too), or by the palette (the
+      the pixels show it: in its hue family (``hues``, dull pixels too, except for blue: see
+      :data:`DULL_HUES`), or by the palette (the
       word or a near colour: pink and orange for red); red paint whose pixels are more pink
       than red is pink; red or yellow with no such pixels but brown ones is brown.
     - The model's black is said (it is rarely wrong about black, often about grey and white).
@@ -143,7 +150,8 @@ def vehicle_colour(shares: np.ndarray, model_word: str = "", hues: dict[str, flo
     if model_word in _NEAR:
         if model_word == "red" and px["pink"] > px["red"] and px["pink"] >= SUPPORT:
             return "pink"
-        if max(sum(px[c] for c in _NEAR[model_word]), (hues or {}).get(model_word, 0.0)) >= SUPPORT:
+        dull = (hues or {}).get(model_word, 0.0) if model_word in DULL_HUES else 0.0
+        if max(sum(px[c] for c in _NEAR[model_word]), dull) >= SUPPORT:
             return model_word
         if model_word in ("red", "yellow") and px["brown"] >= SUPPORT:
             return "brown"
@@ -163,3 +171,44 @@ def vehicle_colour(shares: np.ndarray, model_word: str = "", hues: dict[str, flo
 def image_colour(shares: np.ndarray) -> str:
     """The colour word of one image from its pixels alone (:func:`vehicle_colour` without the model)."""
     return vehicle_colour(shares, "")
+
+
+# ---- how many images a cluster's colour needs -------------------------------------------
+# Two leading colours closer than this many standard errors of their difference are a tie
+# that a larger sample may break.
+TIE_Z = 2.0
+
+
+def colour_tied(words: Sequence[str]) -> bool:
+    """Are the two most common colour words of a cluster's sampled images (``""`` = unknown)
+    within :data:`TIE_Z` standard errors of each other? (multinomial counts a, b of n: the
+    difference has variance a + b - (a - b)² / n)"""
+    known = [w for w in words if isinstance(w, str) and w]
+    if len(known) < 2:
+        return False
+    counts = sorted(Counter(known).values(), reverse=True) + [0]
+    a, b, n = counts[0], counts[1], len(known)
+    var = a + b - (a - b) ** 2 / n
+    return var > 0 and (a - b) < TIE_Z * var**0.5
+
+
+def extra_colour_rows(labels: np.ndarray, usable: np.ndarray, sampled: np.ndarray, colours: Sequence[str],
+                      n_more: int, rng: np.random.Generator) -> np.ndarray:
+    """More rows to sample (up to ``n_more`` per cluster, sorted) for the clusters whose sampled
+    rows ``sampled`` (with their colour words ``colours``) leave the leading colour tied
+    (:func:`colour_tied`): a cluster named by its most common colour needs that colour to lead."""
+    labels, sampled = np.asarray(labels), np.asarray(sampled)
+    words = np.asarray(list(colours), dtype=object)
+    if len(words) != len(sampled):  # no colour words (no images): nothing to decide
+        return np.empty(0, dtype=np.int64)
+    taken = np.zeros(len(labels), dtype=bool)
+    taken[sampled] = True
+    picks = []
+    for c in np.unique(labels[sampled]):
+        if c < 0 or not colour_tied(list(words[labels[sampled] == c])):
+            continue
+        left = np.flatnonzero((labels == c) & usable & ~taken)
+        if left.size > n_more:
+            left = np.sort(rng.choice(left, size=n_more, replace=False))
+        picks.append(left)
+    return np.sort(np.concatenate(picks)) if picks else np.empty(0, dtype=np.int64)

@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from vehiclust.describe._boxes import BOX_COLOUR_COLUMNS, box_colours, vehicle_boxes
-from vehiclust.describe._colour import COLOURS, HUE_CENTRES, vehicle_colour
+from vehiclust.describe._colour import COLOURS, HUE_CENTRES, extra_colour_rows, vehicle_colour
 from vehiclust.describe._evidence import format_distribution, gather_evidence, nearest_clusters
 from vehiclust.describe._gallery import gallery_rows, montage, outlier_sections
 from vehiclust.describe._heads import HEAD_COLUMNS, MASS_COLUMNS, imagenet_heads, merge_head_tables
@@ -43,7 +43,8 @@ class ClusterDescriber(BaseEstimator):
     Parameters
     ----------
     n_images : int
-        Images sampled per cluster for pixel and model evidence.
+        Images sampled per cluster for pixel and model evidence (up to 4 x as many where the
+        cluster's two leading colours tie in the first sample).
     run_heads : bool
         Run :func:`vehiclust.extract.predict_heads` on the sampled images when no head tables
         are given (skipped quietly when weights or dependencies are missing).
@@ -113,6 +114,10 @@ class ClusterDescriber(BaseEstimator):
             sample = self._sample_rows(labels, usable, rng)
             if sample.size:
                 images = self._image_evidence(sample, paths_arr, keys_arr, heads, cache)
+                # Clusters whose leading colours tie are sampled further (up to 4 x n_images).
+                more = extra_colour_rows(labels, usable, sample, images.get("vehicle_colour", []), 3 * self.n_images, rng)
+                if more.size:
+                    images = pd.concat([images, self._image_evidence(more, paths_arr, keys_arr, heads, cache)], ignore_index=True)
         self.image_evidence_ = images
         self.evidence_ = gather_evidence(labels, images, label_table, X, rows)
         self.neighbours_ = nearest_clusters(self.evidence_)

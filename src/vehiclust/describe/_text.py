@@ -11,6 +11,7 @@ described by its size alone.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -51,10 +52,15 @@ _PLURALS = {"bus": "buses", "minibus": "minibuses", "lorry": "lorries", "articul
 PIXEL_ONLY: dict[str, set[str]] = {"brown": {"red", "black", "grey", "yellow", "white"}, "pink": {"red", "white"},
               "orange": {"red", "yellow"}, "purple": {"red", "blue", "black"}}
 MAX_NAME_WORDS = 4
+# A cluster with no leading colour is named by its leading colours, most common first ("black,
+# white or grey"): those held by at least LIST_MIN of the images, at most LIST_MAX, together a majority.
+LIST_MAX = 3
+LIST_MIN = 0.15
 LEAN_MIN = 0.25  # a mixed cluster's leading colour ("mixed, often blue") holds at least this share
 HEDGE = 0.35  # a name covering at least this share (but under MAJORITY) is said with "mostly"
 # Shades the colour model folds into one of its words (it calls silver and shaded white paint
-# "white"): where the vehicles' own colours say the shade more often, both are said ("white or grey").
+# "white"): where the vehicles' own colours say the shade more often, both are said, the
+# better-supported word first ("white or grey" when the model's share is the larger).
 MODEL_SHADES: dict[str, tuple[str, ...]] = {"white": ("grey",), "black": ("grey",)}
 
 
@@ -66,6 +72,7 @@ class Words:
     colour_named: bool = False
     colour_hedged: bool = False  # said with "probably": the other source does not show it
     colour_pair: str = ""  # a shade said with the colour ("white or grey"): the sources each see one
+    pair_leads: bool = False  # the shade is said first: more of the images carry it than the colour
     vtype: str = ""  # the first (or only) type word
     type_share: float = 0.0  # its share of the type evidence
     type_weight: float = 0.0  # its weight after weighing against all clusters (see :func:`weigh`)
@@ -84,7 +91,11 @@ class Words:
 
     @property
     def colour_word(self) -> str:
-        return f"{self.colour} or {self.colour_pair}" if self.colour_pair else self.colour
+        # The better-supported word of a pair leads (the model's, unless more images show the shade).
+        if not self.colour_pair:
+            return self.colour
+        first, second = (self.colour_pair, self.colour) if self.pair_leads else (self.colour, self.colour_pair)
+        return f"{first} or {second}"
 
 
 def named(dist: dict[str, float]) -> bool:
@@ -155,14 +166,14 @@ def _choose_colour(ev: ClusterEvidence, w: Words) -> None:
     source, dist, said, hedged = ev.colour_source, ev.colours, named(ev.colours), False
     mc, ms = top(ev.model_colours)
     strong_model = bool(mc) and ms >= MODEL_MAJORITY
-    pair = ""
+    pair, pair_leads = "", False
     if strong_model and mc != word and (mc not in PIXEL_ONLY.get(word, ()) or share <= MAJORITY):
         # The model's clear majority is said; a pixel-only shade of it (pink for red) only
         # where that shade holds a majority of its own (the model has no word for it).
         hedged = _support(ev.colours, mc) < CORROBORATION
         if word in MODEL_SHADES.get(mc, ()) and share >= CORROBORATION:
             # Silver or shaded paint the model calls white: each source's word is said.
-            pair, hedged = word, False
+            pair, hedged, pair_leads = word, False, share > ms
         word, share, source, dist, said = mc, ms, ev.model_colour_source, ev.model_colours, True
     elif strong_model and mc == word and not said:
         # Both say it; the model by a clear majority, the vehicles' colours by a plurality.
@@ -170,7 +181,7 @@ def _choose_colour(ev: ClusterEvidence, w: Words) -> None:
     elif not said:
         said = _covers(ev, word, "") >= HEDGE
     w.colour, w.colour_share, w.colour_source, w.colour_dist = word, share, source, dist
-    w.colour_named, w.colour_hedged, w.colour_pair = said, said and hedged, pair
+    w.colour_named, w.colour_hedged, w.colour_pair, w.pair_leads = said, said and hedged, pair, pair_leads
 
 
 def _choose_colour_two_sources(ev: ClusterEvidence, w: Words) -> None:
@@ -281,7 +292,7 @@ def _covers(ev: ClusterEvidence, colour: str, vtype: str, w: Words | None = None
         mc, ms = top(ev.model_colours)
         model_agrees = mc == colour and ms >= MODEL_MAJORITY  # the model's clear majority says it too
         per = _image_colours(ev, with_model=w is not None and (w.colour_source != ev.colour_source or model_agrees))
-        said_c = set(colour.split(" or "))  # a pair ("white or grey"): either word
+        said_c = colour_set(colour)  # a pair ("grey or white") or list: any of its words
         carry = np.array([bool(said_c & s) for s in per], dtype=bool) if per else None
     if vtype and w is not None:
         said = {w.vtype, w.type_pair} - {""}
@@ -300,7 +311,8 @@ def _covers(ev: ClusterEvidence, colour: str, vtype: str, w: Words | None = None
     if carry is None or not len(carry):
         # No per-image evidence: the share behind the word is the best measure there is.
         # (the type's weight: its share after weighing against all clusters, as it was chosen)
-        shares = ([w.colour_share] if colour and w else []) + ([w.type_weight] if vtype and w else [])
+        said_share = sum((w.colour_dist or {}).get(c, 0.0) for c in colour_set(colour)) if colour and w else 0.0
+        shares = ([max(w.colour_share, said_share)] if colour and w else []) + ([w.type_weight] if vtype and w else [])
         return float(min(shares)) if shares else 0.0
     return float(carry.mean())
 
@@ -317,6 +329,8 @@ class Name:
     fallback: str = ""  # "mixed" or a label/size phrase when there are no words
     lean: str = ""  # a mixed cluster's leading colour ("mixed, often blue")
     cover: float = 0.0
+    lead_share: float = float("nan")  # a list of colours: the first one's share (the name's strength)
+    mix: str = ""  # a list of colours: their shares ("black 30%, white 25%, grey 23%")
 
     def text(self, max_words: int = MAX_NAME_WORDS) -> str:
         vt = plural(self.vtype) if self.vtype else ""
@@ -330,6 +344,25 @@ class Name:
         return text
 
 
+def colour_set(colour: str) -> set[str]:
+    """The colour words of a name's colour part: "black, white or grey" → {black, white, grey}."""
+    return {part.strip() for part in re.split(r",| or ", colour) if part.strip()}
+
+
+def leading_colours(dist: dict[str, float] | None, max_n: int = LIST_MAX) -> list[str]:
+    """A mixed cluster's leading colours, most common first: those held by at least
+    :data:`LIST_MIN` of the images, the first ``max_n`` of them; ``[]`` unless two or more
+    together hold a majority."""
+    ranked = sorted((dist or {}).items(), key=lambda kv: -kv[1])
+    lead = [(word, share) for word, share in ranked if share >= LIST_MIN][:max_n]
+    return [word for word, _ in lead] if len(lead) > 1 and sum(s for _, s in lead) > MAJORITY else []
+
+
+def list_text(words: list[str]) -> str:
+    """["black", "white", "grey"] → "black, white or grey"."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
 def _first_type(text: str) -> str:
     return text.split(" or ")[0]
 
@@ -341,9 +374,17 @@ def _short_type(text: str) -> str:
 def base_name(ev: ClusterEvidence, w: Words) -> Name:
     """Colour and type words that cover the cluster: a name covering under half of the sampled
     images is said with "mostly"; under :data:`HEDGE` it drops the word that covers least, or
-    is called mixed ("mixed, often blue" where one colour still leads the rest clearly)."""
+    is called mixed ("mixed, often blue" where one colour still leads the rest clearly). Where
+    no colour leads, the leading colours are listed (:func:`_listed_name`): with the type where
+    both fit, else alone where the list covers more images than the type alone."""
     colour = w.colour_word if w.colour_named else ""
     vtype = w.type_word if w.type_named else ""
+    alone = None
+    if not colour and w.colour_dist:
+        listed = _listed_name(ev, w, vtype)
+        if listed is not None:
+            return listed
+        alone = _listed_name(ev, w, "") if vtype else None
     if not colour and not vtype:
         if w.colour_dist or w.type_dist:
             return _mixed(ev, w)
@@ -358,6 +399,8 @@ def base_name(ev: ClusterEvidence, w: Words) -> Name:
     if cover < HEDGE:
         # Both words together cover too little: the single word that covers most.
         cover, c, t = max(covers, key=lambda x: x[0])
+    if alone is not None and alone.cover > cover:
+        return alone
     if cover < HEDGE:
         return _mixed(ev, w)
     hedge = "probably" if c and w.colour_hedged else ("mostly" if cover < MAJORITY else "")
@@ -372,9 +415,31 @@ def base_name(ev: ClusterEvidence, w: Words) -> Name:
     return name
 
 
+def _listed_name(ev: ClusterEvidence, w: Words, vtype: str) -> Name | None:
+    """No colour leads: the leading colours in order ("black, white or grey"), the first the
+    most common; with the type where two colours and the type fit in four words and together
+    cover a majority ("black or white cars"). ``None`` where no list covers a majority."""
+    lead = leading_colours(w.colour_dist, 2 if vtype else LIST_MAX)
+    if not lead:
+        return None
+    colour, first = list_text(lead), float(w.colour_dist[lead[0]])
+    mix = ", ".join(f"{c} {w.colour_dist[c]:.0%}" for c in lead)
+    if vtype:
+        name = Name(colour=colour, vtype=vtype, cover=_covers(ev, colour, vtype, w), lead_share=first, mix=mix)
+        if name.cover > MAJORITY and len(name.text().split()) <= MAX_NAME_WORDS:
+            return name
+        return None
+    cover = _covers(ev, colour, "", w)
+    return Name(colour=colour, cover=cover, lead_share=first, mix=mix) if cover > MAJORITY else None
+
+
 def _mixed(ev: ClusterEvidence, w: Words) -> Name:
-    """A mixed cluster; "mixed, often X" where colour X leads the next by :data:`LEAD` and holds
-    at least :data:`LEAN_MIN` of the images (its strength is then that share)."""
+    """A mixed cluster: its leading colours where they hold a majority (:func:`_listed_name`),
+    else "mixed, often X" where colour X leads the next by :data:`LEAD` and holds at least
+    :data:`LEAN_MIN` of the images (its strength is then that share), else "mixed"."""
+    listed = _listed_name(ev, w, "") if w.colour_dist else None
+    if listed is not None:
+        return listed
     dist = w.colour_dist or {}
     shares = sorted(dist.values(), reverse=True) + [0.0]
     if w.colour and shares[0] >= LEAN_MIN and shares[0] >= LEAD * shares[1]:
@@ -444,7 +509,8 @@ _SUPERLATIVES = {"vehicle_lightness": ("darkest", "lightest"), "brightness": ("d
 def _plain(name: Name) -> Name:
     """The name without the comparatives added to separate it (night stays)."""
     return Name(colour=name.colour, vtype=name.vtype, hedge=name.hedge, fallback=name.fallback, lean=name.lean,
-                traits=[t for t in name.traits if t == "night"], cover=name.cover)
+                traits=[t for t in name.traits if t == "night"], cover=name.cover, lead_share=name.lead_share,
+                mix=name.mix)
 
 
 def _superlatives(group: list[int], by_id: dict[int, ClusterEvidence], names: dict[int, Name],
@@ -735,7 +801,11 @@ _COVER_PHRASES = ((0.95, "All or nearly all are"), (0.8, "Almost all are"), (0.6
 
 def _sentence(ev: ClusterEvidence, name: Name, contrast: str) -> str:
     """One plain sentence: what the images are, how many of them, and the look-alike's difference."""
-    if name.colour or name.vtype:
+    if name.mix:
+        text = f"Mixed colours, none held by most: {name.mix} of the sampled images"
+        if name.vtype:
+            text += f"; most are {plural(' or '.join(name.vtype.split(' or ')[:2]))}"
+    elif name.colour or name.vtype:
         vtype = " or ".join(name.vtype.split(" or ")[:2])  # "trucks or vans", not "trucks or vans or minibuses"
         core = " ".join(x for x in (name.colour, plural(vtype) if vtype else "vehicles") if x)
         text = next(p for v, p in _COVER_PHRASES if name.cover >= v) + " " + core
@@ -777,7 +847,8 @@ def describe(evidence: list[ClusterEvidence], neighbours: dict[int, int]) -> lis
             else:
                 contrast = f"close to {ref}, with no clear difference"
                 details += f" Close to {ref}, with no clear difference in this evidence."
-        s = strength(name.cover)
+        # A list of colours names a mix: as strong as its leading colour is common.
+        s = strength(name.lead_share if np.isfinite(name.lead_share) else name.cover)
         out.append({
             "cluster": ev.cluster,
             "cluster_name": names[ev.cluster],

@@ -8,6 +8,7 @@ the scheduler. An in-memory array is cut into blocks that travel once with the g
 from __future__ import annotations
 
 import math
+import mmap
 import os
 from dataclasses import dataclass
 
@@ -46,8 +47,9 @@ def mapped_file(X: np.ndarray) -> MappedFile | None:
     except OSError:
         return None
     offset = int(getattr(X, "offset", 0))
-    # A slice of a memmap inherits its parent's offset; only trust an exact whole-file fit.
-    if offset + X.nbytes != size:
+    # A slice of a memmap inherits its parent's offset; only trust an exact whole-file fit, or a
+    # map made by numpy.memmap itself (its base is the mmap: e.g. the array inside a pickle).
+    if offset + X.nbytes != size and not (isinstance(X.base, mmap.mmap) and offset + X.nbytes <= size):
         return None
     return MappedFile(str(X.filename), offset, tuple(int(s) for s in X.shape), X.dtype.str, fortran)
 

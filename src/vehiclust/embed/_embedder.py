@@ -31,6 +31,8 @@ METHODS = ("umap", "tsne", "pca")
 # Below this many rows a neighbour-graph layout is meaningless; PCA is used instead.
 MIN_ROWS_NONLINEAR = 10
 _PLACE_CHUNK = 65_536
+#: Up to this many laid-out rows the UMAP neighbours are exact (faiss), not umap-learn's descent.
+EXACT_LAYOUT_ROWS = 50_000
 
 
 class MapEmbedder(TransformerMixin, BaseEstimator):
@@ -172,7 +174,10 @@ class MapEmbedder(TransformerMixin, BaseEstimator):
     def _umap(self, X: np.ndarray, seed: int, graph: KNNGraph | None = None) -> np.ndarray:
         n_neighbors = min(self.n_neighbors, X.shape[0] - 1)
         init = "pca" if X.shape[0] > self.n_components + 1 else "random"
-        if X.shape[0] < SMALL_DATA_ROWS:  # umap-learn's slow all-pairs path: same graph, from faiss
+        # Below SMALL_DATA_ROWS umap-learn takes a slow all-pairs path; up to EXACT_LAYOUT_ROWS (the
+        # 20,000-row map sample) its nearest-neighbour descent costs ~45 CPU-s of numba compiling
+        # in every process that draws a map, more than the exact faiss graph and the layout.
+        if X.shape[0] < max(SMALL_DATA_ROWS, EXACT_LAYOUT_ROWS):
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", category=UserWarning, module="umap")
                 warnings.filterwarnings("ignore", message="Graph is not fully connected")

@@ -14,6 +14,10 @@ that names ``--trust-pickle`` and the safer formats. A DataFrame pickle is not r
 its block manager carries placements that pandas indexes memory with unchecked, so a flipped
 byte there crashes the process; ``.npy`` and ``.parquet`` hold the same numbers with no code.
 ``trust=True`` (only ever from ``--trust-pickle`` on the command line) is plain ``pickle.load``.
+
+A large array's bytes (:data:`MMAP_MIN_BYTES` and up, e.g. the case's 4.2 GB matrix) are not read
+at all: the walk notes where they lie in the file and skips them, and the array is a read-only
+memory map of the pickle itself, so loading costs no copy, no second file and no memory.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import os
 import pickle
 import pickletools
+import struct
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -43,6 +48,8 @@ ARRAY_GLOBALS = {
 SAFER = ("save the matrix with numpy.save (.npy) or DataFrame.to_parquet (.parquet), "
          "or pass --trust-pickle on the command line if you trust this file")
 _MAX_NDIM = 32
+MMAP_MIN_BYTES = 64 << 20  # a byte string this long is memory-mapped from the file, not read
+_BIG_BYTES = {"BINBYTES": "<I", "BINBYTES8": "<Q", "BYTEARRAY8": "<Q"}  # opcode -> length format
 _MARK = object()
 
 
@@ -66,6 +73,50 @@ class _Bounded:
 
     def readline(self) -> bytes:
         return self._fh.readline(max(self._size - self._fh.tell(), 0))
+
+    def seek(self, offset: int) -> None:
+        self._fh.seek(min(offset, self._size))
+
+
+class _Span:
+    """Bytes of the pickle left in the file: where they start and how many (memory-mapped later)."""
+
+    def __init__(self, path: Path, offset: int, size: int) -> None:
+        self.path = path
+        self.offset = offset
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+
+def _ops(reader: _Bounded, path: Path | None, size: int) -> Any:
+    """(opcode, argument, position) like :func:`pickletools.genops`, except that a byte string of
+    ``MMAP_MIN_BYTES`` or more is a :class:`_Span` (skipped, never read) when ``path`` is given."""
+    while True:
+        at = reader.tell()
+        code = reader.read(1)
+        op = pickletools.code2op.get(code.decode("latin-1"))
+        if op is None:
+            raise ValueError("pickle exhausted before seeing STOP" if code == b"" else f"at position {at}, opcode {code!r} unknown")
+        arg = None
+        if path is not None and op.name in _BIG_BYTES:
+            fmt = _BIG_BYTES[op.name]
+            head = reader.read(struct.calcsize(fmt))
+            n = struct.unpack(fmt, head)[0] if len(head) == struct.calcsize(fmt) else 0
+            if n >= MMAP_MIN_BYTES:
+                start = reader.tell()
+                if n > size - start:
+                    raise ValueError(f"expected {n} bytes in a {op.name}, but only {size - start} remain")
+                reader.seek(start + n)
+                arg = _Span(path, start, n)
+            else:
+                reader.seek(at + 1)  # short: the ordinary reader reads (or refuses) it
+        if arg is None and op.arg is not None:
+            arg = op.arg.reader(reader)
+        yield op, arg, at
+        if op.name == "STOP":
+            return
 
 
 class _Global:
@@ -122,7 +173,7 @@ def _from_buffer(raw: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
     if (not isinstance(shape, tuple) or len(shape) > _MAX_NDIM
             or not all(type(s) is int and s >= 0 for s in shape)):
         raise _Refused(f"the array shape {_short(shape)} is not a tuple of non-negative ints")
-    if not isinstance(raw, (bytes, bytearray)):
+    if not isinstance(raw, (bytes, bytearray, _Span)):
         raise _Refused("the array's data is not a byte string")
     need = dtype.dtype.itemsize
     for s in shape:
@@ -131,6 +182,8 @@ def _from_buffer(raw: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
         raise _Refused(f"shape {shape} of {dtype.dtype} needs {need:,} bytes but the pickle holds {len(raw):,}")
     if order not in ("C", "F"):
         raise _Refused(f"array order {_short(order)} is not 'C' or 'F'")
+    if isinstance(raw, _Span):  # read-only, straight from the file: no copy, no allocation
+        return np.memmap(raw.path, dtype=dtype.dtype, mode="r", offset=raw.offset, shape=tuple(shape), order=order)
     flat = np.frombuffer(raw, dtype=dtype.dtype) if need else np.zeros(0, dtype=dtype.dtype)
     return flat.reshape(shape, order=order)
 
@@ -194,8 +247,8 @@ class _Machine:
             return _from_buffer(*args)
         raise _Refused(f"numpy.{func.role} cannot be called from a pickle")
 
-    def run(self, reader: _Bounded) -> Any:
-        for op, arg, _ in pickletools.genops(reader):
+    def run(self, reader: _Bounded, path: Path | None = None, size: int = 0) -> Any:
+        for op, arg, _ in _ops(reader, path, size):
             name = op.name
             if name in ("PROTO", "FRAME"):
                 continue
@@ -257,13 +310,15 @@ def _finish(result: Any) -> np.ndarray:
     raise _Refused(f"it holds a {type(result).__name__}, not a numpy array")
 
 
-def read_array_pickle(path: str | Path) -> np.ndarray:
-    """The numeric ndarray in ``path``, rebuilt without unpickling; one-line error otherwise."""
+def read_array_pickle(path: str | Path, *, mmap: bool = False) -> np.ndarray:
+    """The numeric ndarray in ``path``, rebuilt without unpickling; one-line error otherwise.
+    ``mmap``: an array of ``MMAP_MIN_BYTES`` or more is a read-only memory map of the file."""
     path = Path(path)
     machine = _Machine()
     try:
         with open(path, "rb") as fh:
-            result = _finish(machine.run(_Bounded(fh, os.fstat(fh.fileno()).st_size)))
+            size = os.fstat(fh.fileno()).st_size
+            result = _finish(machine.run(_Bounded(fh, size), path if mmap else None, size))
     except _Refused as exc:
         what = "a pandas DataFrame pickle is not read by default" if machine.dataframe else "not read"
         raise UnsafePickleError(f"{path}: {what}: {exc}; {SAFER}.") from None
@@ -274,11 +329,12 @@ def read_array_pickle(path: str | Path) -> np.ndarray:
     return result
 
 
-def load_pickle(path: str | Path, *, trust: bool = False) -> Any:
-    """A descriptor pickle: a bare numeric array by default; anything ``pickle`` can build if ``trust``."""
+def load_pickle(path: str | Path, *, trust: bool = False, mmap: bool = False) -> Any:
+    """A descriptor pickle: a bare numeric array by default; anything ``pickle`` can build if ``trust``.
+    ``mmap`` (not with ``trust``): a large array is memory-mapped from the file, not read."""
     path = Path(path)
     if not trust:
-        return read_array_pickle(path)
+        return read_array_pickle(path, mmap=mmap)
     try:
         with open(path, "rb") as fh:
             return pickle.load(fh)

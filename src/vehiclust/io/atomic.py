@@ -50,6 +50,20 @@ def atomic_write_bytes(data: bytes, path: str | Path) -> Path:
     return path
 
 
+def atomic_copy(source: str | Path, path: str | Path) -> Path:
+    """Copy the file ``source`` to ``path`` atomically (an output written once, needed twice)."""
+    import shutil
+
+    path = Path(path)
+    tmp = _tmp_beside(path)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 #: First characters a spreadsheet reads as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -1,7 +1,8 @@
 """Read one descriptor set from any supported format into a float32 2-D array.
 
-Large inputs stay on disk: `.npy` is memory-mapped; a pickle (the case format) is converted
-once into a float32 `.npy` in a cache folder keyed by a content hash, then memory-mapped.
+Large inputs stay on disk: `.npy` is memory-mapped; so is a large float32 array pickle (the case
+format), straight from the pickle file; any other pickle is converted once into a float32 `.npy`
+in a cache folder keyed by a content hash, then memory-mapped.
 """
 
 from __future__ import annotations
@@ -187,7 +188,12 @@ def load_descriptors(
         return _cached_npy(path, lambda: arr, cache_dir)
 
     if suffix in (".pkl", ".pickle"):
-        loader = lambda: _check_matrix(load_pickle(path, trust=trust_pickle), path)  # noqa: E731
+        loader = lambda: _check_matrix(load_pickle(path, trust=trust_pickle, mmap=mmap), path)  # noqa: E731
+        if mmap and not trust_pickle:
+            arr = _read_or_fail(path, "a pickle", loader)
+            if isinstance(arr, np.memmap) and arr.dtype == np.float32 and arr.flags.c_contiguous:
+                return arr  # a large float32 array: mapped from the pickle itself, no cache copy
+            loader = lambda: arr  # noqa: E731 - read once; cast and cached below
         if cache_dir is None:
             return _to_float32(loader(), path)
         return _cached_npy(path, loader, cache_dir)
