@@ -30,11 +30,11 @@ def _demo_rows(demo_dir, n: int = 48):
 
 
 def test_prefetched_cache_gives_the_same_descriptions(demo_dir, tmp_path):
-    paths, labels = _demo_rows(demo_dir)
+    paths, labels = _demo_rows(demo_dir, 90)
     own = EvidenceCache()
-    first = ClusterDescriber(n_images=8, run_heads=False, cache_dir=tmp_path, random_state=3).fit(labels, paths=paths, cache=own)
+    first = ClusterDescriber(n_images=4, run_heads=False, cache_dir=tmp_path, random_state=3).fit(labels, paths=paths, cache=own)
     sampled = sorted(own.pixels)
-    assert 0 < len(sampled) < len(paths)  # the describer measured only its sample
+    assert 0 < len(sampled) < len(paths)  # the describer measured only its sample (at most 4 x 4 per cluster)
 
     shared = EvidenceCache()
     n = prefetch_evidence(paths, shared, run_chunks=_in_process, n_chunks=3, cache_dir=tmp_path)
@@ -43,7 +43,7 @@ def test_prefetched_cache_gives_the_same_descriptions(demo_dir, tmp_path):
         assert _same_records(own.pixels[p], shared.pixels[p])
         assert own.box_colours[p]["box_colour"] == shared.box_colours[p]["box_colour"]
         np.testing.assert_allclose(own.box_colours[p]["box_colour_prob"], shared.box_colours[p]["box_colour_prob"], atol=1e-5)
-    again = ClusterDescriber(n_images=8, run_heads=False, cache_dir=tmp_path, random_state=3).fit(labels, paths=paths, cache=shared)
+    again = ClusterDescriber(n_images=4, run_heads=False, cache_dir=tmp_path, random_state=3).fit(labels, paths=paths, cache=shared)
     pd.testing.assert_frame_equal(first.clusters_, again.clusters_)
     assert prefetch_evidence(paths, shared, run_chunks=_in_process, n_chunks=3, cache_dir=tmp_path) == 0  # all cached
 
