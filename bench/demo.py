@@ -10,8 +10,7 @@ a quiet machine would take, roughly. Prints one line per stage, the total, and t
 clustering of every set (to check that a speed-up kept the picks).
 
 Some work runs beside a later stage and is counted there: with worker processes (the demo) the
-image checks run during ``cluster`` (``image_checks`` then only waits for them), and the sets'
-descriptions run during ``compare`` (``describe`` then only measures the images).
+sets' descriptions run during ``compare`` (``describe`` then only measures the images).
 """
 
 from __future__ import annotations

@@ -53,7 +53,6 @@ class RunContext:
     cache: StageCache | None = None  # expensive stage results, keyed by content + parameters
     source_keys: dict[str, str] = field(default_factory=dict)  # descriptor name -> content hash
     timings: dict[str, float] = field(default_factory=dict)
-    image_checking: Any = None  # the image checks running beside the clustering (see _start_image_checks)
     describing: Any = None  # the sets' descriptions still being written in worker processes (see _describe_in_workers)
     results: RunResults | None = None
 
@@ -221,7 +220,6 @@ def _stage_cluster(ctx: RunContext) -> None:
         else:
             found[name] = (cached, _resumed_selector(cached, ctx.seeds["cluster"]))  # what later stages read of the estimator
     in_workers = processes(n_jobs, len(todo), n) > 1
-    _start_image_checks(ctx, processes(n_jobs, len(todo), n))
     jobs = [(ctx.prepared[name].X, {**params, "progress": cfg.progress and not in_workers}, ctx.seeds["cluster"],
              engine) for name, _ in todo]
     fitted = run_jobs(_fit_selector_with_graph, jobs, n_jobs=n_jobs, n_rows=n, description="clustering sets",
@@ -263,43 +261,6 @@ def _typicality(ps: PreparedSet, labels: np.ndarray) -> np.ndarray:
 
 
 # ---- image checks (outliers issue) ------------------------------------------------------
-def _start_image_checks(ctx: RunContext, workers: int) -> None:
-    """While the sets cluster in ``workers`` (> 1) processes, this one only waits: measure the
-    images (pixels and the vehicle detector, nothing the clustering gives) in a thread
-    meanwhile. :func:`_finish_image_checks` collects the checker; the same per-image values."""
-    if ctx.config.images is None or workers < 2:
-        return
-    import threading
-
-    from vehiclust.quality import ImageChecker
-
-    checker = ImageChecker(cache_dir=ctx.config.cache_path / "image_checks", progress=False, warn=False)
-    paths = ctx.samples["resolved"].fillna("").astype(str).tolist()
-    outcome: dict[str, Any] = {}
-
-    def work() -> None:
-        try:  # one Python thread drives the detector (see quality._vehicle): no second caller here
-            outcome["checker"] = checker.fit(paths)
-        except BaseException as exc:  # raised again by _finish_image_checks
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=work, name="vehiclust-image-checks", daemon=True)
-    thread.start()
-    ctx.image_checking = (thread, outcome)
-
-
-def _finish_image_checks(ctx: RunContext) -> Any:
-    """The fitted checker :func:`_start_image_checks` started (waiting for it), else None."""
-    if ctx.image_checking is None:
-        return None
-    thread, outcome = ctx.image_checking
-    ctx.image_checking = None
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["checker"]
-
-
 def _stage_image_checks(ctx: RunContext) -> None:
     """Per-image quality checks; only when an images root is given (cached per image)."""
     if ctx.config.images is None:
@@ -308,12 +269,10 @@ def _stage_image_checks(ctx: RunContext) -> None:
 
     from vehiclust.quality import ImageChecker
 
-    checker = _finish_image_checks(ctx)
-    if checker is None:
-        checker = ImageChecker(cache_dir=ctx.config.cache_path / "image_checks", progress=ctx.config.progress)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # skipped checks become validation notes
-            checker.fit(ctx.samples["resolved"].fillna("").astype(str).tolist())
+    checker = ImageChecker(cache_dir=ctx.config.cache_path / "image_checks", progress=ctx.config.progress)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # skipped checks become validation notes
+        checker.fit(ctx.samples["resolved"].fillna("").astype(str).tolist())
     table = checker.table_
     table.insert(0, "path", ctx.samples["path"].to_numpy())
     ctx.image_checks = table
