@@ -8,6 +8,9 @@ The configuration is the Makefile's `demo` target. On a machine shared with othe
 wall time overstates the cost; the CPU time (one core busy at a time in most stages) is what
 a quiet machine would take, roughly. Prints one line per stage, the total, and the chosen
 clustering of every set (to check that a speed-up kept the picks).
+
+Some work runs beside a later stage and is counted there: with worker processes (the demo) the
+sets' descriptions run during ``compare`` (``describe`` then only measures the images).
 """
 
 from __future__ import annotations

@@ -54,6 +54,7 @@ class RunContext:
     cache: StageCache | None = None  # expensive stage results, keyed by content + parameters
     source_keys: dict[str, str] = field(default_factory=dict)  # descriptor name -> content hash
     timings: dict[str, float] = field(default_factory=dict)
+    describing: Any = None  # the sets' descriptions still being written in worker processes (see _describe_in_workers)
     results: RunResults | None = None
 
 
@@ -379,6 +380,8 @@ def _stage_describe(ctx: RunContext) -> None:
     cfg = ctx.config
     # images measured for one descriptor set serve the others, the consensus and the comparison
     cache = ctx.evidence = EvidenceCache()
+    if _describe_in_workers(ctx, cache):
+        return
     for name, run_ in ctx.runs.items():
         ps = ctx.prepared[name]
         start = time.perf_counter()
@@ -388,6 +391,75 @@ def _stage_describe(ctx: RunContext) -> None:
         render_run_maps(run_, cfg.out)  # the map PNGs, with the cluster names in the legend
         _runlog.step(f"describe {name}", time.perf_counter() - start, None,
                      f"{0 if run_.clusters is None else len(run_.clusters)} clusters")
+
+
+def _describe_set(run_: DescriptorRun, X: np.ndarray, valid: np.ndarray, samples: pd.DataFrame, out: Path,
+                  heads: dict, seed: int, cache: Any, cache_dir: Path) -> tuple[pd.DataFrame | None, dict[str, str]]:
+    """One set's words, galleries and map PNGs; module-level so a worker process can run it."""
+    from vehiclust.describe import describe_run
+    from vehiclust.embed import render_run_maps
+
+    describe_run(run_, X, valid, samples, out, images=True, head_files=heads, random_state=seed, cache=cache,
+                 progress=False, cache_dir=cache_dir)
+    render_run_maps(run_, out)
+    return run_.clusters, run_.artifacts
+
+
+def _describe_in_workers(ctx: RunContext, cache: Any) -> bool:
+    """On a small run with images and several sets: measure every image once, split over the
+    worker processes, then describe the sets side by side (the same words, galleries and maps
+    as one after the other) while this process goes on with the comparison, which does not read
+    the descriptions; :func:`_finish_describe` collects them. False, doing nothing, where that
+    does not pay."""
+    import dataclasses
+    import threading
+
+    from vehiclust.describe import PREFETCH_MAX_IMAGES, prefetch_evidence
+    from vehiclust.parallel import effective_jobs, processes, run_jobs
+
+    cfg, n, names = ctx.config, len(ctx.samples), list(ctx.runs)
+    if cfg.images is None or n > PREFETCH_MAX_IMAGES or processes(cfg.n_jobs, len(names), n) < 2:
+        return False
+    cache_dir = cfg.cache_path / "image_checks"
+    # n_rows: the stage's rows over all sets, so that the split images go to the workers too
+    prefetch_evidence(ctx.samples["resolved"].fillna("").astype(str).tolist(), cache, cache_dir=cache_dir,
+                      n_chunks=effective_jobs(cfg.n_jobs, len(names)),
+                      run_chunks=lambda fn, jobs: run_jobs(fn, jobs, n_jobs=cfg.n_jobs, n_rows=n * len(names),
+                                                           description="reading images for evidence", progress=False))
+    # a copy without the fitted estimator and the assignment model: the workers need neither
+    jobs = [(dataclasses.replace(ctx.runs[name], model=None, artifacts=dict(ctx.runs[name].artifacts)), ctx.prepared[name].X, ctx.prepared[name].valid, ctx.samples,
+             Path(cfg.out), cfg.heads, ctx.seeds["describe"], cache, cache_dir) for name in names]
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["done"] = run_jobs(_describe_set, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="describing sets",
+                                       progress=False, on_done=lambda i, res, s: _runlog.step(
+                                           f"describe {names[i]}", s, None, f"{0 if res[0] is None else len(res[0])} clusters"))
+        except BaseException as exc:  # raised again by _finish_describe
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=work, name="vehiclust-describe", daemon=True)
+    thread.start()
+    ctx.describing = (thread, {name: dict(ctx.runs[name].artifacts) for name in names}, outcome)
+    return True
+
+
+def _finish_describe(ctx: RunContext) -> None:
+    """Wait for the descriptions :func:`_describe_in_workers` started and put them on the runs,
+    the artifacts in the order a one-after-the-other run gives them."""
+    if ctx.describing is None:
+        return
+    thread, before, outcome = ctx.describing
+    ctx.describing = None
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    for name, (clusters, artifacts) in zip(before, outcome["done"]):
+        run_ = ctx.runs[name]
+        # what was added meanwhile (the comparison's figures) comes after the descriptions' files
+        artifacts.update((k, v) for k, v in run_.artifacts.items() if before[name].get(k) != v)
+        run_.clusters, run_.artifacts = clusters, artifacts
 
 
 # ---- compare + choose the best (compare issue) ------------------------------------------
@@ -455,6 +527,7 @@ def _stage_compare(ctx: RunContext) -> None:
 # ---- report -----------------------------------------------------------------------------
 def _stage_report(ctx: RunContext) -> None:
     cfg = ctx.config
+    _finish_describe(ctx)  # the sets' descriptions, written beside the comparison
     for name, run_ in ctx.runs.items():  # every set, mix and the consensus, whichever engine clustered it
         if run_.typicality is None and name in ctx.prepared:
             run_.typicality = _typicality(ctx.prepared[name], run_.labels)
@@ -483,11 +556,8 @@ def _stage_report(ctx: RunContext) -> None:
     )
     results.save(cfg.out)
     ctx.results = results
-    if cfg.html:
-        from vehiclust.report import write_html_report
+    if cfg.html or cfg.notebook:
+        from vehiclust.report import write_reports
 
-        write_html_report(results, cfg.out, random_state=ctx.seeds["report"])
-    if cfg.notebook:
-        from vehiclust.report import write_notebook
-
-        write_notebook(cfg.out)
+        # the notebook executes in its kernel process while this one writes the HTML page
+        write_reports(results, cfg.out, html=cfg.html, notebook=cfg.notebook, random_state=ctx.seeds["report"])

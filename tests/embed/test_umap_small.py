@@ -61,3 +61,32 @@ def test_tiny_small_umap_is_finite(n):
     X, _ = _blobs(n, d=6)
     Y = MapEmbedder(method="umap", random_state=0).fit_transform(X)
     assert Y.shape == (n, 2) and np.isfinite(Y).all()
+
+
+def test_layout_kernel_is_kept_in_numbas_cache():
+    from umap import layouts
+
+    from vehiclust.embed._umap_small import cache_layout_kernel, small_umap
+
+    X = np.random.default_rng(1).normal(size=(120, 6)).astype(np.float32)
+    assert cache_layout_kernel() is True
+    kernel = layouts._nb_optimize_layout_euclidean_single_epoch
+    assert type(kernel._cache).__name__ != "NullCache"
+    assert cache_layout_kernel() is True  # a second call changes nothing
+    first, again = small_umap(X, 2, 10, 50, 0), small_umap(X, 2, 10, 50, 0)
+    np.testing.assert_array_equal(first, again)
+
+
+def test_no_cache_folder_leaves_the_kernel_as_it_is(monkeypatch):
+    from umap import layouts
+
+    from vehiclust.embed._umap_small import cache_layout_kernel
+
+    class Kernel:
+        _cache = type("NullCache", (), {})()
+
+        def enable_caching(self):
+            raise RuntimeError("cannot cache function: no locator available for file")
+
+    monkeypatch.setattr(layouts, "_nb_optimize_layout_euclidean_single_epoch", Kernel())
+    assert cache_layout_kernel() is False

@@ -6,11 +6,12 @@ from vehiclust.describe._evidence import ClusterEvidence
 from vehiclust.describe._gallery import montage
 from vehiclust.describe._heads import IMAGENET_TYPES, head_evidence, imagenet_heads, imagenet_masses
 from vehiclust.describe._pixels import measure_image, pixel_evidence
+from vehiclust.describe._prefetch import PREFETCH_MAX_IMAGES, prefetch_evidence
 from vehiclust.describe._runs import describe_run
 from vehiclust.evidence import EvidenceCache, read_head_table  # re-exported: their home is vehiclust.evidence
 
 __all__ = [
     "COLOURS", "ClusterDescriber", "ClusterEvidence", "EvidenceCache", "IMAGENET_TYPES",
     "colour_shares", "describe_clusters", "head_evidence", "image_colour", "imagenet_heads", "imagenet_masses", "measure_image",
-    "montage", "pixel_evidence", "srgb_to_lab", "describe_run", "read_head_table",
+    "montage", "pixel_evidence", "PREFETCH_MAX_IMAGES", "prefetch_evidence", "srgb_to_lab", "describe_run", "read_head_table",
 ]

@@ -119,6 +119,29 @@ def fuzzy_graph(indices: np.ndarray, distances: np.ndarray):
     return graph
 
 
+def cache_layout_kernel() -> bool:
+    """Keep umap-learn's compiled layout kernel (the serial epoch of ``optimize_layout_euclidean``)
+    on disk, as numba does for functions declared ``cache=True``.
+
+    umap-learn compiles it afresh in every process (~2-3 CPU-s: each worker process that draws a
+    map paid it on every run). The machine code loaded from numba's cache is the code a fresh
+    compilation makes, so the maps do not change. Returns whether caching is on; the kernel is
+    left as it is where this umap-learn does not have it."""
+    try:
+        from umap import layouts
+    except ImportError:
+        return False
+    kernel = getattr(layouts, "_nb_optimize_layout_euclidean_single_epoch", None)
+    if kernel is None or not hasattr(kernel, "enable_caching"):
+        return False
+    if type(getattr(kernel, "_cache", None)).__name__ == "NullCache":
+        try:
+            kernel.enable_caching()
+        except RuntimeError:  # no writable cache folder (numba: "no locator available"): compile as before
+            return False
+    return True
+
+
 def small_umap(X: np.ndarray, n_components: int, n_neighbors: int, n_epochs: int | None, seed: int,
                init: str = "pca", graph: KNNGraph | None = None) -> np.ndarray:
     """umap-learn's layout of ``X`` (fewer than :data:`SMALL_DATA_ROWS` rows), seeded."""
@@ -126,6 +149,7 @@ def small_umap(X: np.ndarray, n_components: int, n_neighbors: int, n_epochs: int
     from umap.distances import named_distances
     from umap.umap_ import find_ab_params, simplicial_set_embedding
 
+    cache_layout_kernel()
     X = np.ascontiguousarray(X, dtype=np.float32)
     n_neighbors = max(2, min(n_neighbors, X.shape[0] - 1))
     indices, distances = neighbours_with_self(X, n_neighbors, graph)
