@@ -33,16 +33,16 @@ def test_prefetched_cache_gives_the_same_descriptions(demo_dir, tmp_path):
     paths, labels = _demo_rows(demo_dir, 90)
     own = EvidenceCache()
     first = ClusterDescriber(n_images=4, run_heads=False, cache_dir=tmp_path, random_state=3).fit(labels, paths=paths, cache=own)
-    sampled = sorted(own.pixels)
+    sampled = sorted(own.measured["pixels"])
     assert 0 < len(sampled) < len(paths)  # the describer measured only its sample (at most 4 x 4 per cluster)
 
     shared = EvidenceCache()
     n = prefetch_evidence(paths, shared, run_chunks=_in_process, n_chunks=3, cache_dir=tmp_path)
-    assert n == len(paths) and set(shared.pixels) == set(paths)
+    assert n == len(paths) and set(shared.measured["pixels"]) == set(paths)
     for p in sampled:
-        assert _same_records(own.pixels[p], shared.pixels[p])
-        assert own.box_colours[p]["box_colour"] == shared.box_colours[p]["box_colour"]
-        np.testing.assert_allclose(own.box_colours[p]["box_colour_prob"], shared.box_colours[p]["box_colour_prob"], atol=1e-5)
+        assert _same_records(own.measured["pixels"][p], shared.measured["pixels"][p])
+        assert own.measured.get("box-colour", {})[p]["box_colour"] == shared.measured.get("box-colour", {})[p]["box_colour"]
+        np.testing.assert_allclose(own.measured.get("box-colour", {})[p]["box_colour_prob"], shared.measured.get("box-colour", {})[p]["box_colour_prob"], atol=1e-5)
     again = ClusterDescriber(n_images=4, run_heads=False, cache_dir=tmp_path, random_state=3).fit(labels, paths=paths, cache=shared)
     pd.testing.assert_frame_equal(first.clusters_, again.clusters_)
     assert prefetch_evidence(paths, shared, run_chunks=_in_process, n_chunks=3, cache_dir=tmp_path) == 0  # all cached
@@ -54,14 +54,14 @@ def test_prefetch_in_worker_processes_matches_in_process(demo_dir, tmp_path):
     prefetch_evidence(paths, local, run_chunks=_in_process, n_chunks=2, cache_dir=tmp_path)
     prefetch_evidence(paths, workers, n_chunks=2, cache_dir=tmp_path, run_chunks=lambda fn, jobs: run_jobs(
         fn, jobs, n_jobs=2, n_rows=MIN_ROWS, description="t", progress=False))
-    assert list(local.pixels) == list(workers.pixels)
-    assert all(_same_records(local.pixels[p], workers.pixels[p]) for p in paths)
-    assert all(_same_records(local.box_colours[p], workers.box_colours[p]) for p in paths)
+    assert list(local.measured["pixels"]) == list(workers.measured["pixels"])
+    assert all(_same_records(local.measured["pixels"][p], workers.measured["pixels"][p]) for p in paths)
+    assert all(_same_records(local.measured.get("box-colour", {})[p], workers.measured.get("box-colour", {})[p]) for p in paths)
 
 
 def test_prefetch_without_boxes_reads_whole_crops(demo_dir, tmp_path):
     paths, _ = _demo_rows(demo_dir, 6)
     cache = EvidenceCache()
     prefetch_evidence(paths + [""], cache, run_chunks=_in_process, n_chunks=2, boxes=False)
-    assert set(cache.pixels) == set(paths) and not cache.box_colours and not cache.boxes
-    assert not any(rec["boxed"] for rec in cache.pixels.values())
+    assert set(cache.measured["pixels"]) == set(paths) and not cache.measured.get("box-colour", {}) and not cache.boxes
+    assert not any(rec["boxed"] for rec in cache.measured["pixels"].values())

@@ -66,7 +66,7 @@ def test_worker_paths_of_a_small_run_give_the_same_outputs(report_case, tmp_path
     monkeypatch.setattr(parallel, "MIN_TOTAL_ROWS", 1)  # workers even for these 96 rows
     side = pipeline.run(make_config(root, tmp_path / "side", files, heads, html=False, notebook=False, n_jobs=2))
     assert side.image_checks is not None and side.descriptors[side.best].clusters is not None
-    assert started == ["_describe_in_workers"] * 2  # the sets, then the consensus (in process)
+    assert started == ["_describe_in_workers"]  # the sets and the consensus, described together
     pd.testing.assert_frame_equal(plain.image_checks, side.image_checks)
     for name, run in plain.descriptors.items():
         other = side.descriptors[name]
