@@ -65,16 +65,83 @@ def _outside_ci(run_lab: np.ndarray, new_lab: np.ndarray, run_types: np.ndarray,
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    from vehiclust.assign import psi
+def oracle_labels(full_lab: np.ndarray, run_lab: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """The oracle's placement of every row in the run's cluster ids: the full run's (100 %)
+    cluster of the row, named by the run's cluster most of that full-run cluster's 80 % rows
+    are in (-1: the full run left the row unclustered, or none of its cluster's rows is in the run)."""
+    f = np.asarray(full_lab, np.int64)
+    ft = f[train]
+    out = np.full(len(f), -1, np.int64)
+    for c in np.unique(f[f >= 0]):
+        members = run_lab[(ft == c) & (run_lab >= 0)]
+        if len(members):
+            out[f == c] = np.bincount(members).argmax()
+    return out
+
+
+def mean_gap(run_lab: np.ndarray, new_lab: np.ndarray, run_types: np.ndarray, new_types: np.ndarray) -> float:
+    """The per-cluster type-purity gap (new rows against the run's), averaged over the new rows."""
+    total, n = 0.0, 0
+    for c in np.unique(run_lab[run_lab >= 0]):
+        t, cnt = np.unique(run_types[run_lab == c], return_counts=True)
+        members = new_types[new_lab == c]
+        if len(members):
+            total += len(members) * abs(float(np.mean(members == t[cnt.argmax()])) - cnt.max() / cnt.sum())
+            n += len(members)
+    return total / max(n, 1)
+
+
+def oracle_columns(full: "object", name: str, train: np.ndarray, oc: np.ndarray, nc: np.ndarray,
+                   types: np.ndarray) -> dict:
+    """The held-out placement against the oracle (a run of the whole demo, same config and seed):
+    how often the held-out rows' labels agree with the oracle's (``held_vs_oracle``) against how
+    often the run's own rows agree with it (``own_vs_oracle``: the two clusterings' own agreement,
+    what a perfect placement reaches), the ARI of both, the oracle's PSI, and the purity gaps of
+    the oracle's held-out labels next to ours (clusters past 0.1, outside the binomial interval,
+    mean gap per row)."""
+    from sklearn.metrics import adjusted_rand_score
+
+    r = full.descriptors.get(name)
+    if r is None:
+        return {}
+    f = r.table(full.samples["path"])["cluster"].to_numpy()
+    orc = oracle_labels(f, oc, train)
+    ids = np.unique(oc[oc >= 0])
+    held_f, own_f = f[~train], f[train]
+    ok_h, ok_o = held_f >= 0, own_f >= 0
+    rt, ht = types[train], types[~train]
+    return {"full_family": f"{r.chosen.get('family', '')} {len(np.unique(f[f >= 0]))}",
+            "own_vs_oracle": round(float(np.mean(oc == orc[train])), 3),
+            "held_vs_oracle": round(float(np.mean(nc == orc[~train])), 3),
+            "own_ari": round(float(adjusted_rand_score(own_f[ok_o], oc[ok_o])), 3),
+            "held_ari": round(float(adjusted_rand_score(held_f[ok_h], nc[ok_h])), 3),
+            "oracle_psi": round(rows_psi(oc, orc[~train], ids), 4),
+            "oracle_gaps_over_0_1": sum(g > 0.1 for g in _gaps(oc, orc[~train], rt, ht)),
+            "oracle_outside_ci": len(_outside_ci(oc, orc[~train], rt, ht)),
+            "mean_gap": round(mean_gap(oc, nc, rt, ht), 4),
+            "oracle_mean_gap": round(mean_gap(oc, orc[~train], rt, ht), 4)}
+
+
+def _run(paths: Path, descriptors: dict[str, Path], out: Path) -> None:
+    """The split's run config (the same for the 80 % and the oracle's 100 %)."""
     from vehiclust.config import RunConfig
     from vehiclust.pipeline import run
+
+    run(RunConfig(descriptors=descriptors, paths=paths, out=out, mixes=["osnet+vehicle-attributes", "all"], seed=0,
+                  map_method="pca", map_3d=False, notebook=False, html=False, progress=False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from vehiclust.assign import psi
     from vehiclust.results import RunResults
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=0, help="the split's seed")
     parser.add_argument("--dir", type=Path, default=Path("/tmp/vehiclust-assign-split"))
     parser.add_argument("--reuse", action="store_true", help="keep an existing run of this seed (placement only)")
+    parser.add_argument("--oracle", type=Path, default=None,
+                        help="a run of the whole demo with the same config (made there when missing): "
+                             "the held-out placement is compared with where that run put the rows")
     parser.add_argument("--road", type=Path, default=None,
                         help="folder of NAME.pkl descriptors of road scenes (no vehicle) for every set, "
                              "e.g. `vehiclust extract` of ../shared udacity non-vehicles/Extras")
@@ -92,10 +159,13 @@ def main(argv: list[str] | None = None) -> int:
             pickle.dump(data[name][train], fh)
     paths[train].to_csv(root / "train_paths.csv", index=False)
     if not (args.reuse and (root / "run" / "metadata.json").exists()):
-        run(RunConfig(descriptors={n: root / f"train-{n}.pkl" for n in SETS}, paths=root / "train_paths.csv",
-                      out=root / "run", mixes=["osnet+vehicle-attributes", "all"], seed=0, map_method="pca",
-                      map_3d=False, notebook=False, html=False, progress=False))
+        _run(root / "train_paths.csv", {n: root / f"train-{n}.pkl" for n in SETS}, root / "run")
     res = RunResults.load(root / "run")
+    full = None
+    if args.oracle is not None:
+        if not (args.oracle / "metadata.json").exists():
+            _run(DEMO / "images_paths.csv", {n: DEMO / "descriptors" / f"{n}.pkl" for n in SETS}, args.oracle)
+        full = RunResults.load(args.oracle)
     own = {n: X[train] for n, X in data.items()}
     held = {n: X[~train] for n, X in data.items()}
     rng = np.random.default_rng(0)
@@ -139,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
                      "psi_p": round(float(np.mean(np.array(two) >= rows_psi(oc, nc, ids))), 3),
                      "outside_ci": len(outside), "outside_ci_clusters": " ".join(outside),
                      "own_new_kind": round(float(back["new_kind"].mean()), 3),
-                     "held_new_kind": round(float(new["new_kind"].mean()), 3), **road})
+                     "held_new_kind": round(float(new["new_kind"].mean()), 3), **road,
+                     **(oracle_columns(full, name, train, oc, nc, types) if full is not None else {})})
     table = pd.DataFrame(rows)
     table.to_csv(root / "summary.csv", index=False)
     with pd.option_context("display.width", 400, "display.max_columns", 40, "display.max_colwidth", 80):
