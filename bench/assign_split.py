@@ -18,6 +18,7 @@ outliers.
 from __future__ import annotations
 
 import argparse
+import json
 import pickle
 import sys
 from pathlib import Path
@@ -92,7 +93,7 @@ def mean_gap(run_lab: np.ndarray, new_lab: np.ndarray, run_types: np.ndarray, ne
 
 
 def oracle_columns(full: "object", name: str, train: np.ndarray, oc: np.ndarray, nc: np.ndarray,
-                   types: np.ndarray) -> dict:
+                   types: np.ndarray, prefix: str = "") -> dict:
     """The held-out placement against the oracle (a run of the whole demo, same config and seed):
     how often the held-out rows' labels agree with the oracle's (``held_vs_oracle``) against how
     often the run's own rows agree with it (``own_vs_oracle``: the two clusterings' own agreement,
@@ -101,25 +102,78 @@ def oracle_columns(full: "object", name: str, train: np.ndarray, oc: np.ndarray,
     mean gap per row)."""
     from sklearn.metrics import adjusted_rand_score
 
-    r = full.descriptors.get(name)
-    if r is None:
-        return {}
-    f = r.table(full.samples["path"])["cluster"].to_numpy()
+    if isinstance(full, np.ndarray):  # the refit oracle's labels of every row
+        f, family = full, ""
+    else:
+        r = full.descriptors.get(name)
+        if r is None:
+            return {}
+        f = r.table(full.samples["path"])["cluster"].to_numpy()
+        family = f"{r.chosen.get('family', '')} {len(np.unique(f[f >= 0]))}"
     orc = oracle_labels(f, oc, train)
-    ids = np.unique(oc[oc >= 0])
     held_f, own_f = f[~train], f[train]
     ok_h, ok_o = held_f >= 0, own_f >= 0
     rt, ht = types[train], types[~train]
-    return {"full_family": f"{r.chosen.get('family', '')} {len(np.unique(f[f >= 0]))}",
+    out = {"full_family": family or f"refit {len(np.unique(f[f >= 0]))}",
             "own_vs_oracle": round(float(np.mean(oc == orc[train])), 3),
             "held_vs_oracle": round(float(np.mean(nc == orc[~train])), 3),
             "own_ari": round(float(adjusted_rand_score(own_f[ok_o], oc[ok_o])), 3),
             "held_ari": round(float(adjusted_rand_score(held_f[ok_h], nc[ok_h])), 3),
-            "oracle_psi": round(rows_psi(oc, orc[~train], ids), 4),
-            "oracle_gaps_over_0_1": sum(g > 0.1 for g in _gaps(oc, orc[~train], rt, ht)),
-            "oracle_outside_ci": len(_outside_ci(oc, orc[~train], rt, ht)),
+            # the oracle's own held-out rows against its own 80 % rows, in its own clusters
+            "oracle_psi": round(rows_psi(own_f, held_f, np.unique(f[f >= 0])), 4),
+            "oracle_gaps_over_0_1": sum(g > 0.1 for g in _gaps(own_f, held_f, rt, ht)),
+            "oracle_outside_ci": len(_outside_ci(own_f, held_f, rt, ht)),
             "mean_gap": round(mean_gap(oc, nc, rt, ht), 4),
-            "oracle_mean_gap": round(mean_gap(oc, orc[~train], rt, ht), 4)}
+            "oracle_mean_gap": round(mean_gap(own_f, held_f, rt, ht), 4)}
+    return {prefix + k: v for k, v in out.items()}
+
+
+def refit_labels(run_dir: Path, name: str, chosen: dict, data: dict[str, np.ndarray], seed: int) -> np.ndarray | None:
+    """The refit oracle: every row (run + held out) prepared with the run's saved preparation
+    (and mixer), then the run's chosen family and parameters fitted on all of them (a resolution
+    family at the run's number of clusters). None for the consensus (see ``oracle_columns``)."""
+    from vehiclust.assign import SetModel
+    from vehiclust.assign.model import mixer_from_state, preparer_from_state
+    from vehiclust.cluster import make_family
+
+    model = SetModel.load(run_dir / "descriptors" / name)
+    if model.kind == "consensus":
+        return None
+
+    def prepared(n: str) -> np.ndarray:
+        m = SetModel.load(run_dir / "descriptors" / n)
+        return np.asarray(preparer_from_state(m.arrays).transform(data[n]), np.float32)
+
+    if model.kind == "single":
+        X = prepared(name)
+    else:
+        X = np.asarray(mixer_from_state(model.arrays).transform([prepared(b) for b in model.info["blocks"]]), np.float32)
+    params = {}
+    for part in str(chosen.get("params", "")).split(","):
+        if "=" in part:
+            key, value = (v.strip() for v in part.split("=", 1))
+            params[key] = int(float(value)) if key in ("k", "min_samples", "min_cluster_size") else float(value)
+    family = make_family(str(chosen["family"]))
+    at = family.seed_for(seed & 0x7FFFFFFF, params)
+    fit = (family.refit(X, params, at, int(chosen["n_clusters"])) if not family.uses_k
+           else family.fit(X, params, at))
+    return np.asarray(fit.labels, np.int64)
+
+
+def consensus_oracle(run_dir: Path, name: str, refit: dict, train: np.ndarray, res: "object") -> np.ndarray | None:
+    """The consensus' oracle: each block's refit labels named by the run's clusters
+    (:func:`oracle_labels`), combined into consensus clusters by the run's own rule."""
+    from vehiclust.assign import SetModel
+    from vehiclust.assign.assign import combination_labels
+
+    model = SetModel.load(run_dir / "descriptors" / name)
+    blocks = model.info["blocks"]
+    if any(refit.get(b) is None for b in blocks):
+        return None
+    combos = np.stack([oracle_labels(refit[b], np.asarray(res.descriptors[b].labels, np.int64), train)
+                       for b in blocks], axis=1)
+    a = model.arrays
+    return combination_labels(a["combos"], a["combo_labels"], a["combo_counts"], combos, a)
 
 
 def _run(paths: Path, descriptors: dict[str, Path], out: Path) -> None:
@@ -142,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--oracle", type=Path, default=None,
                         help="a run of the whole demo with the same config (made there when missing): "
                              "the held-out placement is compared with where that run put the rows")
+    parser.add_argument("--refit", action="store_true",
+                        help="the refit oracle: each set's chosen family and parameters fitted again on every "
+                             "row in the run's prepared space (the consensus: the refit sets' combinations)")
     parser.add_argument("--road", type=Path, default=None,
                         help="folder of NAME.pkl descriptors of road scenes (no vehicle) for every set, "
                              "e.g. `vehiclust extract` of ../shared udacity non-vehicles/Extras")
@@ -170,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     held = {n: X[~train] for n, X in data.items()}
     rng = np.random.default_rng(0)
     rows = []
+    refit: dict[str, np.ndarray | None] = {}
+    seeds = json.loads((root / "run" / "metadata.json").read_text()).get("stage_seeds", {})
     for name, r in res.descriptors.items():
         old = r.table(res.samples["path"])
         back = res.assign(own, res.samples["path"], descriptor_set=name)
@@ -211,6 +270,12 @@ def main(argv: list[str] | None = None) -> int:
                      "own_new_kind": round(float(back["new_kind"].mean()), 3),
                      "held_new_kind": round(float(new["new_kind"].mean()), 3), **road,
                      **(oracle_columns(full, name, train, oc, nc, types) if full is not None else {})})
+        if args.refit:
+            refit[name] = refit_labels(root / "run", name, r.chosen, data, int(seeds.get("cluster", 0)))
+            if refit[name] is None:  # the consensus: the refit single sets' oracle labels, combined by the run's rule
+                refit[name] = consensus_oracle(root / "run", name, refit, train, res)
+            if refit.get(name) is not None:
+                rows[-1].update(oracle_columns(refit[name], name, train, oc, nc, types, prefix="refit_"))
     table = pd.DataFrame(rows)
     table.to_csv(root / "summary.csv", index=False)
     with pd.option_context("display.width", 400, "display.max_columns", 40, "display.max_colwidth", 80):
