@@ -13,6 +13,15 @@ those at or above the held-out PSI (`psi_p`); the clusters whose held-out type p
 the 95 % binomial interval of the run's purity (`cluster:held/run(rows)`); the own and held-out
 rows' new-kind shares and, with --road, the share of road scenes named a new kind and flagged
 outliers.
+
+With ``--oracle FULL`` (a run of the whole demo, same config and seed; made when missing) and
+``--refit`` (the run's family and parameters fitted again on every row in its saved space): per
+oracle, the agreement of the run's own rows and of the held-out rows with it (``own_vs_oracle``,
+``own_vs_oracle_cf`` with the naming cross-fitted, ``held_vs_oracle``, their ARI), and in the
+oracle's own clusters its held-out rows against its 80 % rows (``oracle_psi``, purity gaps) next to
+ours (``mean_gap``); refit columns are prefixed ``refit_``.
+
+    .venv/bin/python bench/assign_split.py --seed 1 --road ROAD --oracle /tmp/vehiclust-assign-split/full --refit
 """
 
 from __future__ import annotations
