@@ -52,9 +52,6 @@ class ImageChecker:
     its measured property, ``<name>_quality``, ``is_<name>``; then ``image_quality`` = the
     worst quality, ``image_outlierness`` = 1 - that, and ``image_reasons``), ``skipped_``
     (check name → why it did not run, e.g. no detector weights).
-
-    ``warn``: also raise a Python warning for a skipped check (False: only ``skipped_`` says it,
-    e.g. when the checks run in a background thread, where catching warnings is not safe).
     """
 
     def __init__(
@@ -66,7 +63,6 @@ class ImageChecker:
         weights: str | Path | None = None,
         n_jobs: int | None = None,
         progress: bool | None = None,
-        warn: bool = True,
     ) -> None:
         self.checks = checks
         self.params = params
@@ -74,7 +70,6 @@ class ImageChecker:
         self.weights = weights
         self.n_jobs = n_jobs
         self.progress = progress
-        self.warn = warn
 
     def fit(self, paths: Sequence[str] | pd.Series) -> "ImageChecker":
         paths = ["" if p is None or (isinstance(p, float) and np.isnan(p)) else str(p) for p in paths]
@@ -109,8 +104,7 @@ class ImageChecker:
         except (MissingWeightsError, MissingDependencyError) as exc:
             msg = f"no_vehicle check skipped: {exc}"
             log.warning(msg)
-            if self.warn:
-                warnings.warn(msg, stacklevel=3)
+            warnings.warn(msg, stacklevel=3)
             self.skipped_["no_vehicle"] = str(exc)
             return None
 
