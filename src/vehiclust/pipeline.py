@@ -77,7 +77,7 @@ def run(config: RunConfig) -> RunResults:
     except OSError as exc:
         raise InputError(f"The output folder {out} cannot be created ({exc.strerror}).") from None
     _runlog.step("load", ctx.timings["load"], len(ctx.samples), f"{len(ctx.case.descriptors)} sets, {len(ctx.samples):,} rows")
-    with _main_threads(len(ctx.samples)):
+    with main_threads(len(ctx.samples)):
         for stage in (_stage_prepare, _stage_mix, _stage_cluster, _stage_image_checks, _stage_outliers,
                       _stage_consensus, _stage_maps, _stage_describe, _stage_compare, _stage_report):
             name = stage.__name__.removeprefix("_stage_")
@@ -98,7 +98,7 @@ def run(config: RunConfig) -> RunResults:
 ONE_THREAD_ROWS = 50_000
 
 
-def _main_threads(n_rows: int) -> Any:
+def main_threads(n_rows: int) -> Any:
     """BLAS / OpenMP on one thread in this process for a small run (restored afterwards)."""
     from contextlib import nullcontext
 
