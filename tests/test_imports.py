@@ -3,8 +3,9 @@
 - no module imports a private name (``_x``: a private module, or a private name of a module)
   that belongs to ANOTHER package (``vehiclust.cluster._rule`` is for ``vehiclust.cluster``
   only);
-- no import cycle between modules (the imports that run when a module is imported; the
-  script also lists two-way dependencies through imports inside functions).
+- no import cycle between modules, neither through the imports that run when a module is
+  imported nor through imports inside functions (two modules that import each other from
+  function bodies are a two-way dependency: one of them should own what both need).
 
 Run as a script (``python tests/test_imports.py``) to list every finding.
 """
@@ -158,6 +159,12 @@ def test_no_private_name_is_imported_across_packages():
 def test_no_import_cycle():
     cycles = import_cycles()
     assert not cycles, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in cycles)
+
+
+def test_no_two_way_dependency_through_imports_inside_functions():
+    cycles = import_cycles(lazy=True)
+    assert not cycles, "two-way dependencies (imports inside functions included):\n" + "\n".join(
+        " <-> ".join(c) for c in cycles)
 
 
 def test_the_checks_catch_what_they_look_for(tmp_path):
