@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-from vehiclust import progress as _progress
 from vehiclust.evidence import (
     CATEGORICAL,
     CONTINUOUS,
     EvidenceCache,
     EvidenceSource,
+    PixelLight,
     attribute_name,
     label_columns,
     measure_sources,
@@ -33,7 +33,6 @@ from vehiclust.evidence import (
     sources as evidence_sources,
 )
 from vehiclust.exceptions import InputError
-from vehiclust.io.images import ImageReadError, load_image
 
 log = logging.getLogger(__name__)
 
@@ -103,31 +102,6 @@ def head_attributes(name: str, table: pd.DataFrame, samples: pd.DataFrame) -> tu
         out[key] = table[c].to_numpy(float)
         kinds[key] = CONTINUOUS
     return pd.DataFrame(out), kinds
-
-
-class PixelLight(EvidenceSource):
-    """Mean brightness and saturation (HSV, 0-1) of an image on a 48 px copy: the comparison's
-    light evidence where the image checks did not measure brightness."""
-
-    name = "pixel-light"
-    columns = {"brightness": CONTINUOUS, "saturation": CONTINUOUS}
-    groups = {"brightness": "brightness", "saturation": "saturation"}
-
-    def __init__(self, progress: bool | None = None) -> None:
-        self.progress = progress
-
-    def measure(self, paths):
-        rows = []
-        disable = None if self.progress is None else not self.progress
-        for p in _progress.track(list(paths), "measuring pixels", disable=disable):
-            try:
-                hsv = np.asarray(load_image(p).resize((48, 48)).convert("HSV"), dtype=np.float32) / 255.0
-            except ImageReadError as exc:
-                log.debug("pixel statistics skipped for %s: %s", p, exc)
-                rows.append({})
-                continue
-            rows.append({"brightness": float(hsv[..., 2].mean()), "saturation": float(hsv[..., 1].mean())})
-        return pd.DataFrame(rows, columns=list(self.columns))
 
 
 def image_sample(resolved: pd.Series, sample_size: int, random_state: Any = None) -> np.ndarray:

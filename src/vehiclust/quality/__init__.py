@@ -19,8 +19,8 @@ from vehiclust.quality._checks import (
     UnreadableCheck,
 )
 from vehiclust.quality._duplicates import duplicate_groups
-from vehiclust.quality._measure import PropertyCache, laplacian_variance, measure_cached, measure_image, measure_properties
-from vehiclust.quality._vehicle import BOX_COLUMNS, VehicleDetector, detect_vehicle_boxes
+from vehiclust.evidence.properties import PropertyCache, laplacian_variance, measure_cached, measure_image, measure_properties
+from vehiclust.evidence.vehicle import BOX_COLUMNS, VehicleDetector, detect_vehicle_boxes
 
 __all__ = [
     "BOX_COLUMNS",

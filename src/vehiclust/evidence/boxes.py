@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vehiclust.describe._pixels import MIN_BOX_CONFIDENCE
-from vehiclust.evidence import CATEGORICAL, CONTINUOUS, EvidenceSource
+from vehiclust.evidence.pixels import MIN_BOX_CONFIDENCE
+from vehiclust.evidence.base import CATEGORICAL, CONTINUOUS, EvidenceSource
 from vehiclust.exceptions import MissingDependencyError, MissingWeightsError
 from vehiclust.io.images import ImageReadError, load_image
 
@@ -122,3 +122,6 @@ class BoxColourSource(EvidenceSource):
             self.failed.add(self.name)
             return pd.DataFrame(index=range(len(paths)), columns=list(self.columns))
         return found
+
+    def ran(self) -> bool:
+        return self.name not in self.failed
