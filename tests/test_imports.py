@@ -167,6 +167,34 @@ def test_no_two_way_dependency_through_imports_inside_functions():
         " <-> ".join(c) for c in cycles)
 
 
+#: Who may read an input image: the evidence layer measures, ``io.images`` reads (and makes the
+#: thumbnails galleries show), ``extract`` feeds the models. The report re-opens only files
+#: vehiclust wrote itself (figures, thumbnails' bytes).
+IMAGE_READERS = {"load_image": ("vehiclust.evidence", "vehiclust.io.images", "vehiclust.extract._runner"),
+                 "Image.open": ("vehiclust.io.images", "vehiclust.report"),
+                 "imread": ()}
+
+
+def image_readers(mods: dict[str, Path] | None = None) -> list[str]:
+    """Every call that opens an image file outside the modules :data:`IMAGE_READERS` allows."""
+    mods = modules() if mods is None else mods
+    found = []
+    for name, path in mods.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            called = ast.unparse(node.func)
+            for what, allowed in IMAGE_READERS.items():
+                if (called == what or called.endswith("." + what)) and not name.startswith(allowed or ("\0",)):
+                    found.append(f"{name}:{node.lineno}: {called}")
+    return found
+
+
+def test_only_the_evidence_layer_and_io_open_input_images():
+    found = image_readers()
+    assert not found, "images opened outside vehiclust.evidence / io.images:\n" + "\n".join(found)
+
+
 def test_the_checks_catch_what_they_look_for(tmp_path):
     """A cross-package private import and a cycle in a made-up tree are found; allowed ones are not."""
     pkg = tmp_path / ROOT
@@ -206,3 +234,5 @@ if __name__ == "__main__":
         print("cycle:", " <-> ".join(cycle))
     for cycle in import_cycles(lazy=True):
         print("two-way through imports inside functions:", " <-> ".join(cycle))
+    for line in image_readers():
+        print("opens an image:", line)
