@@ -109,12 +109,27 @@ def private_imports(mods: dict[str, Path] | None = None) -> list[str]:
     return found
 
 
-def import_cycles(mods: dict[str, Path] | None = None, lazy: bool = False) -> list[list[str]]:
+def _top(name: str) -> str:
+    """The top-level package (or root module) a module belongs to: ``vehiclust.cluster``."""
+    return ".".join(name.split(".")[:2])
+
+
+def import_cycles(mods: dict[str, Path] | None = None, lazy: bool = False,
+                  packages: bool = False) -> list[list[str]]:
     """The strongly connected groups of two or more modules (or a module importing itself), by
     the imports that run on import; ``lazy=True`` counts imports inside functions too (two
-    modules that call each other: not a cycle Python can trip on, but a knot to look at)."""
+    modules that call each other: not a cycle Python can trip on, but a knot to look at);
+    ``packages=True`` joins the modules of each top-level package (``vehiclust.cluster``):
+    a package that imports back from one that imports it."""
     mods = modules() if mods is None else mods
-    graph = {name: sorted({t for _, t, _ in imports(name, mods, lazy=lazy) if t in mods}) for name in mods}
+    graph: dict[str, list[str]] = {}
+    for name in mods:
+        targets = {t for _, t, _ in imports(name, mods, lazy=lazy) if t in mods}
+        if packages:
+            graph.setdefault(_top(name), [])
+            graph[_top(name)] = sorted(set(graph[_top(name)]) | {_top(t) for t in targets if _top(t) != _top(name)})
+        else:
+            graph[name] = sorted(targets)
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -164,6 +179,12 @@ def test_no_import_cycle():
 def test_no_two_way_dependency_through_imports_inside_functions():
     cycles = import_cycles(lazy=True)
     assert not cycles, "two-way dependencies (imports inside functions included):\n" + "\n".join(
+        " <-> ".join(c) for c in cycles)
+
+
+def test_no_package_imports_back_from_one_that_imports_it():
+    cycles = import_cycles(lazy=True, packages=True)
+    assert not cycles, "packages that depend on each other (imports inside functions included):\n" + "\n".join(
         " <-> ".join(c) for c in cycles)
 
 
@@ -225,6 +246,9 @@ def test_the_checks_catch_what_they_look_for(tmp_path):
     (pkg / "b" / "loop.py").write_text("")
     assert import_cycles(mods) == []
     assert import_cycles(mods, lazy=True) == [["vehiclust.b.lazy", "vehiclust.b.use"]]
+    assert import_cycles(mods, lazy=True, packages=True) == []  # within one package
+    (pkg / "a" / "pub.py").write_text("def g():\n    from vehiclust.b import use\n")  # a -> b, and b -> a
+    assert import_cycles(mods, lazy=True, packages=True) == [["vehiclust.a", "vehiclust.b"]]
 
 
 if __name__ == "__main__":
@@ -234,5 +258,7 @@ if __name__ == "__main__":
         print("cycle:", " <-> ".join(cycle))
     for cycle in import_cycles(lazy=True):
         print("two-way through imports inside functions:", " <-> ".join(cycle))
+    for cycle in import_cycles(lazy=True, packages=True):
+        print("packages depending on each other:", " <-> ".join(cycle))
     for line in image_readers():
         print("opens an image:", line)

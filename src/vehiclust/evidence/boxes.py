@@ -37,7 +37,7 @@ def vehicle_boxes(paths: Sequence[str], *, weights: str | Path | None = None, ca
     """(n, 5) boxes (confidence, x0, y0, x1, y1 as fractions) per path; ``None`` when the
     detector cannot run (no weights or no OpenVINO): the describer then reads whole crops."""
     try:
-        from vehiclust.quality import detect_vehicle_boxes
+        from vehiclust.evidence.vehicle import detect_vehicle_boxes
 
         return detect_vehicle_boxes(paths, weights, cache_dir=cache_dir, progress=progress).to_numpy(np.float64)
     except (MissingWeightsError, MissingDependencyError, ImportError) as exc:
