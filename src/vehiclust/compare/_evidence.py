@@ -1,5 +1,8 @@
 """Per-row attributes to align clusterings with: true labels, model heads, pixel statistics.
 
+Nothing here opens an image: per-image values are read from the evidence layer
+(:func:`vehiclust.evidence.measure_sources`, the run's :class:`~vehiclust.evidence.EvidenceCache`
+first, then the disk cache; only images measured by no one yet are measured there).
 Attributes are measured evidence, used only to describe what each descriptor set's clusters
 follow (colour? type? lighting?). Column names say where each comes from:
 ``label:<column>`` (user labels), ``head:<name>:<group>`` (argmax of a probability group of a
@@ -135,9 +138,11 @@ def source_attributes(resolved: pd.Series, sources: list[EvidenceSource], sample
 
 
 def pixel_attributes(resolved: pd.Series, sample_size: int = 1000, random_state: Any = None,
-                     progress: bool | None = None, cache: EvidenceCache | None = None) -> pd.DataFrame:
-    """Mean brightness and saturation (0-1) of a random sample of readable images; NaN elsewhere."""
-    frame, _ = source_attributes(resolved, [PixelLight(progress)], sample_size, random_state, cache)
+                     progress: bool | None = None, cache: EvidenceCache | None = None,
+                     cache_dir: str | Path | None = None) -> pd.DataFrame:
+    """Mean brightness and saturation (0-1) of a random sample of readable images (the evidence
+    layer's :class:`~vehiclust.evidence.PixelLight`); NaN elsewhere."""
+    frame, _ = source_attributes(resolved, [PixelLight(progress)], sample_size, random_state, cache, cache_dir)
     return frame.rename(columns=lambda c: "pixels:" + c.rsplit(":", 1)[1])
 
 
@@ -173,7 +178,7 @@ def gather_attributes(samples: pd.DataFrame, heads: Mapping[str, str | Path] | N
                 kinds[key] = CONTINUOUS
                 have_pixels = have_pixels or "bright" in str(c).lower()
     if measure_pixels and not have_pixels and "resolved" in samples.columns:
-        px = pixel_attributes(samples["resolved"], pixel_sample, random_state, progress, cache)
+        px = pixel_attributes(samples["resolved"], pixel_sample, random_state, progress, cache, cache_dir)
         if px.notna().any().any():
             frames.append(px)
             kinds.update({c: CONTINUOUS for c in px.columns})
