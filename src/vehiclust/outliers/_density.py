@@ -7,6 +7,7 @@ one k-NN search even at 416k rows.
 from __future__ import annotations
 
 import numbers
+from abc import abstractmethod
 
 import numpy as np
 
@@ -44,8 +45,9 @@ class _GraphDetector(AcceptsGraph, BaseDetector):
 
     alone = 0.0  # every row's score when there is no neighbour to compare with (a single row)
 
+    @abstractmethod
     def _graph_scores(self, g: KNNGraph) -> np.ndarray:
-        raise NotImplementedError
+        """Raw scores of the rows from their k-NN graph, higher = more abnormal."""
 
     def _decision_scores(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
         g = self._neighbours(X)
