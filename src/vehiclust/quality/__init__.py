@@ -1,5 +1,9 @@
 """Image quality checks, cleanvision-style: measure each image once, then score and mark.
 
+The measuring is the evidence layer's (:class:`vehiclust.evidence.ImagePropertiesSource` and
+the vehicle detector in :mod:`vehiclust.evidence.vehicle`, cached per image); this package
+holds the checks that score those measurements (``CHECKS``) and :class:`ImageChecker`.
+
 Problems: missing file, unreadable, odd size, blurry, dark, overexposed, low information,
 near duplicate and no vehicle (the Open Model Zoo vehicle detector).
 """
