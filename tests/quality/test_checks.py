@@ -88,7 +88,7 @@ def test_rescoring_reads_no_image(problem_images, tmp_path, monkeypatch):
     paths, _ = problem_images
     cache = tmp_path / "cache"
     first = ImageChecker(NO_VEHICLE_CHECKS, cache_dir=cache, progress=False).fit(paths)
-    import vehiclust.quality._measure as measure
+    import vehiclust.evidence.properties as measure
 
     def boom(path):  # any image read now is a failure
         raise AssertionError(f"re-read {path}")

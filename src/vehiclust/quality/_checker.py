@@ -13,7 +13,7 @@ import pandas as pd
 
 from vehiclust.exceptions import InputError, MissingDependencyError, MissingWeightsError
 from vehiclust.quality._checks import CHECKS, ImageCheck
-from vehiclust.quality._measure import PropertyCache, measure_cached, measure_properties
+from vehiclust.evidence import ImagePropertiesSource, measure_source
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +74,9 @@ class ImageChecker:
     def fit(self, paths: Sequence[str] | pd.Series) -> "ImageChecker":
         paths = ["" if p is None or (isinstance(p, float) and np.isnan(p)) else str(p) for p in paths]
         checks = make_checks(self.checks, self.params)
-        props = measure_cached(
-            paths,
-            lambda todo: measure_properties(todo, n_jobs=self.n_jobs, progress=self.progress),
-            PropertyCache(self.cache_dir, "properties"),
-            description="image properties",
-        )
+        # the properties are an evidence source: measured once per image, cached like all evidence
+        props = measure_source(paths, ImagePropertiesSource(self.n_jobs, self.progress), self.cache_dir,
+                               description="image properties")
         props = props.astype({"file_exists": bool, "readable": bool})
         self.skipped_: dict[str, str] = {}
         if any(c.needs == "vehicle" for c in checks):
@@ -94,7 +91,7 @@ class ImageChecker:
         return self
 
     def _vehicle(self, paths: list[str], props: pd.DataFrame) -> pd.DataFrame | None:
-        from vehiclust.quality._vehicle import detections_cached
+        from vehiclust.evidence.vehicle import detections_cached
 
         readable = props["readable"].to_numpy(bool)
         targets = [p if ok else "" for p, ok in zip(paths, readable)]
