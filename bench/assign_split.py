@@ -106,9 +106,11 @@ def oracle_columns(full: "object", name: str, train: np.ndarray, oc: np.ndarray,
     """The held-out placement against the oracle (a run of the whole demo, same config and seed):
     how often the held-out rows' labels agree with the oracle's (``held_vs_oracle``) against how
     often the run's own rows agree with it (``own_vs_oracle``: the two clusterings' own agreement,
-    what a perfect placement reaches), the ARI of both, the oracle's PSI, and the purity gaps of
-    the oracle's held-out labels next to ours (clusters past 0.1, outside the binomial interval,
-    mean gap per row)."""
+    what a perfect placement reaches), the ARI of both; and, in the oracle's own clusters, its
+    held-out rows against its 80 % rows: the PSI of their shares (what the draw's composition
+    alone gives, no placement involved) and the type-purity gaps (clusters past 0.1, outside the
+    binomial interval, mean gap per row), next to our placement's gaps against the run.
+    ``full``: the oracle run's results, or the refit oracle's labels of every row."""
     from sklearn.metrics import adjusted_rand_score
 
     if isinstance(full, np.ndarray):  # the refit oracle's labels of every row
@@ -202,7 +204,7 @@ def _run(paths: Path, descriptors: dict[str, Path], out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from vehiclust.assign import psi
+    from vehiclust.assign import assign_rows, psi
     from vehiclust.results import RunResults
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -247,15 +249,15 @@ def main(argv: list[str] | None = None) -> int:
     seeds = json.loads((root / "run" / "metadata.json").read_text()).get("stage_seeds", {})
     for name, r in res.descriptors.items():
         old = r.table(res.samples["path"])
-        back = res.assign(own, res.samples["path"], descriptor_set=name)
-        new = res.assign(held, descriptor_set=name)
+        back = assign_rows(res, own, res.samples["path"], descriptor_set=name)
+        new = assign_rows(res, held, descriptor_set=name)
         road = {}
         if args.road is not None:
             scenes = {}
             for n in SETS:
                 with open(args.road / f"{n}.pkl", "rb") as fh:
                     scenes[n] = np.asarray(pickle.load(fh), np.float32)  # noqa: S301 - made by vehiclust extract
-            placed = res.assign(scenes, descriptor_set=name)
+            placed = assign_rows(res, scenes, descriptor_set=name)
             road = {"road_new_kind": round(float(placed["new_kind"].mean()), 3),
                     "road_outliers": round(float(placed["is_outlier"].mean()), 3)}
         oc, nc = old["cluster"].to_numpy(), new["cluster"].to_numpy()

@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
 from tests.assign.conftest import load_part
+from vehiclust.assign import assign_rows
 from vehiclust.results import RunResults
 
 
@@ -30,7 +31,7 @@ def test_held_out_rows_agree_with_the_whole_run_as_the_runs_own_rows_do(demo_run
     test = load_part(demo_run["split"], "test")
     for name, run in res.descriptors.items():
         own = run.table(res.samples["path"])["cluster"].to_numpy()
-        held = res.assign(test, descriptor_set=name)["cluster"].to_numpy()
+        held = assign_rows(res, test, descriptor_set=name)["cluster"].to_numpy()
         full = whole.descriptors[name].table(whole.samples["path"])["cluster"].to_numpy()
         oracle = _named(full, own, train)
         agree_own, agree_held = np.mean(own == oracle[train]), np.mean(held == oracle[~train])
