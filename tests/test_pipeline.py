@@ -146,3 +146,24 @@ def test_subprocess_smoke(case, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Best: b" in proc.stdout  # the closing summary
     assert len(pd.read_csv(tmp_path / "sp" / "clusters.csv")) == N
+
+
+def test_maps_laid_out_beside_the_outliers_equal_the_maps_stage(case, tmp_path, monkeypatch):
+    """Large runs lay out the sets' maps in the workers while the outliers and the consensus go
+    on (`_start_maps`): the same coordinates and labels as when the maps stage lays them out."""
+    import vehiclust.parallel
+    import vehiclust.pipeline as P
+
+    d, _ = case
+    plain = run(_config(d, tmp_path / "plain", n_jobs=2))
+    started = []
+    start = P._start_maps
+    monkeypatch.setattr(vehiclust.parallel, "MIN_ROWS", 100)  # "large" for this test
+    monkeypatch.setattr(P, "_start_maps", lambda ctx: (start(ctx), started.append(ctx.mapping is not None)))
+    early = run(_config(d, tmp_path / "early", n_jobs=2))
+    assert started == [True]
+    assert set(early.descriptors) == set(plain.descriptors)
+    for name, r in plain.descriptors.items():
+        np.testing.assert_array_equal(early.descriptors[name].labels, r.labels)
+        np.testing.assert_array_equal(early.descriptors[name].coords_2d, r.coords_2d)
+        np.testing.assert_array_equal(early.descriptors[name].coords_3d, r.coords_3d)
