@@ -1,5 +1,6 @@
 """End to end: case-format input → every output of the contract, in-process and via the CLI."""
 
+import json
 import pickle
 import subprocess
 import sys
@@ -167,3 +168,25 @@ def test_maps_laid_out_beside_the_outliers_equal_the_maps_stage(case, tmp_path, 
         np.testing.assert_array_equal(early.descriptors[name].labels, r.labels)
         np.testing.assert_array_equal(early.descriptors[name].coords_2d, r.coords_2d)
         np.testing.assert_array_equal(early.descriptors[name].coords_3d, r.coords_3d)
+
+
+def test_sets_folders_written_in_workers_are_the_same_files(case, tmp_path, monkeypatch):
+    """`RunResults.save(n_jobs=2)` on a large run writes each set's folder in the worker
+    processes: byte for byte the files a save in this process writes."""
+    import filecmp
+
+    import vehiclust.parallel
+
+    d, _ = case
+    results = run(_config(d, tmp_path / "here"))
+    monkeypatch.setattr(vehiclust.parallel, "MIN_ROWS", 100)  # "large" for this test
+    results.save(tmp_path / "workers", n_jobs=2)
+    written = sorted(p.relative_to(tmp_path / "workers") for p in (tmp_path / "workers").rglob("*") if p.is_file())
+    assert {"labels.npy", "outlier_scores.csv", "clusters.csv", "selection.csv"} <= {p.name for p in written}
+    assert sum(p.parts[0] == "descriptors" for p in written) >= 2 * len(results.descriptors)
+    for rel in written:
+        if rel.name == "metadata.json":  # the run's timings gained the report stage after its save
+            continue
+        assert filecmp.cmp(tmp_path / "here" / rel, tmp_path / "workers" / rel, shallow=False), rel
+    here, there = (json.loads((tmp_path / f / "metadata.json").read_text()) for f in ("here", "workers"))
+    assert here["descriptors"] == there["descriptors"] and here["best"] == there["best"]

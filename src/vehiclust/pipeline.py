@@ -613,7 +613,7 @@ def _stage_report(ctx: RunContext) -> None:
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         },
     )
-    results.save(cfg.out)
+    results.save(cfg.out, n_jobs=cfg.n_jobs)  # the sets' folders in the worker processes on a large run
     ctx.results = results
     if cfg.html or cfg.notebook:
         from vehiclust.report import write_reports
