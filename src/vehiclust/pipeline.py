@@ -388,6 +388,8 @@ def _start_maps(ctx: RunContext) -> None:
     is seeded on its own). Nothing where that does not pay (small data, one process)."""
     import threading
 
+    from threadpoolctl import threadpool_limits
+
     from vehiclust.embed import full_coords
     from vehiclust.parallel import MIN_ROWS, processes, run_jobs
 
@@ -411,7 +413,8 @@ def _start_maps(ctx: RunContext) -> None:
 
     thread = threading.Thread(target=work, name="vehiclust-maps", daemon=True)
     thread.start()
-    ctx.mapping = (thread, todo, outcome)
+    # the worker processes hold the cores until the maps are in: BLAS and OpenMP here on one thread
+    ctx.mapping = (thread, todo, outcome, threadpool_limits(limits=1))
 
 
 def _stage_maps(ctx: RunContext) -> None:
@@ -422,9 +425,10 @@ def _stage_maps(ctx: RunContext) -> None:
     cfg = ctx.config
     early: dict[tuple[str, int], Any] = {}
     if ctx.mapping is not None:  # laid out beside the outliers (see _start_maps)
-        thread, done_todo, outcome = ctx.mapping
+        thread, done_todo, outcome, limits = ctx.mapping
         ctx.mapping = None
         thread.join()
+        limits.restore_original_limits()
         if "error" in outcome:
             raise outcome["error"]
         early = dict(zip(done_todo, outcome["done"]))
