@@ -16,7 +16,8 @@ as grey), and whether two clusters share a name. vehicle-colors is for evaluatio
 in the describer is fitted on it (its colour rules are plain thresholds). ``--style other``
 builds the set differently (canvas 64-150 px, car 35-90 % of it anywhere, pasted without a
 soft edge, pixelated or blurred, exposure 0.7-1.15, JPEG 40-90, train split) to check that the
-words hold on a set not shaped like this one.
+words hold on a set not shaped like this one. ``--style dusk`` makes small (40-80 px), dim
+(exposure 0.5-0.9), slightly tinted crops with the car filling most of the frame.
 
     python bench/colour_words.py --out /tmp/words-colourset [--per-colour 100] [--seed 0] [--style other]
 
@@ -85,9 +86,34 @@ def composite_other(car: Image.Image, road: Image.Image, rng: np.random.Generato
     return Image.fromarray(np.clip(lit, 0, 255).astype(np.uint8))
 
 
+def composite_dusk(car: Image.Image, road: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A third make: small, dim, tinted crops (dusk or a cheap camera): canvas 40-80 px, the car
+    55-95 % of it near the centre, exposure 0.5-0.9 with a slight colour cast, box-downsampled and
+    sharpened back up."""
+    side = int(rng.integers(40, 80))
+    canvas = road.convert("RGB").resize((side, side), Image.BILINEAR)
+    car = car.convert("RGB")
+    w0, h0 = car.size
+    cw = int(side * rng.uniform(0.55, 0.95))
+    ch = min(side, max(6, int(cw * h0 / w0 * rng.uniform(0.75, 1.0))))
+    car = car.resize((cw, ch), Image.BOX)
+    x = int((side - cw) / 2 + rng.uniform(-0.08, 0.08) * side)
+    y = int((side - ch) / 2 + rng.uniform(-0.08, 0.08) * side)
+    canvas.paste(car, (min(max(x, 0), side - cw), min(max(y, 0), side - ch)))
+    small = max(8, int(side * rng.uniform(0.6, 1.0)))
+    out = canvas.resize((small, small), Image.BOX).resize((side, side), Image.BICUBIC)
+    gain = rng.uniform(0.5, 0.9) * rng.uniform(0.92, 1.08, size=3)  # dimmer, each channel a little off
+    lit = np.asarray(out, dtype=np.float32) * gain.astype(np.float32)
+    return Image.fromarray(np.clip(lit, 0, 255).astype(np.uint8)).filter(ImageFilter.SHARPEN)
+
+
+STYLES = {"soft": composite, "other": composite_other, "dusk": composite_dusk}
+QUALITY = {"soft": (55, 85), "other": (40, 90), "dusk": (35, 75)}
+
+
 def build(out: Path, per_colour: int, seed: int, split: str = "test", style: str = "soft") -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    make = composite_other if style == "other" else composite
+    make = STYLES[style]
     roads = sorted((SHARED / "data" / "vehicles-udacity" / "non-vehicles").glob("*/*.png"))
     images = out / "images"
     images.mkdir(parents=True, exist_ok=True)
@@ -104,7 +130,7 @@ def build(out: Path, per_colour: int, seed: int, split: str = "test", style: str
         with Image.open(f) as car, Image.open(road) as bg:
             img = make(car, bg, rng)
         name = f"crop{n:05d}.jpg"
-        img.save(images / name, quality=int(rng.integers(*((40, 90) if style == "other" else (55, 85)))))
+        img.save(images / name, quality=int(rng.integers(*QUALITY[style])))
         rows.append({"path": name, "colour": colour, "source": str(f.relative_to(SHARED)),
                      "road": str(road.relative_to(SHARED))})
     truth = pd.DataFrame(rows).sort_values("path").reset_index(drop=True)
@@ -193,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-colour", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--split", default="test", help="vehicle-colors split the photos come from")
-    ap.add_argument("--style", choices=["soft", "other"], default="soft", help="how the cars are put into the "
+    ap.add_argument("--style", choices=sorted(STYLES), default="soft", help="how the cars are put into the "
                     "road patches (see the module's docstring)")
     ap.add_argument("--score-only", action="store_true", help="score an existing run")
     ap.add_argument("--sources", action="store_true", help="score each image's colour by each source (after a run)")
