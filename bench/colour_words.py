@@ -168,14 +168,20 @@ def score(out: Path) -> tuple[pd.DataFrame, dict]:
         name = str(g["cluster_name"].iloc[0])
         word = colour_word(name)
         truth_word = WORD.get(major.index[0], major.index[0])
+        # Colours tied for the most images: any of them is the majority (value_counts breaks a tie blindly).
+        tied = {WORD.get(k, k) for k, v in major.items() if v == major.iloc[0]}
         rows.append({"cluster": int(c), "size": len(g), "majority": major.index[0], "majority_n": int(major.iloc[0]),
+                     "tied_with": ",".join(sorted(tied - {truth_word})),
                      "purity": round(major.iloc[0] / len(g), 3), "name": name, "word": word,
-                     "match": word == truth_word, "match_any": truth_word in colour_words(name)})
+                     "match": word == truth_word, "match_tie": word in tied,
+                     "match_any": bool(tied & set(colour_words(name)))})
     per = pd.DataFrame(rows)
     names = per["name"].tolist()
     summary = {
         "images": len(table), "clusters": len(per),
         "colour_word_right_share": round(float(per.loc[per["match"], "size"].sum() / per["size"].sum()), 4),
+        # the same where a colour tied for the majority counts as the majority
+        "colour_word_right_share_ties": round(float(per.loc[per["match_tie"], "size"].sum() / per["size"].sum()), 4),
         # a pair ("white or grey") right when either word is the majority colour
         "any_colour_word_right_share": round(float(per.loc[per["match_any"], "size"].sum() / per["size"].sum()), 4),
         # the ceiling of images whose own true colour is their cluster's word: the clustering's purity
@@ -244,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     per, summary = score(out)
     pd.set_option("display.width", 200)
     print(per.to_string(index=False))
-    print(f"colour word = the cluster's majority true colour for {summary['colour_word_right_share']:.1%} of images; "
+    print(f"colour word = the cluster's majority true colour for {summary['colour_word_right_share']:.1%} of images "
+          f"({summary['colour_word_right_share_ties']:.1%} where a colour tied for the majority counts); "
           f"duplicate names: {summary['duplicate_names'] or 'none'} ({summary})")
     print(f"purity ceiling (sum of clusters' majority counts / images): {summary['purity_ceiling']:.1%}; "
           f"images whose own true colour is their cluster's colour word: {summary['images_true_colour_is_the_word']:.1%}")
