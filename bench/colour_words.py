@@ -24,7 +24,9 @@ words hold on a set not shaped like this one. ``--style dusk`` makes small (40-8
 ``--sources`` (after a run) scores each image's colour by each source the describer has: the
 colour model on the detector's vehicle box, the colour model on the whole image, the pixel
 palette inside the box, and the word the names are made of (pixels and box model together):
-accuracy, per-colour recall and the confusion table (truth in rows).
+accuracy, per-colour recall and the confusion table (truth in rows). ``--kmeans 4,6,8`` (after a
+run) clusters the same images otherwise (k-means at each k) and scores the describer's names of
+each clustering: the names must hold on clusterings other than the pipeline's one choice.
 """
 
 from __future__ import annotations
@@ -157,9 +159,11 @@ def colour_word(name: str) -> str:
     return found[0] if found else ""
 
 
-def score(out: Path) -> tuple[pd.DataFrame, dict]:
+def score(out: Path, table: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+    """Score the run's names (``table``: ``path``, ``cluster``, ``cluster_name`` per image;
+    default the run's clusters.csv) against the set's truth."""
     truth = pd.read_csv(out / "truth.csv")
-    table = pd.read_csv(out / "run" / "clusters.csv")
+    table = pd.read_csv(out / "run" / "clusters.csv") if table is None else table.copy()
     table["file"] = table["path"].astype(str).map(lambda p: Path(p.replace("\\", "/")).name)
     table = table.merge(truth.rename(columns={"path": "file"})[["file", "colour"]], on="file", how="left")
     rows = []
@@ -219,6 +223,42 @@ def sources(out: Path) -> pd.DataFrame:
     return table
 
 
+def other_clusterings(out: Path, ks: list[int], seed: int) -> list[dict]:
+    """The same set's images clustered otherwise (k-means at each k on the prepared
+    vehicle-attributes descriptors), each named by the describer as the pipeline names its
+    clusters (64 sampled images per cluster, the colour model on the vehicle box, no type
+    models): the names' colour words scored as for the run. The images' evidence is measured
+    once (one cache) for all k."""
+    from sklearn.cluster import KMeans
+
+    from vehiclust.describe import ClusterDescriber, EvidenceCache
+    from vehiclust.io import load_descriptors
+    from vehiclust.prepare import DescriptorPreparer
+
+    truth = pd.read_csv(out / "truth.csv")
+    paths = [str(out / "images" / p) for p in truth["path"]]
+    X = np.asarray(load_descriptors(out / "vehicle-attributes.pkl", mmap=False), dtype=np.float32)
+    Z = DescriptorPreparer(random_state=seed).fit_transform(X)
+    cache, found = EvidenceCache(), []
+    for k in ks:
+        labels = KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(Z).astype(np.int64)
+        d = ClusterDescriber(run_heads=False, random_state=seed, progress=False,
+                             cache_dir=out / "run" / ".cache" / "image_checks")
+        d.fit(labels, Z, paths=paths, cache=cache)
+        names = dict(zip(d.clusters_["cluster"], d.clusters_["cluster_name"]))
+        table = pd.DataFrame({"path": truth["path"], "cluster": labels, "cluster_name": [names[c] for c in labels]})
+        per, summary = score(out, table)
+        found.append({"k": k, **summary})
+        print(f"k-means k={k}: colour word = majority for {summary['colour_word_right_share']:.1%} "
+              f"({summary['colour_word_right_share_ties']:.1%} with ties); duplicates: "
+              f"{summary['duplicate_names'] or 'none'}; misses: "
+              + ("; ".join(f"{r.name!r} (truth {r.majority} {r.majority_n}/{r.size})"
+                           for r in per[~per["match_tie"]].itertuples()) or "none"), flush=True)
+    right = [f["colour_word_right_share_ties"] for f in found]
+    print(f"over {len(found)} clusterings: mean {np.mean(right):.1%}, worst {min(right):.1%}")
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("/tmp/vehiclust-colourset"))
@@ -230,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--score-only", action="store_true", help="score an existing run")
     ap.add_argument("--sources", action="store_true", help="score each image's colour by each source (after a run)")
     ap.add_argument("--rerun", action="store_true", help="reuse the set, descriptors and cached stages; describe again")
+    ap.add_argument("--kmeans", default="", help="after a run: also name k-means clusterings of the set at these k "
+                    "(comma list, e.g. 4,6,8,10,12) and score each")
     args = ap.parse_args(argv)
     if not (SHARED / "data").is_dir():
         print(f"{SHARED} is absent: this benchmark needs the real images (or set VEHICLUST_SHARED).", file=sys.stderr)
@@ -237,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out
     if args.sources:
         sources(out)
+        return 0
+    if args.kmeans:
+        other_clusterings(out, [int(k) for k in args.kmeans.split(",")], args.seed)
         return 0
     if not args.score_only:
         if not args.rerun:
