@@ -70,16 +70,24 @@ def composite(car: Image.Image, road: Image.Image, rng: np.random.Generator) -> 
     return small.filter(ImageFilter.GaussianBlur(rng.uniform(0.2, 0.6)))
 
 
+def _shrunk(car: Image.Image, side: int, width: tuple[float, float], aspect: tuple[float, float], min_h: int,
+            resample: int, rng: np.random.Generator) -> Image.Image:
+    """The car photo resized to a random share ``width`` of the canvas side, its aspect ratio
+    jittered by ``aspect``, at least ``min_h`` px high and at most the canvas."""
+    car = car.convert("RGB")
+    w0, h0 = car.size
+    cw = int(side * rng.uniform(*width))
+    ch = min(side, max(min_h, int(cw * h0 / w0 * rng.uniform(*aspect))))
+    return car.resize((cw, ch), resample)
+
+
 def composite_other(car: Image.Image, road: Image.Image, rng: np.random.Generator) -> Image.Image:
     """A differently made traffic-crop-like image: any size, the car anywhere, a hard edge,
     pixelated or blurred, darker or lighter."""
     side = int(rng.integers(64, 150))
     canvas = road.convert("RGB").resize((side, side), Image.BICUBIC)
-    car = car.convert("RGB")
-    w0, h0 = car.size
-    cw = int(side * rng.uniform(0.35, 0.9))
-    ch = min(side, max(8, int(cw * h0 / w0 * rng.uniform(0.7, 1.1))))
-    car = car.resize((cw, ch), Image.BILINEAR)
+    car = _shrunk(car, side, (0.35, 0.9), (0.7, 1.1), 8, Image.BILINEAR, rng)
+    cw, ch = car.size
     canvas.paste(car, (int(rng.uniform(0, max(1, side - cw))), int(rng.uniform(0, max(1, side - ch)))))
     small = max(8, int(side * rng.uniform(0.4, 0.9)))
     up = Image.NEAREST if rng.random() < 0.3 else Image.BILINEAR
@@ -94,11 +102,8 @@ def composite_dusk(car: Image.Image, road: Image.Image, rng: np.random.Generator
     sharpened back up."""
     side = int(rng.integers(40, 80))
     canvas = road.convert("RGB").resize((side, side), Image.BILINEAR)
-    car = car.convert("RGB")
-    w0, h0 = car.size
-    cw = int(side * rng.uniform(0.55, 0.95))
-    ch = min(side, max(6, int(cw * h0 / w0 * rng.uniform(0.75, 1.0))))
-    car = car.resize((cw, ch), Image.BOX)
+    car = _shrunk(car, side, (0.55, 0.95), (0.75, 1.0), 6, Image.BOX, rng)
+    cw, ch = car.size
     x = int((side - cw) / 2 + rng.uniform(-0.08, 0.08) * side)
     y = int((side - ch) / 2 + rng.uniform(-0.08, 0.08) * side)
     canvas.paste(car, (min(max(x, 0), side - cw), min(max(y, 0), side - ch)))
