@@ -162,7 +162,11 @@ def _choose_colour(ev: ClusterEvidence, w: Words) -> None:
     (:data:`MODEL_MAJORITY`) for another word: then the model's word is said, with "probably"
     where the vehicles' own colours show little of it, except where the vehicles' colour is a
     pixel-only shade of it with a majority of its own (pink and brown paint are "red" to the
-    model, which has no word for them)."""
+    model, which has no word for them). Where the vehicles' own word holds at least
+    :data:`CORROBORATION` of them, both are said: a shade of the model's word ("white or grey",
+    the shade first where more images show it than the model's word), or another word more of
+    the vehicles show than the model's ("black or white": black cars the model calls white);
+    grey leads only by a clear margin (:func:`_leads`)."""
     if not ev.colours:
         _choose_colour_two_sources(ev, w)
         return
