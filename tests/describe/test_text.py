@@ -319,3 +319,14 @@ def test_colour_list_when_the_type_covers_too_little():
     other.model_types = {"car": 1.0}
     out = describe([e, other], {})[0]
     assert out["cluster_name"] == "black, grey or white", out
+
+
+def test_grey_does_not_hold_back_a_mixed_clusters_leading_colour():
+    """A mix led by black, grey next: grey (where lit black paint also lands) does not stop
+    "mixed, often black"; another colour as close does."""
+    e = ev(0, {"grey": 0.3, "black": 0.3, "red": 0.2, "yellow": 0.2})
+    e.colours = {"black": 0.27, "grey": 0.22, "red": 0.14, "yellow": 0.11, "blue": 0.1, "green": 0.08, "white": 0.08}
+    e.n_images = 130
+    assert describe([e], {})[0]["cluster_name"] == "mixed, often black"
+    e.colours = {"black": 0.27, "red": 0.22, "grey": 0.14, "yellow": 0.11, "blue": 0.1, "green": 0.08, "white": 0.08}
+    assert describe([e], {})[0]["cluster_name"] == "mixed"

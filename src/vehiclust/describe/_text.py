@@ -467,8 +467,10 @@ def _mixed(ev: ClusterEvidence, w: Words) -> Name:
     if listed is not None:
         return listed
     dist = w.colour_dist or {}
-    shares = sorted(dist.values(), reverse=True) + [0.0]
-    if w.colour and shares[0] >= LEAN_MIN and shares[0] >= LEAD * shares[1]:
+    # Grey does not hold back a colour it may have taken images from (shaded white, lit black).
+    rivals = [s for c, s in dist.items() if c != w.colour and (w.colour in SINK_COLOURS or c not in SINK_COLOURS)]
+    runner_up = max(rivals, default=0.0)
+    if w.colour and dist.get(w.colour, 0.0) >= LEAN_MIN and dist.get(w.colour, 0.0) >= LEAD * runner_up:
         return Name(fallback="mixed", lean=w.colour, cover=_covers(ev, w.colour, "", w))
     return Name(fallback="mixed")
 
