@@ -260,6 +260,11 @@ def test_paint_the_model_calls_white_but_the_vehicles_show_grey_is_grey_or_white
     out = describe([e], {})[0]
     assert out["cluster_name"] == "black or white" and out["colour"] == "white" and out["colour_or"] == "black"
     assert not out["colour_hedged"]
+    # the look-alike contrast does not call them white (the model's word, said second)
+    f = ev(1, {"blue": 0.7, "grey": 0.3})
+    f.colours, f.model_colours, f.n_images = {"blue": 0.7, "grey": 0.3}, {"blue": 0.8, "white": 0.2}, 64
+    out = describe([e, f], {0: 1, 1: 0})[0]
+    assert "white rather than" not in out["description"] and "black rather than blue" in out["description"]
     # grey (the colour shaded white and lit black paint also read as) leads white only where it
     # holds more images than the model's word does
     e.colours = {"grey": 0.45, "white": 0.2, "black": 0.35}

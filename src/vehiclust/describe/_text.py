@@ -793,9 +793,12 @@ def separation(ev: ClusterEvidence, w: Words, other: ClusterEvidence, wo: Words)
     options: list[tuple[float, str, str]] = []
     for mine, theirs, source in ((ev.pixel_colours, other.pixel_colours, SOURCE_PIXELS),
                                  (ev.model_colours, other.model_colours, ev.model_colour_source)):
+        if mine is ev.model_colours and w.colour_named and w.pair_leads:
+            continue  # the name leads with a word the model does not say ("black or white"): not its word
         if mine and theirs:
             diff = _tv(mine, theirs)
-            word, share = (w.colour, mine.get(w.colour, 0.0)) if w.colour_named and w.colour in mine else top(mine)
+            lead = w.colour_word.split(" or ")[0]  # the word the name says first
+            word, share = (lead, mine.get(lead, 0.0)) if w.colour_named and lead in mine else top(mine)
             theirs_word = wo.colour if wo.colour_named else top(theirs)[0]
             plain = (f"they are {word} rather than {theirs_word}" if word != theirs_word
                      else f"more of them are {word}" if share > theirs.get(word, 0.0) else f"fewer of them are {word}")
