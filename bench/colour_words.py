@@ -16,14 +16,17 @@ as grey), and whether two clusters share a name. vehicle-colors is for evaluatio
 in the describer is fitted on it (its colour rules are plain thresholds). ``--style other``
 builds the set differently (canvas 64-150 px, car 35-90 % of it anywhere, pasted without a
 soft edge, pixelated or blurred, exposure 0.7-1.15, JPEG 40-90, train split) to check that the
-words hold on a set not shaped like this one.
+words hold on a set not shaped like this one. ``--style dusk`` makes small (40-80 px), dim
+(exposure 0.5-0.9), slightly tinted crops with the car filling most of the frame.
 
     python bench/colour_words.py --out /tmp/words-colourset [--per-colour 100] [--seed 0] [--style other]
 
 ``--sources`` (after a run) scores each image's colour by each source the describer has: the
 colour model on the detector's vehicle box, the colour model on the whole image, the pixel
 palette inside the box, and the word the names are made of (pixels and box model together):
-accuracy, per-colour recall and the confusion table (truth in rows).
+accuracy, per-colour recall and the confusion table (truth in rows). ``--kmeans 4,6,8`` (after a
+run) clusters the same images otherwise (k-means at each k) and scores the describer's names of
+each clustering: the names must hold on clusterings other than the pipeline's one choice.
 """
 
 from __future__ import annotations
@@ -67,16 +70,24 @@ def composite(car: Image.Image, road: Image.Image, rng: np.random.Generator) -> 
     return small.filter(ImageFilter.GaussianBlur(rng.uniform(0.2, 0.6)))
 
 
+def _shrunk(car: Image.Image, side: int, width: tuple[float, float], aspect: tuple[float, float], min_h: int,
+            resample: int, rng: np.random.Generator) -> Image.Image:
+    """The car photo resized to a random share ``width`` of the canvas side, its aspect ratio
+    jittered by ``aspect``, at least ``min_h`` px high and at most the canvas."""
+    car = car.convert("RGB")
+    w0, h0 = car.size
+    cw = int(side * rng.uniform(*width))
+    ch = min(side, max(min_h, int(cw * h0 / w0 * rng.uniform(*aspect))))
+    return car.resize((cw, ch), resample)
+
+
 def composite_other(car: Image.Image, road: Image.Image, rng: np.random.Generator) -> Image.Image:
     """A differently made traffic-crop-like image: any size, the car anywhere, a hard edge,
     pixelated or blurred, darker or lighter."""
     side = int(rng.integers(64, 150))
     canvas = road.convert("RGB").resize((side, side), Image.BICUBIC)
-    car = car.convert("RGB")
-    w0, h0 = car.size
-    cw = int(side * rng.uniform(0.35, 0.9))
-    ch = min(side, max(8, int(cw * h0 / w0 * rng.uniform(0.7, 1.1))))
-    car = car.resize((cw, ch), Image.BILINEAR)
+    car = _shrunk(car, side, (0.35, 0.9), (0.7, 1.1), 8, Image.BILINEAR, rng)
+    cw, ch = car.size
     canvas.paste(car, (int(rng.uniform(0, max(1, side - cw))), int(rng.uniform(0, max(1, side - ch)))))
     small = max(8, int(side * rng.uniform(0.4, 0.9)))
     up = Image.NEAREST if rng.random() < 0.3 else Image.BILINEAR
@@ -85,9 +96,31 @@ def composite_other(car: Image.Image, road: Image.Image, rng: np.random.Generato
     return Image.fromarray(np.clip(lit, 0, 255).astype(np.uint8))
 
 
+def composite_dusk(car: Image.Image, road: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A third make: small, dim, tinted crops (dusk or a cheap camera): canvas 40-80 px, the car
+    55-95 % of it near the centre, exposure 0.5-0.9 with a slight colour cast, box-downsampled and
+    sharpened back up."""
+    side = int(rng.integers(40, 80))
+    canvas = road.convert("RGB").resize((side, side), Image.BILINEAR)
+    car = _shrunk(car, side, (0.55, 0.95), (0.75, 1.0), 6, Image.BOX, rng)
+    cw, ch = car.size
+    x = int((side - cw) / 2 + rng.uniform(-0.08, 0.08) * side)
+    y = int((side - ch) / 2 + rng.uniform(-0.08, 0.08) * side)
+    canvas.paste(car, (min(max(x, 0), side - cw), min(max(y, 0), side - ch)))
+    small = max(8, int(side * rng.uniform(0.6, 1.0)))
+    out = canvas.resize((small, small), Image.BOX).resize((side, side), Image.BICUBIC)
+    gain = rng.uniform(0.5, 0.9) * rng.uniform(0.92, 1.08, size=3)  # dimmer, each channel a little off
+    lit = np.asarray(out, dtype=np.float32) * gain.astype(np.float32)
+    return Image.fromarray(np.clip(lit, 0, 255).astype(np.uint8)).filter(ImageFilter.SHARPEN)
+
+
+STYLES = {"soft": composite, "other": composite_other, "dusk": composite_dusk}
+QUALITY = {"soft": (55, 85), "other": (40, 90), "dusk": (35, 75)}
+
+
 def build(out: Path, per_colour: int, seed: int, split: str = "test", style: str = "soft") -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    make = composite_other if style == "other" else composite
+    make = STYLES[style]
     roads = sorted((SHARED / "data" / "vehicles-udacity" / "non-vehicles").glob("*/*.png"))
     images = out / "images"
     images.mkdir(parents=True, exist_ok=True)
@@ -104,7 +137,7 @@ def build(out: Path, per_colour: int, seed: int, split: str = "test", style: str
         with Image.open(f) as car, Image.open(road) as bg:
             img = make(car, bg, rng)
         name = f"crop{n:05d}.jpg"
-        img.save(images / name, quality=int(rng.integers(*((40, 90) if style == "other" else (55, 85)))))
+        img.save(images / name, quality=int(rng.integers(*QUALITY[style])))
         rows.append({"path": name, "colour": colour, "source": str(f.relative_to(SHARED)),
                      "road": str(road.relative_to(SHARED))})
     truth = pd.DataFrame(rows).sort_values("path").reset_index(drop=True)
@@ -131,9 +164,11 @@ def colour_word(name: str) -> str:
     return found[0] if found else ""
 
 
-def score(out: Path) -> tuple[pd.DataFrame, dict]:
+def score(out: Path, table: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+    """Score the run's names (``table``: ``path``, ``cluster``, ``cluster_name`` per image;
+    default the run's clusters.csv) against the set's truth."""
     truth = pd.read_csv(out / "truth.csv")
-    table = pd.read_csv(out / "run" / "clusters.csv")
+    table = pd.read_csv(out / "run" / "clusters.csv") if table is None else table.copy()
     table["file"] = table["path"].astype(str).map(lambda p: Path(p.replace("\\", "/")).name)
     table = table.merge(truth.rename(columns={"path": "file"})[["file", "colour"]], on="file", how="left")
     rows = []
@@ -142,14 +177,20 @@ def score(out: Path) -> tuple[pd.DataFrame, dict]:
         name = str(g["cluster_name"].iloc[0])
         word = colour_word(name)
         truth_word = WORD.get(major.index[0], major.index[0])
+        # Colours tied for the most images: any of them is the majority (value_counts breaks a tie blindly).
+        tied = {WORD.get(k, k) for k, v in major.items() if v == major.iloc[0]}
         rows.append({"cluster": int(c), "size": len(g), "majority": major.index[0], "majority_n": int(major.iloc[0]),
+                     "tied_with": ",".join(sorted(tied - {truth_word})),
                      "purity": round(major.iloc[0] / len(g), 3), "name": name, "word": word,
-                     "match": word == truth_word, "match_any": truth_word in colour_words(name)})
+                     "match": word == truth_word, "match_tie": word in tied,
+                     "match_any": bool(tied & set(colour_words(name)))})
     per = pd.DataFrame(rows)
     names = per["name"].tolist()
     summary = {
         "images": len(table), "clusters": len(per),
         "colour_word_right_share": round(float(per.loc[per["match"], "size"].sum() / per["size"].sum()), 4),
+        # the same where a colour tied for the majority counts as the majority
+        "colour_word_right_share_ties": round(float(per.loc[per["match_tie"], "size"].sum() / per["size"].sum()), 4),
         # a pair ("white or grey") right when either word is the majority colour
         "any_colour_word_right_share": round(float(per.loc[per["match_any"], "size"].sum() / per["size"].sum()), 4),
         # the ceiling of images whose own true colour is their cluster's word: the clustering's purity
@@ -187,17 +228,55 @@ def sources(out: Path) -> pd.DataFrame:
     return table
 
 
+def other_clusterings(out: Path, ks: list[int], seed: int) -> list[dict]:
+    """The same set's images clustered otherwise (k-means at each k on the prepared
+    vehicle-attributes descriptors), each named by the describer as the pipeline names its
+    clusters (64 sampled images per cluster, the colour model on the vehicle box, no type
+    models): the names' colour words scored as for the run. The images' evidence is measured
+    once (one cache) for all k."""
+    from sklearn.cluster import KMeans
+
+    from vehiclust.describe import ClusterDescriber, EvidenceCache
+    from vehiclust.io import load_descriptors
+    from vehiclust.prepare import DescriptorPreparer
+
+    truth = pd.read_csv(out / "truth.csv")
+    paths = [str(out / "images" / p) for p in truth["path"]]
+    X = np.asarray(load_descriptors(out / "vehicle-attributes.pkl", mmap=False), dtype=np.float32)
+    Z = DescriptorPreparer(random_state=seed).fit_transform(X)
+    cache, found = EvidenceCache(), []
+    for k in ks:
+        labels = KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(Z).astype(np.int64)
+        d = ClusterDescriber(run_heads=False, random_state=seed, progress=False,
+                             cache_dir=out / "run" / ".cache" / "image_checks")
+        d.fit(labels, Z, paths=paths, cache=cache)
+        names = dict(zip(d.clusters_["cluster"], d.clusters_["cluster_name"]))
+        table = pd.DataFrame({"path": truth["path"], "cluster": labels, "cluster_name": [names[c] for c in labels]})
+        per, summary = score(out, table)
+        found.append({"k": k, **summary})
+        print(f"k-means k={k}: colour word = majority for {summary['colour_word_right_share']:.1%} "
+              f"({summary['colour_word_right_share_ties']:.1%} with ties); duplicates: "
+              f"{summary['duplicate_names'] or 'none'}; misses: "
+              + ("; ".join(f"{r.name!r} (truth {r.majority} {r.majority_n}/{r.size})"
+                           for r in per[~per["match_tie"]].itertuples()) or "none"), flush=True)
+    right = [f["colour_word_right_share_ties"] for f in found]
+    print(f"over {len(found)} clusterings: mean {np.mean(right):.1%}, worst {min(right):.1%}")
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("/tmp/vehiclust-colourset"))
     ap.add_argument("--per-colour", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--split", default="test", help="vehicle-colors split the photos come from")
-    ap.add_argument("--style", choices=["soft", "other"], default="soft", help="how the cars are put into the "
+    ap.add_argument("--style", choices=sorted(STYLES), default="soft", help="how the cars are put into the "
                     "road patches (see the module's docstring)")
     ap.add_argument("--score-only", action="store_true", help="score an existing run")
     ap.add_argument("--sources", action="store_true", help="score each image's colour by each source (after a run)")
     ap.add_argument("--rerun", action="store_true", help="reuse the set, descriptors and cached stages; describe again")
+    ap.add_argument("--kmeans", default="", help="after a run: also name k-means clusterings of the set at these k "
+                    "(comma list, e.g. 4,6,8,10,12) and score each")
     args = ap.parse_args(argv)
     if not (SHARED / "data").is_dir():
         print(f"{SHARED} is absent: this benchmark needs the real images (or set VEHICLUST_SHARED).", file=sys.stderr)
@@ -205,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out
     if args.sources:
         sources(out)
+        return 0
+    if args.kmeans:
+        other_clusterings(out, [int(k) for k in args.kmeans.split(",")], args.seed)
         return 0
     if not args.score_only:
         if not args.rerun:
@@ -218,7 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     per, summary = score(out)
     pd.set_option("display.width", 200)
     print(per.to_string(index=False))
-    print(f"colour word = the cluster's majority true colour for {summary['colour_word_right_share']:.1%} of images; "
+    print(f"colour word = the cluster's majority true colour for {summary['colour_word_right_share']:.1%} of images "
+          f"({summary['colour_word_right_share_ties']:.1%} where a colour tied for the majority counts); "
           f"duplicate names: {summary['duplicate_names'] or 'none'} ({summary})")
     print(f"purity ceiling (sum of clusters' majority counts / images): {summary['purity_ceiling']:.1%}; "
           f"images whose own true colour is their cluster's colour word: {summary['images_true_colour_is_the_word']:.1%}")

@@ -122,3 +122,13 @@ def test_tied_leading_colours_ask_for_more_images():
     again = extra_colour_rows(labels, usable, sampled, colours, 100, np.random.default_rng(0))
     assert np.array_equal(more, again)
     assert extra_colour_rows(labels, usable, sampled, [], 100, np.random.default_rng(0)).size == 0
+
+
+def test_clearly_more_is_beyond_sampling_error():
+    """A count outnumbers another only by more than two standard errors of their difference."""
+    from vehiclust.describe._colour import clearly_more
+
+    assert clearly_more(60, 20, 100) and not clearly_more(20, 60, 100)
+    assert not clearly_more(30, 25, 100)  # 5 images apart in 100: a tie
+    assert not clearly_more(280, 250, 1000) and clearly_more(320, 250, 1000)
+    assert clearly_more(5, 0, 5) and not clearly_more(0, 0, 10) and not clearly_more(3, 1, 0)

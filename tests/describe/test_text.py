@@ -253,10 +253,35 @@ def test_paint_the_model_calls_white_but_the_vehicles_show_grey_is_grey_or_white
     assert describe([e], {})[0]["cluster_name"] == "grey or white"
     e.colours = {"grey": 0.5, "white": 0.3, "black": 0.2}
     e.model_colours = {"white": 0.77, "grey": 0.12, "red": 0.11}
-    # black paint the model calls white is not a shade of white: the model's word, hedged
+    # black paint the model calls white is not a shade of white, but more of the vehicles show
+    # black than white: both words, the vehicles' first (the model's word is still in the name)
     e.colours = {"black": 0.6, "grey": 0.3, "white": 0.1}
+    e.n_images = 64
     out = describe([e], {})[0]
-    assert out["colour_or"] == "" and out["cluster_name"].startswith("probably white")
+    assert out["cluster_name"] == "black or white" and out["colour"] == "white" and out["colour_or"] == "black"
+    assert not out["colour_hedged"]
+    # the look-alike contrast does not call them white (the model's word, said second)
+    f = ev(1, {"blue": 0.7, "grey": 0.3})
+    f.colours, f.model_colours, f.n_images = {"blue": 0.7, "grey": 0.3}, {"blue": 0.8, "white": 0.2}, 64
+    out = describe([e, f], {0: 1, 1: 0})[0]
+    assert "white rather than" not in out["description"] and "black rather than blue" in out["description"]
+    # grey (the colour shaded white and lit black paint also read as) leads white only where it
+    # holds more images than the model's word does
+    e.colours = {"grey": 0.45, "white": 0.2, "black": 0.35}
+    assert describe([e], {})[0]["cluster_name"] == "white or grey"
+
+
+def test_grey_leads_a_list_only_by_a_clear_margin():
+    """A mix of grey, black and white vehicles: grey (where shaded white, lit black and silver
+    paint all land on a small crop) comes first only where it clearly outnumbers the next."""
+    e = ev(0, {"grey": 0.34, "white": 0.27, "black": 0.23, "blue": 0.16})
+    e.colours = {"grey": 0.28, "black": 0.26, "white": 0.24, "red": 0.06, "blue": 0.09, "green": 0.07}
+    e.n_images = 200
+    assert describe([e], {})[0]["cluster_name"] == "black, grey or white"
+    e.colours = {"grey": 0.45, "black": 0.2, "white": 0.18, "red": 0.06, "blue": 0.05, "green": 0.06}
+    assert describe([e], {})[0]["cluster_name"].startswith("mostly grey")
+    e.colours = {"grey": 0.36, "black": 0.2, "white": 0.18, "red": 0.11, "blue": 0.09, "green": 0.06}
+    assert describe([e], {})[0]["cluster_name"] == "grey, black or white"
 
 
 def test_no_leading_colour_lists_the_leading_colours_most_common_first():
@@ -299,3 +324,14 @@ def test_colour_list_when_the_type_covers_too_little():
     other.model_types = {"car": 1.0}
     out = describe([e, other], {})[0]
     assert out["cluster_name"] == "black, grey or white", out
+
+
+def test_grey_does_not_hold_back_a_mixed_clusters_leading_colour():
+    """A mix led by black, grey next: grey (where lit black paint also lands) does not stop
+    "mixed, often black"; another colour as close does."""
+    e = ev(0, {"grey": 0.3, "black": 0.3, "red": 0.2, "yellow": 0.2})
+    e.colours = {"black": 0.27, "grey": 0.22, "red": 0.14, "yellow": 0.11, "blue": 0.1, "green": 0.08, "white": 0.08}
+    e.n_images = 130
+    assert describe([e], {})[0]["cluster_name"] == "mixed, often black"
+    e.colours = {"black": 0.27, "red": 0.22, "grey": 0.14, "yellow": 0.11, "blue": 0.1, "green": 0.08, "white": 0.08}
+    assert describe([e], {})[0]["cluster_name"] == "mixed"

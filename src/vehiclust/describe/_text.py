@@ -18,6 +18,7 @@ import pandas as pd
 
 import numpy as np
 
+from vehiclust.describe._colour import clearly_more
 from vehiclust.describe._evidence import (
     SOURCE_BOX_MODEL,
     SOURCE_COLOUR_MODEL,
@@ -62,6 +63,9 @@ HEDGE = 0.35  # a name covering at least this share (but under MAJORITY) is said
 # "white"): where the vehicles' own colours say the shade more often, both are said, the
 # better-supported word first ("white or grey" when the model's share is the larger).
 MODEL_SHADES: dict[str, tuple[str, ...]] = {"white": ("grey",), "black": ("grey",)}
+# The colour that the neighbours' pixels fall into on a small crop (shaded white, lit black and
+# silver paint are all mid-lightness and colourless): it leads another only by a clear margin.
+SINK_COLOURS = ("grey",)
 
 
 @dataclass
@@ -158,7 +162,11 @@ def _choose_colour(ev: ClusterEvidence, w: Words) -> None:
     (:data:`MODEL_MAJORITY`) for another word: then the model's word is said, with "probably"
     where the vehicles' own colours show little of it, except where the vehicles' colour is a
     pixel-only shade of it with a majority of its own (pink and brown paint are "red" to the
-    model, which has no word for them)."""
+    model, which has no word for them). Where the vehicles' own word holds at least
+    :data:`CORROBORATION` of them, both are said: a shade of the model's word ("white or grey",
+    the shade first where more images show it than the model's word), or another word more of
+    the vehicles show than the model's ("black or white": black cars the model calls white);
+    grey leads only by a clear margin (:func:`_leads`)."""
     if not ev.colours:
         _choose_colour_two_sources(ev, w)
         return
@@ -171,9 +179,14 @@ def _choose_colour(ev: ClusterEvidence, w: Words) -> None:
         # The model's clear majority is said; a pixel-only shade of it (pink for red) only
         # where that shade holds a majority of its own (the model has no word for it).
         hedged = _support(ev.colours, mc) < CORROBORATION
-        if word in MODEL_SHADES.get(mc, ()) and share >= CORROBORATION:
-            # Silver or shaded paint the model calls white: each source's word is said.
+        if share >= CORROBORATION and word in MODEL_SHADES.get(mc, ()):
+            # Silver or shaded paint the model calls white: each source's word is said, the
+            # shade first only where more images show it than the model's word.
             pair, hedged, pair_leads = word, False, share > ms
+        elif share >= CORROBORATION and _leads(ev, word, mc):
+            # The vehicles' own colours show more of another word (black cars the model calls
+            # white): both words are said, the vehicles' first.
+            pair, hedged, pair_leads = word, False, True
         word, share, source, dist, said = mc, ms, ev.model_colour_source, ev.model_colours, True
     elif strong_model and mc == word and not said:
         # Both say it; the model by a clear majority, the vehicles' colours by a plurality.
@@ -182,6 +195,16 @@ def _choose_colour(ev: ClusterEvidence, w: Words) -> None:
         said = _covers(ev, word, "") >= HEDGE
     w.colour, w.colour_share, w.colour_source, w.colour_dist = word, share, source, dist
     w.colour_named, w.colour_hedged, w.colour_pair, w.pair_leads = said, said and hedged, pair, pair_leads
+
+
+def _leads(ev: ClusterEvidence, word: str, other: str) -> bool:
+    """Do more of the cluster's vehicles show ``word`` than ``other`` (their per-image colours,
+    :attr:`ClusterEvidence.colours`)? Grey needs a lead beyond sampling error
+    (:func:`clearly_more`): on a small crop shaded white paint, lit black paint and silver all
+    read grey, so a grey count is inflated by its neighbours."""
+    n = max(ev.n_images, 1)
+    a, b = ev.colours.get(word, 0.0) * n, ev.colours.get(other, 0.0) * n
+    return clearly_more(a, b, n) if word in SINK_COLOURS else a > b
 
 
 def _choose_colour_two_sources(ev: ClusterEvidence, w: Words) -> None:
@@ -349,12 +372,15 @@ def colour_set(colour: str) -> set[str]:
     return {part.strip() for part in re.split(r",| or ", colour) if part.strip()}
 
 
-def leading_colours(dist: dict[str, float] | None, max_n: int = LIST_MAX) -> list[str]:
+def leading_colours(dist: dict[str, float] | None, max_n: int = LIST_MAX, n: int = 0) -> list[str]:
     """A mixed cluster's leading colours, most common first: those held by at least
     :data:`LIST_MIN` of the images, the first ``max_n`` of them; ``[]`` unless two or more
-    together hold a majority."""
+    together hold a majority. Of ``n`` sampled images, grey (:data:`SINK_COLOURS`) comes first
+    only where it clearly outnumbers the next colour."""
     ranked = sorted((dist or {}).items(), key=lambda kv: -kv[1])
     lead = [(word, share) for word, share in ranked if share >= LIST_MIN][:max_n]
+    if len(lead) > 1 and lead[0][0] in SINK_COLOURS and not clearly_more(lead[0][1] * n, lead[1][1] * n, n):
+        lead[0], lead[1] = lead[1], lead[0]
     return [word for word, _ in lead] if len(lead) > 1 and sum(s for _, s in lead) > MAJORITY else []
 
 
@@ -419,7 +445,7 @@ def _listed_name(ev: ClusterEvidence, w: Words, vtype: str) -> Name | None:
     """No colour leads: the leading colours in order ("black, white or grey"), the first the
     most common; with the type where two colours and the type fit in four words and together
     cover a majority ("black or white cars"). ``None`` where no list covers a majority."""
-    lead = leading_colours(w.colour_dist, 2 if vtype else LIST_MAX)
+    lead = leading_colours(w.colour_dist, 2 if vtype else LIST_MAX, ev.n_images)
     if not lead:
         return None
     colour, first = list_text(lead), float(w.colour_dist[lead[0]])
@@ -441,8 +467,10 @@ def _mixed(ev: ClusterEvidence, w: Words) -> Name:
     if listed is not None:
         return listed
     dist = w.colour_dist or {}
-    shares = sorted(dist.values(), reverse=True) + [0.0]
-    if w.colour and shares[0] >= LEAN_MIN and shares[0] >= LEAD * shares[1]:
+    # Grey does not hold back a colour it may have taken images from (shaded white, lit black).
+    rivals = [s for c, s in dist.items() if c != w.colour and (w.colour in SINK_COLOURS or c not in SINK_COLOURS)]
+    runner_up = max(rivals, default=0.0)
+    if w.colour and dist.get(w.colour, 0.0) >= LEAN_MIN and dist.get(w.colour, 0.0) >= LEAD * runner_up:
         return Name(fallback="mixed", lean=w.colour, cover=_covers(ev, w.colour, "", w))
     return Name(fallback="mixed")
 
@@ -708,8 +736,10 @@ def _sentence_one(ev: ClusterEvidence, w: Words) -> str:
         facts.append(f"{w.colour_share:.0%} of {n} sampled images {w.colour} by {w.colour_source}"
                      + _runner_up(w.colour_dist, w.colour_share))
         if w.colour_pair:
-            facts.append(f"{ev.colours.get(w.colour_pair, 0.0):.0%} {w.colour_pair} by their vehicle colours "
-                         f"(the colour model has no word for silver or shaded paint)")
+            note = ("(the colour model has no word for silver or shaded paint)"
+                    if w.colour_pair in MODEL_SHADES.get(w.colour, ()) else
+                    f"against {ev.colours.get(w.colour, 0.0):.0%} {w.colour}")
+            facts.append(f"{ev.colours.get(w.colour_pair, 0.0):.0%} {w.colour_pair} by their vehicle colours {note}")
     if colour_ok and type_ok:
         head = f"{_type_head(w)}, {quantifier(w.colour_share).lower()} {w.colour_word}"
     elif colour_ok:
@@ -763,9 +793,12 @@ def separation(ev: ClusterEvidence, w: Words, other: ClusterEvidence, wo: Words)
     options: list[tuple[float, str, str]] = []
     for mine, theirs, source in ((ev.pixel_colours, other.pixel_colours, SOURCE_PIXELS),
                                  (ev.model_colours, other.model_colours, ev.model_colour_source)):
+        if mine is ev.model_colours and w.colour_named and w.pair_leads:
+            continue  # the name leads with a word the model does not say ("black or white"): not its word
         if mine and theirs:
             diff = _tv(mine, theirs)
-            word, share = (w.colour, mine.get(w.colour, 0.0)) if w.colour_named and w.colour in mine else top(mine)
+            lead = w.colour_word.split(" or ")[0]  # the word the name says first
+            word, share = (lead, mine.get(lead, 0.0)) if w.colour_named and lead in mine else top(mine)
             theirs_word = wo.colour if wo.colour_named else top(theirs)[0]
             plain = (f"they are {word} rather than {theirs_word}" if word != theirs_word
                      else f"more of them are {word}" if share > theirs.get(word, 0.0) else f"fewer of them are {word}")

@@ -179,17 +179,24 @@ def image_colour(shares: np.ndarray) -> str:
 TIE_Z = 2.0
 
 
+def clearly_more(a: float, b: float, n: float) -> bool:
+    """Do ``a`` of ``n`` sampled images outnumber ``b`` of them by more than sampling error
+    (:data:`TIE_Z` standard errors; multinomial counts: the difference has variance
+    a + b - (a - b)² / n)?"""
+    if a <= b or n <= 0:
+        return False
+    var = a + b - (a - b) ** 2 / n
+    return var <= 0 or (a - b) >= TIE_Z * var**0.5
+
+
 def colour_tied(words: Sequence[str]) -> bool:
     """Are the two most common colour words of a cluster's sampled images (``""`` = unknown)
-    within :data:`TIE_Z` standard errors of each other? (multinomial counts a, b of n: the
-    difference has variance a + b - (a - b)² / n)"""
+    within :data:`TIE_Z` standard errors of each other (:func:`clearly_more`)?"""
     known = [w for w in words if isinstance(w, str) and w]
     if len(known) < 2:
         return False
     counts = sorted(Counter(known).values(), reverse=True) + [0]
-    a, b, n = counts[0], counts[1], len(known)
-    var = a + b - (a - b) ** 2 / n
-    return var > 0 and (a - b) < TIE_Z * var**0.5
+    return counts[0] + counts[1] > 0 and not clearly_more(counts[0], counts[1], len(known))
 
 
 def extra_colour_rows(labels: np.ndarray, usable: np.ndarray, sampled: np.ndarray, colours: Sequence[str],
