@@ -203,8 +203,9 @@ def test_a_silhouette_edge_inside_its_confidence_interval_does_not_decide():
 
 def test_a_family_without_an_elbow_breaks_score_ties_like_step_4():
     # planted-like Leiden sweep: every resolution finds the same 20 groups (flat R², no knee);
-    # the silhouettes differ within their interval, so the scores tie; the tie must go to the
-    # higher silhouette excess (step 4), not to the first resolution of the grid
+    # the silhouettes differ within their interval and every other figure is equal: they are the
+    # same partition as far as the rule can tell, and the middle of that plateau is taken, not the
+    # first resolution of the grid (nor the one whose silhouette is ahead inside its interval)
     res = [0.1, 0.2, 0.5, 1.0, 2.0]
     sil_x = [0.2000, 0.2002, 0.2002, 0.2021, 0.2015]
     t = pd.DataFrame({
@@ -215,6 +216,10 @@ def test_a_family_without_an_elbow_breaks_score_ties_like_step_4():
     t = _with_ci(t, 0.0035)
     out, _, note = choose_configuration(t, k_min=2, k_max=40)
     assert "no clear elbow" in note
+    assert out.loc[out.chosen, "params"].item() == "resolution=0.5"
+    # a silhouette ahead beyond its interval does decide
+    t.loc[3, ["silhouette_excess", "silhouette_sample"]] += 0.01
+    out, _, _ = choose_configuration(t, k_min=2, k_max=40)
     assert out.loc[out.chosen, "params"].item() == "resolution=1.0"
 
 
