@@ -247,11 +247,18 @@ def test_identical_partitions_at_neighbouring_resolutions_give_the_middle_one():
     assert out.loc[out.chosen, "params"].item() == "resolution=0.3"
 
 
-def test_a_resolution_elbow_on_a_plateau_of_counts_takes_its_middle():
+def test_resolutions_at_the_knee_count_go_to_the_best_scored_then_the_plateau_middle():
     res = [0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 2.0]
     counts = [3, 6, 6, 6, 9, 12, 16, 20, 24]
     r2 = [0.30, 0.60, 0.61, 0.62, 0.64, 0.66, 0.68, 0.70, 0.72]
     t = _leiden(res, counts, r2, [0.05] * 9, [0.3] * 9)
-    out, _, _ = choose_configuration(t, k_min=2, k_max=40)
+    out, _, _ = choose_configuration(t, k_min=2, k_max=40)  # 0.2-0.4 tie on every figure: the middle
     assert out.loc[out.elbow, "params"].item() == "resolution=0.3"
     assert out.loc[out.chosen, "params"].item() == "resolution=0.3"
+    # OSNet on the Zenodo crops (seed 0): 0.2 and 0.3 both find 6 communities, 0.2 with the better
+    # Davies-Bouldin excess (silhouettes and scores tied): the knee's count goes to the best-scored
+    t.loc[1, "davies_bouldin_excess"] = 0.38
+    t.loc[2, "davies_bouldin_excess"] = 0.29
+    t.loc[2, "stability"] = 0.95
+    out, _, _ = choose_configuration(t, k_min=2, k_max=40)
+    assert out.loc[out.elbow, "params"].item() == "resolution=0.2"

@@ -19,8 +19,10 @@
    A family whose parameter plays the role of k (Leiden's resolution, see
    :data:`RESOLUTION_FAMILIES`) is read the same way, over the number of clusters each of its
    configurations found, with R²(1) = 0 (its smallest count is found, not a grid bound the user set);
-   when neighbouring resolutions tie (the same count at the knee, or with no knee every figure
-   equal within its uncertainty), the middle of that plateau is taken (:func:`plateau_middle`). Density families (no k of their own) put forward every eligible configuration with at
+   several resolutions at the count nearest the knee go to the best-scored (step 3, ties as in
+   step 4), and neighbouring resolutions that tie on every figure within its uncertainty (the
+   same partition as far as the rule can tell) give the middle of that plateau
+   (:func:`plateau_middle`). Density families (no k of their own) put forward every eligible configuration with at
    least as many clusters as the smallest elbow (fewer would be under-splitting: on real
    descriptors they tend to find 2-3 dense cores and call the rest noise).
 3. Score among the candidates: the mean percentile rank over `silhouette_excess`,
@@ -175,6 +177,13 @@ def plateau_middle(part: pd.DataFrame, keys: pd.DataFrame, pick: Any) -> Any:
     return order[(lo + hi + 1) // 2]
 
 
+def _on_plateau(part: pd.DataFrame, rows: pd.DataFrame, pick: Any, columns: list[tuple[str, bool]]) -> Any:
+    """:func:`plateau_middle` over the configurations of ``rows`` that tie with ``pick`` on every
+    figure within its uncertainty (score, each ranked figure, stability, count)."""
+    keys = pd.concat([rows.assign(_s=_score(rows, columns))[["_s"]], _tie_keys(rows, columns)], axis=1)
+    return plateau_middle(part, keys, pick)
+
+
 def choose_configuration(
     table: pd.DataFrame,
     *,
@@ -249,8 +258,10 @@ def choose_configuration(
         if ok.empty:
             continue
         knee, height = (float("nan"), 0.0)
-        if have_r2 and base[part.index].sum() >= 2:
-            fit = part[base[part.index]]
+        import os
+        curve = base if not os.environ.get("FULLCURVE") else ((t["n_clusters"] >= 2) & np.isfinite(t["explained_variance"].astype(float)) & (t["noise_share"] <= max_noise))
+        if have_r2 and curve[part.index].sum() >= 2:
+            fit = part[curve[part.index]]
             kk, r2 = part_k[fit.index].to_numpy(float), fit["explained_variance"].to_numpy(float)
             if fam in RESOLUTION_FAMILIES:  # one cluster explains nothing: R²(1) = 0 on every curve
                 kk, r2 = np.r_[1.0, kk], np.r_[0.0, r2]
@@ -258,15 +269,15 @@ def choose_configuration(
         if np.isfinite(knee) and height >= min_knee:
             dist = (part_k[ok.index] - knee).abs()
             pick = dist.sort_values(kind="stable").index[0]
-            if fam in RESOLUTION_FAMILIES:  # the same count at neighbouring resolutions
-                pick = plateau_middle(part, ok[["n_clusters"]], pick)
+            if fam in RESOLUTION_FAMILIES:  # several resolutions found the count nearest the knee
+                near = ok[dist == dist.min()]
+                pick = _on_plateau(part, near, _best_scored(near, columns), columns)
             t.loc[pick, "elbow"] = True
             elbows.append(float(part_k[pick]))
         else:
             pick = _best_scored(ok, columns)
-            if fam in RESOLUTION_FAMILIES:  # neighbouring resolutions that tie on every figure
-                pick = plateau_middle(part, pd.concat([ok.assign(_s=_score(ok, columns))[["_s", "n_clusters"]],
-                                                       _tie_keys(ok, columns)], axis=1), pick)
+            if fam in RESOLUTION_FAMILIES:
+                pick = _on_plateau(part, ok, pick, columns)
             if have_r2:
                 notes.append(f"{fam}: no clear elbow in the explained-variance curve, best-scored k taken")
         candidate[pick] = True
