@@ -258,10 +258,8 @@ def choose_configuration(
         if ok.empty:
             continue
         knee, height = (float("nan"), 0.0)
-        import os
-        curve = base if not os.environ.get("FULLCURVE") else ((t["n_clusters"] >= 2) & np.isfinite(t["explained_variance"].astype(float)) & (t["noise_share"] <= max_noise))
-        if have_r2 and curve[part.index].sum() >= 2:
-            fit = part[curve[part.index]]
+        if have_r2 and base[part.index].sum() >= 2:
+            fit = part[base[part.index]]
             kk, r2 = part_k[fit.index].to_numpy(float), fit["explained_variance"].to_numpy(float)
             if fam in RESOLUTION_FAMILIES:  # one cluster explains nothing: R²(1) = 0 on every curve
                 kk, r2 = np.r_[1.0, kk], np.r_[0.0, r2]
