@@ -1,5 +1,6 @@
 """End to end: case-format input → every output of the contract, in-process and via the CLI."""
 
+import json
 import pickle
 import subprocess
 import sys
@@ -146,3 +147,46 @@ def test_subprocess_smoke(case, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Best: b" in proc.stdout  # the closing summary
     assert len(pd.read_csv(tmp_path / "sp" / "clusters.csv")) == N
+
+
+def test_maps_laid_out_beside_the_outliers_equal_the_maps_stage(case, tmp_path, monkeypatch):
+    """Large runs lay out the sets' maps in the workers while the outliers and the consensus go
+    on (`_start_maps`): the same coordinates and labels as when the maps stage lays them out."""
+    import vehiclust.parallel
+    import vehiclust.pipeline as P
+
+    d, _ = case
+    plain = run(_config(d, tmp_path / "plain", n_jobs=2))
+    started = []
+    start = P._start_maps
+    monkeypatch.setattr(vehiclust.parallel, "MIN_ROWS", 100)  # "large" for this test
+    monkeypatch.setattr(P, "_start_maps", lambda ctx: (start(ctx), started.append(ctx.mapping is not None)))
+    early = run(_config(d, tmp_path / "early", n_jobs=2))
+    assert started == [True]
+    assert set(early.descriptors) == set(plain.descriptors)
+    for name, r in plain.descriptors.items():
+        np.testing.assert_array_equal(early.descriptors[name].labels, r.labels)
+        np.testing.assert_array_equal(early.descriptors[name].coords_2d, r.coords_2d)
+        np.testing.assert_array_equal(early.descriptors[name].coords_3d, r.coords_3d)
+
+
+def test_sets_folders_written_in_workers_are_the_same_files(case, tmp_path, monkeypatch):
+    """`RunResults.save(n_jobs=2)` on a large run writes each set's folder in the worker
+    processes: byte for byte the files a save in this process writes."""
+    import filecmp
+
+    import vehiclust.parallel
+
+    d, _ = case
+    results = run(_config(d, tmp_path / "here"))
+    monkeypatch.setattr(vehiclust.parallel, "MIN_ROWS", 100)  # "large" for this test
+    results.save(tmp_path / "workers", n_jobs=2)
+    written = sorted(p.relative_to(tmp_path / "workers") for p in (tmp_path / "workers").rglob("*") if p.is_file())
+    assert {"labels.npy", "outlier_scores.csv", "clusters.csv", "selection.csv"} <= {p.name for p in written}
+    assert sum(p.parts[0] == "descriptors" for p in written) >= 2 * len(results.descriptors)
+    for rel in written:
+        if rel.name == "metadata.json":  # the run's timings gained the report stage after its save
+            continue
+        assert filecmp.cmp(tmp_path / "here" / rel, tmp_path / "workers" / rel, shallow=False), rel
+    here, there = (json.loads((tmp_path / f / "metadata.json").read_text()) for f in ("here", "workers"))
+    assert here["descriptors"] == there["descriptors"] and here["best"] == there["best"]

@@ -55,6 +55,7 @@ class RunContext:
     source_keys: dict[str, str] = field(default_factory=dict)  # descriptor name -> content hash
     timings: dict[str, float] = field(default_factory=dict)
     describing: Any = None  # the sets' descriptions still being written in worker processes (see _describe_in_workers)
+    mapping: Any = None  # the sets' maps still being laid out in worker processes (see _start_maps)
     results: RunResults | None = None
 
 
@@ -77,17 +78,34 @@ def run(config: RunConfig) -> RunResults:
     except OSError as exc:
         raise InputError(f"The output folder {out} cannot be created ({exc.strerror}).") from None
     _runlog.step("load", ctx.timings["load"], len(ctx.samples), f"{len(ctx.case.descriptors)} sets, {len(ctx.samples):,} rows")
-    for stage in (_stage_prepare, _stage_mix, _stage_cluster, _stage_image_checks, _stage_outliers,
-                  _stage_consensus, _stage_maps, _stage_describe, _stage_compare, _stage_report):
-        name = stage.__name__.removeprefix("_stage_")
-        start = time.perf_counter()
-        stage(ctx)
-        ctx.timings[name] = round(time.perf_counter() - start, 3)
-        log.info("stage %s done in %.1f s", name, ctx.timings[name])
-        if ctx.timings[name] >= 0.05:  # a stage with nothing to do (no mixes, no images) is not news
-            _runlog.step(f"{name} done", ctx.timings[name], len(ctx.samples))
+    with main_threads(len(ctx.samples)):
+        for stage in (_stage_prepare, _stage_mix, _stage_cluster, _stage_image_checks, _stage_outliers,
+                      _stage_consensus, _stage_maps, _stage_describe, _stage_compare, _stage_report):
+            name = stage.__name__.removeprefix("_stage_")
+            start = time.perf_counter()
+            stage(ctx)
+            ctx.timings[name] = round(time.perf_counter() - start, 3)
+            log.info("stage %s done in %.1f s", name, ctx.timings[name])
+            if ctx.timings[name] >= 0.05:  # a stage with nothing to do (no mixes, no images) is not news
+                _runlog.step(f"{name} done", ctx.timings[name], len(ctx.samples))
     assert ctx.results is not None
     return ctx.results
+
+
+# Up to this many rows this process runs BLAS and OpenMP on one thread. Its matrices are then too
+# small for a second thread to pay, and the per-set worker processes (one thread each) hold the
+# other cores; a second thread only spins waiting for work: on the demo's prepare stage, 1.5 CPU-s
+# on one thread, 49 CPU-s on two on a busy 2-core machine (bench/RESULTS.md, "make demo").
+ONE_THREAD_ROWS = 50_000
+
+
+def main_threads(n_rows: int) -> Any:
+    """BLAS / OpenMP on one thread in this process for a small run (restored afterwards)."""
+    from contextlib import nullcontext
+
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1) if n_rows <= ONE_THREAD_ROWS else nullcontext()
 
 
 # ---- load + validate --------------------------------------------------------------------
@@ -324,9 +342,12 @@ def _stage_outliers(ctx: RunContext) -> None:
     fitted = dict(zip(todo, run_jobs(_fit_outliers, jobs, n_jobs=n_jobs, n_rows=n, description="outliers",
                                      progress=cfg.progress, on_done=lambda i, fit, s: _runlog.step(
                                          f"outliers {todo[i]}", s, n, f"{int(fit[1].labels_.sum()):,} flagged"))))
+    for name in ctx.runs:
+        ctx.prepared[name].graph = fitted.get(name, (None, None))[0]
+    _start_maps(ctx)  # the maps need only the graphs: laid out in the workers while this process goes on
     for name, run_ in ctx.runs.items():
         ps = ctx.prepared[name]
-        ps.graph, ensemble = fitted.get(name, (None, None))
+        ensemble = fitted.get(name, (None, None))[1]
         run_.outliers = outlier_table(n, ps.valid, ensemble, ctx.image_checks, paths=ctx.samples.get("path_given", ctx.samples["path"]),
                                       vehicle_prob=vehicle_prob, descriptors=ps.X)
         run_.model = model_for_set(ps, run_, ensemble)  # what `vehiclust assign` needs
@@ -336,30 +357,89 @@ def _stage_outliers(ctx: RunContext) -> None:
 MAP_LAYOUT = "sample-umap-small-1"  # in the maps' cache key: bumped when a layout changes
 
 
+def _map_plan(ctx: RunContext, names: list[str]) -> tuple[dict, dict, list]:
+    """(cache keys, cached coordinates or None, (name, d) still to lay out) of the maps of ``names``."""
+    cfg = ctx.config
+    dims = (2, 3) if cfg.map_3d else (2,)
+    # The consensus space is a spectral embedding already: a PCA map of it is enough and saves
+    # a sixth UMAP (the largest single cost of the consensus at full size).
+    keys = {(name, d): cache_key(ctx.prepared[name].X, ctx.prepared[name].valid,
+                                 {"method": _map_method(ctx, name), "d": d, "seed": ctx.seeds["maps"], "layout": MAP_LAYOUT})
+            for name in names for d in dims}
+    found = {nd: (ctx.cache.load("maps", nd[0], key) if ctx.cache else None) for nd, key in keys.items()}
+    return keys, found, [nd for nd, hit in found.items() if hit is None or "coords" not in hit]
+
+
+def _map_method(ctx: RunContext, name: str) -> str:
+    return "pca" if ctx.prepared[name].preparation.get("kind") == "consensus" else ctx.config.map_method
+
+
+def _map_jobs(ctx: RunContext, todo: list, show: bool) -> list[tuple]:
+    """:func:`vehiclust.embed.full_coords`'s arguments for each (name, d) of ``todo``."""
+    return [(ctx.prepared[name].X, ctx.prepared[name].valid, d, _map_method(ctx, name), ctx.seeds["maps"], 20_000, show,
+             ctx.prepared[name].graph) for name, d in todo]
+
+
+def _start_maps(ctx: RunContext) -> None:
+    """On a large run in worker processes: lay out the maps of the sets in a thread once their
+    k-NN graphs are final, while this process goes on with the outlier tables, the assignment
+    models and the consensus (the maps read only the prepared rows and the graph); :func:`_stage_maps`
+    collects them. The same coordinates as when the maps stage lays them out itself (each map
+    is seeded on its own). Nothing where that does not pay (small data, one process)."""
+    import threading
+
+    from threadpoolctl import threadpool_limits
+
+    from vehiclust.embed import full_coords
+    from vehiclust.parallel import MIN_ROWS, processes, run_jobs
+
+    cfg, n = ctx.config, len(ctx.samples)
+    names = [name for name in ctx.runs if ctx.prepared[name].graph is not None]
+    if n < MIN_ROWS or not names:
+        return
+    keys, found, todo = _map_plan(ctx, names)
+    if processes(cfg.n_jobs, len(todo), n) < 2:
+        return
+    jobs = _map_jobs(ctx, todo, False)
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["done"] = run_jobs(full_coords, jobs, n_jobs=cfg.n_jobs, n_rows=n, description="maps", progress=False,
+                                       on_done=lambda i, xy, s: _runlog.step(
+                                           f"map {todo[i][0]}", s, n, f"{todo[i][1]}-D {_map_method(ctx, todo[i][0])}, laid out beside the outliers"))
+        except BaseException as exc:  # raised again by _stage_maps
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=work, name="vehiclust-maps", daemon=True)
+    thread.start()
+    # the worker processes hold the cores until the maps are in: BLAS and OpenMP here on one thread
+    ctx.mapping = (thread, todo, outcome, threadpool_limits(limits=1))
+
+
 def _stage_maps(ctx: RunContext) -> None:
     """2-D (and 3-D) coordinates of every row, and the map PNGs, for each descriptor set."""
     from vehiclust.parallel import processes, run_jobs
     from vehiclust.embed import full_coords
 
     cfg = ctx.config
-    dims = (2, 3) if cfg.map_3d else (2,)
-    # The consensus space is a spectral embedding already: a PCA map of it is enough and saves
-    # a sixth UMAP (the largest single cost of the consensus at full size).
-    method = {name: "pca" if ctx.prepared[name].preparation.get("kind") == "consensus" else cfg.map_method
-              for name in ctx.runs}
+    early: dict[tuple[str, int], Any] = {}
+    if ctx.mapping is not None:  # laid out beside the outliers (see _start_maps)
+        thread, done_todo, outcome, limits = ctx.mapping
+        ctx.mapping = None
+        thread.join()
+        limits.restore_original_limits()
+        if "error" in outcome:
+            raise outcome["error"]
+        early = dict(zip(done_todo, outcome["done"]))
     # a second run on the same output reads the coordinates back (keyed by content and layout)
-    keys = {(name, d): cache_key(ctx.prepared[name].X, ctx.prepared[name].valid,
-                                 {"method": method[name], "d": d, "seed": ctx.seeds["maps"], "layout": MAP_LAYOUT})
-            for name in ctx.runs for d in dims}
-    found = {nd: (ctx.cache.load("maps", nd[0], key) if ctx.cache else None) for nd, key in keys.items()}
-    todo = [nd for nd, hit in found.items() if hit is None or "coords" not in hit]
+    keys, found, todo = _map_plan(ctx, list(ctx.runs))
+    todo = [nd for nd in todo if nd not in early]
     show = cfg.progress and processes(cfg.n_jobs, len(todo), len(ctx.samples)) == 1
-    jobs = [(ctx.prepared[name].X, ctx.prepared[name].valid, d, method[name], ctx.seeds["maps"], 20_000, show,
-             ctx.prepared[name].graph) for name, d in todo]
-    coords = run_jobs(full_coords, jobs, n_jobs=cfg.n_jobs, n_rows=len(ctx.samples), description="maps",
-                      progress=cfg.progress, on_done=lambda i, xy, s: _runlog.step(
-                          f"map {todo[i][0]}", s, len(ctx.samples), f"{todo[i][1]}-D {method[todo[i][0]]}"))
-    for nd, xy in zip(todo, coords):
+    coords = run_jobs(full_coords, _map_jobs(ctx, todo, show), n_jobs=cfg.n_jobs, n_rows=len(ctx.samples),
+                      description="maps", progress=cfg.progress, on_done=lambda i, xy, s: _runlog.step(
+                          f"map {todo[i][0]}", s, len(ctx.samples), f"{todo[i][1]}-D {_map_method(ctx, todo[i][0])}"))
+    for nd, xy in [*early.items(), *zip(todo, coords)]:
         found[nd] = {"coords": xy}
         if ctx.cache:
             ctx.cache.save("maps", nd[0], keys[nd], found[nd])
@@ -554,7 +634,7 @@ def _stage_report(ctx: RunContext) -> None:
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         },
     )
-    results.save(cfg.out)
+    results.save(cfg.out, n_jobs=cfg.n_jobs)  # the sets' folders in the worker processes on a large run
     ctx.results = results
     if cfg.html or cfg.notebook:
         from vehiclust.report import write_reports

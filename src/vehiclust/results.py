@@ -144,9 +144,14 @@ class RunResults:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     # ---- on-disk form -------------------------------------------------------------------
-    def save(self, out_dir: str | Path) -> Path:
+    def save(self, out_dir: str | Path, n_jobs: int | None = None) -> Path:
+        """Write the run into ``out_dir``. ``n_jobs``: worker processes (as ``RunConfig.n_jobs``)
+        that write the sets' folders on a large run (:data:`vehiclust.parallel.MIN_ROWS` rows or
+        more), while this process writes the run's own tables; None = all here. The same files."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
+        # at full size each set's folder holds 416,314-row tables: CSV formatting is most of the cost
+        folders = _SetFolders(self, out, n_jobs)
         best_table = self.clusters_table()  # built once: clusters.csv, outliers.csv, its own folder
         atomic_write_csv(best_table, out / "clusters.csv")
         atomic_write_csv(self.selection_table(), out / "selection.csv")
@@ -168,33 +173,10 @@ class RunResults:
             flagged = pd.concat([table, best_outliers.drop(columns=[c for c in table.columns if c in best_outliers], errors="ignore")], axis=1)
             flagged = flagged[flagged["is_outlier"]].sort_values("outlier_score", ascending=False)
             atomic_write_csv(flagged, out / "outliers.csv")
-        index: dict[str, Any] = {}
-        for name, run in self.descriptors.items():
-            d = out / "descriptors" / name
-            d.mkdir(parents=True, exist_ok=True)
-            if name == self.best:  # the same table as clusters.csv: copied, not formatted again
-                atomic_copy(out / "clusters.csv", d / "clusters.csv")
-            else:
-                atomic_write_csv(run.table(*self._paths()), d / "clusters.csv")
-            atomic_write_csv(run.selection, d / "selection.csv")
-            atomic_save_npy(np.asarray(run.labels, dtype=np.int64), d / "labels.npy")
-            if run.outliers is not None:
-                atomic_write_csv(run.outliers, d / "outlier_scores.csv")
-            if run.clusters is not None:
-                atomic_write_csv(run.clusters, d / "cluster_summary.csv")
-            if run.coords_2d is not None:
-                atomic_save_npy(np.asarray(run.coords_2d, dtype=np.float32), d / "coords_2d.npy")
-            if run.coords_3d is not None:
-                atomic_save_npy(np.asarray(run.coords_3d, dtype=np.float32), d / "coords_3d.npy")
-            if run.typicality is not None:
-                atomic_save_npy(np.asarray(run.typicality, dtype=np.float32), d / "typicality.npy")
-            if run.model is not None:
-                run.model.save(d)
-            index[name] = {
-                "chosen": _jsonable(run.chosen),
-                "preparation": _jsonable(run.preparation),
-                "artifacts": run.artifacts,
-            }
+        folders.finish()
+        atomic_copy(out / "clusters.csv", out / "descriptors" / self.best / "clusters.csv")  # the same table: copied
+        index = {name: {"chosen": _jsonable(run.chosen), "preparation": _jsonable(run.preparation),
+                        "artifacts": run.artifacts} for name, run in self.descriptors.items()}
         meta = dict(self.metadata)
         meta.update({"best": self.best, "best_reason": self.best_reason, "descriptors": index})
         atomic_write_text(json.dumps(_jsonable(meta), indent=2), out / "metadata.json")
@@ -254,19 +236,70 @@ class RunResults:
             run_dir=run_dir,
         )
 
-    def assign(self, descriptors: dict[str, Any], paths: Any = None, *, descriptor_set: str | None = None) -> pd.DataFrame:
-        """clusters.csv rows for new rows (``descriptors``: name -> (n, d) array) placed into this
-        loaded run's clusters with its saved models (see :mod:`vehiclust.assign`)."""
-        from vehiclust.assign import RunAssigner
 
-        if self.run_dir is None:
-            from vehiclust.exceptions import InputError
+def _save_set_folder(run: DescriptorRun, d: Path, paths: pd.Series, normalised: pd.Series, own_table: bool) -> None:
+    """One set's folder under ``descriptors/``; ``own_table`` False: its clusters.csv is the
+    run's clusters.csv, copied by the caller. Module-level so a worker process can run it."""
+    d.mkdir(parents=True, exist_ok=True)
+    if own_table:
+        atomic_write_csv(run.table(paths, normalised), d / "clusters.csv")
+    atomic_write_csv(run.selection, d / "selection.csv")
+    atomic_save_npy(np.asarray(run.labels, dtype=np.int64), d / "labels.npy")
+    if run.outliers is not None:
+        atomic_write_csv(run.outliers, d / "outlier_scores.csv")
+    if run.clusters is not None:
+        atomic_write_csv(run.clusters, d / "cluster_summary.csv")
+    if run.coords_2d is not None:
+        atomic_save_npy(np.asarray(run.coords_2d, dtype=np.float32), d / "coords_2d.npy")
+    if run.coords_3d is not None:
+        atomic_save_npy(np.asarray(run.coords_3d, dtype=np.float32), d / "coords_3d.npy")
+    if run.typicality is not None:
+        atomic_save_npy(np.asarray(run.typicality, dtype=np.float32), d / "typicality.npy")
+    if run.model is not None:
+        run.model.save(d)
 
-            raise InputError("RunResults.assign needs a run loaded from disk: RunResults.load(run_dir).assign(...).")
-        assigner = RunAssigner(self.run_dir, descriptor_set, results=self)
-        placement = assigner.predict(descriptors)
-        n = len(placement.labels)
-        return assigner.clusters_table(placement, pd.Series(paths if paths is not None else [f"row {i}" for i in range(n)]))
+
+class _SetFolders:
+    """The sets' folders of :meth:`RunResults.save`: on a large run, in ``n_jobs`` worker
+    processes (:func:`vehiclust.parallel.run_jobs`, from a thread); else written here by
+    :meth:`finish`. The same files either way."""
+
+    def __init__(self, results: RunResults, out: Path, n_jobs: int | None) -> None:
+        import dataclasses
+
+        from vehiclust.parallel import MIN_ROWS, processes
+
+        paths, normalised = results._paths()
+        # copies with only the saved fields (not the fitted estimators the pipeline hangs on a run)
+        self.jobs = [(dataclasses.replace(run), out / "descriptors" / name, paths, normalised, name != results.best)
+                     for name, run in results.descriptors.items()]
+        self.thread = None
+        self.n_jobs = n_jobs
+        self.outcome: dict[str, Any] = {}
+        if results.n_rows >= MIN_ROWS and processes(n_jobs, len(self.jobs), results.n_rows) > 1:
+            import threading
+
+            self.thread = threading.Thread(target=self._write, name="vehiclust-save", daemon=True)
+            self.thread.start()
+
+    def _write(self) -> None:
+        from vehiclust.parallel import run_jobs
+
+        try:
+            run_jobs(_save_set_folder, self.jobs, n_jobs=self.n_jobs, n_rows=len(self.jobs[0][2]),
+                     description="writing the sets' folders", progress=False)
+        except BaseException as exc:  # raised again by finish
+            self.outcome["error"] = exc
+
+    def finish(self) -> None:
+        """Wait for the folders (or write them now)."""
+        if self.thread is None:
+            for args in self.jobs:
+                _save_set_folder(*args)
+            return
+        self.thread.join()
+        if "error" in self.outcome:
+            raise self.outcome["error"]
 
 
 def _text_column(frame: pd.DataFrame, column: str, default: np.ndarray) -> np.ndarray:

@@ -27,12 +27,13 @@ def split_demo(demo: Path, out: Path, seed: int = 0, share: float = 0.8) -> dict
     return {"train": train, "test": ~train}
 
 
-def _demo_pipeline(demo_dir: Path, root: Path, seed: int, families: tuple[str, ...]) -> dict:
-    """The pipeline on a seeded 80 % of the demo: two sets, their mix and the consensus (no images)."""
+def _demo_pipeline(demo_dir: Path, root: Path, seed: int, families: tuple[str, ...], share: float = 0.8) -> dict:
+    """The pipeline on a seeded 80 % (``share``) of the demo: two sets, their mix and the consensus
+    (no images)."""
     from vehiclust.config import RunConfig
     from vehiclust.pipeline import run
 
-    masks = split_demo(demo_dir, root / "split", seed=seed)
+    masks = split_demo(demo_dir, root / "split", seed=seed, share=share)
     cfg = RunConfig(
         descriptors={n: root / "split" / f"train-{n}.pkl" for n in SETS},
         paths=root / "split" / "train_paths.csv",
@@ -57,6 +58,12 @@ def _demo_pipeline(demo_dir: Path, root: Path, seed: int, families: tuple[str, .
 def demo_run(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Split seed 0, k-means: every set placed by its nearest centre."""
     return _demo_pipeline(demo_dir, tmp_path_factory.mktemp("assign-demo"), 0, ("kmeans",))
+
+
+@pytest.fixture(scope="session")
+def demo_whole_run(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The oracle of ``demo_run``: the same config and seed on the whole demo."""
+    return _demo_pipeline(demo_dir, tmp_path_factory.mktemp("assign-demo-whole"), 0, ("kmeans",), share=1.0)
 
 
 @pytest.fixture(scope="session")

@@ -222,7 +222,7 @@ def test_selector_rejects_bad_parameters(dask_client, kw, match):
 
 
 # ---- outliers ---------------------------------------------------------------------------
-@pytest.mark.parametrize("exact_max_rows", [10**6, 1000])  # all rows, and the HNSW reference sample
+@pytest.mark.parametrize("exact_max_rows", [10**6, 1000])  # all rows, and the reference sample
 def test_knn_graph_on_workers_is_the_local_graph(hard_prepared, dask_client, exact_max_rows):
     kw = dict(exact_max_rows=exact_max_rows, reference_size=1500, random_state=5)
     a = knn_graph(hard_prepared, 10, **kw)

@@ -3,7 +3,7 @@
 The graph is the one :func:`vehiclust.neighbors.knn_graph` builds once per descriptor set
 (the outlier detectors and the maps use it too). Up to ``exact_max_rows`` rows it is exact
 over every row and Leiden runs on every row. Above, every row's neighbours are searched
-among a seeded reference sample (HNSW); the sample rows' own neighbours are sample rows,
+among a seeded reference sample (exact search); the sample rows' own neighbours are sample rows,
 so Leiden runs on the sample's graph and every other row takes the community most of its
 ``n_neighbors`` nearest sample rows belong to (nearer rows break ties).
 

@@ -6,8 +6,8 @@ rows. What costs time per row runs on the workers over row blocks:
 
 - the k-NN search of every row (:func:`dask_knn_graph`): the faiss index is built on the
   driver exactly as :func:`vehiclust.neighbors.knn_graph` builds it (all rows, exact, up to
-  60,000 rows; above that an HNSW index of the seeded 20,000-row reference sample, built on
-  one thread), serialised and sent to the workers once;
+  60,000 rows; above that a flat index of the seeded 20,000-row reference sample, also
+  exact), serialised and sent to the workers once;
 - the isolation-forest scoring of every row (the forest is fitted on the driver: it sees
   200 trees x 512 rows).
 
