@@ -203,8 +203,9 @@ def test_a_silhouette_edge_inside_its_confidence_interval_does_not_decide():
 
 def test_a_family_without_an_elbow_breaks_score_ties_like_step_4():
     # planted-like Leiden sweep: every resolution finds the same 20 groups (flat R², no knee);
-    # the silhouettes differ within their interval, so the scores tie; the tie must go to the
-    # higher silhouette excess (step 4), not to the first resolution of the grid
+    # the silhouettes differ within their interval and every other figure is equal: they are the
+    # same partition as far as the rule can tell, and the middle of that plateau is taken, not the
+    # first resolution of the grid (nor the one whose silhouette is ahead inside its interval)
     res = [0.1, 0.2, 0.5, 1.0, 2.0]
     sil_x = [0.2000, 0.2002, 0.2002, 0.2021, 0.2015]
     t = pd.DataFrame({
@@ -215,4 +216,49 @@ def test_a_family_without_an_elbow_breaks_score_ties_like_step_4():
     t = _with_ci(t, 0.0035)
     out, _, note = choose_configuration(t, k_min=2, k_max=40)
     assert "no clear elbow" in note
+    assert out.loc[out.chosen, "params"].item() == "resolution=0.5"
+    # a silhouette ahead beyond its interval does decide
+    t.loc[3, ["silhouette_excess", "silhouette_sample"]] += 0.01
+    out, _, _ = choose_configuration(t, k_min=2, k_max=40)
     assert out.loc[out.chosen, "params"].item() == "resolution=1.0"
+
+
+def _leiden(res, counts, r2, sil_x, db_x, start=0):
+    return _with_ci(pd.DataFrame({
+        "config_id": np.arange(start, start + len(res)), "family": "leiden",
+        "params": [f"resolution={r}" for r in res], "k": np.nan, "n_clusters": counts, "noise_share": 0.0,
+        "calinski_harabasz": 100.0, "davies_bouldin": 1.0, "silhouette_sample": [0.03 + s for s in sil_x],
+        "silhouette_excess": sil_x, "davies_bouldin_excess": db_x, "calinski_harabasz_excess": 1.0,
+        "stability": 0.9, "explained_variance": r2}), 0.0035)
+
+
+def test_identical_partitions_at_neighbouring_resolutions_give_the_middle_one():
+    # the case's screen sample (session 4): 0.1-0.7 give the same 20 groups, 1.0 a slightly different
+    # partition; the rule must not take the lowest resolution of the plateau (next to a merge)
+    res = [0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5]
+    t = _leiden(res, [20] * 8, [0.5] * 6 + [0.5001, 0.4999], [0.2] * 6 + [0.2019, 0.15],
+                [0.67] * 6 + [0.6694, 0.5])
+    out, _, note = choose_configuration(t, k_min=2, k_max=40)
+    assert "no clear elbow" in note
+    assert out.loc[out.chosen, "params"].item() == "resolution=0.4"
+    # the plateau is only what the rule sees as the same partition: a resolution that differs stays apart
+    t.loc[2, "davies_bouldin_excess"] = 0.671
+    out, _, _ = choose_configuration(t, k_min=2, k_max=40)
+    assert out.loc[out.chosen, "params"].item() == "resolution=0.3"
+
+
+def test_resolutions_at_the_knee_count_go_to_the_best_scored_then_the_plateau_middle():
+    res = [0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 2.0]
+    counts = [3, 6, 6, 6, 9, 12, 16, 20, 24]
+    r2 = [0.30, 0.60, 0.61, 0.62, 0.64, 0.66, 0.68, 0.70, 0.72]
+    t = _leiden(res, counts, r2, [0.05] * 9, [0.3] * 9)
+    out, _, _ = choose_configuration(t, k_min=2, k_max=40)  # 0.2-0.4 tie on every figure: the middle
+    assert out.loc[out.elbow, "params"].item() == "resolution=0.3"
+    assert out.loc[out.chosen, "params"].item() == "resolution=0.3"
+    # OSNet on the Zenodo crops (seed 0): 0.2 and 0.3 both find 6 communities, 0.2 with the better
+    # Davies-Bouldin excess (silhouettes and scores tied): the knee's count goes to the best-scored
+    t.loc[1, "davies_bouldin_excess"] = 0.38
+    t.loc[2, "davies_bouldin_excess"] = 0.29
+    t.loc[2, "stability"] = 0.95
+    out, _, _ = choose_configuration(t, k_min=2, k_max=40)
+    assert out.loc[out.elbow, "params"].item() == "resolution=0.2"

@@ -18,7 +18,11 @@
    candidate is then its best eligible configuration by the score below, with a note.
    A family whose parameter plays the role of k (Leiden's resolution, see
    :data:`RESOLUTION_FAMILIES`) is read the same way, over the number of clusters each of its
-   configurations found, with R²(1) = 0 (its smallest count is found, not a grid bound the user set). Density families (no k of their own) put forward every eligible configuration with at
+   configurations found, with R²(1) = 0 (its smallest count is found, not a grid bound the user set);
+   several resolutions at the count nearest the knee go to the best-scored (step 3, ties as in
+   step 4), and neighbouring resolutions that tie on every figure within its uncertainty (the
+   same partition as far as the rule can tell) give the middle of that plateau
+   (:func:`plateau_middle`). Density families (no k of their own) put forward every eligible configuration with at
    least as many clusters as the smallest elbow (fewer would be under-splitting: on real
    descriptors they tend to find 2-3 dense cores and call the rest noise).
 3. Score among the candidates: the mean percentile rank over `silhouette_excess`,
@@ -30,8 +34,10 @@
    h, tie on it (:func:`tolerant_rank`). Ranking a difference the sample cannot resolve let a
    consensus beat Leiden on MobileNet (Zenodo 4,800, seed 2) by 0.0024 of silhouette (half-widths
    0.0024 each) where Leiden was ahead on Davies-Bouldin (0.37 vs 0.31) and stability (0.78 vs 0.58).
-4. The best score wins; ties go to the higher silhouette excess, then the more stable, then
-   the fewer clusters. A chosen k at the
+4. The best score wins; ties go to the first of the ranked figures that tells them apart beyond
+   its uncertainty (silhouette excess outside its interval, then Davies-Bouldin excess, then
+   stability), then the fewer clusters: a silhouette edge inside its interval, a tie in step 3,
+   does not decide in step 4 either. A chosen k at the
    edge of the k grid is reported in `note` (and warned about by the caller).
 5. Consensus at the base family's k. A family in :data:`CONSENSUS_OF` (evidence accumulation,
    "eac") is a consensus of many runs of another family (k-means) and does not put forward a k
@@ -105,24 +111,77 @@ def tolerant_rank(values: pd.Series, half_width: pd.Series | None = None) -> pd.
     return pd.Series(np.where(known, rank, np.nan), index=values.index)
 
 
-def _score(frame: pd.DataFrame, columns: list[tuple[str, bool]]) -> pd.Series:
-    parts = []
+def _ranks(frame: pd.DataFrame, columns: list[tuple[str, bool]]) -> pd.DataFrame:
+    """Each ranked column's percentile rank within ``frame`` (higher is better), differences the
+    column's confidence interval cannot resolve counted as ties (:func:`tolerant_rank`)."""
+    parts = {}
     for c, higher in columns:
         bounds = UNCERTAIN.get(c)
         half = ((frame[bounds[1]] - frame[bounds[0]]) / 2.0 if bounds and all(b in frame.columns for b in bounds)
                 else None)
-        parts.append(tolerant_rank(frame[c] if higher else -frame[c], half))
-    return pd.concat(parts, axis=1).mean(axis=1)
+        parts[c] = tolerant_rank(frame[c] if higher else -frame[c], half)
+    return pd.DataFrame(parts, index=frame.index)
+
+
+def _score(frame: pd.DataFrame, columns: list[tuple[str, bool]]) -> pd.Series:
+    return _ranks(frame, columns).mean(axis=1)
+
+
+TIE_KEYS = [f"_tie{i}" for i in range(3)]
+
+
+def _tie_keys(frame: pd.DataFrame, columns: list[tuple[str, bool]]) -> pd.DataFrame:
+    """Step 4's tie-break keys: the ranked columns in order, each as its tolerant rank within
+    ``frame`` (a silhouette edge inside its interval does not break a tie it could not break in
+    the score), then the more stable, then the fewer clusters (as ``-n_clusters``)."""
+    ranks = _ranks(frame, columns).fillna(-np.inf)
+    keys = pd.DataFrame({TIE_KEYS[i]: ranks[c] for i, (c, _) in enumerate(columns)}, index=frame.index)
+    for i in range(len(columns), len(TIE_KEYS)):
+        keys[TIE_KEYS[i]] = 0.0
+    keys["_stab"] = frame["stability"].fillna(-np.inf)
+    keys["_n"] = -frame["n_clusters"]
+    return keys
 
 
 def _best_scored(frame: pd.DataFrame, columns: list[tuple[str, bool]]) -> Any:
-    """Index of the best-scored row of ``frame``, ties broken as in step 4 (the first column,
-    then the more stable, then the fewer clusters): with silhouettes tied within their interval,
-    identical partitions at several resolutions would otherwise go to the first in the grid."""
-    first, higher = columns[0]
-    order = frame.assign(_s=_score(frame, columns), _first=frame[first] if higher else -frame[first],
-                         _stab=frame["stability"].fillna(-np.inf), _n=frame["n_clusters"])
-    return order.sort_values(["_s", "_first", "_stab", "_n"], ascending=[False, False, False, True], kind="stable").index[0]
+    """Index of the best-scored row of ``frame``, ties broken as in step 4 (:func:`_tie_keys`):
+    with silhouettes tied within their interval, identical partitions at several resolutions would
+    otherwise go to the first in the grid."""
+    order = pd.concat([frame.assign(_s=_score(frame, columns)), _tie_keys(frame, columns)], axis=1)
+    keys = ["_s", *TIE_KEYS, "_stab", "_n"]
+    return order.sort_values(keys, ascending=False, kind="stable").index[0]
+
+
+def plateau_middle(part: pd.DataFrame, keys: pd.DataFrame, pick: Any) -> Any:
+    """The middle of the plateau ``pick`` lies on in a resolution family's grid (``part``, in grid
+    order): the run of neighbouring configurations equal to ``pick`` on every column of ``keys``
+    (indexed by the eligible rows only). Those resolutions give the partition the rule wants, as
+    far as its figures tell; the one furthest from both ends of the run is furthest from where it
+    changes, so it is the one most likely to give it again when the graph changes (every row
+    instead of the screen's sample, another subsample). The lowest resolution of the run sits
+    next to a merge: on a planted case it found the planted groups on the 20,000-row sample and
+    merged two of them on every row."""
+    order = list(part.index)
+    at = order.index(pick)
+    ref = keys.loc[pick].to_numpy(float)
+
+    def equal(i: int) -> bool:
+        return order[i] in keys.index and bool(np.all(keys.loc[order[i]].to_numpy(float) == ref))
+
+    lo = at
+    while lo > 0 and equal(lo - 1):
+        lo -= 1
+    hi = at
+    while hi + 1 < len(order) and equal(hi + 1):
+        hi += 1
+    return order[(lo + hi + 1) // 2]
+
+
+def _on_plateau(part: pd.DataFrame, rows: pd.DataFrame, pick: Any, columns: list[tuple[str, bool]]) -> Any:
+    """:func:`plateau_middle` over the configurations of ``rows`` that tie with ``pick`` on every
+    figure within its uncertainty (score, each ranked figure, stability, count)."""
+    keys = pd.concat([rows.assign(_s=_score(rows, columns))[["_s"]], _tie_keys(rows, columns)], axis=1)
+    return plateau_middle(part, keys, pick)
 
 
 def choose_configuration(
@@ -208,10 +267,15 @@ def choose_configuration(
         if np.isfinite(knee) and height >= min_knee:
             dist = (part_k[ok.index] - knee).abs()
             pick = dist.sort_values(kind="stable").index[0]
+            if fam in RESOLUTION_FAMILIES:  # several resolutions found the count nearest the knee
+                near = ok[dist == dist.min()]
+                pick = _on_plateau(part, near, _best_scored(near, columns), columns)
             t.loc[pick, "elbow"] = True
             elbows.append(float(part_k[pick]))
         else:
             pick = _best_scored(ok, columns)
+            if fam in RESOLUTION_FAMILIES:
+                pick = _on_plateau(part, ok, pick, columns)
             if have_r2:
                 notes.append(f"{fam}: no clear elbow in the explained-variance curve, best-scored k taken")
         candidate[pick] = True
@@ -235,12 +299,10 @@ def choose_configuration(
     if base.any() and candidate.any():
         score.loc[candidate] = _score(t.loc[candidate], columns)
     t["score"] = score
-    first = columns[0][0]
-    order = t.assign(_c=candidate.astype(int), _e=eligible.astype(int), _s=score.fillna(-np.inf),
-                     _first=t[first].fillna(-np.inf) if columns[0][1] else -t[first].fillna(np.inf),
-                     _stab=t["stability"].fillna(-np.inf), _n=t["n_clusters"])
-    order = order.sort_values(["_c", "_s", "_e", "_first", "_stab", "_n"],
-                              ascending=[False, False, False, False, False, True], kind="stable")
+    # tie-break keys within the candidates, and within the rest (their order feeds the screen's spares)
+    ties = pd.concat([_tie_keys(t.loc[candidate], columns), _tie_keys(t.loc[~candidate], columns)]).loc[t.index]
+    order = pd.concat([t.assign(_c=candidate.astype(int), _e=eligible.astype(int), _s=score.fillna(-np.inf)), ties], axis=1)
+    order = order.sort_values(["_c", "_s", "_e", *TIE_KEYS, "_stab", "_n"], ascending=False, kind="stable")
     if order.index[0] in stand_in:  # the base family's candidate ranks right after its consensus
         consensus, base_idx = order.index[0], stand_in[order.index[0]]
         order = order.loc[[consensus, base_idx] + [i for i in order.index if i not in (consensus, base_idx)]]
