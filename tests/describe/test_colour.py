@@ -126,7 +126,7 @@ def test_tied_leading_colours_ask_for_more_images():
 
 def test_clearly_more_is_beyond_sampling_error():
     """A count outnumbers another only by more than two standard errors of their difference."""
-    from vehiclust.describe._colour import clearly_more
+    from vehiclust.evidence.colour import clearly_more
 
     assert clearly_more(60, 20, 100) and not clearly_more(20, 60, 100)
     assert not clearly_more(30, 25, 100)  # 5 images apart in 100: a tie

@@ -18,7 +18,7 @@ import pandas as pd
 
 import numpy as np
 
-from vehiclust.describe._colour import clearly_more
+from vehiclust.evidence.colour import clearly_more
 from vehiclust.describe._evidence import (
     SOURCE_BOX_MODEL,
     SOURCE_COLOUR_MODEL,
@@ -76,7 +76,6 @@ class Words:
     colour_named: bool = False
     colour_hedged: bool = False  # said with "probably": the other source does not show it
     colour_pair: str = ""  # a shade said with the colour ("white or grey"): the sources each see one
-    pair_leads: bool = False  # the shade is said first: more of the images carry it than the colour
     vtype: str = ""  # the first (or only) type word
     type_share: float = 0.0  # its share of the type evidence
     type_weight: float = 0.0  # its weight after weighing against all clusters (see :func:`weigh`)
@@ -95,11 +94,8 @@ class Words:
 
     @property
     def colour_word(self) -> str:
-        # The better-supported word of a pair leads (the model's, unless more images show the shade).
-        if not self.colour_pair:
-            return self.colour
-        first, second = (self.colour_pair, self.colour) if self.pair_leads else (self.colour, self.colour_pair)
-        return f"{first} or {second}"
+        # A pair leads with the colour model's clear majority; the vehicles' own word follows.
+        return f"{self.colour} or {self.colour_pair}" if self.colour_pair else self.colour
 
 
 def named(dist: dict[str, float]) -> bool:
@@ -159,14 +155,15 @@ def choose_words(ev: ClusterEvidence) -> Words:
 def _choose_colour(ev: ClusterEvidence, w: Words) -> None:
     """The colour word: the vehicle's colour per image (pixels and colour model weighed
     together, :func:`vehicle_colour`), unless the colour model alone has a clear majority
-    (:data:`MODEL_MAJORITY`) for another word: then the model's word is said, with "probably"
-    where the vehicles' own colours show little of it, except where the vehicles' colour is a
-    pixel-only shade of it with a majority of its own (pink and brown paint are "red" to the
-    model, which has no word for them). Where the vehicles' own word holds at least
-    :data:`CORROBORATION` of them, both are said: a shade of the model's word ("white or grey",
-    the shade first where more images show it than the model's word), or another word more of
-    the vehicles show than the model's ("black or white": black cars the model calls white);
-    grey leads only by a clear margin (:func:`_leads`)."""
+    (:data:`MODEL_MAJORITY`) for another word: then the model's word is said first, with
+    "probably" where the vehicles' own colours show little of it, except where the vehicles'
+    colour is a pixel-only shade of it with a majority of its own (pink and brown paint are
+    "red" to the model, which has no word for them). Where the vehicles' own word holds at least
+    :data:`CORROBORATION` of them, it is said second: a shade of the model's word ("white or
+    grey"), or another word more of the vehicles show than the model's ("white or black": black
+    cars the model calls white on a small crop); grey counts as more only by a clear margin
+    (:func:`_leads`). A clear model majority always leads: the weaker source never overrules
+    it, and where the vehicles disagree the name says both."""
     if not ev.colours:
         _choose_colour_two_sources(ev, w)
         return
@@ -174,19 +171,18 @@ def _choose_colour(ev: ClusterEvidence, w: Words) -> None:
     source, dist, said, hedged = ev.colour_source, ev.colours, named(ev.colours), False
     mc, ms = top(ev.model_colours)
     strong_model = bool(mc) and ms >= MODEL_MAJORITY
-    pair, pair_leads = "", False
+    pair = ""
     if strong_model and mc != word and (mc not in PIXEL_ONLY.get(word, ()) or share <= MAJORITY):
         # The model's clear majority is said; a pixel-only shade of it (pink for red) only
         # where that shade holds a majority of its own (the model has no word for it).
         hedged = _support(ev.colours, mc) < CORROBORATION
         if share >= CORROBORATION and word in MODEL_SHADES.get(mc, ()):
-            # Silver or shaded paint the model calls white: each source's word is said, the
-            # shade first only where more images show it than the model's word.
-            pair, hedged, pair_leads = word, False, share > ms
+            # Silver or shaded paint the model calls white: each source's word is said.
+            pair, hedged = word, False
         elif share >= CORROBORATION and _leads(ev, word, mc):
             # The vehicles' own colours show more of another word (black cars the model calls
-            # white): both words are said, the vehicles' first.
-            pair, hedged, pair_leads = word, False, True
+            # white): both words are said, the model's clear majority first.
+            pair, hedged = word, False
         word, share, source, dist, said = mc, ms, ev.model_colour_source, ev.model_colours, True
     elif strong_model and mc == word and not said:
         # Both say it; the model by a clear majority, the vehicles' colours by a plurality.
@@ -194,7 +190,7 @@ def _choose_colour(ev: ClusterEvidence, w: Words) -> None:
     elif not said:
         said = _covers(ev, word, "") >= HEDGE
     w.colour, w.colour_share, w.colour_source, w.colour_dist = word, share, source, dist
-    w.colour_named, w.colour_hedged, w.colour_pair, w.pair_leads = said, said and hedged, pair, pair_leads
+    w.colour_named, w.colour_hedged, w.colour_pair = said, said and hedged, pair
 
 
 def _leads(ev: ClusterEvidence, word: str, other: str) -> bool:
@@ -793,8 +789,6 @@ def separation(ev: ClusterEvidence, w: Words, other: ClusterEvidence, wo: Words)
     options: list[tuple[float, str, str]] = []
     for mine, theirs, source in ((ev.pixel_colours, other.pixel_colours, SOURCE_PIXELS),
                                  (ev.model_colours, other.model_colours, ev.model_colour_source)):
-        if mine is ev.model_colours and w.colour_named and w.pair_leads:
-            continue  # the name leads with a word the model does not say ("black or white"): not its word
         if mine and theirs:
             diff = _tv(mine, theirs)
             lead = w.colour_word.split(" or ")[0]  # the word the name says first
