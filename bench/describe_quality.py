@@ -5,7 +5,7 @@ No labels are given to the describer; the folder names only score its words afte
     flock /tmp/vehiclust-big.lock .venv/bin/python bench/describe_quality.py colours
     flock /tmp/vehiclust-big.lock .venv/bin/python bench/describe_quality.py types --descriptors /tmp/vehiclust-zenodo
 
-Needs ../shared (real images). Descriptors for vehicle-colors are computed here (color-hist,
+Needs ../shared (real images; or set VEHICLUST_SHARED). Descriptors for vehicle-colors are computed here (color-hist,
 cached under /tmp/vehiclust-describe); Zenodo descriptors come from ``--descriptors``
 (``<model>.npy`` + ``paths.csv``) or are computed with ``--model``.
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -33,7 +34,7 @@ from sklearn.decomposition import PCA
 from vehiclust.describe import ClusterDescriber, EvidenceCache
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("VEHICLUST_SHARED", ROOT.parent / "shared"))
 CACHE = Path("/tmp/vehiclust-describe")
 
 # Words that count as naming each true class (strict: no broader terms).
@@ -190,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--use-head-tables", action="store_true", help="types: use heads_*.csv in --descriptors")
     args = ap.parse_args(argv)
     if not SHARED.is_dir():
-        print(f"{SHARED} is absent: this benchmark needs the real images.", file=sys.stderr)
+        print(f"{SHARED} is absent: this benchmark needs the real images (or set VEHICLUST_SHARED).", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING)
     {"colours": colours, "types": types}[args.task](args)
