@@ -22,7 +22,10 @@
    several resolutions at the count nearest the knee go to the best-scored (step 3, ties as in
    step 4), and neighbouring resolutions that tie on every figure within its uncertainty (the
    same partition as far as the rule can tell) give the middle of that plateau
-   (:func:`plateau_middle`). Density families (no k of their own) put forward every eligible configuration with at
+   (:func:`plateau_middle`). A resolution family's knee may be broad: with replicate runs (other
+   Leiden seeds on the same graph, :data:`REPLICATE_COLUMNS`), every eligible count from the knee
+   to the counts whose height lies within the spread of the knee heights across seeds, and to the
+   replicates' own knees, is in it (:func:`broad_knee`), and its best-scored goes forward. Density families (no k of their own) put forward every eligible configuration with at
    least as many clusters as the smallest elbow (fewer would be under-splitting: on real
    descriptors they tend to find 2-3 dense cores and call the rest noise).
 3. Score among the candidates: the mean percentile rank over `silhouette_excess`,
