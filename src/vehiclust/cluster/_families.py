@@ -228,11 +228,13 @@ class LeidenFamily(Family):
 
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
         """The partition at the resolution, and the count and R² of :attr:`n_replicates` runs with
-        other Leiden seeds on the same graph (the rule reads the knee's seed-to-seed spread from them)."""
+        other Leiden seeds on the same graph (the rule reads the knee's seed-to-seed spread from them).
+        Not on a reference-sample graph (above `exact_max_rows`: a finalist fitted on every row after
+        the screen, whose table the rule does not read again; a sweep there reads a sharp knee)."""
         est = LeidenClustering(float(params["resolution"]), random_state=seed)
         W, nodes, graph = self._prepared(est, X, seed)
         info: dict[str, Any] = {}
-        for i in range(1, self.n_replicates + 1):
+        for i in range(1, (self.n_replicates if graph.reference is None else 0) + 1):
             other = est.partition(W, nodes, graph, est.resolution, config_seed(seed, "leiden-replicate", {"r": i}))
             info[REPLICATE_COLUMNS[0] % i] = int(other.max()) + 1
             info[REPLICATE_COLUMNS[1] % i] = explained_variance(X, other)
