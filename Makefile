@@ -1,5 +1,6 @@
 # vehiclust — `make demo` runs the whole job on the embedded demo; `make test` runs the tests.
-# Both bootstrap .venv on first use (a second run reuses it).
+# Both bootstrap .venv on first use (a second run reuses it); the install ends by compiling the
+# numba kernels the job uses (python -m vehiclust.warmup, ~1 min), so the first demo does not.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -13,6 +14,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[extract,dask,test]"
+	$(BIN)/python -m vehiclust.warmup
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -66,7 +66,7 @@ def _outside_ci(run_lab: np.ndarray, new_lab: np.ndarray, run_types: np.ndarray,
 
 
 def main(argv: list[str] | None = None) -> int:
-    from vehiclust.assign import psi
+    from vehiclust.assign import assign_rows, psi
     from vehiclust.config import RunConfig
     from vehiclust.pipeline import run
     from vehiclust.results import RunResults
@@ -102,15 +102,15 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name, r in res.descriptors.items():
         old = r.table(res.samples["path"])
-        back = res.assign(own, res.samples["path"], descriptor_set=name)
-        new = res.assign(held, descriptor_set=name)
+        back = assign_rows(res, own, res.samples["path"], descriptor_set=name)
+        new = assign_rows(res, held, descriptor_set=name)
         road = {}
         if args.road is not None:
             scenes = {}
             for n in SETS:
                 with open(args.road / f"{n}.pkl", "rb") as fh:
                     scenes[n] = np.asarray(pickle.load(fh), np.float32)  # noqa: S301 - made by vehiclust extract
-            placed = res.assign(scenes, descriptor_set=name)
+            placed = assign_rows(res, scenes, descriptor_set=name)
             road = {"road_new_kind": round(float(placed["new_kind"].mean()), 3),
                     "road_outliers": round(float(placed["is_outlier"].mean()), 3)}
         oc, nc = old["cluster"].to_numpy(), new["cluster"].to_numpy()

@@ -3,8 +3,9 @@
 - no module imports a private name (``_x``: a private module, or a private name of a module)
   that belongs to ANOTHER package (``vehiclust.cluster._rule`` is for ``vehiclust.cluster``
   only);
-- no import cycle between modules (the imports that run when a module is imported; the
-  script also lists two-way dependencies through imports inside functions).
+- no import cycle between modules, neither through the imports that run when a module is
+  imported nor through imports inside functions (two modules that import each other from
+  function bodies are a two-way dependency: one of them should own what both need).
 
 Run as a script (``python tests/test_imports.py``) to list every finding.
 """
@@ -108,12 +109,27 @@ def private_imports(mods: dict[str, Path] | None = None) -> list[str]:
     return found
 
 
-def import_cycles(mods: dict[str, Path] | None = None, lazy: bool = False) -> list[list[str]]:
+def _top(name: str) -> str:
+    """The top-level package (or root module) a module belongs to: ``vehiclust.cluster``."""
+    return ".".join(name.split(".")[:2])
+
+
+def import_cycles(mods: dict[str, Path] | None = None, lazy: bool = False,
+                  packages: bool = False) -> list[list[str]]:
     """The strongly connected groups of two or more modules (or a module importing itself), by
     the imports that run on import; ``lazy=True`` counts imports inside functions too (two
-    modules that call each other: not a cycle Python can trip on, but a knot to look at)."""
+    modules that call each other: not a cycle Python can trip on, but a knot to look at);
+    ``packages=True`` joins the modules of each top-level package (``vehiclust.cluster``):
+    a package that imports back from one that imports it."""
     mods = modules() if mods is None else mods
-    graph = {name: sorted({t for _, t, _ in imports(name, mods, lazy=lazy) if t in mods}) for name in mods}
+    graph: dict[str, list[str]] = {}
+    for name in mods:
+        targets = {t for _, t, _ in imports(name, mods, lazy=lazy) if t in mods}
+        if packages:
+            graph.setdefault(_top(name), [])
+            graph[_top(name)] = sorted(set(graph[_top(name)]) | {_top(t) for t in targets if _top(t) != _top(name)})
+        else:
+            graph[name] = sorted(targets)
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -160,6 +176,46 @@ def test_no_import_cycle():
     assert not cycles, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in cycles)
 
 
+def test_no_two_way_dependency_through_imports_inside_functions():
+    cycles = import_cycles(lazy=True)
+    assert not cycles, "two-way dependencies (imports inside functions included):\n" + "\n".join(
+        " <-> ".join(c) for c in cycles)
+
+
+def test_no_package_imports_back_from_one_that_imports_it():
+    cycles = import_cycles(lazy=True, packages=True)
+    assert not cycles, "packages that depend on each other (imports inside functions included):\n" + "\n".join(
+        " <-> ".join(c) for c in cycles)
+
+
+#: Who may read an input image: the evidence layer measures, ``io.images`` reads (and makes the
+#: thumbnails galleries show), ``extract`` feeds the models. The report re-opens only files
+#: vehiclust wrote itself (figures, thumbnails' bytes).
+IMAGE_READERS = {"load_image": ("vehiclust.evidence", "vehiclust.io.images", "vehiclust.extract._runner"),
+                 "Image.open": ("vehiclust.io.images", "vehiclust.report"),
+                 "imread": ()}
+
+
+def image_readers(mods: dict[str, Path] | None = None) -> list[str]:
+    """Every call that opens an image file outside the modules :data:`IMAGE_READERS` allows."""
+    mods = modules() if mods is None else mods
+    found = []
+    for name, path in mods.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            called = ast.unparse(node.func)
+            for what, allowed in IMAGE_READERS.items():
+                if (called == what or called.endswith("." + what)) and not name.startswith(allowed or ("\0",)):
+                    found.append(f"{name}:{node.lineno}: {called}")
+    return found
+
+
+def test_only_the_evidence_layer_and_io_open_input_images():
+    found = image_readers()
+    assert not found, "images opened outside vehiclust.evidence / io.images:\n" + "\n".join(found)
+
+
 def test_the_checks_catch_what_they_look_for(tmp_path):
     """A cross-package private import and a cycle in a made-up tree are found; allowed ones are not."""
     pkg = tmp_path / ROOT
@@ -190,6 +246,9 @@ def test_the_checks_catch_what_they_look_for(tmp_path):
     (pkg / "b" / "loop.py").write_text("")
     assert import_cycles(mods) == []
     assert import_cycles(mods, lazy=True) == [["vehiclust.b.lazy", "vehiclust.b.use"]]
+    assert import_cycles(mods, lazy=True, packages=True) == []  # within one package
+    (pkg / "a" / "pub.py").write_text("def g():\n    from vehiclust.b import use\n")  # a -> b, and b -> a
+    assert import_cycles(mods, lazy=True, packages=True) == [["vehiclust.a", "vehiclust.b"]]
 
 
 if __name__ == "__main__":
@@ -199,3 +258,7 @@ if __name__ == "__main__":
         print("cycle:", " <-> ".join(cycle))
     for cycle in import_cycles(lazy=True):
         print("two-way through imports inside functions:", " <-> ".join(cycle))
+    for cycle in import_cycles(lazy=True, packages=True):
+        print("packages depending on each other:", " <-> ".join(cycle))
+    for line in image_readers():
+        print("opens an image:", line)

@@ -77,17 +77,34 @@ def run(config: RunConfig) -> RunResults:
     except OSError as exc:
         raise InputError(f"The output folder {out} cannot be created ({exc.strerror}).") from None
     _runlog.step("load", ctx.timings["load"], len(ctx.samples), f"{len(ctx.case.descriptors)} sets, {len(ctx.samples):,} rows")
-    for stage in (_stage_prepare, _stage_mix, _stage_cluster, _stage_image_checks, _stage_outliers,
-                  _stage_consensus, _stage_maps, _stage_describe, _stage_compare, _stage_report):
-        name = stage.__name__.removeprefix("_stage_")
-        start = time.perf_counter()
-        stage(ctx)
-        ctx.timings[name] = round(time.perf_counter() - start, 3)
-        log.info("stage %s done in %.1f s", name, ctx.timings[name])
-        if ctx.timings[name] >= 0.05:  # a stage with nothing to do (no mixes, no images) is not news
-            _runlog.step(f"{name} done", ctx.timings[name], len(ctx.samples))
+    with main_threads(len(ctx.samples)):
+        for stage in (_stage_prepare, _stage_mix, _stage_cluster, _stage_image_checks, _stage_outliers,
+                      _stage_consensus, _stage_maps, _stage_describe, _stage_compare, _stage_report):
+            name = stage.__name__.removeprefix("_stage_")
+            start = time.perf_counter()
+            stage(ctx)
+            ctx.timings[name] = round(time.perf_counter() - start, 3)
+            log.info("stage %s done in %.1f s", name, ctx.timings[name])
+            if ctx.timings[name] >= 0.05:  # a stage with nothing to do (no mixes, no images) is not news
+                _runlog.step(f"{name} done", ctx.timings[name], len(ctx.samples))
     assert ctx.results is not None
     return ctx.results
+
+
+# Up to this many rows this process runs BLAS and OpenMP on one thread. Its matrices are then too
+# small for a second thread to pay, and the per-set worker processes (one thread each) hold the
+# other cores; a second thread only spins waiting for work: on the demo's prepare stage, 1.5 CPU-s
+# on one thread, 49 CPU-s on two on a busy 2-core machine (bench/RESULTS.md, "make demo").
+ONE_THREAD_ROWS = 50_000
+
+
+def main_threads(n_rows: int) -> Any:
+    """BLAS / OpenMP on one thread in this process for a small run (restored afterwards)."""
+    from contextlib import nullcontext
+
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1) if n_rows <= ONE_THREAD_ROWS else nullcontext()
 
 
 # ---- load + validate --------------------------------------------------------------------

@@ -254,20 +254,6 @@ class RunResults:
             run_dir=run_dir,
         )
 
-    def assign(self, descriptors: dict[str, Any], paths: Any = None, *, descriptor_set: str | None = None) -> pd.DataFrame:
-        """clusters.csv rows for new rows (``descriptors``: name -> (n, d) array) placed into this
-        loaded run's clusters with its saved models (see :mod:`vehiclust.assign`)."""
-        from vehiclust.assign import RunAssigner
-
-        if self.run_dir is None:
-            from vehiclust.exceptions import InputError
-
-            raise InputError("RunResults.assign needs a run loaded from disk: RunResults.load(run_dir).assign(...).")
-        assigner = RunAssigner(self.run_dir, descriptor_set, results=self)
-        placement = assigner.predict(descriptors)
-        n = len(placement.labels)
-        return assigner.clusters_table(placement, pd.Series(paths if paths is not None else [f"row {i}" for i in range(n)]))
-
 
 def _text_column(frame: pd.DataFrame, column: str, default: np.ndarray) -> np.ndarray:
     """A text column of the outlier table ("" for missing), or ``default`` when it is absent."""

@@ -11,7 +11,7 @@ from scipy.stats import binomtest
 from typer.testing import CliRunner
 
 from tests.assign.conftest import load_part
-from vehiclust.assign import RunAssigner, SetModel, psi
+from vehiclust.assign import RunAssigner, SetModel, assign_rows, psi
 from vehiclust.exceptions import InputError
 from vehiclust.results import RunResults
 
@@ -50,7 +50,7 @@ def test_own_rows_come_back_with_their_labels_and_flags(any_demo_run):
             micro = ((a["micro_centres"], a["micro_labels"]) if "micro_centres" in a else
                      (a["coassoc_centres"], a["coassoc_starts"], a["coassoc_labels"]) if "coassoc_centres" in a else None)
             assert model.info["rule"] == placement_rule(run.chosen["family"], micro), name
-        new = res.assign(train, res.samples["path"], descriptor_set=name)
+        new = assign_rows(res, train, res.samples["path"], descriptor_set=name)
         old = run.table(res.samples["path"])
         assert (new["cluster"].to_numpy() == old["cluster"].to_numpy()).mean() >= 0.99, name
         assert (new["cluster_name"].to_numpy() == old["cluster_name"].to_numpy()).mean() >= 0.99, name
@@ -65,7 +65,7 @@ def test_held_out_rows_spread_like_the_run(any_demo_run):
     test = load_part(demo_run["split"], "test")
     types = demo_run["types"]
     train_types, test_types = types[demo_run["masks"]["train"]], types[demo_run["masks"]["test"]]
-    new = res.assign(test)
+    new = assign_rows(res, test)
     old = res.clusters_table()
     ids = np.unique(old["cluster"][old["cluster"] >= 0])
     then = np.array([(old["cluster"] == c).mean() for c in ids])

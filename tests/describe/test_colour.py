@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from vehiclust.describe import COLOURS, colour_shares, image_colour, measure_image, srgb_to_lab
-from vehiclust.describe._colour import pixel_colour_index
+from vehiclust.evidence.colour import pixel_colour_index
 
 
 @pytest.mark.parametrize("rgb, lab", [
@@ -63,7 +63,7 @@ def _shares(**kw) -> np.ndarray:
 
 def test_no_parameters_fitted_on_labelled_photos():
     """The colour rules are thresholds in colour terms: no read-out fitted on any data set."""
-    import vehiclust.describe._colour as colour
+    import vehiclust.evidence.colour as colour
 
     assert not [n for n in dir(colour) if "READOUT" in n or "COEF" in n]
 
@@ -89,13 +89,13 @@ def test_no_parameters_fitted_on_labelled_photos():
     (dict(black=0.6, grey=0.4), "", {}, "black"),
 ])
 def test_vehicle_colour_rules(shares, model, hues, word):
-    from vehiclust.describe._colour import vehicle_colour
+    from vehiclust.evidence.colour import vehicle_colour
 
     assert vehicle_colour(_shares(**shares), model, hues) == word
 
 
 def test_hue_shares_count_dull_paint():
-    from vehiclust.describe._colour import CHROMA_MIN, hue_shares
+    from vehiclust.evidence.colour import CHROMA_MIN, hue_shares
 
     dull_red = np.full((16, 16, 3), (120, 95, 92), dtype=np.uint8)  # chroma ~9: grey to the palette
     lab = srgb_to_lab(dull_red[0, 0])
@@ -108,7 +108,7 @@ def test_hue_shares_count_dull_paint():
 def test_tied_leading_colours_ask_for_more_images():
     """A cluster whose two leading colours are within sampling error gets more images (seeded,
     only from its own unsampled rows); a clear lead or a lone cluster gets none."""
-    from vehiclust.describe._colour import colour_tied, extra_colour_rows
+    from vehiclust.evidence.colour import colour_tied, extra_colour_rows
 
     assert colour_tied(["black"] * 19 + ["white"] * 16 + ["grey"] * 15 + ["blue"] * 14)
     assert not colour_tied(["red"] * 40 + ["pink"] * 20 + ["grey"] * 4)

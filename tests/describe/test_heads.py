@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from vehiclust.describe import head_evidence
-from vehiclust.describe._heads import merge_head_tables
+from vehiclust.evidence.head_models import merge_head_tables
 
 
 @pytest.mark.parametrize("colour_cols, type_cols", [
@@ -57,7 +57,7 @@ def test_type_mass_columns_read_and_not_taken_for_the_type_model():
 
 
 def test_group_masses_sum_the_classes_of_each_type():
-    from vehiclust.describe._heads import IMAGENET_GROUPS, MASS_PREFIX, group_masses
+    from vehiclust.evidence.head_models import IMAGENET_GROUPS, MASS_PREFIX, group_masses
     from vehiclust.extract._imagenet import class_names
 
     names = class_names()
@@ -78,7 +78,7 @@ def test_group_masses_sum_the_classes_of_each_type():
 def test_imagenet_heads_give_type_masses_and_nan_for_unreadable(shared_dir, tmp_path):
     pytest.importorskip("efficientnet_lite_pytorch")
     from vehiclust.describe import imagenet_heads
-    from vehiclust.describe._heads import MASS_COLUMNS
+    from vehiclust.evidence.head_models import MASS_COLUMNS
 
     real = sorted((shared_dir / "data" / "vehicles-zenodo" / "juggernaut").glob("*.jpg"))[:2]
     if len(real) < 2:

@@ -36,8 +36,8 @@ def test_prefetched_cache_gives_the_same_descriptions(demo_dir, tmp_path):
     sampled = sorted(own.measured["pixels"])
     assert 0 < len(sampled) < len(paths)  # the describer measured only its sample (at most 4 x 4 per cluster)
 
-    shared = EvidenceCache()
-    n = prefetch_evidence(paths, shared, run_chunks=_in_process, n_chunks=3, cache_dir=tmp_path)
+    shared = EvidenceCache()  # another cache folder: every image measured here, none read back from disk
+    n = prefetch_evidence(paths, shared, run_chunks=_in_process, n_chunks=3, cache_dir=tmp_path / "other")
     assert n == len(paths) and set(shared.measured["pixels"]) == set(paths)
     for p in sampled:
         assert _same_records(own.measured["pixels"][p], shared.measured["pixels"][p])
@@ -46,13 +46,18 @@ def test_prefetched_cache_gives_the_same_descriptions(demo_dir, tmp_path):
     again = ClusterDescriber(n_images=4, run_heads=False, cache_dir=tmp_path, random_state=3).fit(labels, paths=paths, cache=shared)
     pd.testing.assert_frame_equal(first.clusters_, again.clusters_)
     assert prefetch_evidence(paths, shared, run_chunks=_in_process, n_chunks=3, cache_dir=tmp_path) == 0  # all cached
+    # a later run: the describer's sample is on disk (evidence cached like the image checks), only the rest is read
+    later = EvidenceCache()
+    n = prefetch_evidence(paths, later, run_chunks=_in_process, n_chunks=3, cache_dir=tmp_path)
+    assert n == (len(paths) - len(sampled) if own.boxes else len(paths))  # whole-crop stand-ins are never kept
+    assert all(_same_records(own.measured["pixels"][p], later.measured["pixels"][p]) for p in sampled)
 
 
 def test_prefetch_in_worker_processes_matches_in_process(demo_dir, tmp_path):
     paths, _ = _demo_rows(demo_dir, 24)
     local, workers = EvidenceCache(), EvidenceCache()
-    prefetch_evidence(paths, local, run_chunks=_in_process, n_chunks=2, cache_dir=tmp_path)
-    prefetch_evidence(paths, workers, n_chunks=2, cache_dir=tmp_path, run_chunks=lambda fn, jobs: run_jobs(
+    prefetch_evidence(paths, local, run_chunks=_in_process, n_chunks=2, cache_dir=tmp_path / "local")
+    prefetch_evidence(paths, workers, n_chunks=2, cache_dir=tmp_path / "workers", run_chunks=lambda fn, jobs: run_jobs(
         fn, jobs, n_jobs=2, n_rows=MIN_ROWS, description="t", progress=False))
     assert list(local.measured["pixels"]) == list(workers.measured["pixels"])
     assert all(_same_records(local.measured["pixels"][p], workers.measured["pixels"][p]) for p in paths)

@@ -111,18 +111,29 @@ def test_cached_on_disk_between_runs(toy, demo_sample, tmp_path):
 
 
 def test_registry_checks_sources():
-    class NoKind(EvidenceSource):
+    class Measures(EvidenceSource):  # no name: not a source yet
+        def measure(self, paths):
+            return pd.DataFrame(index=range(len(paths)), columns=list(self.columns))
+
+    class NoKind(Measures):
         name = "bad"
         columns = {"x": "number"}
 
-    class StrayGroup(EvidenceSource):
+    class StrayGroup(Measures):
         name = "bad"
         columns = {"x": CONTINUOUS}
         groups = {"y": "light"}
 
-    for bad in (NoKind(), StrayGroup(), EvidenceSource()):
+    class NoMeasure(EvidenceSource):
+        name = "half"
+        columns = {"x": CONTINUOUS}
+
+    for bad in (NoKind(), StrayGroup(), Measures()):
         with pytest.raises(ValueError):
             check_source(bad)
+    for abstract in (EvidenceSource, NoMeasure):  # measure is abstract: no instance without it
+        with pytest.raises(TypeError):
+            abstract()
     before = list(SOURCES)
     register_source(Shape())
     register_source(Shape())  # the same name replaces

@@ -65,7 +65,7 @@ def test_outliers_command_on_golden_set(golden, monkeypatch):
     assert len(image_checks) == len(golden["frame"])
     _check_outputs(golden["frame"], flagged, image_checks)
     # a second run re-reads no image: the cache answers
-    import vehiclust.quality._measure as measure
+    import vehiclust.evidence.properties as measure
 
     monkeypatch.setattr(measure, "measure_image", lambda p: (_ for _ in ()).throw(AssertionError(p)))
     again = CliRunner().invoke(app, ["outliers", "-d", f"color-hist={golden['desc']}", "-p", str(golden["paths"]),

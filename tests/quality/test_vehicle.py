@@ -36,7 +36,7 @@ def test_missing_weights_is_a_project_error(monkeypatch, tmp_path):
 def test_detector_runs_once_per_image_for_checks_and_boxes(with_models: Path, shared_dir: Path, tmp_path: Path,
                                                             monkeypatch):
     """The image checks and the describer's vehicle boxes share one cached detector run."""
-    from vehiclust.describe._boxes import vehicle_boxes
+    from vehiclust.evidence.boxes import vehicle_boxes
     from vehiclust.quality import detect_vehicle_boxes
 
     vehicles = [sorted((shared_dir / "data" / "vehicles-zenodo" / c).glob("*.jpg"))[:2] for c in ("car", "truck")]

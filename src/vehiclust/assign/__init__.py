@@ -7,7 +7,7 @@ and labelled reference sample and the outlier detectors' thresholds
 and the drift report (:mod:`vehiclust.assign.drift`).
 """
 
-from vehiclust.assign.assign import Placement, RunAssigner, assign_run, place_in_space
+from vehiclust.assign.assign import Placement, RunAssigner, assign_rows, assign_run, place_in_space
 from vehiclust.assign.drift import drift_summary, drift_table, psi, write_drift_report
 from vehiclust.assign.model import (
     SetModel,
@@ -22,6 +22,7 @@ __all__ = [
     "Placement",
     "RunAssigner",
     "SetModel",
+    "assign_rows",
     "assign_run",
     "build_consensus_model",
     "build_set_model",

@@ -179,6 +179,18 @@ class RunAssigner:
         return table
 
 
+def assign_rows(results: Any, descriptors: dict[str, np.ndarray], paths: Any = None, *,
+                descriptor_set: str | None = None) -> pd.DataFrame:
+    """clusters.csv rows for new rows (``descriptors``: name -> (n, d) array) placed into the
+    clusters of a run loaded from disk (``results = RunResults.load(run_dir)``) with its saved models."""
+    if getattr(results, "run_dir", None) is None:
+        raise InputError("assign_rows needs a run loaded from disk: assign_rows(RunResults.load(run_dir), ...).")
+    assigner = RunAssigner(results.run_dir, descriptor_set, results=results)
+    placement = assigner.predict(descriptors)
+    n = len(placement.labels)
+    return assigner.clusters_table(placement, pd.Series(paths if paths is not None else [f"row {i}" for i in range(n)]))
+
+
 def _far_factor(model: SetModel) -> float:
     """What a row's new-kind score (measured like the run's rows) is divided by: the spread of rows
     the preparation was not fitted on (:func:`vehiclust.assign.model.novelty_calibration`); 1 for

@@ -1,5 +1,8 @@
 """Per-row attributes to align clusterings with: true labels, model heads, pixel statistics.
 
+Nothing here opens an image: per-image values are read from the evidence layer
+(:func:`vehiclust.evidence.measure_sources`, the run's :class:`~vehiclust.evidence.EvidenceCache`
+first, then the disk cache; only images measured by no one yet are measured there).
 Attributes are measured evidence, used only to describe what each descriptor set's clusters
 follow (colour? type? lighting?). Column names say where each comes from:
 ``label:<column>`` (user labels), ``head:<name>:<group>`` (argmax of a probability group of a
@@ -20,12 +23,12 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-from vehiclust import progress as _progress
 from vehiclust.evidence import (
     CATEGORICAL,
     CONTINUOUS,
     EvidenceCache,
     EvidenceSource,
+    PixelLight,
     attribute_name,
     label_columns,
     measure_sources,
@@ -33,7 +36,6 @@ from vehiclust.evidence import (
     sources as evidence_sources,
 )
 from vehiclust.exceptions import InputError
-from vehiclust.io.images import ImageReadError, load_image
 
 log = logging.getLogger(__name__)
 
@@ -105,31 +107,6 @@ def head_attributes(name: str, table: pd.DataFrame, samples: pd.DataFrame) -> tu
     return pd.DataFrame(out), kinds
 
 
-class PixelLight(EvidenceSource):
-    """Mean brightness and saturation (HSV, 0-1) of an image on a 48 px copy: the comparison's
-    light evidence where the image checks did not measure brightness."""
-
-    name = "pixel-light"
-    columns = {"brightness": CONTINUOUS, "saturation": CONTINUOUS}
-    groups = {"brightness": "brightness", "saturation": "saturation"}
-
-    def __init__(self, progress: bool | None = None) -> None:
-        self.progress = progress
-
-    def measure(self, paths):
-        rows = []
-        disable = None if self.progress is None else not self.progress
-        for p in _progress.track(list(paths), "measuring pixels", disable=disable):
-            try:
-                hsv = np.asarray(load_image(p).resize((48, 48)).convert("HSV"), dtype=np.float32) / 255.0
-            except ImageReadError as exc:
-                log.debug("pixel statistics skipped for %s: %s", p, exc)
-                rows.append({})
-                continue
-            rows.append({"brightness": float(hsv[..., 2].mean()), "saturation": float(hsv[..., 1].mean())})
-        return pd.DataFrame(rows, columns=list(self.columns))
-
-
 def image_sample(resolved: pd.Series, sample_size: int, random_state: Any = None) -> np.ndarray:
     """Sorted rows of a seeded random sample (at most ``sample_size``) of the rows with an image."""
     paths = resolved.fillna("").astype(str).to_numpy()
@@ -161,9 +138,11 @@ def source_attributes(resolved: pd.Series, sources: list[EvidenceSource], sample
 
 
 def pixel_attributes(resolved: pd.Series, sample_size: int = 1000, random_state: Any = None,
-                     progress: bool | None = None, cache: EvidenceCache | None = None) -> pd.DataFrame:
-    """Mean brightness and saturation (0-1) of a random sample of readable images; NaN elsewhere."""
-    frame, _ = source_attributes(resolved, [PixelLight(progress)], sample_size, random_state, cache)
+                     progress: bool | None = None, cache: EvidenceCache | None = None,
+                     cache_dir: str | Path | None = None) -> pd.DataFrame:
+    """Mean brightness and saturation (0-1) of a random sample of readable images (the evidence
+    layer's :class:`~vehiclust.evidence.PixelLight`); NaN elsewhere."""
+    frame, _ = source_attributes(resolved, [PixelLight(progress)], sample_size, random_state, cache, cache_dir)
     return frame.rename(columns=lambda c: "pixels:" + c.rsplit(":", 1)[1])
 
 
@@ -199,7 +178,7 @@ def gather_attributes(samples: pd.DataFrame, heads: Mapping[str, str | Path] | N
                 kinds[key] = CONTINUOUS
                 have_pixels = have_pixels or "bright" in str(c).lower()
     if measure_pixels and not have_pixels and "resolved" in samples.columns:
-        px = pixel_attributes(samples["resolved"], pixel_sample, random_state, progress, cache)
+        px = pixel_attributes(samples["resolved"], pixel_sample, random_state, progress, cache, cache_dir)
         if px.notna().any().any():
             frames.append(px)
             kinds.update({c: CONTINUOUS for c in px.columns})

@@ -41,26 +41,31 @@ def _sample(n: int, size: int, rng: np.random.RandomState) -> np.ndarray:
     return np.sort(rng.choice(n, size, replace=False)) if n > size else np.arange(n)
 
 
-def cosine_silhouette(X: np.ndarray, labels: np.ndarray, *, sample_size: int = 3000, random_state: Any = None) -> float:
-    """Cosine silhouette of the assigned rows; NaN when fewer than 2 clusters are present."""
+def _scored_rows(labels: np.ndarray, sample_size: int, random_state: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """A seeded sample of the assigned rows and their labels, or ``(None, None)`` when they hold
+    fewer than 2 clusters or every row is its own cluster (no score is defined)."""
     keep = np.flatnonzero(_assigned(labels))
     rng = check_random_state(random_state)
     keep = keep[_sample(len(keep), sample_size, rng)]
     lab = np.asarray(labels)[keep]
     n_lab = len(np.unique(lab))
     if n_lab < 2 or n_lab >= len(keep):
+        return None, None
+    return keep, lab
+
+
+def cosine_silhouette(X: np.ndarray, labels: np.ndarray, *, sample_size: int = 3000, random_state: Any = None) -> float:
+    """Cosine silhouette of the assigned rows; NaN when fewer than 2 clusters are present."""
+    keep, lab = _scored_rows(labels, sample_size, random_state)
+    if keep is None:
         return float("nan")
     return float(silhouette_score(np.asarray(X)[keep], lab, metric="cosine"))
 
 
 def sphere_davies_bouldin(X: np.ndarray, labels: np.ndarray, *, sample_size: int = 3000, random_state: Any = None) -> float:
     """Davies-Bouldin on unit-norm rows (scale-free); NaN when fewer than 2 clusters."""
-    keep = np.flatnonzero(_assigned(labels))
-    rng = check_random_state(random_state)
-    keep = keep[_sample(len(keep), sample_size, rng)]
-    lab = np.asarray(labels)[keep]
-    n_lab = len(np.unique(lab))
-    if n_lab < 2 or n_lab >= len(keep):
+    keep, lab = _scored_rows(labels, sample_size, random_state)
+    if keep is None:
         return float("nan")
     Z = np.asarray(X, dtype=np.float64)[keep]
     Z /= np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)

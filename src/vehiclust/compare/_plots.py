@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,12 +30,7 @@ def plot_contingency(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str, pat
     ax.set_xlabel(f"{name_b} cluster")
     ax.set_ylabel(f"{name_a} cluster")
     ax.set_title(f"{name_a} vs {name_b}\n(each row: where that {name_a} cluster goes)", fontsize=8, wrap=True)
-    fig.colorbar(im, ax=ax, fraction=0.04)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path
+    return _save(fig, im, ax, path)
 
 
 def plot_matrix(matrix: pd.DataFrame, title: str, path: str | Path, vmin: float = 0.0, vmax: float = 1.0) -> Path:
@@ -52,6 +48,11 @@ def plot_matrix(matrix: pd.DataFrame, title: str, path: str | Path, vmin: float 
                 ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=7,
                         color="white" if values[i, j] < (vmin + vmax) / 2 else "black")
     ax.set_title(title, fontsize=9)
+    return _save(fig, im, ax, path)
+
+
+def _save(fig: Figure, im: Any, ax: Any, path: str | Path) -> Path:
+    """Add the colour bar, lay out and write the heatmap figure to ``path`` (folders made)."""
     fig.colorbar(im, ax=ax, fraction=0.04)
     fig.tight_layout()
     path = Path(path)

@@ -286,7 +286,7 @@ def rows_of(X: np.ndarray, valid: np.ndarray, rows: np.ndarray) -> np.ndarray:
 def _loo_mix(blocks: Mapping[str, np.ndarray], weights: Mapping[str, float], n_components: int | None,
              seed: int) -> np.ndarray:
     """The mix of ``blocks`` (name -> sample rows) rebuilt as the mixer builds it; one block: itself."""
-    from vehiclust.compare._mix import DescriptorMixer
+    from vehiclust.prepare.mixer import DescriptorMixer
 
     if len(blocks) == 1:
         return next(iter(blocks.values()))

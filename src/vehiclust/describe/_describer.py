@@ -12,12 +12,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from vehiclust.describe._boxes import BoxColourSource, vehicle_boxes
-from vehiclust.describe._colour import COLOURS, HUE_CENTRES, extra_colour_rows, vehicle_colour
+from vehiclust.evidence.boxes import BoxColourSource, vehicle_boxes
+from vehiclust.evidence.colour import COLOURS, HUE_CENTRES, extra_colour_rows, vehicle_colour
 from vehiclust.describe._evidence import format_distribution, gather_evidence, nearest_clusters, source_columns, source_words
 from vehiclust.describe._gallery import gallery_rows, montage, outlier_sections
-from vehiclust.describe._heads import HEAD_COLUMNS, MASS_COLUMNS, HeadModelSource, merge_head_tables
-from vehiclust.describe._pixels import PixelSource
+from vehiclust.evidence.head_models import HEAD_COLUMNS, MASS_COLUMNS, HeadModelSource, merge_head_tables
+from vehiclust.evidence.pixels import PixelSource
 from vehiclust.describe._text import describe
 from vehiclust.evidence import EvidenceCache, measure_sources, sources as evidence_sources
 from vehiclust.exceptions import InputError
@@ -45,7 +45,8 @@ class ClusterDescriber(BaseEstimator):
         model, whose weights ship with the package) rather than over the whole crop; skipped
         quietly without the detector or OpenVINO.
     cache_dir : path or None
-        Folder caching the detector's boxes per image (as the image checks cache theirs).
+        Folder caching the per-image evidence (the detector's boxes, pixels, colour and head
+        models) between runs, as the image checks cache their properties (vehiclust.evidence).
     random_state : int or None
         Seeds the image samples and galleries.
     progress : bool or None
@@ -166,10 +167,10 @@ class ClusterDescriber(BaseEstimator):
             # Each image measured once (vehiclust.evidence): the built-in pixel evidence, colour
             # inside the vehicle box, the colour model on that box; then the registered sources.
             boxes = lambda todo: self._boxes(todo, cache)  # noqa: E731
-            built_in = [PixelSource(boxes, self.progress)]
+            built_in = [PixelSource(boxes if self.boxes else None, self.progress)]
             if self.boxes:
                 built_in.append(BoxColourSource(boxes, weights=self.weights, failed=cache.heads_failed))
-            frame = pd.concat([frame, measure_sources(sample_paths, built_in, cache)], axis=1)
+            frame = pd.concat([frame, measure_sources(sample_paths, built_in, cache, cache_dir=self.cache_dir)], axis=1)
             frame["vehicle_colour"] = _vehicle_colours(frame)
             registered = measure_sources(sample_paths, evidence_sources(), cache, cache_dir=self.cache_dir)
             clash = [c for c in registered if c in frame]
@@ -208,7 +209,7 @@ class ClusterDescriber(BaseEstimator):
         first model's answer, the next one's where it has none. None when no model could run."""
         sources = [HeadModelSource(m, weights=self.weights, progress=self.progress is not False, failed=cache.heads_failed)
                    for m in HEAD_MODELS if m not in skip and m not in cache.heads_failed]
-        ran = [found for source, found in ((s, measure_sources(sample_paths, [s], cache)) for s in sources)
+        ran = [found for source, found in ((s, measure_sources(sample_paths, [s], cache, cache_dir=self.cache_dir)) for s in sources)
                if source.model not in cache.heads_failed]
         if not ran or not any(sample_paths):
             return None

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from vehiclust.describe._heads import MASS_COLUMNS, MASS_PREFIX
+from vehiclust.evidence.head_models import MASS_COLUMNS, MASS_PREFIX
 from vehiclust.evidence import CONTINUOUS, sources as evidence_sources
 
 # Where a word came from, as written in descriptions.

@@ -17,7 +17,7 @@ import pandas as pd
 from PIL import Image, ImageDraw
 
 from vehiclust.io.atomic import atomic_write_bytes
-from vehiclust.io.images import ImageReadError, load_image
+from vehiclust.io.images import ImageReadError, load_thumbnail
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +53,9 @@ def gallery_rows(X: np.ndarray, x_labels: np.ndarray, centroids: dict[int, np.nd
 
 def _thumb(path: str) -> Image.Image:
     try:
-        im = load_image(path)
+        im = load_thumbnail(path, THUMB)
     except ImageReadError:
         return Image.new("RGB", (THUMB, THUMB), _MISSING)
-    im.thumbnail((THUMB, THUMB))
     canvas = Image.new("RGB", (THUMB, THUMB), _BG)
     canvas.paste(im, ((THUMB - im.width) // 2, (THUMB - im.height) // 2))
     return canvas

@@ -28,7 +28,7 @@ from vehiclust.describe._evidence import (
     format_distribution,
     top,
 )
-from vehiclust.describe._heads import MASS_COLUMNS, MASS_PREFIX
+from vehiclust.evidence.head_models import MASS_COLUMNS, MASS_PREFIX
 
 MAJORITY = 0.5  # a word needs more than this share of the sampled images...
 PLURALITY = 0.4  # ...or at least this share

@@ -19,6 +19,8 @@ from vehiclust.evidence.base import (
     check_source,
 )
 from vehiclust.evidence.heads import read_head_table
+from vehiclust.evidence.light import PixelLight
+from vehiclust.evidence.properties import ImagePropertiesSource, PropertyCache, file_key, measure_cached
 from vehiclust.evidence.labels import label_columns
 from vehiclust.evidence.sources import (
     SOURCES,
@@ -28,7 +30,7 @@ from vehiclust.evidence.sources import (
     sources,
     unregister_source,
 )
-from vehiclust.evidence.table import EvidenceCache, measure_sources
+from vehiclust.evidence.table import EvidenceCache, keep_measured, measure_source, measure_sources, recall_measured
 
 __all__ = [
     "ATTRIBUTE_PREFIX",
@@ -37,13 +39,21 @@ __all__ = [
     "SOURCES",
     "EvidenceCache",
     "EvidenceSource",
+    "ImagePropertiesSource",
     "KINDS",
+    "PixelLight",
+    "PropertyCache",
     "attribute_group",
     "attribute_name",
     "check_source",
+    "file_key",
+    "keep_measured",
     "label_columns",
+    "measure_cached",
+    "measure_source",
     "measure_sources",
     "read_head_table",
+    "recall_measured",
     "register_source",
     "source_groups",
     "sources",

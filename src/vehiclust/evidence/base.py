@@ -18,6 +18,7 @@ A newcomer adds a source in two files: a module with an :class:`EvidenceSource` 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,7 +32,7 @@ KINDS = (CATEGORICAL, CONTINUOUS)
 ATTRIBUTE_PREFIX = "evidence:"
 
 
-class EvidenceSource:
+class EvidenceSource(ABC):
     """One source of per-image evidence. Subclass it and set:
 
     ``name``
@@ -44,7 +45,7 @@ class EvidenceSource:
     ``version``
         bumped when a measurement changes meaning, so cached values are measured again;
 
-    and implement :meth:`measure`; :meth:`words` is optional.
+    and implement :meth:`measure`; :meth:`words` and :meth:`ran` are optional.
     """
 
     name: str = ""
@@ -52,9 +53,19 @@ class EvidenceSource:
     groups: Mapping[str, str] = {}
     version: int = 1
 
+    @abstractmethod
     def measure(self, paths: Sequence[str]) -> pd.DataFrame:
         """One row per path, in order, with :attr:`columns`; NaN (or "") where an image cannot be read."""
-        raise NotImplementedError
+
+    def cache_name(self) -> str:
+        """The name of this source's disk cache (name and version; a source whose values depend
+        on how it is set up adds that here)."""
+        return f"{self.name}-{self.version}"
+
+    def ran(self) -> bool:
+        """False when the last :meth:`measure` had nothing to measure with (a missing model): its
+        empty rows are then kept for this run only, never written to the disk cache."""
+        return True
 
     def words(self, summary: Mapping[str, Any]) -> str:
         """A phrase for one cluster's description from its ``summary`` (column → median or
@@ -67,7 +78,7 @@ class EvidenceSource:
 
 def check_source(source: EvidenceSource) -> EvidenceSource:
     """``source`` if it is well formed (a name, known kinds, groups of its own columns), else ValueError."""
-    if not isinstance(source, EvidenceSource) or not source.name:
+    if not isinstance(source, EvidenceSource) or not getattr(source, "name", ""):
         raise ValueError(f"An evidence source is an EvidenceSource with a name; got {source!r}.")
     bad = {c: k for c, k in source.columns.items() if k not in KINDS}
     if not source.columns or bad:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from vehiclust.evidence.base import EvidenceSource
 from vehiclust.evidence.sources import sources as registered
-from vehiclust.quality import PropertyCache, measure_cached
+from vehiclust.evidence.properties import PropertyCache, file_key, measure_cached
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,31 @@ class EvidenceCache:
         self.heads_failed: set[str] = set()
 
 
+def disk_cache(source: EvidenceSource, cache_dir: str | Path | None) -> PropertyCache:
+    """Where ``source``'s measurements persist between runs (one file per source and version;
+    rows keyed on image path, size and modification time)."""
+    return PropertyCache(cache_dir, f"evidence-{source.cache_name()}")
+
+
+def measure_source(paths: Sequence[str], source: EvidenceSource, cache_dir: str | Path | None = None,
+                   description: str | None = None) -> pd.DataFrame:
+    """``source`` measured on every path (an empty one too), one row each, in order; only the
+    images not in ``cache_dir`` yet are read. The image checks measure their properties here."""
+    columns = list(source.columns)
+
+    def measure(batch: list[str]) -> pd.DataFrame:
+        found = source.measure(batch)
+        if len(found) != len(batch):
+            raise ValueError(f"Evidence source {source.name!r} returned {len(found)} rows for {len(batch)} images.")
+        return found.reindex(columns=columns).reset_index(drop=True)
+
+    paths = [str(p) if p else "" for p in paths]
+    if cache_dir is None:
+        return measure(paths)
+    return measure_cached(paths, measure, disk_cache(source, cache_dir), description=description or f"evidence {source.name}",
+                          keep=source.ran)[columns].reset_index(drop=True)
+
+
 def measure_sources(paths: Sequence[str], sources: Sequence[EvidenceSource] | None = None,
                     cache: EvidenceCache | None = None, cache_dir: str | Path | None = None) -> pd.DataFrame:
     """One row per path (same order), the columns of every source (default: the registered
@@ -48,21 +73,41 @@ def measure_sources(paths: Sequence[str], sources: Sequence[EvidenceSource] | No
         done = cache.measured.setdefault(source.name, {})
         todo = sorted({p for p in paths if p and p not in done})
         if todo:
-            columns = list(source.columns)
-
-            def measure(batch: list[str], source: EvidenceSource = source, columns: list[str] = columns) -> pd.DataFrame:
-                found = source.measure(batch)
-                if len(found) != len(batch):
-                    raise ValueError(f"Evidence source {source.name!r} returned {len(found)} rows for {len(batch)} images.")
-                return found.reindex(columns=columns).reset_index(drop=True)
-
-            if cache_dir is not None:
-                disk = PropertyCache(cache_dir, f"evidence-{source.name}-{source.version}")
-                found = measure_cached(todo, measure, disk, description=f"evidence {source.name}")
-            else:
-                found = measure(todo)
-            done.update(zip(todo, found[columns].to_dict("records")))
+            found = measure_source(todo, source, cache_dir)
+            done.update(zip(todo, found.to_dict("records")))
         frames.append(pd.DataFrame([done.get(p, {}) for p in paths], columns=list(source.columns)))
     if not frames:
         return pd.DataFrame(index=range(len(paths)))
     return pd.concat(frames, axis=1)
+
+
+def recall_measured(paths: Sequence[str], source: EvidenceSource, cache: EvidenceCache,
+                    cache_dir: str | Path | None) -> None:
+    """Put into ``cache`` what ``cache_dir`` already holds of ``source`` for ``paths`` (for a
+    caller that measures the rest itself, in worker processes, then calls :func:`keep_measured`)."""
+    if cache_dir is None:
+        return
+    stored = disk_cache(source, cache_dir).load()
+    if not len(stored) or "key" not in stored:
+        return
+    stored = stored.drop_duplicates("key", keep="last").set_index("key")
+    done = cache.measured.setdefault(source.name, {})
+    columns = [c for c in source.columns if c in stored.columns]
+    for p in paths:
+        if p and p not in done:
+            key = file_key(str(p))
+            if key in stored.index:
+                done[str(p)] = stored.loc[key, columns].to_dict()
+
+
+def keep_measured(paths: Sequence[str], source: EvidenceSource, cache: EvidenceCache,
+                  cache_dir: str | Path | None) -> None:
+    """Write ``cache``'s records of ``source`` for ``paths`` to ``cache_dir`` (the counterpart of
+    :func:`recall_measured`; nothing without a cache folder or when the source did not run)."""
+    done = cache.measured.get(source.name, {})
+    paths = sorted({str(p) for p in paths if p and str(p) in done})
+    if cache_dir is None or not paths or not source.ran():
+        return
+    fresh = pd.DataFrame([done[p] for p in paths], columns=list(source.columns))
+    measure_cached(paths, lambda batch: fresh.set_index(pd.Index(paths)).loc[batch].reset_index(drop=True),
+                   disk_cache(source, cache_dir), description=f"evidence {source.name}")

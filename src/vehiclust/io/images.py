@@ -99,6 +99,15 @@ def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ima
     return rgb
 
 
+def load_thumbnail(path: str | Path, size: int) -> Image.Image:
+    """The image (RGB) shrunk to fit ``size`` x ``size`` px, for galleries and reports (the only
+    other reader of input images besides :func:`load_image`'s measuring callers in
+    :mod:`vehiclust.evidence`). Raises :class:`ImageReadError` like :func:`load_image`."""
+    image = load_image(path)
+    image.thumbnail((size, size))
+    return image
+
+
 def _to_rgb(im: Image.Image) -> Image.Image:
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         # Composite on white: a transparent background must not turn black.

@@ -7,6 +7,7 @@ one k-NN search even at 416k rows.
 from __future__ import annotations
 
 import numbers
+from abc import abstractmethod
 
 import numpy as np
 
@@ -42,6 +43,18 @@ class _GraphDetector(AcceptsGraph, BaseDetector):
             return g.head(k)
         return knn_graph(X, k, random_state=self.random_state)
 
+    alone = 0.0  # every row's score when there is no neighbour to compare with (a single row)
+
+    @abstractmethod
+    def _graph_scores(self, g: KNNGraph) -> np.ndarray:
+        """Raw scores of the rows from their k-NN graph, higher = more abnormal."""
+
+    def _decision_scores(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+        g = self._neighbours(X)
+        if g.k == 0:
+            return np.full(len(X), self.alone)
+        return self._graph_scores(g)
+
 
 class KNNDistanceDetector(_GraphDetector):
     """Distance to the k-th nearest neighbour: rows far from all the others.
@@ -53,10 +66,9 @@ class KNNDistanceDetector(_GraphDetector):
     name = "knn"
     reason = "far_from_data"
 
-    def _decision_scores(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
-        g = self._neighbours(X)
-        if g.k == 0:
-            return np.zeros(len(X))
+    alone = 0.0
+
+    def _graph_scores(self, g: KNNGraph) -> np.ndarray:
         return g.distances[:, -1].astype(np.float64)
 
 
@@ -66,10 +78,9 @@ class LOFDetector(_GraphDetector):
     name = "lof"
     reason = "low_local_density"
 
-    def _decision_scores(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
-        g = self._neighbours(X)
-        if g.k == 0:
-            return np.ones(len(X))
+    alone = 1.0
+
+    def _graph_scores(self, g: KNNGraph) -> np.ndarray:
         return local_outlier_factor(g)
 
 

@@ -1,5 +1,9 @@
 """Image quality checks, cleanvision-style: measure each image once, then score and mark.
 
+The measuring is the evidence layer's (:class:`vehiclust.evidence.ImagePropertiesSource` and
+the vehicle detector in :mod:`vehiclust.evidence.vehicle`, cached per image); this package
+holds the checks that score those measurements (``CHECKS``) and :class:`ImageChecker`.
+
 Problems: missing file, unreadable, odd size, blurry, dark, overexposed, low information,
 near duplicate and no vehicle (the Open Model Zoo vehicle detector).
 """
@@ -19,8 +23,8 @@ from vehiclust.quality._checks import (
     UnreadableCheck,
 )
 from vehiclust.quality._duplicates import duplicate_groups
-from vehiclust.quality._measure import PropertyCache, laplacian_variance, measure_cached, measure_image, measure_properties
-from vehiclust.quality._vehicle import BOX_COLUMNS, VehicleDetector, detect_vehicle_boxes
+from vehiclust.evidence.properties import PropertyCache, laplacian_variance, measure_cached, measure_image, measure_properties
+from vehiclust.evidence.vehicle import BOX_COLUMNS, VehicleDetector, detect_vehicle_boxes
 
 __all__ = [
     "BOX_COLUMNS",

@@ -13,7 +13,7 @@ import pandas as pd
 
 from vehiclust.exceptions import InputError, MissingDependencyError, MissingWeightsError
 from vehiclust.quality._checks import CHECKS, ImageCheck
-from vehiclust.quality._measure import PropertyCache, measure_cached, measure_properties
+from vehiclust.evidence import ImagePropertiesSource, measure_source
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,6 @@ class ImageChecker:
     its measured property, ``<name>_quality``, ``is_<name>``; then ``image_quality`` = the
     worst quality, ``image_outlierness`` = 1 - that, and ``image_reasons``), ``skipped_``
     (check name → why it did not run, e.g. no detector weights).
-
-    ``warn``: also raise a Python warning for a skipped check (False: only ``skipped_`` says it,
-    e.g. when the checks run in a background thread, where catching warnings is not safe).
     """
 
     def __init__(
@@ -66,7 +63,6 @@ class ImageChecker:
         weights: str | Path | None = None,
         n_jobs: int | None = None,
         progress: bool | None = None,
-        warn: bool = True,
     ) -> None:
         self.checks = checks
         self.params = params
@@ -74,17 +70,13 @@ class ImageChecker:
         self.weights = weights
         self.n_jobs = n_jobs
         self.progress = progress
-        self.warn = warn
 
     def fit(self, paths: Sequence[str] | pd.Series) -> "ImageChecker":
         paths = ["" if p is None or (isinstance(p, float) and np.isnan(p)) else str(p) for p in paths]
         checks = make_checks(self.checks, self.params)
-        props = measure_cached(
-            paths,
-            lambda todo: measure_properties(todo, n_jobs=self.n_jobs, progress=self.progress),
-            PropertyCache(self.cache_dir, "properties"),
-            description="image properties",
-        )
+        # the properties are an evidence source: measured once per image, cached like all evidence
+        props = measure_source(paths, ImagePropertiesSource(self.n_jobs, self.progress), self.cache_dir,
+                               description="image properties")
         props = props.astype({"file_exists": bool, "readable": bool})
         self.skipped_: dict[str, str] = {}
         if any(c.needs == "vehicle" for c in checks):
@@ -99,7 +91,7 @@ class ImageChecker:
         return self
 
     def _vehicle(self, paths: list[str], props: pd.DataFrame) -> pd.DataFrame | None:
-        from vehiclust.quality._vehicle import detections_cached
+        from vehiclust.evidence.vehicle import detections_cached
 
         readable = props["readable"].to_numpy(bool)
         targets = [p if ok else "" for p, ok in zip(paths, readable)]
@@ -109,8 +101,7 @@ class ImageChecker:
         except (MissingWeightsError, MissingDependencyError) as exc:
             msg = f"no_vehicle check skipped: {exc}"
             log.warning(msg)
-            if self.warn:
-                warnings.warn(msg, stacklevel=3)
+            warnings.warn(msg, stacklevel=3)
             self.skipped_["no_vehicle"] = str(exc)
             return None
 

@@ -1,6 +1,6 @@
 """One class per image problem, cleanvision-style: *score* measured properties, then *mark*.
 
-Each check reads columns of the property table (see :mod:`vehiclust.quality._measure`) and
+Each check reads columns of the property table (see :mod:`vehiclust.evidence.properties`) and
 returns a ``<name>_quality`` in [0, 1] (1 = fine) that is exactly 0.5 at its threshold, so
 flag = quality < 0.5 and the qualities of different checks are comparable. NaN quality means
 "could not be measured" (e.g. the file is unreadable: the ``unreadable`` check speaks then).

@@ -107,12 +107,16 @@ def _relative_root(root: Path | None, run_dir: Path) -> str | None:
 
 
 def _kernel_env() -> dict[str, str]:
-    """The kernel's environment: ours, with a non-interactive matplotlib backend."""
+    """The kernel's environment: ours, with a non-interactive matplotlib backend, and BLAS /
+    OpenMP on one thread unless set (the notebook reads the saved run and draws, beside the HTML
+    report being written: a second thread would only spin)."""
     import os
 
     env = dict(os.environ)
     env.pop("MPLBACKEND", None)  # the inline backend of the kernel draws into the notebook
     env["PYTHONHASHSEED"] = "0"
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(name, "1")
     return env
 
 

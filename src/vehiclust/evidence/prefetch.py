@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from vehiclust.describe._boxes import BoxColourSource, box_colours, vehicle_boxes
-from vehiclust.describe._pixels import PixelSource, pixel_evidence
-from vehiclust.evidence import EvidenceCache
+from vehiclust.evidence.boxes import BoxColourSource, box_colours, vehicle_boxes
+from vehiclust.evidence.pixels import PixelSource, pixel_evidence
+from vehiclust.evidence.table import EvidenceCache, keep_measured, recall_measured
 
 #: Up to this many images a run's describe stage measures every image up front (see above);
 #: above it the sets sample a small share of the images and each set measures its own.
@@ -43,6 +43,11 @@ def prefetch_evidence(paths: Sequence[str], cache: EvidenceCache, *, run_chunks:
     ``run_chunks(fn, jobs)`` runs ``fn(*job)`` for each job and returns the results in order (the
     pipeline passes :func:`vehiclust.parallel.run_jobs`); the images are split into ``n_chunks``
     jobs. ``boxes``: as :class:`ClusterDescriber`'s (colours read inside the detector's box)."""
+    pixel_source = PixelSource(boxes=cache.boxes.get if boxes else None)  # for the disk cache's name
+    colour_source = BoxColourSource(cache.boxes.get, weights=weights, failed=cache.heads_failed)
+    recall_measured(paths, pixel_source, cache, cache_dir)
+    if boxes:
+        recall_measured(paths, colour_source, cache, cache_dir)
     pixels_done = cache.measured.setdefault(PixelSource.name, {})
     colours_done = cache.measured.setdefault(BoxColourSource.name, {})
     todo = sorted({str(p) for p in paths if p and str(p) not in pixels_done})
@@ -68,4 +73,8 @@ def prefetch_evidence(paths: Sequence[str], cache: EvidenceCache, *, run_chunks:
             cache.heads_failed.add(BoxColourSource.name)
         elif model is not None:
             colours_done.update((todo[i], {c: rec.get(c) for c in BoxColourSource.columns}) for i, rec in zip(part, model))
+    pixel_source.unboxed = boxes and found_boxes is None
+    keep_measured(todo, pixel_source, cache, cache_dir)
+    if colours:
+        keep_measured(todo, colour_source, cache, cache_dir)
     return len(todo)

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vehiclust.describe._colour import COLOURS
-from vehiclust.evidence import CATEGORICAL, CONTINUOUS, EvidenceSource
+from vehiclust.evidence.colour import COLOURS
+from vehiclust.evidence.base import CATEGORICAL, CONTINUOUS, EvidenceSource
 from vehiclust.exceptions import MissingDependencyError, MissingWeightsError
 
 log = logging.getLogger(__name__)
@@ -222,3 +222,6 @@ class HeadModelSource(EvidenceSource):
             self.failed.add(self.model)
             log.info("describe: no %s evidence (%s)", self.model, error)
         return pd.DataFrame(index=range(len(paths)), columns=HEAD_COLUMNS)
+
+    def ran(self) -> bool:
+        return self.model not in self.failed

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vehiclust.describe._pixels import MIN_BOX_CONFIDENCE
-from vehiclust.evidence import CATEGORICAL, CONTINUOUS, EvidenceSource
+from vehiclust.evidence.pixels import MIN_BOX_CONFIDENCE
+from vehiclust.evidence.base import CATEGORICAL, CONTINUOUS, EvidenceSource
 from vehiclust.exceptions import MissingDependencyError, MissingWeightsError
 from vehiclust.io.images import ImageReadError, load_image
 
@@ -37,7 +37,7 @@ def vehicle_boxes(paths: Sequence[str], *, weights: str | Path | None = None, ca
     """(n, 5) boxes (confidence, x0, y0, x1, y1 as fractions) per path; ``None`` when the
     detector cannot run (no weights or no OpenVINO): the describer then reads whole crops."""
     try:
-        from vehiclust.quality import detect_vehicle_boxes
+        from vehiclust.evidence.vehicle import detect_vehicle_boxes
 
         return detect_vehicle_boxes(paths, weights, cache_dir=cache_dir, progress=progress).to_numpy(np.float64)
     except (MissingWeightsError, MissingDependencyError, ImportError) as exc:
@@ -122,3 +122,6 @@ class BoxColourSource(EvidenceSource):
             self.failed.add(self.name)
             return pd.DataFrame(index=range(len(paths)), columns=list(self.columns))
         return found
+
+    def ran(self) -> bool:
+        return self.name not in self.failed

@@ -14,10 +14,10 @@ import pandas as pd
 from PIL import Image
 
 from vehiclust import progress as _progress
-from vehiclust.describe._colour import COLOURS, HUE_CENTRES, colour_shares, hue_shares, image_colour, srgb_to_lab
-from vehiclust.evidence import CATEGORICAL, CONTINUOUS, EvidenceSource
+from vehiclust.evidence.colour import COLOURS, HUE_CENTRES, colour_shares, hue_shares, image_colour, srgb_to_lab
+from vehiclust.evidence.base import CATEGORICAL, CONTINUOUS, EvidenceSource
 from vehiclust.io.images import ImageReadError, load_image
-from vehiclust.quality import laplacian_variance
+from vehiclust.evidence.properties import laplacian_variance
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,15 @@ class PixelSource(EvidenceSource):
                  progress: bool | None = None) -> None:
         self.boxes = boxes
         self.progress = progress
+        self.unboxed = False  # boxes asked for but none came (no detector): whole images were read
+
+    def cache_name(self) -> str:
+        return f"{self.name}-{self.version}-{'boxed' if self.boxes is not None else 'whole'}"
+
+    def ran(self) -> bool:
+        return not self.unboxed
 
     def measure(self, paths: Sequence[str]) -> pd.DataFrame:
         boxes = self.boxes(list(paths)) if self.boxes is not None else None
+        self.unboxed = self.boxes is not None and boxes is None
         return pixel_evidence(paths, progress=self.progress, boxes=boxes).drop(columns="path")

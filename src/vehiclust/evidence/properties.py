@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from vehiclust import progress as _progress
+from vehiclust.evidence.base import CATEGORICAL, CONTINUOUS, EvidenceSource
 from vehiclust.io.atomic import atomic_write_bytes
 from vehiclust.io.images import ImageReadError, load_image
 
@@ -136,8 +137,10 @@ def measure_cached(
     cache: PropertyCache,
     *,
     description: str,
+    keep: Callable[[], bool] | None = None,
 ) -> pd.DataFrame:
-    """Rows of ``fn(paths)`` in ``paths`` order, computing only images not in ``cache``."""
+    """Rows of ``fn(paths)`` in ``paths`` order, computing only images not in ``cache``;
+    ``keep()`` false after computing: the new rows are returned but not written to disk."""
     paths = [str(p) for p in paths]
     keys = [file_key(p) for p in paths]
     cached = cache.load()
@@ -152,7 +155,8 @@ def measure_cached(
         fresh.index = pd.Index([k for k, _ in todo], name="key")
         cached = pd.concat([cached, fresh]) if len(cached) else fresh
         cached.index.name = "key"
-        cache.save(cached.reset_index())
+        if keep is None or keep():
+            cache.save(cached.reset_index())
     out = cached.loc[keys].reset_index(drop=True)
     return out
 
@@ -172,3 +176,21 @@ def measure_properties(paths: Sequence[str], *, n_jobs: int | None = None, progr
         )
     frame = pd.DataFrame(rows, columns=PROPERTY_COLUMNS)
     return frame.astype({"file_exists": bool, "readable": bool, "read_error": str, "dhash": str})
+
+
+class ImagePropertiesSource(EvidenceSource):
+    """The image checks' raw properties (:data:`PROPERTY_COLUMNS`) as an evidence source: the
+    checks score this table (see :class:`vehiclust.quality.ImageChecker`), nothing else reads
+    their images. An empty path is measured too (it reads as refused), so every row has a reason."""
+
+    name = "properties"
+    version = MEASURE_VERSION
+    columns = {c: CONTINUOUS if c in PROPERTY_COLUMNS[3:10] else CATEGORICAL for c in PROPERTY_COLUMNS}
+
+    def __init__(self, n_jobs: int | None = None, progress: bool | None = None) -> None:
+        self.n_jobs = n_jobs
+        self.progress = progress
+
+    def measure(self, paths: Sequence[str]) -> pd.DataFrame:
+        return measure_properties(paths, n_jobs=self.n_jobs, progress=self.progress)
+

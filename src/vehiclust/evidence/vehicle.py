@@ -136,7 +136,7 @@ def detections_cached(paths: Sequence[str], weights: str | Path | None = None, *
     per-image cache in ``cache_dir``: whichever asks first runs the detector, the other reads
     the table. The model is only loaded when some image is not cached yet. Raises what
     :class:`VehicleDetector` raises when the weights or OpenVINO are missing."""
-    from vehiclust.quality._measure import PropertyCache, measure_cached
+    from vehiclust.evidence.properties import PropertyCache, measure_cached
 
     tag = Path(resolve_weights(DETECTOR_WEIGHTS, weights)).stem
 
