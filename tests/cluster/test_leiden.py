@@ -100,3 +100,22 @@ def test_selector_takes_leiden_on_real_demo_and_it_follows_the_vehicle_type(demo
     assert len(km) == 1
     nmi = external_agreement(y, sel.labels_)["nmi"]
     assert nmi > 0.6
+
+
+def test_the_sweep_records_replicate_seeds_on_the_same_graph(blobs8):
+    """Each configuration carries the count and R² of other Leiden seeds on the same graph (the rule
+    reads the knee's seed-to-seed spread from them); seeded, and close to the main run's."""
+    from vehiclust.cluster._families import LeidenFamily
+    from vehiclust.cluster._rule import REPLICATE_COLUMNS
+    from vehiclust.cluster.metrics import explained_variance
+
+    X, y = blobs8
+    fam = LeidenFamily()
+    fit = fam.fit(X, {"resolution": 0.5}, 3)
+    again = LeidenFamily().fit(X, {"resolution": 0.5}, 3)
+    assert fit.info == again.info
+    assert np.array_equal(fit.labels, again.labels)
+    r2 = explained_variance(X, fit.labels)
+    for i in range(1, fam.n_replicates + 1):
+        assert abs(fit.info[REPLICATE_COLUMNS[0] % i] - (fit.labels.max() + 1)) <= 2
+        assert abs(fit.info[REPLICATE_COLUMNS[1] % i] - r2) < 0.05

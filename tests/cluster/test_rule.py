@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vehiclust.cluster._rule import choose_configuration, elbow, tolerant_rank
+from vehiclust.cluster._rule import REPLICATE_COLUMNS, choose_configuration, elbow, tolerant_rank
 
 
 def _kfamily(name, ks, r2, sil_x=0.05, db_x=0.2, stability=0.8, start=0):
@@ -262,3 +262,34 @@ def test_resolutions_at_the_knee_count_go_to_the_best_scored_then_the_plateau_mi
     t.loc[2, "stability"] = 0.95
     out, _, _ = choose_configuration(t, k_min=2, k_max=40)
     assert out.loc[out.elbow, "params"].item() == "resolution=0.2"
+
+
+def _with_replicates(t, counts, r2):
+    t = t.copy()
+    for i, (c, r) in enumerate(zip(counts, r2), start=1):
+        t[REPLICATE_COLUMNS[0] % i], t[REPLICATE_COLUMNS[1] % i] = c, r
+    return t
+
+
+def test_a_broad_knee_goes_to_the_best_scored_count_within_the_seed_to_seed_spread():
+    # MobileNet on the Zenodo crops (seed 0): the R² knee at 11 communities, 14 nearly as high
+    # (0.348 vs 0.336 above the chord), 14 ahead on Davies-Bouldin, silhouettes tied
+    res = [0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0]
+    counts = [4, 8, 11, 13, 14, 16, 19, 25, 28, 39]
+    r2 = [0.102, 0.144, 0.189, 0.197, 0.210, 0.221, 0.233, 0.267, 0.280, 0.310]
+    db_x = [0.35, 0.48, 0.376, 0.37, 0.396, 0.36, 0.36, 0.34, 0.30, 0.25]
+    t = _leiden(res, counts, r2, [0.03] * 10, db_x)
+    out, _, _ = choose_configuration(t, k_min=2, k_max=40)
+    assert out.loc[out.chosen, "n_clusters"].item() == 11  # no replicates: the knee itself
+    # other Leiden seeds that give the same curve: the knee is sharp, 11 stays
+    same = _with_replicates(t, [counts] * 4, [r2] * 4)
+    out, _, _ = choose_configuration(same, k_min=2, k_max=40)
+    assert out.loc[out.chosen, "n_clusters"].item() == 11
+    # a seed whose curve has its knee at 14 (as seed 3 of 4 did on the real crops): 11-14 are one
+    # broad knee, and 14 is the best-scored of it
+    other = list(r2)
+    other[3:5] = [0.205, 0.222]
+    spread = _with_replicates(t, [counts] * 4, [r2, r2, other, r2])
+    out, _, _ = choose_configuration(spread, k_min=2, k_max=40)
+    assert out.loc[out.chosen, "n_clusters"].item() == 14
+    assert out.loc[out.elbow, "n_clusters"].item() == 14

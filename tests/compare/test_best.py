@@ -235,6 +235,9 @@ def test_mix_all_keeps_its_best_block_when_the_others_follow_something_else():
     w = dict(zip(auto.preparation["blocks"], auto.preparation["weights"]))
     assert max(w, key=w.get) == "deep" and w["deep"] > 0.9  # the colour sets keep less than half of its cuts
     assert type_nmi(auto.X) >= best_block - 0.02
+    # the others keep only the floor: the mix is deep itself, so the sweep finds deep's clusters
+    assert auto.preparation["passthrough"] == "deep"
+    np.testing.assert_array_equal(auto.X, sets["deep"])
     # a fixed anchor share of 2/3 (the former rule) lets the three colour sets pull the clusters to colour
     fixed = build_mixes(prepared, ["all"], weights={"deep": 2.0, "reid": 1 / 3, "attr": 1 / 3, "hist": 1 / 3},
                         n_components=None, random_state=0)[0]

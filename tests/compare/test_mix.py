@@ -127,3 +127,25 @@ def test_build_mix_weight_changes_shares(two_attribute_data):
     prepared = _prepared(two_attribute_data)
     m = build_mixes(prepared, ["all"], weights={"A": 3.0}, n_components=None)[0]
     np.testing.assert_allclose(_block_shares(m.X, [512, 16]), [0.75, 0.25], atol=1e-4)
+
+
+def test_a_mix_whose_other_blocks_are_negligible_is_its_heaviest_block(two_attribute_data):
+    from vehiclust.assign.model import mixer_from_state, mixer_state
+
+    d = two_attribute_data
+    blocks = [d["A"], d["B"]]
+    through = DescriptorMixer(weights=[0.98, 0.02], n_components=8, random_state=0, passthrough_share=0.05)
+    Z = through.fit_transform(blocks)
+    assert through.passthrough_ == 0 and through.summary()["passthrough_block"] == 0
+    np.testing.assert_array_equal(Z, d["A"])  # unchanged: no centring, scaling or PCA
+    np.testing.assert_array_equal(through.transform(blocks), d["A"])
+    # saved for `vehiclust assign`: new rows land in the block's own space
+    np.testing.assert_array_equal(mixer_from_state(mixer_state(through)).transform(blocks), d["A"])
+    # a block above the share, or no share given: a real mix, also after the round trip
+    for mixer in (DescriptorMixer(weights=[0.9, 0.1], n_components=8, random_state=0, passthrough_share=0.05),
+                  DescriptorMixer(weights=[0.98, 0.02], n_components=8, random_state=0)):
+        Z = mixer.fit_transform(blocks)
+        assert mixer.passthrough_ is None and Z.shape[1] == 8
+        np.testing.assert_allclose(mixer_from_state(mixer_state(mixer)).transform(blocks), Z, atol=1e-4)
+    with pytest.raises(InputError, match="passthrough_share"):
+        DescriptorMixer(passthrough_share=1.0).fit(blocks)

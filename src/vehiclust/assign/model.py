@@ -233,6 +233,9 @@ def mixer_state(mixer: Any) -> dict[str, np.ndarray]:
         "mix_means": np.concatenate([np.asarray(m, np.float32) for m in mixer.means_]),
         "mix_scales": np.asarray(mixer.scales_, np.float64),
         "mix_weights": np.asarray(mixer.weights_, np.float64),
+        # the block the mix passes through unchanged (DescriptorMixer.passthrough_), -1 for none
+        "mix_passthrough": np.asarray([-1 if getattr(mixer, "passthrough_", None) is None else mixer.passthrough_],
+                                      np.int64),
     }
     if mixer.pca_ is not None:
         state["mix_pca_mean"] = np.asarray(mixer.pca_.mean_, np.float32)
@@ -259,6 +262,8 @@ def mixer_from_state(state: dict[str, np.ndarray]) -> Any:
     mixer.means_ = np.split(state["mix_means"], np.cumsum(dims)[:-1])
     mixer.scales_ = state["mix_scales"]
     mixer.weights_ = state["mix_weights"]
+    through = int(state["mix_passthrough"][0]) if "mix_passthrough" in state else -1  # older models: none
+    mixer.passthrough_ = through if through >= 0 else None
     mixer.pca_ = (_Projection(state["mix_pca_mean"], state["mix_pca_components"])
                   if "mix_pca_components" in state else None)
     return mixer

@@ -17,12 +17,14 @@ import numpy as np
 from sklearn.base import clone
 
 from vehiclust.cache import cache_key
+from vehiclust.cluster._rule import REPLICATE_COLUMNS
 from vehiclust.cluster.dbscan import AutoEpsDBSCAN
 from vehiclust.cluster.evidence import EvidenceAccumulation
 from vehiclust.cluster.gmm import SampledGaussianMixture
 from vehiclust.cluster.hdbscan import SampledHDBSCAN
 from vehiclust.cluster.kmeans import FaissKMeans
 from vehiclust.cluster.leiden import LeidenClustering
+from vehiclust.cluster.metrics import explained_variance
 from vehiclust.cluster.ward import MicroWard
 
 
@@ -208,6 +210,7 @@ class LeidenFamily(Family):
     name = "leiden"
     uses_k = False
     resolutions = (0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0)
+    n_replicates = 4  # Leiden runs with other seeds per configuration (rule step 2: a broad knee)
 
     def __init__(self) -> None:
         self.graph = None  # a vehiclust.neighbors.KNNGraph of the swept matrix, if already built
@@ -224,9 +227,18 @@ class LeidenFamily(Family):
         return _memo(self._graphs, (cache_key(X), seed), lambda: est.shared_graph(X, given, seed))
 
     def fit(self, X: np.ndarray, params: dict[str, Any], seed: int) -> FamilyFit:
+        """The partition at the resolution, and the count and R² of :attr:`n_replicates` runs with
+        other Leiden seeds on the same graph (the rule reads the knee's seed-to-seed spread from them).
+        Not on a reference-sample graph (above `exact_max_rows`: a finalist fitted on every row after
+        the screen, whose table the rule does not read again; a sweep there reads a sharp knee)."""
         est = LeidenClustering(float(params["resolution"]), random_state=seed)
         W, nodes, graph = self._prepared(est, X, seed)
-        return FamilyFit(est.partition(W, nodes, graph, est.resolution, seed))
+        info: dict[str, Any] = {}
+        for i in range(1, (self.n_replicates if graph.reference is None else 0) + 1):
+            other = est.partition(W, nodes, graph, est.resolution, config_seed(seed, "leiden-replicate", {"r": i}))
+            info[REPLICATE_COLUMNS[0] % i] = int(other.max()) + 1
+            info[REPLICATE_COLUMNS[1] % i] = explained_variance(X, other)
+        return FamilyFit(est.partition(W, nodes, graph, est.resolution, seed), info=info)
 
     def refit(self, X: np.ndarray, params: dict[str, Any], seed: int, n_clusters: int) -> FamilyFit:
         """The subsample's partition with the full fit's number of clusters, its resolution found

@@ -22,7 +22,10 @@
    several resolutions at the count nearest the knee go to the best-scored (step 3, ties as in
    step 4), and neighbouring resolutions that tie on every figure within its uncertainty (the
    same partition as far as the rule can tell) give the middle of that plateau
-   (:func:`plateau_middle`). Density families (no k of their own) put forward every eligible configuration with at
+   (:func:`plateau_middle`). A resolution family's knee may be broad: with replicate runs (other
+   Leiden seeds on the same graph, :data:`REPLICATE_COLUMNS`), every eligible count from the knee
+   to the counts whose height lies within the spread of the knee heights across seeds, and to the
+   replicates' own knees, is in it (:func:`broad_knee`), and its best-scored goes forward. Density families (no k of their own) put forward every eligible configuration with at
    least as many clusters as the smallest elbow (fewer would be under-splitting: on real
    descriptors they tend to find 2-3 dense cores and call the rest noise).
 3. Score among the candidates: the mean percentile rank over `silhouette_excess`,
@@ -71,24 +74,64 @@ MAX_NOISE = 0.25  # step 1: most noise a configuration may leave
 MIN_BALANCE = 0.5  # step 1: least size balance
 
 
-def elbow(k: np.ndarray, r2: np.ndarray) -> tuple[float, float]:
-    """(knee k, height above the chord in normalised units) of R²(k).
+def chord_heights(k: np.ndarray, r2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(k sorted, each point's height above the chord between the curve's ends, in normalised
+    units) of R²(k); empty when the curve has no knee to read (< 3 points, not rising).
 
     R²(1) = 0 is added when the grid starts at 2 (so a knee at k = 2 can be seen); a grid
     starting higher is taken as given, or its first point would always look like the knee.
     """
-    order = np.argsort(k)
+    order = np.argsort(k, kind="stable")
     k = np.asarray(k, float)[order]
     r2 = np.asarray(r2, float)[order]
     if k.size and k[0] == 2:
         k, r2 = np.r_[1.0, k], np.r_[0.0, r2]
-    if k.size < 3 or not np.isfinite(r2).all() or r2[-1] <= r2[0]:
-        return float("nan"), 0.0
+    if k.size < 3 or not np.isfinite(r2).all() or r2[-1] <= r2[0] or k[-1] <= k[0]:
+        return np.empty(0), np.empty(0)
     x = (k - k[0]) / (k[-1] - k[0])
     y = (r2 - r2[0]) / (r2[-1] - r2[0])
-    d = y - x
+    return k, y - x
+
+
+def elbow(k: np.ndarray, r2: np.ndarray) -> tuple[float, float]:
+    """(knee k, height above the chord in normalised units) of R²(k) (:func:`chord_heights`)."""
+    k, d = chord_heights(k, r2)
+    if not k.size:
+        return float("nan"), 0.0
     i = int(np.argmax(d))
     return float(k[i]), float(d[i])
+
+
+# a resolution family's replicate runs (other Leiden seeds on the same graph) → their count and
+# R² columns, numbered from 1: REPLICATE_COLUMNS[0] % 1, ...
+REPLICATE_COLUMNS = ("replicate_n_clusters_%d", "replicate_explained_variance_%d")
+
+
+def replicate_knees(part: pd.DataFrame) -> list[tuple[float, float]]:
+    """(knee count, knee height) of each replicate's R² curve over the configurations ``part``."""
+    out = []
+    i = 1
+    while REPLICATE_COLUMNS[0] % i in part.columns and REPLICATE_COLUMNS[1] % i in part.columns:
+        kk = part[REPLICATE_COLUMNS[0] % i].to_numpy(float)
+        r2 = part[REPLICATE_COLUMNS[1] % i].to_numpy(float)
+        ok = np.isfinite(kk) & np.isfinite(r2)
+        knee, h = elbow(np.r_[1.0, kk[ok]], np.r_[0.0, r2[ok]])
+        if np.isfinite(knee):
+            out.append((knee, h))
+        i += 1
+    return out
+
+
+def broad_knee(part: pd.DataFrame, kk: np.ndarray, r2: np.ndarray, knee: float, height: float) -> tuple[float, float]:
+    """(lowest, highest) count of the knee's seed-to-seed range: the counts of the curve whose height
+    lies within the spread of the knee heights across seeds, and the replicates' own knees."""
+    reps = replicate_knees(part)
+    if not reps:
+        return knee, knee
+    spread = max([height] + [h for _, h in reps]) - min([height] + [h for _, h in reps])
+    counts, heights = chord_heights(kk, r2)
+    inside = [*counts[heights >= height - spread], knee, *(k for k, _ in reps)]
+    return float(min(inside)), float(max(inside))
 
 
 # a column whose figure is a sample estimate → its 95 % confidence bounds (step 3 ties what they cannot tell apart)
@@ -269,6 +312,10 @@ def choose_configuration(
             pick = dist.sort_values(kind="stable").index[0]
             if fam in RESOLUTION_FAMILIES:  # several resolutions found the count nearest the knee
                 near = ok[dist == dist.min()]
+                lo, hi = broad_knee(fit, kk, r2, knee, height)
+                wide = ok[part_k[ok.index].between(lo, hi)]
+                if len(wide) > len(near) and near.index.isin(wide.index).all():
+                    near = wide
                 pick = _on_plateau(part, near, _best_scored(near, columns), columns)
             t.loc[pick, "elbow"] = True
             elbows.append(float(part_k[pick]))

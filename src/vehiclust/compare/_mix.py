@@ -5,6 +5,13 @@ differ in dimension (a 512-d block has more total variance than a 16-d one) and 
 :class:`~vehiclust.prepare.DescriptorMixer` centres every block and divides it by the square root of its total
 variance, so each block has unit mean squared norm; a block weight ``w`` then sets its share
 of the mixed variance to ``w / sum(w)``. An optional PCA of the concatenation follows.
+
+A mix whose weights leave all but one block a negligible share (``passthrough_share``; the
+auto-weighted mixes use :data:`PASS_THROUGH`) *is* that block: the mixer passes it through
+unchanged, so the mix's space, and with it the cluster stage's sweep and choice, are the
+block's own. Without it the floored blocks and the mixer's PCA move a few neighbourhoods, and
+the sweep's near-ties can then choose another family (the demo's all-mix: 99.97 % EfficientNet,
+yet EAC with 12 clusters, NMI 0.576, against EfficientNet's own Leiden with 9, 0.649).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ AUTO = "auto"  # every set, block weights chosen label-free (auto_weights)
 AUTO_NAME = "auto-mix"
 SHARED_GROUND = 0.65  # a block that keeps less of the anchor's cuts follows something else (auto_weights)
 FLOOR = 1e-4  # the least weight of a block in an auto-weighted mix, relative to the anchor's
+PASS_THROUGH = 0.05  # an auto-weighted mix whose other blocks hold less of its variance is its anchor
 
 
 def auto_weights(blocks: Sequence[np.ndarray], sample_size: int = 2000, ks: Sequence[int] = (4, 8, 16),
@@ -191,11 +199,15 @@ def build_mixes(prepared: Mapping[str, Any], specs: Sequence[str], weights: Mapp
             blocks.append(np.asarray(s.X)[pos[valid]])
         seed = rng.randint(2**31 - 1)
         block_weights = auto_weights(blocks, random_state=seed) if auto else [weights.get(n, 1.0) for n in names]
-        mixer = DescriptorMixer(weights=block_weights, n_components=n_components, random_state=seed)
+        mixer = DescriptorMixer(weights=block_weights, n_components=n_components, random_state=seed,
+                                passthrough_share=PASS_THROUGH if auto else 0.0)
         X = mixer.fit_transform(blocks)
         del blocks
         summary = {"kind": "mix", "spec": spec, "blocks": names, **mixer.summary(), "n_valid": int(valid.sum())}
-        log.info("mix %s: %d rows, %d dims from %s, weights %s", name, X.shape[0], X.shape[1], names,
-                 np.round(mixer.weights_, 3).tolist())
+        if mixer.passthrough_ is not None:
+            summary["passthrough"] = names[mixer.passthrough_]
+        log.info("mix %s: %d rows, %d dims from %s, weights %s%s", name, X.shape[0], X.shape[1], names,
+                 np.round(mixer.weights_, 3).tolist(), "" if mixer.passthrough_ is None else
+                 f" (= {names[mixer.passthrough_]}: the others hold less than {PASS_THROUGH:.0%})")
         out.append(PreparedSet(name=name, X=X, valid=valid, preparation=summary, model={"mixer": mixer}))
     return out

@@ -347,6 +347,8 @@ def candidate_predictivity(candidates: Sequence[Any], sample_size: int = DEFAULT
         prep = dict(getattr(c, "preparation", None) or {})
         if c.kind == "single":
             sources[c.name] = [c.name]
+        elif c.kind == "mix" and prep.get("passthrough") in single_X:  # the mix is that block: scored as it is
+            sources[c.name] = [prep["passthrough"]]
         elif c.kind == "mix":
             blocks = [b for b in prep.get("blocks", []) if b in single_X]
             sources[c.name] = blocks

@@ -36,13 +36,18 @@ class DescriptorMixer(TransformerMixin, BaseEstimator):
         ``pca_components`` does for each set; None keeps the concatenation as is.
     random_state : int, RandomState or None
         Seed of the randomised PCA solver.
+    passthrough_share : float
+        When the blocks other than the heaviest hold less than this share of the weights
+        together, the mix is the heaviest block, passed through unchanged (no centring, scaling
+        or PCA): ``passthrough_`` is its index (None otherwise). 0 (default): never.
     """
 
     def __init__(self, weights: Sequence[float] | None = None, n_components: int | None = PCA_COMPONENTS,
-                 random_state: Any = None) -> None:
+                 random_state: Any = None, passthrough_share: float = 0.0) -> None:
         self.weights = weights
         self.n_components = n_components
         self.random_state = random_state
+        self.passthrough_share = passthrough_share
 
     def _check_blocks(self, blocks: Sequence[np.ndarray], fitted: bool) -> list[np.ndarray]:
         if isinstance(blocks, np.ndarray) or len(blocks) < 2:
@@ -79,16 +84,26 @@ class DescriptorMixer(TransformerMixin, BaseEstimator):
         if nc is not None and not ((share and 0 < nc < 1) or (isinstance(nc, (int, np.integer)) and nc >= 1)):
             raise InputError("The 'n_components' parameter of DescriptorMixer must be an int in [1, inf), a float "
                              f"in (0, 1) (explained-variance share) or None. Got {nc!r}.")
+        share_out = self.passthrough_share
+        if not (isinstance(share_out, (int, float, np.floating)) and not isinstance(share_out, bool) and 0 <= share_out < 1):
+            raise InputError("The 'passthrough_share' parameter of DescriptorMixer must be a number in [0, 1). "
+                             f"Got {share_out!r}.")
         self.weights_ = w / w.sum()
+        heaviest = int(np.argmax(self.weights_))
+        self.passthrough_ = heaviest if 1.0 - self.weights_[heaviest] < share_out else None
         self.block_dims_ = np.array([a.shape[1] for a in arrays])
         self.means_ = [a.mean(axis=0, dtype=np.float64).astype(np.float32) for a in arrays]
         # total variance = mean squared norm of the centred block
         variances = [float(np.mean(np.sum((a - m) ** 2, axis=1, dtype=np.float64))) for a, m in zip(arrays, self.means_)]
         self.block_variance_ = np.array(variances)
         self.scales_ = np.array([math.sqrt(wb) / math.sqrt(max(v, _EPS)) for wb, v in zip(self.weights_, variances)])
+        self.pca_ = None
+        if self.passthrough_ is not None:
+            Z = arrays[self.passthrough_]
+            self.n_features_out_ = Z.shape[1]
+            return Z
         Z = self._concat(arrays)
         width = Z.shape[1]
-        self.pca_ = None
         if share and Z.shape[0] > 1:  # as many components as explain that share (exact, from the covariance)
             self.pca_ = PCA(n_components=float(nc), svd_solver="covariance_eigh")
             Z = self.pca_.fit_transform(Z).astype(np.float32, copy=False)
@@ -113,7 +128,10 @@ class DescriptorMixer(TransformerMixin, BaseEstimator):
 
     def transform(self, blocks: Sequence[np.ndarray]) -> np.ndarray:
         check_is_fitted(self, "scales_")
-        Z = self._concat(self._check_blocks(blocks, fitted=True))
+        arrays = self._check_blocks(blocks, fitted=True)
+        if getattr(self, "passthrough_", None) is not None:
+            return arrays[self.passthrough_]
+        Z = self._concat(arrays)
         if self.pca_ is not None:
             Z = self.pca_.transform(Z).astype(np.float32, copy=False)
         return Z
@@ -129,5 +147,6 @@ class DescriptorMixer(TransformerMixin, BaseEstimator):
             "weights": [float(w) for w in self.weights_],
             "block_scales": [float(s) for s in self.scales_],
             "n_features_out": int(self.n_features_out_),
+            "passthrough_block": self.passthrough_,
             "pca_explained_variance": (float(self.pca_.explained_variance_ratio_.sum()) if self.pca_ is not None else 1.0),
         }
