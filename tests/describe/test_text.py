@@ -206,18 +206,6 @@ def test_a_weak_kind_does_not_lead():
     assert [o["type"] for o in _weighed(clusters)] == ["truck", "car", "car"]
 
 
-def test_a_rare_type_is_not_said_from_a_few_answers(monkeypatch):
-    """Ten motorbike images where ImageNet's half track/amphibian take 16 %: a tiny mean over
-    all images gives that a large lift, but a word held by so few answers is not said."""
-    small = (10, {"car": 0.29, "motorbike or bicycle": 0.26, "military vehicle": 0.16, "truck": 0.15, "van or minibus": 0.14})
-    out = _weighed(ZENODO_LIKE[:4] + [small])
-    assert "military" not in out[4]["type"] and "military" not in out[4]["cluster_name"]
-    from vehiclust.describe import _text
-
-    monkeypatch.setattr(_text, "MIN_TYPE_SHARE", 0.0)
-    assert _weighed(ZENODO_LIKE[:4] + [small])[4]["type"].startswith("military vehicle")
-
-
 def test_the_reference_does_not_change_when_a_type_is_split_into_clusters():
     """Lorries in one cluster or in three: the same reference, so each is as typical."""
     lorry = {"truck": 0.55, "articulated lorry": 0.45}

@@ -44,10 +44,6 @@ MIN_TYPE_MASS = 0.1  # ImageNet evidence on vehicle types below this gives no ty
 PAIR_RATIO = 0.6
 PAIR_MIN = 0.6
 SURE_TYPE = 0.75  # a type word with less weight than this is said with "probably"
-# A type word must also be common: its share of the type evidence at least this. A type the model
-# rarely says anywhere gets a large lift from a few answers (ImageNet's half track and amphibian
-# on a handful of motorbikes would make "military vehicles").
-MIN_TYPE_SHARE = 0.25
 DARK_MAJORITY = 0.5
 DAY_MAX_DARK = 0.1
 MIN_SEPARATION = 0.15
@@ -284,8 +280,6 @@ def _choose_type(ev: ClusterEvidence, w: Words) -> None:
         w.type_named = True
     elif second and p2 >= PAIR_RATIO * p1 and p1 + p2 >= PAIR_MIN and p3 < PAIR_RATIO * p2:
         w.type_named, w.type_pair, w.type_weight = True, second, p1 + p2
-    if dist[w.vtype] < MIN_TYPE_SHARE:
-        w.type_named, w.type_pair = False, ""
 
 
 def _kind_leads(first: str, second: str, dist: dict[str, float], reference: dict[str, float] | None) -> bool:
