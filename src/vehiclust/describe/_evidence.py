@@ -55,8 +55,8 @@ class ClusterEvidence:
     imagenet_type_mass: float = float("nan")
     imagenet_mass_based: bool = False
     labels: dict[str, dict[str, float]] = field(default_factory=dict)
-    # The same distributions averaged over all images (each cluster by its size): what a model
-    # says of everything here, against which a cluster's own answer is weighed.
+    # The same distributions averaged over all clusters (each counts once): what a model says
+    # of everything here, against which a cluster's own answer is weighed.
     overall: dict[str, dict[str, float]] = field(default_factory=dict)
     centroid: np.ndarray | None = None
     # The sampled images' own evidence (PER_IMAGE_COLUMNS that exist, and the registered evidence
@@ -84,16 +84,13 @@ def top(dist: dict[str, float]) -> tuple[str, float]:
     return word, dist[word]
 
 
-def mean_distribution(dists: list[dict[str, float]], weights: list[float] | None = None) -> dict[str, float]:
-    """Average of several distributions (missing words count as 0), each counting once or with
-    its weight."""
-    keep = [i for i, d in enumerate(dists) if d]
-    if not keep:
+def mean_distribution(dists: list[dict[str, float]]) -> dict[str, float]:
+    """Average of several distributions, each counting once (missing words count as 0)."""
+    dists = [d for d in dists if d]
+    if not dists:
         return {}
-    dists = [dists[i] for i in keep]
-    wts = None if weights is None else np.asarray([weights[i] for i in keep], dtype=np.float64)
     words = dict.fromkeys(w for d in dists for w in d)
-    mean = {w: float(np.average([d.get(w, 0.0) for d in dists], weights=wts)) for w in words}
+    mean = {w: float(np.mean([d.get(w, 0.0) for d in dists])) for w in words}
     return dict(sorted(mean.items(), key=lambda kv: -kv[1]))
 
 
@@ -169,11 +166,8 @@ def gather_evidence(labels: np.ndarray, images: pd.DataFrame | None, label_table
             if len(members):
                 ev.centroid = members.mean(axis=0, dtype=np.float64).astype(np.float32)
         out.append(ev)
-    # The reference is the mean over the images (each cluster by its size), not over clusters:
-    # a type the clustering splits into several clusters must not look less typical of each.
-    sizes = [e.size for e in out]
-    overall["model_types"] = mean_distribution([e.model_types for e in out], sizes)
-    overall["imagenet_types"] = mean_distribution([e.imagenet_types for e in out], sizes)
+    overall["model_types"] = mean_distribution([e.model_types for e in out])
+    overall["imagenet_types"] = mean_distribution([e.imagenet_types for e in out])
     return out
 
 

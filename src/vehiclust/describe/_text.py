@@ -4,7 +4,7 @@ Rules: every word is backed by a number printed next to it; a word needs more th
 :data:`MAJORITY` of the sampled images behind it, or a clear plurality (at least
 :data:`PLURALITY` and :data:`LEAD` times the runner-up), otherwise the cluster is called mixed;
 two sources must not contradict each other (the colour model's word is used only where the
-pixels show some of it); a type is weighed against what its model says of all the images
+pixels show some of it); a type is weighed against what its model says of every cluster
 (:func:`weigh`), and two close types are said together; a cluster without images or labels is
 described by its size alone.
 """
@@ -29,7 +29,7 @@ from vehiclust.describe._evidence import (
     format_distribution,
     top,
 )
-from vehiclust.evidence.head_models import MASS_COLUMNS, MASS_PREFIX, TYPE_KINDS
+from vehiclust.evidence.head_models import MASS_COLUMNS, MASS_PREFIX
 
 MAJORITY = 0.5  # a word needs more than this share of the sampled images...
 PLURALITY = 0.4  # ...or at least this share
@@ -79,7 +79,7 @@ class Words:
     vtype: str = ""  # the first (or only) type word
     type_share: float = 0.0  # its share of the type evidence
     type_weight: float = 0.0  # its weight after weighing against all clusters (see :func:`weigh`)
-    type_lift: float = float("nan")  # its share here over its mean share over all images
+    type_lift: float = float("nan")  # its share here over its mean share over all clusters
     type_pair: str = ""  # a second type said with the first when the two are close
     type_source: str = ""
     type_named: bool = False
@@ -108,7 +108,7 @@ def named(dist: dict[str, float]) -> bool:
 
 
 def weigh(dist: dict[str, float], reference: dict[str, float] | None) -> dict[str, float]:
-    """Type weights: share here times lift over the mean of all images (share² / mean), normalised.
+    """Type weights: share here times lift over the mean of all clusters (share² / mean), normalised.
 
     A type word must be common in the cluster *and* typical of it. Classifiers lean: on small
     oblique traffic crops ImageNet calls every lorry, van and pickup a "moving van", and the
@@ -261,40 +261,14 @@ def _choose_type(ev: ClusterEvidence, w: Words) -> None:
         return
     ranked = list(weights.items()) + [("", 0.0), ("", 0.0)]
     (first, p1), (second, p2), (_, p3) = ranked[:3]
-    kind_leads = _kind_leads(first, second, dist, reference)
-    if kind_leads:
-        (first, p1), (second, p2) = (second, p2), (first, p1)
     w.vtype, w.type_share, w.type_weight, w.type_source, w.type_mass = first, dist[first], p1, source, mass
     w.type_dist, w.type_reference = dist, (reference if reference and reference != dist else None)
     if w.type_reference and reference.get(first, 0.0) > 0:
         w.type_lift = dist[first] / reference[first]
-    if kind_leads:
-        # The kind first, its general word after it: "articulated lorries or trucks".
-        if p1 >= PAIR_RATIO * p2 and p1 + p2 >= PAIR_MIN and p3 < PAIR_RATIO * p1:
-            w.type_named, w.type_pair, w.type_weight = True, second, p1 + p2
-        else:  # the kind is too weak to be said: the general word alone, as without the rule
-            w.vtype, w.type_share, w.type_weight = second, dist[second], p2
-            w.type_lift = dist[second] / reference[second] if w.type_reference else float("nan")
-            w.type_named = named(weights)
-    elif named(weights):
+    if named(weights):
         w.type_named = True
     elif second and p2 >= PAIR_RATIO * p1 and p1 + p2 >= PAIR_MIN and p3 < PAIR_RATIO * p2:
         w.type_named, w.type_pair, w.type_weight = True, second, p1 + p2
-
-
-def _kind_leads(first: str, second: str, dist: dict[str, float], reference: dict[str, float] | None) -> bool:
-    """Does the runner-up lead because it is a kind of the first word (:data:`TYPE_KINDS`, an
-    articulated lorry is a truck) that is more typical of the cluster than the general word?
-
-    The general word's classes also fire on the kind (a lorry's box trailer looks like a moving
-    van), so its larger share does not speak against the kind. Between the two, the word whose
-    share here is the larger multiple of its mean over all images is said first."""
-    if not second or TYPE_KINDS.get(second) != first or not reference:
-        return False
-    r_kind, r_general = reference.get(second, 0.0), reference.get(first, 0.0)
-    if r_kind <= 0 or r_general <= 0:
-        return False
-    return dist[second] / r_kind > dist[first] / r_general
 
 
 # ---- how much of the cluster the words cover ----------------------------------------------
@@ -718,7 +692,7 @@ def _type_head(w: Words) -> str:
 
 
 def _type_fact(w: Words) -> str:
-    """The numbers behind the type word: share, lift over all images where known, and the
+    """The numbers behind the type word: share, lift over all clusters where known, and the
     largest other type's share when the word has no majority, so the reader sees the margin."""
     said = [w.vtype] + ([w.type_pair] if w.type_pair else [])
     lift = lambda word: (w.type_dist.get(word, 0.0) / w.type_reference[word]  # noqa: E731
@@ -729,7 +703,7 @@ def _type_fact(w: Words) -> str:
         text = (f"{word} {share:.0%} of the {w.type_source}'s vehicle-type probability" if w.type_mass
                 else f"{share:.0%} {word} by the {w.type_source}")
         if np.isfinite(lift(word)):
-            text += f", {lift(word):.1f}x its mean over all images"
+            text += f", {lift(word):.1f}x its mean over all clusters"
         parts.append(text)
     text = "; ".join(parts)
     others = sorted(((x, s) for x, s in w.type_dist.items() if x not in said), key=lambda kv: -kv[1])
