@@ -158,6 +158,51 @@ def test_weighing_against_all_clusters_cancels_a_models_lean():
     assert out[2]["type_lift"] == pytest.approx(0.8 / (1.7 / 3), abs=0.01)
 
 
+def _weighed(clusters):
+    """Clusters (ImageNet type shares) weighed as the describer does: against the mean over all
+    clusters."""
+    from vehiclust.describe._evidence import mean_distribution
+
+    es = [_mass(i, dict(types)) for i, types in enumerate(clusters)]
+    overall = {"imagenet_types": mean_distribution([e.imagenet_types for e in es])}
+    for e in es:
+        e.overall = overall
+    return describe(es, {})
+
+
+# ImageNet type shares of the kind measured on Zenodo clusters (EfficientNet-Lite0 masses):
+# box-trailer articulated lorries, rigid light trucks, cars, panel vans, more articulated
+# lorries, motorbikes.
+LORRY_LIKE = [{"truck": 0.61, "articulated lorry": 0.36, "van or minibus": 0.02, "car": 0.01},
+              {"truck": 0.66, "articulated lorry": 0.185, "van or minibus": 0.075, "car": 0.05, "military vehicle": 0.03},
+              {"car": 0.5, "truck": 0.23, "van or minibus": 0.18, "articulated lorry": 0.05, "motorbike or bicycle": 0.04},
+              {"truck": 0.45, "van or minibus": 0.33, "car": 0.14, "articulated lorry": 0.06, "bus": 0.02},
+              {"truck": 0.55, "articulated lorry": 0.41, "van or minibus": 0.02, "car": 0.01, "bus": 0.01},
+              {"motorbike or bicycle": 0.56, "military vehicle": 0.19, "truck": 0.11, "car": 0.06, "articulated lorry": 0.06}]
+
+
+def test_a_kind_leads_its_general_word_where_it_is_the_more_typical(monkeypatch):
+    """A lorry's box trailer gets ImageNet's truck classes too (moving van): the truck share does
+    not speak against the lorry, which is said first where it is more typical of the cluster
+    than truck is; rigid trucks stay trucks."""
+    out = _weighed(LORRY_LIKE)
+    firsts = [o["type"].split(" or ")[0] for o in out]
+    assert firsts[0] == "articulated lorry" and firsts[4] == "articulated lorry"
+    assert firsts[1] == "truck" and firsts[2] == "car"
+    assert "articulated lorries" in out[0]["cluster_name"]
+    from vehiclust.describe import _text
+
+    monkeypatch.setattr(_text, "TYPE_KINDS", {})
+    assert _weighed(LORRY_LIKE)[0]["type"].split(" or ")[0] == "truck"
+
+
+def test_a_weak_kind_does_not_lead():
+    """A few trailer-truck answers on a truck cluster do not make it lorries."""
+    clusters = [{"truck": 0.85, "articulated lorry": 0.15}, {"car": 0.7, "truck": 0.25, "articulated lorry": 0.05},
+                {"car": 0.8, "truck": 0.2}]
+    assert [o["type"] for o in _weighed(clusters)] == ["truck", "car", "car"]
+
+
 def test_one_cluster_is_not_weighed():
     out = describe([_mass(0, {"truck": 0.55, "car": 0.45})], {})[0]
     assert out["type"] == "truck" and out["type_weight"] == pytest.approx(0.55)

@@ -29,7 +29,7 @@ from vehiclust.describe._evidence import (
     format_distribution,
     top,
 )
-from vehiclust.evidence.head_models import MASS_COLUMNS, MASS_PREFIX
+from vehiclust.evidence.head_models import MASS_COLUMNS, MASS_PREFIX, TYPE_KINDS
 
 MAJORITY = 0.5  # a word needs more than this share of the sampled images...
 PLURALITY = 0.4  # ...or at least this share
@@ -261,14 +261,40 @@ def _choose_type(ev: ClusterEvidence, w: Words) -> None:
         return
     ranked = list(weights.items()) + [("", 0.0), ("", 0.0)]
     (first, p1), (second, p2), (_, p3) = ranked[:3]
+    kind_leads = _kind_leads(first, second, dist, reference)
+    if kind_leads:
+        (first, p1), (second, p2) = (second, p2), (first, p1)
     w.vtype, w.type_share, w.type_weight, w.type_source, w.type_mass = first, dist[first], p1, source, mass
     w.type_dist, w.type_reference = dist, (reference if reference and reference != dist else None)
     if w.type_reference and reference.get(first, 0.0) > 0:
         w.type_lift = dist[first] / reference[first]
-    if named(weights):
+    if kind_leads:
+        # The kind first, its general word after it: "articulated lorries or trucks".
+        if p1 >= PAIR_RATIO * p2 and p1 + p2 >= PAIR_MIN and p3 < PAIR_RATIO * p1:
+            w.type_named, w.type_pair, w.type_weight = True, second, p1 + p2
+        else:  # the kind is too weak to be said: the general word alone, as without the rule
+            w.vtype, w.type_share, w.type_weight = second, dist[second], p2
+            w.type_lift = dist[second] / reference[second] if w.type_reference else float("nan")
+            w.type_named = named(weights)
+    elif named(weights):
         w.type_named = True
     elif second and p2 >= PAIR_RATIO * p1 and p1 + p2 >= PAIR_MIN and p3 < PAIR_RATIO * p2:
         w.type_named, w.type_pair, w.type_weight = True, second, p1 + p2
+
+
+def _kind_leads(first: str, second: str, dist: dict[str, float], reference: dict[str, float] | None) -> bool:
+    """Does the runner-up lead because it is a kind of the first word (:data:`TYPE_KINDS`, an
+    articulated lorry is a truck) that is more typical of the cluster than the general word?
+
+    The general word's classes also fire on the kind (a lorry's box trailer looks like a moving
+    van), so its larger share does not speak against the kind. Between the two, the word whose
+    share here is the larger multiple of its mean over all clusters is said first."""
+    if not second or TYPE_KINDS.get(second) != first or not reference:
+        return False
+    r_kind, r_general = reference.get(second, 0.0), reference.get(first, 0.0)
+    if r_kind <= 0 or r_general <= 0:
+        return False
+    return dist[second] / r_kind > dist[first] / r_general
 
 
 # ---- how much of the cluster the words cover ----------------------------------------------

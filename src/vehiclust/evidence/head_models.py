@@ -49,6 +49,11 @@ IMAGENET_TYPES = {
     "amphibian": "military vehicle",
 }
 IMAGENET_GROUPS = tuple(dict.fromkeys(IMAGENET_TYPES.values()))
+# Type words that name a kind of another type word: an articulated lorry (ImageNet's trailer
+# truck, WordNet "a truck consisting of a tractor and trailer") is a truck. The general
+# word's classes fire on the kind too (a lorry's box trailer is what a moving van looks like),
+# so the general word's share does not speak against the kind: see describe's type choice.
+TYPE_KINDS = {"articulated lorry": "truck"}
 MASS_PREFIX = "imagenet_mass:"
 MASS_COLUMNS = [MASS_PREFIX + g for g in IMAGENET_GROUPS]
 HEAD_COLUMNS = ["head_colour", "head_colour_prob", "head_type", "head_type_prob",
