@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import platform
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +79,7 @@ def run(config: RunConfig) -> RunResults:
         raise InputError(f"The output folder {out} cannot be created ({exc.strerror}).") from None
     _runlog.step("load", ctx.timings["load"], len(ctx.samples), f"{len(ctx.case.descriptors)} sets, {len(ctx.samples):,} rows")
     with main_threads(len(ctx.samples)):
-        for stage in (_stage_prepare, _stage_mix, _stage_cluster, _stage_image_checks, _stage_outliers,
+        for stage in (_stage_prepare, _stage_cluster, _stage_mix, _stage_image_checks, _stage_outliers,
                       _stage_consensus, _stage_maps, _stage_describe, _stage_compare, _stage_report):
             name = stage.__name__.removeprefix("_stage_")
             start = time.perf_counter()
@@ -142,6 +142,10 @@ def _stage_prepare(ctx: RunContext) -> None:
     _prepare_locally(ctx)
     # The raw descriptors are not read again: unmap them (at full size, GBs of resident pages).
     ctx.case.descriptors.clear()
+    if ctx.config.best is not None:  # --best: a wrong name fails now, not after the long stages
+        from vehiclust.compare import CONSENSUS, check_best_name
+
+        check_best_name(ctx.config.best, [*ctx.prepared, *_mix_names(ctx), CONSENSUS])
 
 
 def _prepare_locally(ctx: RunContext) -> None:
@@ -173,13 +177,64 @@ def _prepare_locally(ctx: RunContext) -> None:
 
 # ---- mixes (compare issue) --------------------------------------------------------------
 def _stage_mix(ctx: RunContext) -> None:
-    from vehiclust.compare import CONSENSUS, build_mixes, check_best_name
+    """The mixes, built after the single sets are clustered and then clustered themselves.
 
-    for mixed in build_mixes(ctx.prepared, ctx.config.mixes, weights=ctx.config.mix_weights,
-                             n_components=ctx.config.pca_components, random_state=ctx.seeds["mix"]):
+    An auto-weighted mix (``all`` without weights, ``auto``) is anchored on the selection rule's
+    pick among the single sets (:func:`vehiclust.compare.choose_single`, from their clusterings),
+    so the mix refines the set the run delivers; chosen from the blocks alone, the anchor could be
+    another set (on the Zenodo crops, colour histograms instead of EfficientNet). A mix that
+    passes its anchor through unchanged takes that set's clustering as it is (same space, seed
+    and sweep: the same result, without a second sweep)."""
+    from vehiclust.compare import AUTO, build_mixes, choose_single
+
+    cfg = ctx.config
+    if not cfg.mixes:
+        return
+    _stage_cluster(ctx)  # the single sets first (nothing to do when the cluster stage ran)
+    anchor = None
+    if any(str(spec).strip().lower() in ("all", AUTO) for spec in cfg.mixes):
+        anchor = choose_single(_candidates(ctx), random_state=ctx.seeds["compare"])
+        log.info("auto-weighted mixes are anchored on %s, the rule's pick among the single sets", anchor)
+    singles = dict(ctx.prepared)
+    for mixed in build_mixes(singles, cfg.mixes, weights=cfg.mix_weights, n_components=cfg.pca_components,
+                             random_state=ctx.seeds["mix"], anchor=anchor):
         ctx.prepared[mixed.name] = mixed
-    if ctx.config.best is not None:  # --best: a wrong name fails now, not after the long stages
-        check_best_name(ctx.config.best, [*ctx.prepared, CONSENSUS])
+        block = mixed.preparation.get("passthrough")
+        if block in ctx.runs and np.array_equal(mixed.valid, singles[block].valid):
+            mixed.graph = singles[block].graph
+            ctx.runs[mixed.name] = replace(ctx.runs[block], name=mixed.name, preparation=mixed.preparation,
+                                           labels=ctx.runs[block].labels.copy())
+            ctx.runs[mixed.name].selector = ctx.runs[block].selector
+    _stage_cluster(ctx)  # the mixes that are not one set passed through
+
+
+def _mix_names(ctx: RunContext) -> list[str]:
+    """The names the mixes of this run will have (for checking ``--best`` before any work)."""
+    from vehiclust.compare import AUTO, AUTO_NAME, mix_name, parse_mix_spec
+
+    names = []
+    for spec in ctx.config.mixes:
+        sets = parse_mix_spec(spec, list(ctx.prepared))
+        names.append(AUTO_NAME if str(spec).strip().lower() == AUTO else mix_name(sets))
+    return names
+
+
+def _candidates(ctx: RunContext) -> list[Any]:
+    """Every clustered set as a :class:`~vehiclust.compare.Candidate` (compare's input)."""
+    from vehiclust.compare import Candidate
+
+    out = []
+    for name, run_ in ctx.runs.items():
+        ps = ctx.prepared[name]
+        kind = ps.preparation.get("kind", "single")
+        out.append(Candidate(
+            name=name, X=ps.X, valid=ps.valid, labels=run_.labels,
+            kind=kind if kind in ("mix", "consensus") else "single", preparation=ps.preparation,
+            refit=_selector_refit(getattr(run_, "selector", None), ctx.seeds["compare"], run_.chosen, run_.best_params),
+            outliers=None if run_.outliers is None else run_.outliers["is_outlier"].to_numpy(bool),
+            chosen=run_.chosen,
+        ))
+    return out
 
 
 # ---- cluster (clustering-engine issue) --------------------------------------------------
@@ -232,6 +287,8 @@ def _stage_cluster(ctx: RunContext) -> None:
     found: dict[str, tuple[dict[str, Any], Any]] = {}
     todo: list[tuple[str, str]] = []
     for name, ps in ctx.prepared.items():
+        if name in ctx.runs:  # clustered already (the single sets, when the mix stage clusters its mixes)
+            continue
         key = cache_key(ps.X, ps.valid, params)
         cached = ctx.cache.load("cluster", name, key) if ctx.cache else None
         if cached is None or "centers" not in cached:
@@ -255,6 +312,8 @@ def _stage_cluster(ctx: RunContext) -> None:
             ctx.cache.save("cluster", name, key, cached)
         found[name] = (cached, selector)
     for name, ps in ctx.prepared.items():
+        if name not in found:
+            continue
         cached, selector = found[name]
         labels = np.full(n, -1, dtype=np.int64)
         labels[ps.valid] = cached["labels"]
@@ -579,20 +638,10 @@ def _stage_consensus(ctx: RunContext) -> None:
 
 def _stage_compare(ctx: RunContext) -> None:
     """Score every set, mix and the consensus the same way; choose the deliverable without labels."""
-    from vehiclust.compare import Candidate, compare_run
+    from vehiclust.compare import compare_run
 
     cfg = ctx.config
-    candidates = []
-    for name, run_ in ctx.runs.items():
-        ps = ctx.prepared[name]
-        kind = ps.preparation.get("kind", "single")
-        candidates.append(Candidate(
-            name=name, X=ps.X, valid=ps.valid, labels=run_.labels,
-            kind=kind if kind in ("mix", "consensus") else "single", preparation=ps.preparation,
-            refit=_selector_refit(getattr(run_, "selector", None), ctx.seeds["compare"], run_.chosen, run_.best_params),
-            outliers=None if run_.outliers is None else run_.outliers["is_outlier"].to_numpy(bool),
-            chosen=run_.chosen,
-        ))
+    candidates = _candidates(ctx)
     out = compare_run(candidates, ctx.samples, cfg.out, heads=cfg.heads, image_checks=ctx.image_checks,
                       random_state=ctx.seeds["compare"], progress=cfg.progress, best=cfg.best,
                       evidence=ctx.evidence, cache_dir=cfg.cache_path / "image_checks")

@@ -371,3 +371,28 @@ def test_mix_all_anchors_on_the_clearer_twin_and_leaves_its_twin_out():
     assert max(w, key=w.get) == "deep" and w["twin"] < 0.01
     mixed = DescriptorMixer(weights=list(w.values()), n_components=None).fit_transform(list(blocks.values()))
     assert type_nmi(mixed) >= max(type_nmi(X) for X in blocks.values()) - 0.02
+
+
+def test_the_auto_mix_is_anchored_on_the_sets_the_rule_picks(demo_dir, tmp_path):
+    """Real demo descriptors: the mix stage runs after the single sets are clustered and anchors
+    ``--mix all`` on the rule's pick among them, which the compare stage then delivers; a mix
+    that passes its anchor through is that set's clustering, not a second sweep."""
+    from vehiclust import pipeline
+    from vehiclust.compare import choose_single, compare_run
+    from vehiclust.config import RunConfig
+
+    sets = ("efficientnet-lite0", "osnet", "vehicle-attributes", "color-hist")
+    cfg = RunConfig(descriptors={n: demo_dir / "descriptors" / f"{n}.pkl" for n in sets},
+                    paths=demo_dir / "images_paths.csv", out=tmp_path, mixes=["all"], progress=False,
+                    cache_dir=tmp_path / "cache")
+    ctx = pipeline._stage_load(cfg)
+    for stage in (pipeline._stage_prepare, pipeline._stage_cluster, pipeline._stage_mix):
+        stage(ctx)
+    mix = ctx.prepared["+".join(sets)].preparation
+    anchor = choose_single(pipeline._candidates(ctx), random_state=ctx.seeds["compare"])
+    weights = dict(zip(mix["blocks"], mix["weights"]))
+    assert mix["anchor"] == anchor == max(weights, key=weights.get)
+    if mix.get("passthrough") == anchor:
+        np.testing.assert_array_equal(ctx.runs["+".join(sets)].labels, ctx.runs[anchor].labels)
+    out = compare_run(pipeline._candidates(ctx), ctx.samples, measure_pixels=False, random_state=ctx.seeds["compare"])
+    assert out.best == anchor

@@ -149,3 +149,32 @@ def test_a_mix_whose_other_blocks_are_negligible_is_its_heaviest_block(two_attri
         np.testing.assert_allclose(mixer_from_state(mixer_state(mixer)).transform(blocks), Z, atol=1e-4)
     with pytest.raises(InputError, match="passthrough_share"):
         DescriptorMixer(passthrough_share=1.0).fit(blocks)
+
+
+def test_a_given_anchor_leads_the_auto_mix_and_its_twin_keeps_the_floor(two_attribute_data):
+    from vehiclust.compare import auto_weights
+    from vehiclust.compare._mix import FLOOR
+
+    d = two_attribute_data
+    rng = np.random.default_rng(3)
+    twin = d["B"] + rng.normal(0, 1.0, d["B"].shape).astype(np.float32)  # B seen by a second, noisier model
+    blocks = [d["A"], d["B"], twin]
+    for anchor in (0, 1):
+        w = auto_weights(blocks, random_state=0, anchor=anchor)
+        assert np.argmax(w) == anchor and np.isclose(w.sum(), 1.0)
+    w = auto_weights(blocks, random_state=0, anchor=1)
+    assert w[2] <= FLOOR * w[1] * 1.0001  # B's twin repeats B's view: the floor only
+    with pytest.raises(InputError, match="anchor"):
+        auto_weights(blocks, random_state=0, anchor=3)
+
+
+def test_build_mixes_anchors_auto_mixes_only_on_a_set_they_hold(two_attribute_data):
+    prepared = _prepared(two_attribute_data)
+    for anchor in ("A", "B"):
+        m = build_mixes(prepared, ["all"], random_state=0, anchor=anchor)[0]
+        weights = dict(zip(m.preparation["blocks"], m.preparation["weights"]))
+        assert max(weights, key=weights.get) == anchor and m.preparation["anchor"] == anchor
+    given = build_mixes(prepared, ["all"], weights={"A": 1.0}, random_state=0, anchor="B")[0]
+    assert "anchor" not in given.preparation  # given weights are the user's: never re-anchored
+    elsewhere = build_mixes(prepared, ["all"], random_state=0, anchor="C")[0]
+    assert "anchor" not in elsewhere.preparation

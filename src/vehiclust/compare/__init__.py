@@ -39,10 +39,10 @@ from vehiclust.compare._metrics import (
     stability,
 )
 from vehiclust.compare._follows import follows_sentence, identity_from_paths, pairs_together, what_follows
-from vehiclust.compare._mix import AUTO_NAME, DescriptorMixer, auto_weights, build_mixes, mix_name, parse_mix_spec
+from vehiclust.compare._mix import AUTO, AUTO_NAME, DescriptorMixer, auto_weights, build_mixes, mix_name, parse_mix_spec
 from vehiclust.compare._predictivity import assortativity, candidate_predictivity, knn_indices, one_view_note, redundancy
 from vehiclust.compare._plots import contingency, plot_contingency, plot_matrix
-from vehiclust.compare._report import CompareOutput, compare_run, make_consensus
+from vehiclust.compare._report import CompareOutput, choose_single, compare_run, make_consensus
 from vehiclust.evidence import label_columns  # re-exported: its home is vehiclust.evidence
 from vehiclust.compare._select import (
     SELECTION_SCORES,
@@ -53,6 +53,8 @@ from vehiclust.compare._select import (
 )
 
 __all__ = [
+    "AUTO",
+    "choose_single",
     "AUTO_NAME",
     "CONSENSUS",
     "Candidate",

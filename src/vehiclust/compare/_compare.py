@@ -94,6 +94,23 @@ def common_space(candidates: Sequence[Candidate], n_components: int | None = Non
     return X, valid
 
 
+def with_predictivity(table: pd.DataFrame, predictivity: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (one row per candidate, ``descriptor`` its name) with the rule's columns:
+    ``predictivity`` (row means of :func:`candidate_predictivity`), and where sets count as one
+    view, ``view`` (the set that represents it) and ``view_predictivity`` (the view's best score)."""
+    table = table.copy()
+    means = predictivity.mean(axis=1) if predictivity.shape[1] else pd.Series(np.nan, index=predictivity.index)
+    after = table.columns.get_loc("size_balance") + 1 if "size_balance" in table else len(table.columns)
+    table.insert(after, "predictivity", means.reindex(table["descriptor"]).to_numpy())
+    views = predictivity.attrs.get("views") or {}
+    if views:  # sets counted as one view: the view's best score, delivered by its representative
+        view = table["descriptor"].map(views)
+        best_of_view = table.groupby(view)["predictivity"].max()
+        table.insert(table.columns.get_loc("predictivity") + 1, "view", view)
+        table.insert(table.columns.get_loc("view") + 1, "view_predictivity", view.map(best_of_view))
+    return table
+
+
 def compare_candidates(candidates: Sequence[Candidate], truth: pd.DataFrame | None = None, *,
                        common: tuple[np.ndarray, np.ndarray] | None = None, sample_size: int = 3000,
                        n_resamples: int = 5, random_state: Any = None, progress: bool | None = None,
@@ -161,14 +178,7 @@ def compare_candidates(candidates: Sequence[Candidate], truth: pd.DataFrame | No
     table = pd.DataFrame(rows)
     if predictivity is None:
         predictivity = candidate_predictivity(candidates, sample_size=min(sample_size, 2000), random_state=seed)
-    means = predictivity.mean(axis=1) if predictivity.shape[1] else pd.Series(np.nan, index=predictivity.index)
-    table.insert(table.columns.get_loc("size_balance") + 1, "predictivity", means.reindex(table["descriptor"]).to_numpy())
-    views = predictivity.attrs.get("views") or {}
-    if views:  # sets counted as one view: the view's best score, delivered by its representative
-        view = table["descriptor"].map(views)
-        best_of_view = table.groupby(view)["predictivity"].max()
-        table.insert(table.columns.get_loc("predictivity") + 1, "view", view)
-        table.insert(table.columns.get_loc("view") + 1, "view_predictivity", view.map(best_of_view))
+    table = with_predictivity(table, predictivity)
     ranked = rank_candidates(table)
     table.insert(table.columns.get_loc("predictivity") + 1, "eligible", ranked["eligible"].to_numpy())
     table.insert(table.columns.get_loc("eligible") + 1, "selection_rank", ranked["selection_rank"].to_numpy())

@@ -39,8 +39,13 @@ PASS_THROUGH = 0.05  # an auto-weighted mix whose other blocks hold less of its 
 
 
 def auto_weights(blocks: Sequence[np.ndarray], sample_size: int = 2000, ks: Sequence[int] = (4, 8, 16),
-                 power: float = 2.0, random_state: Any = None) -> np.ndarray:
+                 power: float = 2.0, random_state: Any = None, anchor: int | None = None) -> np.ndarray:
     """Label-free block weights: the most predictive block anchors the mix, the others refine it.
+
+    ``anchor``: the block that anchors the mix, when the caller knows it — the pipeline passes the
+    selection rule's pick among the single sets, chosen from their own clusterings, so that the
+    mix and the pick agree (:func:`build_mixes`). Without it the anchor is chosen here, from the
+    blocks' k-means cuts, as follows.
 
     On one seeded row sample, each block is cut by k-means into each k of ``ks``. A block's
     predictivity is the mean chance-corrected assortativity of the *other* blocks' cuts on its
@@ -61,8 +66,8 @@ def auto_weights(blocks: Sequence[np.ndarray], sample_size: int = 2000, ks: Sequ
     """
     from sklearn.cluster import KMeans
 
-    from vehiclust.compare._predictivity import (admissible_references, assortativity, knn_indices, redundancy,
-                                                 view_representatives)
+    from vehiclust.compare._predictivity import (admissible_references, assortativity, knn_indices, linked,
+                                                 redundancy, view_representatives)
 
     arrays = [np.asarray(b, dtype=np.float32) for b in blocks]
     n = arrays[0].shape[0]
@@ -87,22 +92,28 @@ def auto_weights(blocks: Sequence[np.ndarray], sample_size: int = 2000, ks: Sequ
         return np.array([np.mean([kept(b, int(c)) for c in admissible_references([keys[b]], keys, table)
                                   if c != keys[b]] or [0.0]) for b in range(len(subs))])
 
-    s = scores(redundant)
-    if not np.any(s > 0):  # no independent evidence at all (the others are parts of one block): use it all
-        s = scores(None)
-    if not np.any(s > 0):
-        return np.full(len(arrays), 1.0 / len(arrays))
-    # as the selection rule: redundant blocks are one view, scored by its best block and
-    # represented by the block whose cuts stand out most from structureless data
-    reps = view_representatives(redundant, keys, _clearness(subs, cuts, redundant, keys, seed))
-    view_score = {r: max(s[b] for b in range(len(subs)) if reps[keys[b]] == r) for r in set(reps.values())}
-    anchor = keys.index(max(view_score, key=lambda r: (view_score[r], -keys.index(r))))
+    if anchor is None:
+        s = scores(redundant)
+        if not np.any(s > 0):  # no independent evidence at all (the others are parts of one block): use it all
+            s = scores(None)
+        if not np.any(s > 0):
+            return np.full(len(arrays), 1.0 / len(arrays))
+        # as the selection rule: redundant blocks are one view, scored by its best block and
+        # represented by the block whose cuts stand out most from structureless data
+        reps = view_representatives(redundant, keys, _clearness(subs, cuts, redundant, keys, seed))
+        view_score = {r: max(s[b] for b in range(len(subs)) if reps[keys[b]] == r) for r in set(reps.values())}
+        anchor = keys.index(max(view_score, key=lambda r: (view_score[r], -keys.index(r))))
+        twins = [b for b in range(len(subs)) if b != anchor and reps[keys[b]] == keys[anchor]]
+        log.info("auto weights: view scores %s, anchor block %d", np.round(s, 3).tolist(), anchor)
+    else:
+        if not 0 <= anchor < len(subs):
+            raise InputError(f"auto_weights: anchor {anchor} is not one of the {len(subs)} blocks.")
+        twins = [b for b in range(len(subs)) if b != anchor and linked(redundant, keys[b], keys[anchor])]
     q = np.array([kept(b, anchor) for b in range(len(subs))])
     w = np.clip((q - SHARED_GROUND) / (1.0 - SHARED_GROUND), 0.0, 1.0) ** power
-    w[[b for b in range(len(subs)) if b != anchor and reps[keys[b]] == keys[anchor]]] = 0.0  # the anchor's twins
+    w[twins] = 0.0  # the anchor's twins repeat its view
     w[anchor] = 1.0
-    log.info("auto weights: view scores %s, anchor block %d, anchor's cuts kept %s", np.round(s, 3).tolist(), anchor,
-             np.round(q, 3).tolist())
+    log.info("auto weights: anchor block %d, anchor's cuts kept %s", anchor, np.round(q, 3).tolist())
     w = np.maximum(w, FLOOR * w.max())
     return w / w.sum()
 
@@ -154,14 +165,18 @@ def mix_name(names: Sequence[str]) -> str:
 
 
 def build_mixes(prepared: Mapping[str, Any], specs: Sequence[str], weights: Mapping[str, float] | None = None,
-                n_components: int | float | None = PCA_COMPONENTS, random_state: Any = None) -> list[Any]:
+                n_components: int | float | None = PCA_COMPONENTS, random_state: Any = None,
+                anchor: str | None = None) -> list[Any]:
     """One :class:`~vehiclust.pipeline.PreparedSet` per mix spec.
 
     ``prepared`` maps names to prepared sets (``X`` holds only the set's valid rows, ``valid``
     marks them among all rows). A mix keeps the rows valid in every block. ``weights`` maps a
     set name to its weight (default 1). ``auto``, and ``all`` when no weight is given, choose the
     weights from the data (:func:`auto_weights`). Specs that resolve to the same sets (or name)
-    are built once.
+    are built once. ``anchor``: the set that anchors the auto-weighted mixes that hold it (the
+    pipeline passes the selection rule's pick among the single sets, chosen from their clusterings:
+    the mix then refines the set the rule delivers instead of another one); None: each auto mix
+    chooses its anchor from its blocks (:func:`auto_weights`).
     """
     from vehiclust.prepare import PreparedSet
 
@@ -198,7 +213,11 @@ def build_mixes(prepared: Mapping[str, Any], specs: Sequence[str], weights: Mapp
             pos = np.cumsum(s_valid) - 1  # row index in s.X of each valid row
             blocks.append(np.asarray(s.X)[pos[valid]])
         seed = rng.randint(2**31 - 1)
-        block_weights = auto_weights(blocks, random_state=seed) if auto else [weights.get(n, 1.0) for n in names]
+        if auto:
+            block_weights = auto_weights(blocks, random_state=seed,
+                                         anchor=names.index(anchor) if anchor in names else None)
+        else:
+            block_weights = [weights.get(n, 1.0) for n in names]
         mixer = DescriptorMixer(weights=block_weights, n_components=n_components, random_state=seed,
                                 passthrough_share=PASS_THROUGH if auto else 0.0)
         X = mixer.fit_transform(blocks)
@@ -206,6 +225,8 @@ def build_mixes(prepared: Mapping[str, Any], specs: Sequence[str], weights: Mapp
         summary = {"kind": "mix", "spec": spec, "blocks": names, **mixer.summary(), "n_valid": int(valid.sum())}
         if mixer.passthrough_ is not None:
             summary["passthrough"] = names[mixer.passthrough_]
+        if auto and anchor in names:
+            summary["anchor"] = anchor
         log.info("mix %s: %d rows, %d dims from %s, weights %s%s", name, X.shape[0], X.shape[1], names,
                  np.round(mixer.weights_, 3).tolist(), "" if mixer.passthrough_ is None else
                  f" (= {names[mixer.passthrough_]}: the others hold less than {PASS_THROUGH:.0%})")

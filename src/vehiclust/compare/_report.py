@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,12 +15,12 @@ import pandas as pd
 from sklearn.utils import check_random_state
 
 from vehiclust.compare._agreement import agreement_matrices, attribute_alignment, neighbourhood_overlap
-from vehiclust.compare._compare import Candidate, compare_candidates
+from vehiclust.compare._compare import Candidate, compare_candidates, with_predictivity
 from vehiclust.compare._consensus import CONSENSUS, consensus_embedding
 from vehiclust.compare._evidence import gather_attributes
 from vehiclust.compare._plots import plot_contingency, plot_matrix
 from vehiclust.compare._follows import what_follows
-from vehiclust.compare._predictivity import candidate_predictivity, one_view_note
+from vehiclust.compare._predictivity import _number, candidate_predictivity, one_view_note
 from vehiclust.compare._select import check_best_name, choose_best, label_disagreement, override_reason
 from vehiclust.evidence import EvidenceCache, label_columns
 from vehiclust.io.atomic import atomic_write_csv
@@ -63,6 +64,38 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.+-]+", "_", text).strip("_") or "set"
 
 
+def _seeds(random_state: Any) -> np.ndarray:
+    """The four seeds of :func:`compare_run` (scores, overlap, evidence, predictivity)."""
+    return check_random_state(random_state).randint(2**31 - 1, size=4)
+
+
+def choose_single(candidates: Sequence[Candidate], random_state: Any = None) -> str | None:
+    """The selection rule's pick among the single sets, from their clusterings alone.
+
+    What the mix stage anchors the auto-weighted mixes on, before the mixes exist. Scored as
+    :func:`compare_run` scores them (same predictivity sample for the same ``random_state``);
+    the gates read each clustering's chosen configuration (its sweep's silhouette, stability,
+    size balance, excess over structureless data). None without a single set.
+    """
+    singles = [c for c in candidates if c.kind == "single"]
+    if len(singles) < 2:
+        return singles[0].name if singles else None
+    rows = []
+    for c in singles:
+        chosen = dict(c.chosen or {})
+        lab = np.asarray(c.labels)[np.asarray(c.valid, bool)]
+        rows.append({"descriptor": c.name, "kind": "single", "n_clusters": int(len(np.unique(lab[lab >= 0]))),
+                     "noise_share": float(np.mean(lab < 0)) if lab.size else float("nan"),
+                     **{col: _number(chosen.get(key)) for col, key in (
+                         ("silhouette", "silhouette_sample"), ("davies_bouldin", "davies_bouldin"),
+                         ("silhouette_common", "silhouette_common"), ("stability", "stability"),
+                         ("silhouette_excess", "silhouette_excess"), ("size_balance", "size_balance"))}})
+    predictivity = candidate_predictivity(singles, random_state=_seeds(random_state)[3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # nobody eligible: the fallback's warning is compare's to give
+        return choose_best(with_predictivity(pd.DataFrame(rows), predictivity))[0]
+
+
 def compare_run(candidates: Sequence[Candidate], samples: pd.DataFrame, out_dir: str | Path | None = None, *,
                 heads: Mapping[str, str | Path] | None = None, image_checks: pd.DataFrame | None = None,
                 measure_pixels: bool = True, sample_size: int = 3000, n_resamples: int = 5, knn: int = 10,
@@ -76,8 +109,7 @@ def compare_run(candidates: Sequence[Candidate], samples: pd.DataFrame, out_dir:
     run's per-image evidence measured so far (the describe stage's), ``cache_dir`` where it is
     cached on disk: images already measured are not read again.
     """
-    rng = check_random_state(random_state)
-    seeds = rng.randint(2**31 - 1, size=4)
+    seeds = _seeds(random_state)
     truth = label_columns(samples)
     predictivity = candidate_predictivity(candidates, random_state=seeds[3])
     comparison = compare_candidates(candidates, truth if len(truth.columns) else None, sample_size=sample_size,
