@@ -25,3 +25,8 @@ K_MAX = 40
 
 FAMILY_NAMES = ("kmeans", "eac", "gmm", "ward", "hdbscan", "dbscan", "leiden")
 """The clustering families a run sweeps."""
+
+TYPE_EVIDENCE_IMAGES = 500
+"""Images an ImageNet classifier looks at, when no head table gives its classes, so that the
+best-set rule can score how much of what the vehicles are each clustering explains
+(``compare.type_evidence``; about 20 s on two cores)."""

@@ -50,6 +50,7 @@ class RunContext:
     best_reason: str = ""
     follows: pd.DataFrame | None = None  # what each clustering follows (compare stage)
     evidence: Any = None  # vehiclust.evidence.EvidenceCache: per-image evidence (describe stage, read by compare)
+    type_evidence: Any = False  # what an ImageNet classifier says each vehicle is (best-set rule); False: not asked yet
     label_note: str = ""  # the labels disagree with the label-free pick (reported, never used)
     cache: StageCache | None = None  # expensive stage results, keyed by content + parameters
     source_keys: dict[str, str] = field(default_factory=dict)  # descriptor name -> content hash
@@ -193,7 +194,7 @@ def _stage_mix(ctx: RunContext) -> None:
     _stage_cluster(ctx)  # the single sets first (nothing to do when the cluster stage ran)
     anchor = None
     if any(str(spec).strip().lower() in ("all", AUTO) for spec in cfg.mixes):
-        anchor = choose_single(_candidates(ctx), random_state=ctx.seeds["compare"])
+        anchor = choose_single(_candidates(ctx), random_state=ctx.seeds["compare"], type_evidence=_type_evidence(ctx))
         log.info("auto-weighted mixes are anchored on %s, the rule's pick among the single sets", anchor)
     singles = dict(ctx.prepared)
     for mixed in build_mixes(singles, cfg.mixes, weights=cfg.mix_weights, n_components=cfg.pca_components,
@@ -206,6 +207,27 @@ def _stage_mix(ctx: RunContext) -> None:
                                            labels=ctx.runs[block].labels.copy())
             ctx.runs[mixed.name].selector = ctx.runs[block].selector
     _stage_cluster(ctx)  # the mixes that are not one set passed through
+
+
+def _type_evidence(ctx: RunContext) -> pd.Series | None:
+    """What an ImageNet classifier says each vehicle is, for the best-set rule: looked up once per
+    run (the mix stage's anchor and the compare stage read the same), into the run's evidence
+    cache so the describe stage does not look at those images again. None with one set."""
+    if ctx.type_evidence is False:
+        from vehiclust.compare import type_evidence
+        from vehiclust.evidence import EvidenceCache
+
+        ctx.type_evidence = None
+        if len(ctx.source_keys) > 1:  # one set: nothing to choose between
+            ctx.evidence = ctx.evidence if ctx.evidence is not None else EvidenceCache()
+            start = time.perf_counter()
+            ctx.type_evidence = type_evidence(ctx.samples, ctx.config.heads, random_state=ctx.seeds["compare"],
+                                              cache=ctx.evidence, cache_dir=ctx.config.cache_path / "image_checks",
+                                              progress=ctx.config.progress)
+            if ctx.type_evidence is not None:
+                log.info("type evidence: an ImageNet classifier's vehicle types for %d images (%.1f s)",
+                         int(ctx.type_evidence.notna().sum()), time.perf_counter() - start)
+    return ctx.type_evidence
 
 
 def _mix_names(ctx: RunContext) -> list[str]:
@@ -518,7 +540,7 @@ def _stage_describe(ctx: RunContext) -> None:
 
     cfg = ctx.config
     # images measured for one descriptor set serve the others, the consensus and the comparison
-    cache = ctx.evidence = EvidenceCache()
+    cache = ctx.evidence = ctx.evidence if ctx.evidence is not None else EvidenceCache()
     if _describe_in_workers(ctx, cache):
         return
     for name, run_ in ctx.runs.items():
@@ -644,7 +666,8 @@ def _stage_compare(ctx: RunContext) -> None:
     candidates = _candidates(ctx)
     out = compare_run(candidates, ctx.samples, cfg.out, heads=cfg.heads, image_checks=ctx.image_checks,
                       random_state=ctx.seeds["compare"], progress=cfg.progress, best=cfg.best,
-                      evidence=ctx.evidence, cache_dir=cfg.cache_path / "image_checks")
+                      evidence=ctx.evidence, cache_dir=cfg.cache_path / "image_checks",
+                      type_evidence=_type_evidence(ctx))
     ctx.comparison, ctx.follows, ctx.label_note = out.comparison, out.follows, out.label_note
     ctx.agreement = out.agreement
     ctx.attribute_alignment = out.attribute_alignment

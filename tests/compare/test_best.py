@@ -396,3 +396,4 @@ def test_the_auto_mix_is_anchored_on_the_sets_the_rule_picks(demo_dir, tmp_path)
         np.testing.assert_array_equal(ctx.runs["+".join(sets)].labels, ctx.runs[anchor].labels)
     out = compare_run(pipeline._candidates(ctx), ctx.samples, measure_pixels=False, random_state=ctx.seeds["compare"])
     assert out.best == anchor
+

@@ -29,7 +29,7 @@ from vehiclust.compare._agreement import (
 )
 from vehiclust.compare._compare import Candidate, common_space, compare_candidates
 from vehiclust.compare._consensus import CONSENSUS, coassociation_onehot, consensus_applies, consensus_embedding, consensus_set
-from vehiclust.compare._evidence import gather_attributes, head_attributes, pixel_attributes, source_attributes
+from vehiclust.compare._evidence import gather_attributes, head_attributes, pixel_attributes, source_attributes, type_evidence
 from vehiclust.compare._metrics import (
     common_silhouette,
     cosine_silhouette,
@@ -55,6 +55,7 @@ from vehiclust.compare._select import (
 __all__ = [
     "AUTO",
     "choose_single",
+    "type_evidence",
     "AUTO_NAME",
     "CONSENSUS",
     "Candidate",

@@ -94,11 +94,17 @@ def common_space(candidates: Sequence[Candidate], n_components: int | None = Non
     return X, valid
 
 
-def with_predictivity(table: pd.DataFrame, predictivity: pd.DataFrame) -> pd.DataFrame:
+def with_predictivity(table: pd.DataFrame, predictivity: pd.DataFrame,
+                      type_shares: Mapping[str, float] | None = None) -> pd.DataFrame:
     """``table`` (one row per candidate, ``descriptor`` its name) with the rule's columns:
-    ``predictivity`` (row means of :func:`candidate_predictivity`), and where sets count as one
-    view, ``view`` (the set that represents it) and ``view_predictivity`` (the view's best score)."""
+    ``type_evidence`` (when ``type_shares`` are given: the share of an ImageNet classifier's
+    vehicle-type words each clustering explains), ``predictivity`` (row means of
+    :func:`candidate_predictivity`), and where sets count as one view, ``view`` (the set that
+    represents it) and ``view_predictivity`` (the view's best score)."""
     table = table.copy()
+    if type_shares:
+        after = table.columns.get_loc("size_balance") + 1 if "size_balance" in table else len(table.columns)
+        table.insert(after, "type_evidence", table["descriptor"].map(type_shares).astype(float).to_numpy())
     means = predictivity.mean(axis=1) if predictivity.shape[1] else pd.Series(np.nan, index=predictivity.index)
     after = table.columns.get_loc("size_balance") + 1 if "size_balance" in table else len(table.columns)
     table.insert(after, "predictivity", means.reindex(table["descriptor"]).to_numpy())
@@ -114,7 +120,8 @@ def with_predictivity(table: pd.DataFrame, predictivity: pd.DataFrame) -> pd.Dat
 def compare_candidates(candidates: Sequence[Candidate], truth: pd.DataFrame | None = None, *,
                        common: tuple[np.ndarray, np.ndarray] | None = None, sample_size: int = 3000,
                        n_resamples: int = 5, random_state: Any = None, progress: bool | None = None,
-                       predictivity: pd.DataFrame | None = None) -> pd.DataFrame:
+                       predictivity: pd.DataFrame | None = None,
+                       type_shares: Mapping[str, float] | None = None) -> pd.DataFrame:
     """One row per candidate: configuration, size, internal scores, selection rank, label scores.
 
     Every candidate is scored on row samples drawn with the same seed, with the functions of
@@ -178,7 +185,7 @@ def compare_candidates(candidates: Sequence[Candidate], truth: pd.DataFrame | No
     table = pd.DataFrame(rows)
     if predictivity is None:
         predictivity = candidate_predictivity(candidates, sample_size=min(sample_size, 2000), random_state=seed)
-    table = with_predictivity(table, predictivity)
+    table = with_predictivity(table, predictivity, type_shares)
     ranked = rank_candidates(table)
     table.insert(table.columns.get_loc("predictivity") + 1, "eligible", ranked["eligible"].to_numpy())
     table.insert(table.columns.get_loc("eligible") + 1, "selection_rank", ranked["selection_rank"].to_numpy())

