@@ -22,7 +22,7 @@ from vehiclust.compare._plots import plot_contingency, plot_matrix
 from vehiclust.compare._follows import explained_share, what_follows
 from vehiclust.compare._predictivity import _number, candidate_predictivity, one_view_note
 from vehiclust.compare._select import check_best_name, choose_best, label_disagreement, override_reason
-from vehiclust.evidence import EvidenceCache, label_columns
+from vehiclust.evidence import CATEGORICAL, EvidenceCache, label_columns
 from vehiclust.io.atomic import atomic_write_csv
 
 log = logging.getLogger(__name__)
@@ -140,6 +140,9 @@ def compare_run(candidates: Sequence[Candidate], samples: pd.DataFrame, out_dir:
     attributes, kinds = gather_attributes(samples, heads=heads, image_checks=image_checks,
                                           measure_pixels=measure_pixels, random_state=seeds[2], progress=progress,
                                           cache=evidence, cache_dir=cache_dir)
+    if type_evidence is not None and len(type_evidence) == len(samples):  # the rule's evidence, in the tables too
+        attributes = attributes.assign(**{"imagenet:type": type_evidence.to_numpy(object)})
+        kinds = {**kinds, "imagenet:type": CATEGORICAL}
     alignment = attribute_alignment(labels, attributes, kinds)
     follows = what_follows(labels, attributes, kinds, samples.get("path"), random_state=seeds[2])
     words = follows.loc[rule_best, "follows"] if rule_best in follows.index else ""
