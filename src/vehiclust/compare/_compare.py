@@ -95,16 +95,16 @@ def common_space(candidates: Sequence[Candidate], n_components: int | None = Non
 
 
 def with_predictivity(table: pd.DataFrame, predictivity: pd.DataFrame,
-                      type_shares: Mapping[str, float] | None = None) -> pd.DataFrame:
+                      type_agreement: Mapping[str, float] | None = None) -> pd.DataFrame:
     """``table`` (one row per candidate, ``descriptor`` its name) with the rule's columns:
-    ``type_evidence`` (when ``type_shares`` are given: the share of an ImageNet classifier's
-    vehicle-type words each clustering explains), ``predictivity`` (row means of
+    ``type_evidence`` (when ``type_agreement`` is given: each clustering's adjusted mutual
+    information with an ImageNet classifier's vehicle-type words), ``predictivity`` (row means of
     :func:`candidate_predictivity`), and where sets count as one view, ``view`` (the set that
     represents it) and ``view_predictivity`` (the view's best score)."""
     table = table.copy()
-    if type_shares:
+    if type_agreement:
         after = table.columns.get_loc("size_balance") + 1 if "size_balance" in table else len(table.columns)
-        table.insert(after, "type_evidence", table["descriptor"].map(type_shares).astype(float).to_numpy())
+        table.insert(after, "type_evidence", table["descriptor"].map(type_agreement).astype(float).to_numpy())
     means = predictivity.mean(axis=1) if predictivity.shape[1] else pd.Series(np.nan, index=predictivity.index)
     after = table.columns.get_loc("size_balance") + 1 if "size_balance" in table else len(table.columns)
     table.insert(after, "predictivity", means.reindex(table["descriptor"]).to_numpy())
@@ -121,7 +121,7 @@ def compare_candidates(candidates: Sequence[Candidate], truth: pd.DataFrame | No
                        common: tuple[np.ndarray, np.ndarray] | None = None, sample_size: int = 3000,
                        n_resamples: int = 5, random_state: Any = None, progress: bool | None = None,
                        predictivity: pd.DataFrame | None = None,
-                       type_shares: Mapping[str, float] | None = None) -> pd.DataFrame:
+                       type_agreement: Mapping[str, float] | None = None) -> pd.DataFrame:
     """One row per candidate: configuration, size, internal scores, selection rank, label scores.
 
     Every candidate is scored on row samples drawn with the same seed, with the functions of
@@ -185,7 +185,7 @@ def compare_candidates(candidates: Sequence[Candidate], truth: pd.DataFrame | No
     table = pd.DataFrame(rows)
     if predictivity is None:
         predictivity = candidate_predictivity(candidates, sample_size=min(sample_size, 2000), random_state=seed)
-    table = with_predictivity(table, predictivity, type_shares)
+    table = with_predictivity(table, predictivity, type_agreement)
     ranked = rank_candidates(table)
     table.insert(table.columns.get_loc("predictivity") + 1, "eligible", ranked["eligible"].to_numpy())
     table.insert(table.columns.get_loc("eligible") + 1, "selection_rank", ranked["selection_rank"].to_numpy())

@@ -102,17 +102,6 @@ def _corrected_share(labels: np.ndarray, values: pd.Series, continuous: bool, rn
     return (h - expected) / (1 - expected) if expected < 1 else float("nan")
 
 
-def explained_share(labels: np.ndarray, values: pd.Series, random_state: Any = None) -> float:
-    """Chance-corrected share of a categorical attribute ``values`` (one per row, NaN where not
-    measured) that the clusters ``labels`` explain, on the rows where it was measured; as in
-    :func:`what_follows` (0 = nothing, 1 = determined; may be slightly negative)."""
-    known = np.asarray(pd.Series(values).notna())
-    if known.sum() < 2:
-        return float("nan")
-    return _corrected_share(np.asarray(labels)[known], pd.Series(values)[known].reset_index(drop=True), False,
-                            check_random_state(random_state))
-
-
 def evidence_group(column: str) -> str | None:
     """The evidence group of an attribute column; None for labels and unmatched columns."""
     if column.startswith("label:"):

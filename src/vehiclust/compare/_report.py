@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import adjusted_mutual_info_score
 from sklearn.utils import check_random_state
 
 from vehiclust.compare._agreement import agreement_matrices, attribute_alignment, neighbourhood_overlap
@@ -19,7 +20,7 @@ from vehiclust.compare._compare import Candidate, compare_candidates, with_predi
 from vehiclust.compare._consensus import CONSENSUS, consensus_embedding
 from vehiclust.compare._evidence import gather_attributes
 from vehiclust.compare._plots import plot_contingency, plot_matrix
-from vehiclust.compare._follows import explained_share, what_follows
+from vehiclust.compare._follows import what_follows
 from vehiclust.compare._predictivity import _number, candidate_predictivity, one_view_note
 from vehiclust.compare._select import check_best_name, choose_best, label_disagreement, override_reason
 from vehiclust.evidence import CATEGORICAL, EvidenceCache, label_columns
@@ -69,13 +70,22 @@ def _seeds(random_state: Any) -> np.ndarray:
     return check_random_state(random_state).randint(2**31 - 1, size=4)
 
 
-def type_shares(candidates: Sequence[Candidate], evidence: pd.Series | None, random_state: Any = None) -> dict[str, float]:
-    """Per candidate, the chance-corrected share of the ImageNet classifier's vehicle-type words
-    (:func:`~vehiclust.compare._evidence.type_evidence`) its clusters explain; {} without evidence."""
+def type_agreement(candidates: Sequence[Candidate], evidence: pd.Series | None) -> dict[str, float]:
+    """Per candidate, the adjusted mutual information between its clusters and the ImageNet
+    classifier's vehicle-type words (:func:`~vehiclust.compare._evidence.type_evidence`), on the
+    rows looked at and assigned; {} without evidence. AMI is corrected for chance by the number
+    of clusters too: a 29-way split does not agree more than a 5-way one by being finer."""
     if evidence is None:
         return {}
-    seed = int(check_random_state(random_state).randint(2**31 - 1))
-    return {c.name: explained_share(c.labels, evidence, seed) for c in candidates}
+    known = np.asarray(evidence.notna())
+    words = evidence.astype(object).to_numpy()
+    out = {}
+    for c in candidates:
+        labels = np.asarray(c.labels)
+        rows = known & (labels >= 0)
+        out[c.name] = (float(adjusted_mutual_info_score(words[rows].astype(str), labels[rows]))
+                       if rows.sum() >= 2 else float("nan"))
+    return out
 
 
 def choose_single(candidates: Sequence[Candidate], random_state: Any = None,
@@ -83,7 +93,7 @@ def choose_single(candidates: Sequence[Candidate], random_state: Any = None,
     """The selection rule's pick among the single sets, from their clusterings alone.
 
     What the mix stage anchors the auto-weighted mixes on, before the mixes exist. Scored as
-    :func:`compare_run` scores them (same predictivity sample and type shares for the same
+    :func:`compare_run` scores them (same predictivity sample and type agreement for the same
     ``random_state`` and ``type_evidence``); the gates read each clustering's chosen
     configuration (its sweep's silhouette, stability, size balance, excess over structureless
     data). None without a single set.
@@ -103,7 +113,7 @@ def choose_single(candidates: Sequence[Candidate], random_state: Any = None,
                          ("silhouette_excess", "silhouette_excess"), ("size_balance", "size_balance"))}})
     seeds = _seeds(random_state)
     predictivity = candidate_predictivity(singles, random_state=seeds[3])
-    table = with_predictivity(pd.DataFrame(rows), predictivity, type_shares(singles, type_evidence, seeds[2]))
+    table = with_predictivity(pd.DataFrame(rows), predictivity, type_agreement(singles, type_evidence))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # nobody eligible: the fallback's warning is compare's to give
         return choose_best(table)[0]
@@ -131,7 +141,7 @@ def compare_run(candidates: Sequence[Candidate], samples: pd.DataFrame, out_dir:
     comparison = compare_candidates(candidates, truth if len(truth.columns) else None, sample_size=sample_size,
                                     n_resamples=n_resamples, random_state=seeds[0], progress=progress,
                                     predictivity=predictivity,
-                                    type_shares=type_shares(candidates, type_evidence, seeds[2]))
+                                    type_agreement=type_agreement(candidates, type_evidence))
     rule_best, reason = choose_best(comparison)
     labels = {c.name: c.labels for c in candidates}
     ari, nmi = agreement_matrices(labels)

@@ -7,15 +7,15 @@ Rule (labels are reported in the table, never read here):
    structureless reference (``silhouette_excess`` > 0), a ``stability`` of at least
    :data:`STABILITY_FLOOR` and a ``size_balance`` of at least :data:`BALANCE_FLOOR` (not one
    cluster with most rows plus crumbs). A gate nobody passes is dropped (the first two stay).
-2. **What the vehicles are, first**, where the run knows it: ``type_evidence``, the
-   chance-corrected share of an ImageNet classifier's vehicle-type words (car, truck, bus, van
-   or minibus, motorbike or bicycle, "other") that the clusters explain — from the user's
-   ImageNet head table, or EfficientNet-Lite0 run on a seeded sample of the images
-   (:func:`~vehiclust.compare._evidence.type_evidence`). Only the sets within
-   :data:`TYPE_TIE` of the best share go on. Without it, predictivity alone follows the view
-   most sets share: with no ImageNet network among the sets, two colour sets and a re-id net
-   outvoted HOG (type NMI 0.25 picked where 0.53 was there, demo and Zenodo crops); HOG's
-   clusters explain more of the classifier's types than theirs (0.25-0.26 against 0.10-0.22).
+2. **What the vehicles are, first**, where the run knows it: ``type_evidence``, the adjusted
+   mutual information (chance-corrected, also for the number of clusters) between the clusters
+   and an ImageNet classifier's vehicle-type words (car, truck, bus, van or minibus, motorbike
+   or bicycle, "other") — from the user's ImageNet head table, or EfficientNet-Lite0 run on a
+   seeded sample of the images (:func:`~vehiclust.compare._evidence.type_evidence`). Only the
+   sets within :data:`TYPE_TIE` of the best go on. Without it, predictivity alone follows the
+   view most sets share: with no ImageNet network among the sets, two colour sets and a re-id
+   net outvoted HOG (type NMI 0.25 picked where 0.53 was there, demo and Zenodo crops); HOG's
+   clusters agree more with the classifier's types than theirs (0.25-0.26 against 0.10-0.22).
    A set of that classifier's own features is favoured by construction; it is also, measured,
    the set whose clusters follow the type best.
 3. **Rank by meaning** among those: the highest ``predictivity`` wins — how well the candidate's k-NN graph
@@ -60,7 +60,7 @@ SELECTION_SCORES: dict[str, int] = {
 }
 PREDICTIVITY = "predictivity"
 TYPE_EVIDENCE = "type_evidence"
-TYPE_TIE = 0.03  # type shares this close are one tie: about twice their spread on 500 images
+TYPE_TIE = 0.03  # type agreements this close are one tie: about twice their spread on 500 images
 VIEW = "view"  # the set that represents a set's view (sets counted as one view share one)
 VIEW_PREDICTIVITY = "view_predictivity"  # the best predictivity among a view's sets
 MAX_NOISE_SHARE = 0.5
@@ -120,7 +120,7 @@ def _score(table: pd.DataFrame) -> pd.Series:
 
 
 def _type_score(table: pd.DataFrame) -> pd.Series:
-    """A candidate's type evidence: its view's best share where sets count as one view."""
+    """A candidate's type agreement: its view's best where sets count as one view."""
     if TYPE_EVIDENCE not in table:
         return pd.Series(np.nan, index=table.index)
     own = pd.to_numeric(table[TYPE_EVIDENCE], errors="coerce")
@@ -130,7 +130,7 @@ def _type_score(table: pd.DataFrame) -> pd.Series:
 
 
 def _type_band(field: pd.DataFrame) -> pd.Series:
-    """The rows of ``field`` within :data:`TYPE_TIE` of its best type share (every row when
+    """The rows of ``field`` within :data:`TYPE_TIE` of its best type agreement (every row when
     fewer than two have one)."""
     share = _type_score(field)
     if share.notna().sum() < 2:
@@ -141,7 +141,7 @@ def _type_band(field: pd.DataFrame) -> pd.Series:
 def _predictivity_order(sub: pd.DataFrame) -> pd.Series:
     """Sort key: eligible single sets that represent their view, with a score, before the
     others (their twins, mixes, the consensus); among them those within the type band first
-    (by the view's predictivity), then the rest by type share; the others by predictivity."""
+    (by the view's predictivity), then the rest by type agreement; the others by predictivity."""
     scored_single = ~_composite(sub) & _represents(sub) & sub[PREDICTIVITY].notna()
     tier = np.where(scored_single, 0.0, 10.0) if scored_single.any() else np.zeros(len(sub))
     key = pd.Series(tier, index=sub.index) - _score(sub).fillna(-np.inf).clip(-1, 1)
@@ -226,8 +226,8 @@ def choose_best(comparison: pd.DataFrame) -> tuple[str, str]:
             rest = field[~band].sort_values("_type", ascending=False)
             parts = ([f"{', '.join(near)} within {TYPE_TIE:.2f}"] if near else []) + (
                 [", ".join(f"{d} {t:.2f}" for d, t in zip(rest["descriptor"], rest["_type"])) + " less"] if len(rest) else [])
-            lead = (f": its clusters explain {best['_type']:.2f} of the vehicle types an ImageNet classifier sees in "
-                    f"the images ({'; '.join(parts)}), and it")
+            lead = (f": its clusters agree best with the vehicle types an ImageNet classifier sees in the images "
+                    f"(adjusted mutual information {best['_type']:.2f}; {'; '.join(parts)}), and it")
         reason = (
             f"{subject}{lead} keeps together best what the other descriptor sets' clusterings keep together "
             f"(cross-view predictivity {best['_score']:.3f}{clause}{runner}), among "
