@@ -75,7 +75,7 @@ def main() -> None:
                         out=args.cache / "out", seed=args.seed, cache_dir=args.cache, progress=False,
                         mixes=["all"], trust_pickle=True, heads=heads, images=args.images)
         ctx = pipeline._stage_load(cfg)
-        for stage in (pipeline._stage_prepare, pipeline._stage_cluster, pipeline._stage_mix):
+        for stage in (pipeline._stage_prepare, pipeline._stage_mix, pipeline._stage_cluster):
             stage(ctx)
         truth = ctx.samples["type"].astype(str).to_numpy()
         nmi = {n: normalized_mutual_info_score(truth[r.labels >= 0], r.labels[r.labels >= 0]) for n, r in ctx.runs.items()}

@@ -80,7 +80,7 @@ def run(config: RunConfig) -> RunResults:
         raise InputError(f"The output folder {out} cannot be created ({exc.strerror}).") from None
     _runlog.step("load", ctx.timings["load"], len(ctx.samples), f"{len(ctx.case.descriptors)} sets, {len(ctx.samples):,} rows")
     with main_threads(len(ctx.samples)):
-        for stage in (_stage_prepare, _stage_cluster, _stage_mix, _stage_image_checks, _stage_outliers,
+        for stage in (_stage_prepare, _stage_mix, _stage_cluster, _stage_image_checks, _stage_outliers,
                       _stage_consensus, _stage_maps, _stage_describe, _stage_compare, _stage_report):
             name = stage.__name__.removeprefix("_stage_")
             start = time.perf_counter()
@@ -178,26 +178,38 @@ def _prepare_locally(ctx: RunContext) -> None:
 
 # ---- mixes (compare issue) --------------------------------------------------------------
 def _stage_mix(ctx: RunContext) -> None:
-    """The mixes, built after the single sets are clustered and then clustered themselves.
-
-    An auto-weighted mix (``all`` without weights, ``auto``) is anchored on the selection rule's
-    pick among the single sets (:func:`vehiclust.compare.choose_single`, from their clusterings),
-    so the mix refines the set the run delivers; chosen from the blocks alone, the anchor could be
-    another set (on the Zenodo crops, colour histograms instead of EfficientNet). A mix that
-    passes its anchor through unchanged takes that set's clustering as it is (same space, seed
-    and sweep: the same result, without a second sweep)."""
-    from vehiclust.compare import AUTO, build_mixes, choose_single
+    """The mixes with given weights (``a+b``, ``all`` with ``--mix-weight``), clustered beside the
+    single sets; the auto-weighted ones wait for the single sets' clusterings (:func:`_anchored_mixes`)."""
+    from vehiclust.compare import build_mixes, is_auto
 
     cfg = ctx.config
-    if not cfg.mixes:
+    fixed = [spec for spec in cfg.mixes if not is_auto(spec, _single_names(ctx), cfg.mix_weights)]
+    for mixed in build_mixes(_singles(ctx), fixed, weights=cfg.mix_weights, n_components=cfg.pca_components,
+                             random_state=ctx.seeds["mix"]):
+        ctx.prepared[mixed.name] = mixed
+
+
+def _anchored_mixes(ctx: RunContext) -> None:
+    """The auto-weighted mixes (``all`` without weights, ``auto``), built once the single sets are
+    clustered, anchored on the selection rule's pick among them
+    (:func:`vehiclust.compare.choose_single`), so the mix refines the set the run delivers; chosen
+    from the blocks alone, the anchor could be another set (on the Zenodo crops, OSNet instead of
+    EfficientNet). A mix that passes its anchor through unchanged takes that set's clustering as
+    it is (same space, seed and sweep: the same result, without a second sweep). Specs that name
+    a mix built already (the first spec wins) are skipped."""
+    from vehiclust.compare import AUTO, AUTO_NAME, build_mixes, choose_single, is_auto, mix_name, parse_mix_spec
+
+    cfg = ctx.config
+    names = _single_names(ctx)
+    auto = [spec for spec in cfg.mixes if is_auto(spec, names, cfg.mix_weights)
+            and (AUTO_NAME if str(spec).strip().lower() == AUTO else mix_name(parse_mix_spec(spec, names)))
+            not in ctx.prepared]
+    if not auto:
         return
-    _stage_cluster(ctx)  # the single sets first (nothing to do when the cluster stage ran)
-    anchor = None
-    if any(str(spec).strip().lower() in ("all", AUTO) for spec in cfg.mixes):
-        anchor = choose_single(_candidates(ctx), random_state=ctx.seeds["compare"], type_evidence=_type_evidence(ctx))
-        log.info("auto-weighted mixes are anchored on %s, the rule's pick among the single sets", anchor)
-    singles = dict(ctx.prepared)
-    for mixed in build_mixes(singles, cfg.mixes, weights=cfg.mix_weights, n_components=cfg.pca_components,
+    anchor = choose_single(_candidates(ctx), random_state=ctx.seeds["compare"], type_evidence=_type_evidence(ctx))
+    log.info("auto-weighted mixes are anchored on %s, the rule's pick among the single sets", anchor)
+    singles = _singles(ctx)
+    for mixed in build_mixes(singles, auto, weights=cfg.mix_weights, n_components=cfg.pca_components,
                              random_state=ctx.seeds["mix"], anchor=anchor):
         ctx.prepared[mixed.name] = mixed
         block = mixed.preparation.get("passthrough")
@@ -206,7 +218,16 @@ def _stage_mix(ctx: RunContext) -> None:
             ctx.runs[mixed.name] = replace(ctx.runs[block], name=mixed.name, preparation=mixed.preparation,
                                            labels=ctx.runs[block].labels.copy())
             ctx.runs[mixed.name].selector = ctx.runs[block].selector
-    _stage_cluster(ctx)  # the mixes that are not one set passed through
+    _cluster_pending(ctx)  # the mixes that are not one set passed through
+
+
+def _singles(ctx: RunContext) -> dict[str, PreparedSet]:
+    """The prepared single descriptor sets (not the mixes), in input order."""
+    return {n: ps for n, ps in ctx.prepared.items() if ps.preparation.get("kind") not in ("mix", "consensus")}
+
+
+def _single_names(ctx: RunContext) -> list[str]:
+    return list(_singles(ctx))
 
 
 def _type_evidence(ctx: RunContext) -> pd.DataFrame | None:
@@ -294,6 +315,13 @@ def _resumed_selector(cached: dict[str, Any], seed: int | None = None) -> Any:
 
 
 def _stage_cluster(ctx: RunContext) -> None:
+    """Every prepared set and mix with given weights, side by side; then the auto-weighted mixes,
+    anchored on the rule's pick among the single sets (:func:`_anchored_mixes`)."""
+    _cluster_pending(ctx)
+    _anchored_mixes(ctx)
+
+
+def _cluster_pending(ctx: RunContext) -> None:
     from vehiclust.parallel import processes, run_jobs
     from vehiclust.cluster import sweep_params
     from vehiclust.cluster import summarise
@@ -309,7 +337,7 @@ def _stage_cluster(ctx: RunContext) -> None:
     found: dict[str, tuple[dict[str, Any], Any]] = {}
     todo: list[tuple[str, str]] = []
     for name, ps in ctx.prepared.items():
-        if name in ctx.runs:  # clustered already (the single sets, when the mix stage clusters its mixes)
+        if name in ctx.runs:  # clustered already (before the auto-weighted mixes were built)
             continue
         key = cache_key(ps.X, ps.valid, params)
         cached = ctx.cache.load("cluster", name, key) if ctx.cache else None

@@ -374,19 +374,20 @@ def test_mix_all_anchors_on_the_clearer_twin_and_leaves_its_twin_out():
 
 
 def test_the_auto_mix_is_anchored_on_the_sets_the_rule_picks(demo_dir, tmp_path):
-    """Real demo descriptors: the mix stage runs after the single sets are clustered and anchors
-    ``--mix all`` on the rule's pick among them, which the compare stage then delivers; a mix
-    that passes its anchor through is that set's clustering, not a second sweep."""
+    """Real demo descriptors: ``--mix all`` is built once the single sets are clustered, anchored
+    on the rule's pick among them, which the compare stage then delivers; a mix that passes its
+    anchor through is that set's clustering, not a second sweep; a mix with given weights is
+    clustered beside the single sets."""
     from vehiclust import pipeline
     from vehiclust.compare import choose_single, compare_run
     from vehiclust.config import RunConfig
 
     sets = ("efficientnet-lite0", "osnet", "vehicle-attributes", "color-hist")
     cfg = RunConfig(descriptors={n: demo_dir / "descriptors" / f"{n}.pkl" for n in sets},
-                    paths=demo_dir / "images_paths.csv", out=tmp_path, mixes=["all"], progress=False,
-                    cache_dir=tmp_path / "cache")
+                    paths=demo_dir / "images_paths.csv", out=tmp_path, mixes=["osnet+color-hist", "all"],
+                    progress=False, cache_dir=tmp_path / "cache")
     ctx = pipeline._stage_load(cfg)
-    for stage in (pipeline._stage_prepare, pipeline._stage_cluster, pipeline._stage_mix):
+    for stage in (pipeline._stage_prepare, pipeline._stage_mix, pipeline._stage_cluster):
         stage(ctx)
     mix = ctx.prepared["+".join(sets)].preparation
     anchor = choose_single(pipeline._candidates(ctx), random_state=ctx.seeds["compare"])
@@ -394,6 +395,7 @@ def test_the_auto_mix_is_anchored_on_the_sets_the_rule_picks(demo_dir, tmp_path)
     assert mix["anchor"] == anchor == max(weights, key=weights.get)
     if mix.get("passthrough") == anchor:
         np.testing.assert_array_equal(ctx.runs["+".join(sets)].labels, ctx.runs[anchor].labels)
+    assert ctx.prepared["osnet+color-hist"].preparation["weights"] == [0.5, 0.5]  # given (equal) weights
     out = compare_run(pipeline._candidates(ctx), ctx.samples, measure_pixels=False, random_state=ctx.seeds["compare"])
-    assert out.best == anchor
+    assert out.best == anchor and set(out.comparison["descriptor"]) == {*sets, "osnet+color-hist", "+".join(sets)}
 

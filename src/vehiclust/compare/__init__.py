@@ -39,7 +39,7 @@ from vehiclust.compare._metrics import (
     stability,
 )
 from vehiclust.compare._follows import follows_sentence, identity_from_paths, pairs_together, what_follows
-from vehiclust.compare._mix import AUTO, AUTO_NAME, DescriptorMixer, auto_weights, build_mixes, mix_name, parse_mix_spec
+from vehiclust.compare._mix import AUTO, AUTO_NAME, DescriptorMixer, auto_weights, build_mixes, is_auto, mix_name, parse_mix_spec
 from vehiclust.compare._predictivity import assortativity, candidate_predictivity, knn_indices, one_view_note, redundancy
 from vehiclust.compare._plots import contingency, plot_contingency, plot_matrix
 from vehiclust.compare._report import CompareOutput, choose_single, compare_run, make_consensus
@@ -54,6 +54,7 @@ from vehiclust.compare._select import (
 
 __all__ = [
     "AUTO",
+    "is_auto",
     "choose_single",
     "type_evidence",
     "AUTO_NAME",

@@ -163,6 +163,13 @@ def parse_mix_spec(spec: str, available: Sequence[str]) -> list[str]:
     return names
 
 
+def is_auto(spec: str, available: Sequence[str], weights: Mapping[str, float] | None = None) -> bool:
+    """Whether the mix ``spec`` chooses its weights from the data: ``auto``, and ``all`` unless
+    ``--mix-weight`` sets a weight for one of its sets."""
+    word = str(spec).strip().lower()
+    return word == AUTO or (word == ALL and not any(n in (weights or {}) for n in parse_mix_spec(spec, available)))
+
+
 def mix_name(names: Sequence[str]) -> str:
     """The name a mix gets in the results: its sets joined with '+' (also for 'all')."""
     return "+".join(names)
@@ -197,10 +204,8 @@ def build_mixes(prepared: Mapping[str, Any], specs: Sequence[str], weights: Mapp
     seen: set[Any] = set()
     for spec in specs:
         names = parse_mix_spec(spec, available)
-        word = str(spec).strip().lower()
-        # 'auto', and 'all' unless --mix-weight sets a weight: weights chosen from the data
-        auto = word == AUTO or (word == ALL and not any(n in weights for n in names))
-        name = AUTO_NAME if word == AUTO else mix_name(names)
+        auto = is_auto(spec, available, weights)
+        name = AUTO_NAME if str(spec).strip().lower() == AUTO else mix_name(names)
         if (auto, tuple(names)) in seen or name in seen:  # one mix per name: the first spec wins
             continue
         seen.update([(auto, tuple(names)), name])
