@@ -223,16 +223,19 @@ def choose_best(comparison: pd.DataFrame) -> tuple[str, str]:
                   if len(others) and np.isfinite(others.iloc[0]["_score"]) else "")
         composites = len(pool[_composite(pool)])
         subject, clause = _view_words(pool, best)
-        lead = ""
+        lead, near = "", typed.iloc[:0]
         if field["_type"].notna().sum() >= 2 and len(singles):
-            near = [d for d in typed["descriptor"] if d != best["descriptor"]]
+            near = typed[typed["descriptor"] != best["descriptor"]]
             rest = field[~band].sort_values("_type", ascending=False)
-            parts = ([f"{', '.join(near)} within {TYPE_TIE:.2f}"] if near else []) + (
+            parts = ([", ".join(f"{d} {t:.2f}" for d, t in zip(near["descriptor"], near["_type"]))
+                      + f" within {TYPE_TIE:g}"] if len(near) else []) + (
                 [", ".join(f"{d} {t:.2f}" for d, t in zip(rest["descriptor"], rest["_type"])) + " less"] if len(rest) else [])
-            lead = (f": its clusters agree best with the vehicle types an ImageNet classifier sees in the images "
-                    f"({best['_type']:.2f}; {'; '.join(parts)}), and it")
+            lead = (f"{': its' if clause else chr(39) + 's'} clusters agree {'best' if near.empty else 'as well as any'} "
+                    f"with the vehicle types an ImageNet classifier sees in the images ({best['_type']:.2f}; "
+                    f"{'; '.join(parts)}), and it")
         reason = (
-            f"{subject}{lead} keeps together best what the other descriptor sets' clusterings keep together "
+            f"{subject}{lead} keeps together {'' if lead and near.empty else 'best '}what the other descriptor sets' "
+            f"clusterings keep together "
             f"(cross-view predictivity {best['_score']:.3f}{clause}{runner}), among "
             f"{len(field)} {'views' if len(singles) else 'candidates'} that are stable and beat structureless data"
             f"{'; mixes and the consensus are built from those sets and are not ranked against them' if len(singles) and composites else ''}; {_NOTE}."
