@@ -348,6 +348,9 @@ def test_the_poorer_twin_does_not_represent_the_view(demo_poorer_twin):
     assert ranked.loc["efficientnet-lite0", "selection_rank"] < ranked.loc["twin", "selection_rank"]
     best, reason = choose_best(comp)
     assert best != "twin"
+    assert rows.loc["efficientnet-lite0", "refinement"] > 0.03 > -0.03 > rows.loc["twin", "refinement"]
+    if best == "efficientnet-lite0":
+        assert "efficientnet-lite0 represents the view: it refines the other" in reason
     # labels only score the test: the twin is the poorer clustering of the type
     assert rows.loc["twin", "nmi_type"] < rows.loc["efficientnet-lite0", "nmi_type"]
 

@@ -100,7 +100,8 @@ def with_predictivity(table: pd.DataFrame, predictivity: pd.DataFrame,
     ``type_evidence`` (when ``type_agreement`` is given: each clustering's adjusted mutual
     information with an ImageNet classifier's vehicle-type words), ``predictivity`` (row means of
     :func:`candidate_predictivity`), and where sets count as one view, ``view`` (the set that
-    represents it) and ``view_predictivity`` (the view's best score)."""
+    represents it), ``view_predictivity`` (the view's best score) and ``refinement`` (how far each
+    of those sets refines the others of its view)."""
     table = table.copy()
     if type_agreement:
         after = table.columns.get_loc("size_balance") + 1 if "size_balance" in table else len(table.columns)
@@ -114,6 +115,10 @@ def with_predictivity(table: pd.DataFrame, predictivity: pd.DataFrame,
         best_of_view = table.groupby(view)["predictivity"].max()
         table.insert(table.columns.get_loc("predictivity") + 1, "view", view)
         table.insert(table.columns.get_loc("view") + 1, "view_predictivity", view.map(best_of_view))
+    refines = predictivity.attrs.get("refinement") or {}
+    if refines:  # sets of a view with others: how far each refines them (the view's representative)
+        table.insert(table.columns.get_loc("view_predictivity") + 1, "refinement",
+                     table["descriptor"].map(refines).astype(float).to_numpy())
     return table
 
 

@@ -411,9 +411,9 @@ def candidate_predictivity(candidates: Sequence[Any], sample_size: int = DEFAULT
         table.attrs["redundancy"] = redundant
     groups = view_groups(redundant, list(single_X))
     excess = {c.name: _number(dict(getattr(c, "chosen", None) or {}).get("silhouette_excess")) for c in singles}
-    table.attrs["views"] = view_representatives(redundant, list(single_X),
-                                                refinement(single_X, graphs, groups, random_state=seed),
-                                                scores=excess, margin=REFINES)
+    refines = refinement(single_X, graphs, groups, random_state=seed)
+    table.attrs["refinement"] = {n: v for n, v in refines.items() if np.isfinite(v)}
+    table.attrs["views"] = view_representatives(redundant, list(single_X), refines, scores=excess, margin=REFINES)
     return table
 
 

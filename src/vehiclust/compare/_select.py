@@ -52,6 +52,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from vehiclust.compare._predictivity import REFINES, _number
 from vehiclust.exceptions import InputError
 
 # score -> direction (+1 higher is better, -1 lower is better) of the fallback rule
@@ -66,6 +67,7 @@ TYPE_EVIDENCE = "type_evidence"
 TYPE_TIE = 0.025  # type agreements this close are one tie (spread between two sets on 500 images: 0.004-0.009)
 VIEW = "view"  # the set that represents a set's view (sets counted as one view share one)
 VIEW_PREDICTIVITY = "view_predictivity"  # the best predictivity among a view's sets
+REFINEMENT = "refinement"  # how far a set refines the other sets of its view (compare._predictivity.refinement)
 MAX_NOISE_SHARE = 0.5
 STABILITY_FLOOR = 0.5
 BALANCE_FLOOR = 0.5
@@ -163,10 +165,16 @@ def _view_words(table: pd.DataFrame, best: pd.Series) -> tuple[str, str]:
         return name, ""
     members = table[table[VIEW] == name]
     top = members.loc[pd.to_numeric(members[PREDICTIVITY], errors="coerce").idxmax(), "descriptor"]
-    excess = "; ".join(f"{t['descriptor']} {t['silhouette_excess']:.3f}" for _, t in twins.iterrows())
+    refines = _number(best.get(REFINEMENT))
+    if np.isfinite(refines) and refines > REFINES:
+        why = (f"it refines the other{'s' if len(twins) > 1 else ''} (keeps their k-means splits better than they "
+               f"keep its own, by {refines:.3f})")
+    else:
+        excess = "; ".join(f"{t['descriptor']} {t['silhouette_excess']:.3f}" for _, t in twins.iterrows())
+        why = (f"the codes refine each other alike, and its clusters stand out most from structureless data "
+               f"(silhouette excess {best['silhouette_excess']:.3f}; {excess})")
     return (f"the view of {name} and {', '.join(twins['descriptor'])} (one view: nearly functions of each other's "
-            f"neighbourhoods)", f" by {top}; {name} represents the view: its clusters stand out most from "
-            f"structureless data (silhouette excess {best['silhouette_excess']:.3f}; {excess})")
+            f"neighbourhoods)", f" by {top}; {name} represents the view: {why}")
 
 
 def rank_candidates(comparison: pd.DataFrame) -> pd.DataFrame:
