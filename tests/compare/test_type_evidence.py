@@ -150,3 +150,22 @@ def test_with_no_imagenet_set_the_type_evidence_picks_the_shape_code(demo_dir, t
     nmi = {n: normalized_mutual_info_score(truth, ctx.runs[n].labels) for n in sets}
     assert with_types == max(nmi, key=nmi.get) == "hog"
     assert nmi[without] < nmi["hog"] - 0.1  # the weakness the evidence removes
+
+
+def test_the_reason_says_when_no_one_looked_at_the_vehicles(demo_dir):
+    from vehiclust.compare import Candidate, compare_run
+
+    rng = np.random.default_rng(0)
+    samples = _samples(demo_dir)
+    n = len(samples)
+    kind = rng.integers(0, 4, n)
+    cands = [Candidate(name, (rng.normal(size=(4, 8))[kind] + noise * rng.normal(size=(n, 8))).astype(np.float32),
+                       np.ones(n, bool), kind if noise < 1 else rng.integers(0, 4, n))
+             for name, noise in (("a", 0.3), ("b", 0.6))]
+    blind = compare_run(cands, samples, measure_pixels=False, random_state=0)
+    assert "What the vehicles are was not looked at" in blind.best_reason
+    table = demo_dir / "heads" / "imagenet.csv"
+    if table.exists():
+        seen = compare_run(cands, samples, measure_pixels=False, random_state=0,
+                           type_evidence=type_evidence(samples, {"imagenet": table}))
+        assert "not looked at" not in seen.best_reason and "type_evidence" in seen.comparison

@@ -180,6 +180,9 @@ def compare_run(candidates: Sequence[Candidate], samples: pd.DataFrame, out_dir:
     twins = one_view_note(predictivity.attrs.get("redundancy"))
     if twins:
         reason = f"{reason[:-1]}; {twins}."
+    if type_evidence is None and sum(c.kind == "single" for c in candidates) > 1:
+        reason = (f"{reason[:-1]}. What the vehicles are was not looked at (no images, no ImageNet head table), "
+                  "so the pick follows the view most sets share; with --images an ImageNet classifier looks first.")
     if best is not None:
         check_best_name(best, list(labels))
         reason = override_reason(best, rule_best, reason)
