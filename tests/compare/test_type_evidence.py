@@ -169,3 +169,20 @@ def test_the_reason_says_when_no_one_looked_at_the_vehicles(demo_dir):
         seen = compare_run(cands, samples, measure_pixels=False, random_state=0,
                            type_evidence=type_evidence(samples, {"imagenet": table}))
         assert "not looked at" not in seen.best_reason and "type_evidence" in seen.comparison
+
+
+def test_a_twin_with_the_better_clustering_is_delivered_when_the_representative_clustered_poorly():
+    """Demo, seed 3: EfficientNet-Lite0 refines MobileNet (it represents their view), but its
+    sweep chose 3 clusters (type NMI 0.35) where MobileNet's has 11 (0.61). The type evidence is
+    no set's own, so each set stands on its own clustering: MobileNet is delivered."""
+    table = pd.DataFrame({
+        "descriptor": ["efficientnet-lite0", "mobilenet", "osnet"], "kind": "single", "n_clusters": [3, 11, 7],
+        "noise_share": 0.0, "silhouette": 0.1, "davies_bouldin": 2.0, "silhouette_common": 0.1, "stability": 0.8,
+        "predictivity": [0.675, 0.750, 0.646], "view": ["efficientnet-lite0", "efficientnet-lite0", "osnet"],
+        "view_predictivity": [0.750, 0.750, 0.646], "type_evidence": [0.104, 0.261, 0.132]})
+    name, reason = choose_best(table)
+    assert name == "mobilenet" and "efficientnet-lite0 0.10" in reason
+    assert rank_candidates(table).set_index("descriptor")["selection_rank"].idxmin() == "mobilenet"
+    # both in the band: the view's representative, as without the evidence
+    assert choose_best(table.assign(type_evidence=[0.255, 0.261, 0.132]))[0] == "efficientnet-lite0"
+    assert choose_best(table.drop(columns="type_evidence"))[0] == "efficientnet-lite0"

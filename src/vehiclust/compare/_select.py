@@ -125,35 +125,39 @@ def _score(table: pd.DataFrame) -> pd.Series:
 
 
 def _type_score(table: pd.DataFrame) -> pd.Series:
-    """A candidate's type agreement: its view's best where sets count as one view."""
+    """Each candidate's own type agreement (NaN where not measured)."""
     if TYPE_EVIDENCE not in table:
         return pd.Series(np.nan, index=table.index)
-    own = pd.to_numeric(table[TYPE_EVIDENCE], errors="coerce")
-    if VIEW not in table:
-        return own
-    return table[VIEW].map(own.groupby(table[VIEW]).max()).fillna(own)
+    return pd.to_numeric(table[TYPE_EVIDENCE], errors="coerce")
 
 
-def _type_band(field: pd.DataFrame) -> pd.Series:
-    """The rows of ``field`` within :data:`TYPE_TIE` of its best type agreement (every row when
-    fewer than two have one)."""
-    share = _type_score(field)
+def _contenders(singles: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """(the single sets that compete on predictivity, whether the type evidence chose them).
+
+    With type agreement for two or more sets: those within :data:`TYPE_TIE` of the best, each
+    on its own clustering — sets of one view too, since the evidence is no set's own and a
+    twin's poorer clustering must not ride on its view's — and of a view's sets in the band,
+    the one that represents it. Without it: the sets that represent their view."""
+    share = _type_score(singles)
     if share.notna().sum() < 2:
-        return pd.Series(True, index=field.index)
-    return share >= share.max() - TYPE_TIE
+        return singles[_represents(singles)], False
+    band = singles[share >= share.max() - TYPE_TIE]
+    return band[_represents(band)], True
 
 
 def _predictivity_order(sub: pd.DataFrame) -> pd.Series:
-    """Sort key: eligible single sets that represent their view, with a score, before the
-    others (their twins, mixes, the consensus); among them those within the type band first
-    (by the view's predictivity), then the rest by type agreement; the others by predictivity."""
-    scored_single = ~_composite(sub) & _represents(sub) & sub[PREDICTIVITY].notna()
-    tier = np.where(scored_single, 0.0, 10.0) if scored_single.any() else np.zeros(len(sub))
-    key = pd.Series(tier, index=sub.index) - _score(sub).fillna(-np.inf).clip(-1, 1)
-    field = sub[scored_single] if scored_single.any() else sub
-    band = _type_band(field)
-    outside = band.index[~band]
-    key[outside] = 3.0 - _type_score(field).loc[outside].fillna(-1.0)
+    """Sort key: the contending single sets (:func:`_contenders`) by their view's predictivity;
+    then, where the type evidence chose them, the other single sets by type agreement; then
+    the rest (a view's other sets, mixes, the consensus) by predictivity."""
+    key = 10.0 - _score(sub).fillna(-np.inf).clip(-1, 1)
+    single = sub[~_composite(sub) & sub[PREDICTIVITY].notna()]
+    if single.empty:
+        return key - 10.0
+    field, typed = _contenders(single)
+    key[field.index] -= 10.0
+    if typed:
+        rest = single.index.difference(field.index)
+        key[rest] = 3.0 - _type_score(single).loc[rest].fillna(-1.0)
     return key
 
 
@@ -170,9 +174,9 @@ def _view_words(table: pd.DataFrame, best: pd.Series) -> tuple[str, str]:
         why = (f"it refines the other{'s' if len(twins) > 1 else ''} (keeps their k-means splits better than they "
                f"keep its own, by {refines:.3f})")
     else:
-        excess = "; ".join(f"{t['descriptor']} {t['silhouette_excess']:.3f}" for _, t in twins.iterrows())
+        excess = "; ".join(f"{t['descriptor']} {_number(t.get('silhouette_excess')):.3f}" for _, t in twins.iterrows())
         why = (f"the codes refine each other alike, and its clusters stand out most from structureless data "
-               f"(silhouette excess {best['silhouette_excess']:.3f}; {excess})")
+               f"(silhouette excess {_number(best.get('silhouette_excess')):.3f}; {excess})")
     return (f"the view of {name} and {', '.join(twins['descriptor'])} (one view: nearly functions of each other's "
             f"neighbourhoods)", f" by {top}; {name} represents the view: {why}")
 
@@ -219,11 +223,11 @@ def choose_best(comparison: pd.DataFrame) -> tuple[str, str]:
         return str(fallback["descriptor"]), reason
     stab = pool["stability"].fillna(-np.inf)
     if _uses_predictivity(table):
-        singles = pool[~_composite(pool) & _represents(pool) & pool[PREDICTIVITY].notna()]
-        field = singles if len(singles) else pool
+        scored = pool[~_composite(pool) & pool[PREDICTIVITY].notna()]
+        singles, by_type = _contenders(scored) if len(scored) else (scored, False)
+        field = (scored if by_type else singles) if len(singles) else pool
         field = field.assign(_score=_score(field).fillna(-np.inf), _stab=stab, _type=_type_score(field))
-        band = _type_band(field)
-        typed = field[band] if len(singles) else field
+        typed = field.loc[singles.index] if len(singles) else field
         top = typed[typed["_score"] >= typed["_score"].max() - TIE]
         best = top.sort_values(["_stab", "descriptor"], ascending=[False, True]).iloc[0]
         others = typed[typed["descriptor"] != best["descriptor"]].sort_values("_score", ascending=False)
@@ -232,9 +236,9 @@ def choose_best(comparison: pd.DataFrame) -> tuple[str, str]:
         composites = len(pool[_composite(pool)])
         subject, clause = _view_words(pool, best)
         lead, near = "", typed.iloc[:0]
-        if field["_type"].notna().sum() >= 2 and len(singles):
+        if by_type:
             near = typed[typed["descriptor"] != best["descriptor"]]
-            rest = field[~band].sort_values("_type", ascending=False)
+            rest = field[field["_type"] < field["_type"].max() - TYPE_TIE].sort_values("_type", ascending=False)
             parts = ([", ".join(f"{d} {t:.2f}" for d, t in zip(near["descriptor"], near["_type"]))
                       + f" within {TYPE_TIE:g}"] if len(near) else []) + (
                 [", ".join(f"{d} {t:.2f}" for d, t in zip(rest["descriptor"], rest["_type"])) + " less"] if len(rest) else [])
@@ -245,7 +249,8 @@ def choose_best(comparison: pd.DataFrame) -> tuple[str, str]:
             f"{subject}{lead} keeps together {'' if lead and near.empty else 'best '}what the other descriptor sets' "
             f"clusterings keep together "
             f"(cross-view predictivity {best['_score']:.3f}{clause}{runner}), among "
-            f"{len(field)} {'views' if len(singles) else 'candidates'} that are stable and beat structureless data"
+            f"{len(field)} {('sets' if by_type else 'views') if len(singles) else 'candidates'} that are stable and "
+            f"beat structureless data"
             f"{'; mixes and the consensus are built from those sets and are not ranked against them' if len(singles) and composites else ''}; {_NOTE}."
         )
         return str(best["descriptor"]), reason
