@@ -197,13 +197,12 @@ def _anchored_mixes(ctx: RunContext) -> None:
     EfficientNet). A mix that passes its anchor through unchanged takes that set's clustering as
     it is (same space, seed and sweep: the same result, without a second sweep). Specs that name
     a mix built already (the first spec wins) are skipped."""
-    from vehiclust.compare import AUTO, AUTO_NAME, build_mixes, choose_single, is_auto, mix_name, parse_mix_spec
+    from vehiclust.compare import build_mixes, choose_single, is_auto
 
     cfg = ctx.config
     names = _single_names(ctx)
-    auto = [spec for spec in cfg.mixes if is_auto(spec, names, cfg.mix_weights)
-            and (AUTO_NAME if str(spec).strip().lower() == AUTO else mix_name(parse_mix_spec(spec, names)))
-            not in ctx.prepared]
+    auto = [spec for spec in cfg.mixes
+            if is_auto(spec, names, cfg.mix_weights) and _mix_name(spec, names) not in ctx.prepared]
     if not auto:
         return
     anchor = choose_single(_candidates(ctx), random_state=ctx.seeds["compare"], type_evidence=_type_evidence(ctx))
@@ -251,15 +250,16 @@ def _type_evidence(ctx: RunContext) -> pd.DataFrame | None:
     return ctx.type_evidence
 
 
-def _mix_names(ctx: RunContext) -> list[str]:
-    """The names the mixes of this run will have (for checking ``--best`` before any work)."""
+def _mix_name(spec: str, sets: list[str]) -> str:
+    """The name the mix ``spec`` gets among the single sets ``sets``."""
     from vehiclust.compare import AUTO, AUTO_NAME, mix_name, parse_mix_spec
 
-    names = []
-    for spec in ctx.config.mixes:
-        sets = parse_mix_spec(spec, list(ctx.prepared))
-        names.append(AUTO_NAME if str(spec).strip().lower() == AUTO else mix_name(sets))
-    return names
+    return AUTO_NAME if str(spec).strip().lower() == AUTO else mix_name(parse_mix_spec(spec, sets))
+
+
+def _mix_names(ctx: RunContext) -> list[str]:
+    """The names the mixes of this run will have (for checking ``--best`` before any work)."""
+    return [_mix_name(spec, _single_names(ctx)) for spec in ctx.config.mixes]
 
 
 def _candidates(ctx: RunContext) -> list[Any]:
