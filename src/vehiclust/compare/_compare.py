@@ -97,8 +97,9 @@ def common_space(candidates: Sequence[Candidate], n_components: int | None = Non
 def with_predictivity(table: pd.DataFrame, predictivity: pd.DataFrame,
                       type_agreement: Mapping[str, float] | None = None) -> pd.DataFrame:
     """``table`` (one row per candidate, ``descriptor`` its name) with the rule's columns:
-    ``type_evidence`` (when ``type_agreement`` is given: each clustering's adjusted mutual
-    information with an ImageNet classifier's vehicle-type words), ``predictivity`` (row means of
+    ``type_evidence`` (when ``type_agreement`` is given: how far each clustering agrees with an
+    ImageNet classifier's vehicle types, :func:`~vehiclust.compare._report.type_agreement`),
+    ``predictivity`` (row means of
     :func:`candidate_predictivity`), and where sets count as one view, ``view`` (the set that
     represents it), ``view_predictivity`` (the view's best score) and ``refinement`` (how far each
     of those sets refines the others of its view)."""

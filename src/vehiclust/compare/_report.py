@@ -15,12 +15,12 @@ import pandas as pd
 from sklearn.metrics import adjusted_mutual_info_score
 from sklearn.utils import check_random_state
 
-from vehiclust.compare._agreement import agreement_matrices, attribute_alignment, correlation_ratio, neighbourhood_overlap
+from vehiclust.compare._agreement import agreement_matrices, attribute_alignment, neighbourhood_overlap
 from vehiclust.compare._compare import Candidate, compare_candidates, with_predictivity
 from vehiclust.compare._consensus import CONSENSUS, consensus_embedding
 from vehiclust.compare._evidence import TYPE_WORD, gather_attributes
 from vehiclust.compare._plots import plot_contingency, plot_matrix
-from vehiclust.compare._follows import what_follows
+from vehiclust.compare._follows import _corrected_share, what_follows
 from vehiclust.compare._predictivity import _number, candidate_predictivity, one_view_note
 from vehiclust.compare._select import check_best_name, choose_best, label_disagreement, override_reason
 from vehiclust.evidence import CATEGORICAL, EvidenceCache, label_columns
@@ -93,13 +93,11 @@ def type_agreement(candidates: Sequence[Candidate], evidence: pd.DataFrame | Non
         labels = np.asarray(c.labels)
         if with_masses.sum() >= 2:
             rows = with_masses & (labels >= 0)
-            k, n = len(np.unique(labels[rows])), int(rows.sum())
-            if k < 2 or n <= k:
+            if len(np.unique(labels[rows])) < 2:
                 out[c.name] = float("nan")
                 continue
-            null = (k - 1) / (n - 1)
-            etas = [correlation_ratio(labels[rows], masses[rows, j]) for j in range(masses.shape[1])]
-            out[c.name] = float(np.nanmean([(e - null) / (1 - null) for e in etas])) if np.any(np.isfinite(etas)) else float("nan")
+            shares = [_corrected_share(labels[rows], pd.Series(masses[rows, j]), True, None) for j in range(masses.shape[1])]
+            out[c.name] = float(np.nanmean(shares)) if np.any(np.isfinite(shares)) else float("nan")
         else:
             rows = known & (labels >= 0)
             out[c.name] = (float(adjusted_mutual_info_score(words[rows].astype(str), labels[rows]))
